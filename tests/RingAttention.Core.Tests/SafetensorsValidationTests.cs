@@ -87,6 +87,16 @@ public sealed class SafetensorsValidationTests : IDisposable
     }
 
     [Fact]
+    public void Open_HeaderNotUtf8_ThrowsNotUtf8()
+    {
+        byte[] file = RawSafetensors.Build("{\"q\":{}}", []);
+        file[10] = 0xFF;
+        var ex = Assert.Throws<SpecValidationException>(() => SafetensorsReader.Open(Write("utf.safetensors", file)));
+        Assert.Equal("inputs", ex.Field);
+        Assert.Contains("header is not valid UTF-8", ex.Reason);
+    }
+
+    [Fact]
     public void GetTensor_Missing_ThrowsNamingTensorAndListingPresent()
     {
         string json = "{" + Q + ",\"k\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[24,32]}}";

@@ -11,6 +11,11 @@ internal static class SafetensorsHeaderParser
     public static SafetensorsHeader Parse(ReadOnlyMemory<byte> json, long fileLength, string source, string field)
     {
         long dataStart = 8 + json.Length;
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        {
+            throw NotSafetensors(field, source, "header is not valid UTF-8");
+        }
+
         JsonDocument document;
         try
         {
