@@ -96,6 +96,16 @@ public sealed class SafetensorsWriterTests : IDisposable
     }
 
     [Fact]
+    public void Commit_RenameFails_DeletesTempFileAndRethrows()
+    {
+        string path = _dir.File(Path.Combine("missing-dir", "out.safetensors")), temp = _dir.File("out.tmp");
+        using var writer = SafetensorsWriter.Create(path, [("o", ElementType.F32, [1])], tempPath: temp);
+        writer.WriteRows("o", 0, new byte[4]);
+        Assert.Throws<DirectoryNotFoundException>(() => writer.Commit());
+        Assert.Empty(Directory.GetFileSystemEntries(_dir.Path));
+    }
+
+    [Fact]
     public void Write_OutsideTheTensor_ThrowsArgumentException()
     {
         using var writer = SafetensorsWriter.Create(_dir.File("out.safetensors"), [("o", ElementType.F16, [4, 3]), ("lse", ElementType.F32, [3, 4])]);

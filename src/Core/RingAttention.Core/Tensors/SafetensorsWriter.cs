@@ -128,6 +128,7 @@ public sealed class SafetensorsWriter : IDisposable
     /// <summary>
     /// Flushes and renames the temp file onto <see cref="Path"/> (replacing it). Refuses, leaving the writer open,
     /// while any tensor byte is unwritten unless <paramref name="allowIncomplete"/> (holes then read as zeros).
+    /// If the flush or rename fails the temp file is deleted and the error rethrown.
     /// </summary>
     public void Commit(bool allowIncomplete = false)
     {
@@ -144,9 +145,18 @@ public sealed class SafetensorsWriter : IDisposable
             ThrowIfNotOpen();
         }
 
-        RandomAccess.FlushToDisk(_handle);
-        _handle.Dispose();
-        File.Move(TempPath, Path, overwrite: true);
+        try
+        {
+            RandomAccess.FlushToDisk(_handle);
+            _handle.Dispose();
+            File.Move(TempPath, Path, overwrite: true);
+        }
+        catch
+        {
+            _handle.Dispose();
+            File.Delete(TempPath);
+            throw;
+        }
     }
 
     /// <summary>Discards the temp file; no-op after a commit or a previous abort.</summary>
