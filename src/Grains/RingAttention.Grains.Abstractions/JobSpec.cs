@@ -1,0 +1,53 @@
+using RingAttention.Attention;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains;
+
+/// <summary>
+/// What a user submits: the attention problem, how to shard it, where its tensors are.
+/// Inputs: a safetensors file holding q [tokens, heads, headDim], k and v [tokens, kvHeads, headDim]
+/// (the shape fields are then taken from the file), or a synthetic seed with explicit shape fields.
+/// Output: a safetensors file with o [tokens, heads, headDim] in the input dtype and lse [heads, tokens] F32.
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("RingAttention.JobSpec")]
+public sealed record JobSpec
+{
+    [Id(0)] public int Tokens { get; init; }
+
+    [Id(1)] public int Heads { get; init; }
+
+    [Id(2)] public int KvHeads { get; init; }
+
+    [Id(3)] public int HeadDim { get; init; }
+
+    [Id(4)] public ElementType DType { get; init; } = ElementType.F32;
+
+    [Id(5)] public bool Causal { get; init; }
+
+    /// <summary>Sliding window width, or null for none.</summary>
+    [Id(6)] public int? Window { get; init; }
+
+    /// <summary>Softmax scale; null means 1/sqrt(headDim).</summary>
+    [Id(7)] public float? Scale { get; init; }
+
+    /// <summary>Number of shard grains R in the ring.</summary>
+    [Id(8)] public int Shards { get; init; } = 1;
+
+    [Id(9)] public ShardLayout Layout { get; init; } = ShardLayout.Zigzag;
+
+    /// <summary>Path of the input safetensors file, readable by every silo. Null when <see cref="SyntheticSeed"/> is set.</summary>
+    [Id(10)] public string? InputPath { get; init; }
+
+    /// <summary>Seed of deterministic random inputs (each shard generates only its own rows). Null when reading a file.</summary>
+    [Id(11)] public long? SyntheticSeed { get; init; }
+
+    /// <summary>Path of the output safetensors file; it appears only when the job completes.</summary>
+    [Id(12)] public string OutputPath { get; init; } = "";
+
+    public AttentionMask Mask => new(Causal, Window);
+
+    /// <summary>The attention problem this job computes (shape fields as given; validate separately).</summary>
+    public AttentionSpec ToAttentionSpec() => new(Tokens, Heads, KvHeads, HeadDim, DType, Mask, Scale);
+}

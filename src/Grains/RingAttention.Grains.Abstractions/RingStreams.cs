@@ -1,0 +1,26 @@
+namespace RingAttention.Grains;
+
+/// <summary>Names of the Orleans streams of the control plane.</summary>
+public static class RingStreams
+{
+    /// <summary>Stream provider (memory streams; events are small announcements only).</summary>
+    public const string Provider = "ring";
+
+    /// <summary>Namespace of ring-edge streams; the key is the receiving shard's grain key, so one stream per edge.</summary>
+    public const string EdgeNamespace = "ring-edge";
+
+    /// <summary>Grain key of shard <paramref name="index"/> of job <paramref name="jobId"/>.</summary>
+    public static string ShardKey(string jobId, int index) => $"{jobId}/{index}";
+
+    /// <summary>Parses a shard grain key back into job id and index.</summary>
+    public static (string JobId, int Index) ParseShardKey(string key)
+    {
+        int slash = key.LastIndexOf('/');
+        if (slash <= 0 || !int.TryParse(key.AsSpan(slash + 1), out int index))
+        {
+            throw new FormatException($"'{key}' is not a shard key of the form job/index");
+        }
+
+        return (key[..slash], index);
+    }
+}

@@ -1,0 +1,38 @@
+namespace RingAttention.Grains;
+
+/// <summary>Counters of one shard's ring work (or their sum over a job).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("RingAttention.RingTotals")]
+public sealed record RingTotals
+{
+    /// <summary>Seconds spent inside the attention kernel.</summary>
+    [Id(0)] public double ComputeSeconds { get; init; }
+
+    /// <summary>Seconds spent waiting for the next K/V block after the kernel finished (exposed communication).</summary>
+    [Id(1)] public double WaitSeconds { get; init; }
+
+    /// <summary>K/V bytes received over the cross-silo data plane.</summary>
+    [Id(2)] public long BytesMoved { get; init; }
+
+    /// <summary>K/V blocks handed over in-process without a copy.</summary>
+    [Id(3)] public int LocalHandoffs { get; init; }
+
+    /// <summary>K/V blocks received over the data plane.</summary>
+    [Id(4)] public int RemoteTransfers { get; init; }
+
+    /// <summary>Seconds spent reading this shard's inputs.</summary>
+    [Id(5)] public double LoadSeconds { get; init; }
+
+    public static RingTotals Zero { get; } = new();
+
+    public RingTotals Add(RingTotals other) => new()
+    {
+        ComputeSeconds = ComputeSeconds + other.ComputeSeconds,
+        WaitSeconds = WaitSeconds + other.WaitSeconds,
+        BytesMoved = BytesMoved + other.BytesMoved,
+        LocalHandoffs = LocalHandoffs + other.LocalHandoffs,
+        RemoteTransfers = RemoteTransfers + other.RemoteTransfers,
+        LoadSeconds = LoadSeconds + other.LoadSeconds,
+    };
+}

@@ -1,0 +1,40 @@
+using RingAttention.Attention;
+
+namespace RingAttention.Grains;
+
+/// <summary>What one shard grain needs to run its part of the ring.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("RingAttention.ShardPlan")]
+public sealed record ShardPlan
+{
+    [Id(0)] public string JobId { get; init; } = "";
+
+    [Id(1)] public int Index { get; init; }
+
+    /// <summary>Ring size R.</summary>
+    [Id(2)] public int Count { get; init; }
+
+    [Id(3)] public JobSpec Spec { get; init; } = new();
+
+    /// <summary>Global positions of every shard's rows (index = shard), so a shard can label the blocks it receives.</summary>
+    [Id(4)] public IReadOnlyList<IReadOnlyList<TokenSpan>> ShardSpans { get; init; } = [];
+
+    /// <summary>Path the coordinator created for the output; shards write their rows into it before it is renamed.</summary>
+    [Id(5)] public string PartialOutputPath { get; init; } = "";
+
+    /// <summary>Secret of this job: the data plane serves a job's blocks only to a peer that presents it.</summary>
+    [Id(6)] public string Token { get; init; } = "";
+
+    /// <summary>Attempt number; a retried shard ignores announcements of earlier attempts.</summary>
+    [Id(7)] public int Attempt { get; init; }
+
+    public IReadOnlyList<TokenSpan> OwnSpans => ShardSpans[Index];
+
+    public int Next => (Index + 1) % Count;
+
+    public int Previous => (Index + Count - 1) % Count;
+
+    /// <summary>Shard whose K/V block shard <see cref="Index"/> processes at ring step <paramref name="step"/>.</summary>
+    public int BlockOwnerAt(int step) => ((Index - step) % Count + Count) % Count;
+}

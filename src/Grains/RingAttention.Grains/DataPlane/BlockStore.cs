@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using RingAttention.Kernels;
+
+namespace RingAttention.Grains.DataPlane;
+
+/// <summary>A K/V block waiting in its sender's silo for the next shard to take it.</summary>
+/// <param name="JobId">Job the block belongs to (for cleanup).</param>
+/// <param name="Token">Job secret a remote peer must present to read the block.</param>
+/// <param name="Checksum">CRC-32 of K's bytes then V's bytes.</param>
+public sealed record StoredBlock(string JobId, string Token, KeyValueBlock Block, uint Checksum);
+
+/// <summary>
+/// Per-silo hand-off point of K/V blocks. Each block has exactly one consumer (the next shard of the ring), so
+/// taking it removes it: memory stays bounded by the blocks in flight. A receiver on the same silo takes the object
+/// itself (no serialization, no copy); a remote receiver gets its bytes through <see cref="DataPlaneServer"/>.
+/// </summary>
+public sealed class BlockStore
+{
+    private readonly ConcurrentDictionary<string, StoredBlock> _blocks = new();
+
+    public int Count => _blocks.Count;
+
+    public void Put(string key, StoredBlock block)
+    {
+        if (!_blocks.TryAdd(key, block))
+        {
+            throw new InvalidOperationException($"block '{key}' was already published");
+        }
+    }
+
+    public bool TryTake(string key, out StoredBlock block) => _blocks.TryRemove(key, out block!);
+
+    public bool TryPeek(string key, out StoredBlock block) => _blocks.TryGetValue(key, out block!);
+
+    /// <summary>Drops every block of a job that failed or was cancelled (their consumers are gone).</summary>
+    public int RemoveJob(string jobId)
+    {
+        int removed = 0;
+        foreach (var entry in _blocks)
+        {
+            if (entry.Value.JobId == jobId && _blocks.TryRemove(entry.Key, out _))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}

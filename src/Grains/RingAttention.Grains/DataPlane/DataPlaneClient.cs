@@ -1,0 +1,100 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Net.Sockets;
+
+namespace RingAttention.Grains.DataPlane;
+
+/// <summary>A transfer that did not deliver the announced bytes intact.</summary>
+public sealed class DataPlaneException(string message) : IOException(message);
+
+/// <summary>Fetches one K/V block from a peer silo's <see cref="DataPlaneServer"/>, verifying every chunk.</summary>
+public sealed class DataPlaneClient
+{
+    /// <summary>
+    /// Reads the block <paramref name="key"/> from <paramref name="endpoint"/> (host:port) into one array holding
+    /// K's bytes then V's bytes; throws <see cref="DataPlaneException"/> on a refused, short or corrupt transfer.
+    /// </summary>
+    public async Task<byte[]> FetchAsync(string endpoint, string token, string key, long expectedBytes, uint expectedChecksum, CancellationToken ct)
+    {
+        int colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), out int port))
+        {
+            throw new DataPlaneException($"data endpoint '{endpoint}' is not host:port");
+        }
+
+        if (expectedBytes > Array.MaxLength)
+        {
+            throw new DataPlaneException($"block {key} of {expectedBytes} bytes exceeds the {Array.MaxLength}-byte host buffer limit");
+        }
+
+        using var client = new TcpClient { NoDelay = true, ReceiveBufferSize = 4 << 20 };
+        await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
+        var stream = client.GetStream();
+        await SendRequestAsync(stream, token, key, ct).ConfigureAwait(false);
+
+        int status = stream.ReadByte();
+        if (status != (int)DataPlaneProtocol.Status.Ok)
+        {
+            string reason = status < 0 ? "connection closed" : ((DataPlaneProtocol.Status)status).ToString();
+            throw new DataPlaneException($"peer {endpoint} refused block {key}: {reason}");
+        }
+
+        return await ReceiveAsync(stream, key, expectedBytes, expectedChecksum, ct).ConfigureAwait(false);
+    }
+
+    private static async Task SendRequestAsync(NetworkStream stream, string token, string key, CancellationToken ct)
+    {
+        byte[] head = new byte[5];
+        BinaryPrimitives.WriteUInt32LittleEndian(head, DataPlaneProtocol.Magic);
+        head[4] = DataPlaneProtocol.Version;
+        await stream.WriteAsync(head, ct).ConfigureAwait(false);
+        await DataPlaneProtocol.WriteStringAsync(stream, token, ct).ConfigureAwait(false);
+        await DataPlaneProtocol.WriteStringAsync(stream, key, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<byte[]> ReceiveAsync(NetworkStream stream, string key, long expectedBytes, uint expectedChecksum, CancellationToken ct)
+    {
+        byte[] header = new byte[12];
+        await stream.ReadExactlyAsync(header, ct).ConfigureAwait(false);
+        long total = BinaryPrimitives.ReadInt64LittleEndian(header);
+        int chunkSize = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
+        if (total != expectedBytes || chunkSize <= 0)
+        {
+            throw new DataPlaneException($"block {key}: peer sends {total} bytes, announcement said {expectedBytes}");
+        }
+
+        byte[] data = new byte[total];
+        byte[] chunkHeader = new byte[12];
+        long offset = 0;
+        for (int expectedIndex = 0; offset < total; expectedIndex++)
+        {
+            await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
+            int index = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader.AsSpan(4));
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(chunkHeader.AsSpan(8));
+            if (index != expectedIndex || length <= 0 || length > chunkSize || offset + length > total)
+            {
+                throw new DataPlaneException($"block {key}: bad chunk header (index {index}, length {length}) at byte {offset}");
+            }
+
+            var chunk = data.AsMemory((int)offset, length);
+            await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
+            if (Crc32.HashToUInt32(chunk.Span) != crc)
+            {
+                throw new DataPlaneException($"block {key}: chunk {index} failed its CRC-32 check");
+            }
+
+            offset += length;
+        }
+
+        byte[] trailer = new byte[4];
+        await stream.ReadExactlyAsync(trailer, ct).ConfigureAwait(false);
+        uint whole = Crc32.HashToUInt32(data);
+        if (whole != expectedChecksum || BinaryPrimitives.ReadUInt32LittleEndian(trailer) != expectedChecksum)
+        {
+            throw new DataPlaneException($"block {key}: checksum {whole:x8} does not match the announced {expectedChecksum:x8}");
+        }
+
+        return data;
+    }
+}

@@ -1,0 +1,169 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace RingAttention.Grains.DataPlane;
+
+/// <summary>
+/// The silo's K/V listener: serves each block of the <see cref="BlockStore"/> once, in checksummed chunks, to a peer
+/// that presents the job's token. Bound before the silo starts so its port can go into the silo metadata.
+/// </summary>
+public sealed partial class DataPlaneServer : IAsyncDisposable
+{
+    private readonly BlockStore _store;
+    private readonly TcpListener _listener;
+    private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _acceptLoop;
+
+    public DataPlaneServer(BlockStore store, IPAddress address, int port, string advertisedHost)
+    {
+        _store = store;
+        _listener = new TcpListener(address, port);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        Endpoint = $"{advertisedHost}:{Port}";
+    }
+
+    public int Port { get; }
+
+    /// <summary>host:port that peers dial.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>Starts serving; the logger arrives here because the socket is bound before the silo's services exist.</summary>
+    public void Start(ILogger logger)
+    {
+        _logger = logger;
+        _acceptLoop ??= Task.Run(() => AcceptLoopAsync(_stopping.Token));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => ServeAsync(client, ct), CancellationToken.None);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, CancellationToken ct)
+    {
+        using var _ = client;
+        client.NoDelay = true;
+        var stream = client.GetStream();
+        string key = "?";
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            byte[] head = new byte[5];
+            await stream.ReadExactlyAsync(head, timeout.Token).ConfigureAwait(false);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(head) != DataPlaneProtocol.Magic || head[4] != DataPlaneProtocol.Version)
+            {
+                stream.WriteByte((byte)DataPlaneProtocol.Status.BadRequest);
+                return;
+            }
+
+            string token = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
+            key = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
+            var status = Claim(key, token, out var block);
+            stream.WriteByte((byte)status);
+            if (status != DataPlaneProtocol.Status.Ok)
+            {
+                LogRefused(key, status);
+                return;
+            }
+
+            await SendAsync(stream, block!, ct).ConfigureAwait(false);
+            LogServed(key, block!.Block.Bytes);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidDataException or SocketException)
+        {
+            LogTransferFailed(key, e.Message);
+        }
+    }
+
+    private DataPlaneProtocol.Status Claim(string key, string token, out StoredBlock? block)
+    {
+        block = null;
+        if (!_store.TryPeek(key, out var candidate))
+        {
+            return DataPlaneProtocol.Status.UnknownBlock;
+        }
+
+        if (!CryptographicEquals(candidate.Token, token))
+        {
+            return DataPlaneProtocol.Status.Unauthorized;
+        }
+
+        if (!_store.TryTake(key, out block))
+        {
+            return DataPlaneProtocol.Status.UnknownBlock;
+        }
+
+        return DataPlaneProtocol.Status.Ok;
+    }
+
+    private static bool CryptographicEquals(string a, string b) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
+
+    private static async Task SendAsync(Stream stream, StoredBlock stored, CancellationToken ct)
+    {
+        byte[] header = new byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(header, stored.Block.Bytes);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
+        await stream.WriteAsync(header, ct).ConfigureAwait(false);
+        int index = 0;
+        byte[] chunkHeader = new byte[12];
+        foreach (var part in new[] { stored.Block.Keys.Data, stored.Block.Values.Data })
+        {
+            for (int offset = 0; offset < part.Length; offset += DataPlaneProtocol.ChunkSize)
+            {
+                var chunk = part.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, part.Length - offset));
+                BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
+                BinaryPrimitives.WriteInt32LittleEndian(chunkHeader.AsSpan(4), chunk.Length);
+                BinaryPrimitives.WriteUInt32LittleEndian(chunkHeader.AsSpan(8), Crc32.HashToUInt32(chunk.Span));
+                await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
+                await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
+            }
+        }
+
+        byte[] trailer = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, stored.Checksum);
+        await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
+        await stream.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Data plane served block {Key} ({Bytes} bytes)")]
+    private partial void LogServed(string key, long bytes);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Data plane refused block {Key}: {Status}")]
+    private partial void LogRefused(string key, DataPlaneProtocol.Status status);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Data plane transfer of block {Key} failed: {Reason}")]
+    private partial void LogTransferFailed(string key, string reason);
+}

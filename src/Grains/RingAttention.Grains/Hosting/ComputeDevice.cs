@@ -1,0 +1,35 @@
+using RingAttention.Attention;
+using RingAttention.Kernels;
+
+namespace RingAttention.Grains.Hosting;
+
+/// <summary>
+/// The silo's one compute device. Shards on the same silo take turns (one kernel at a time): the backend already
+/// uses every core or the whole GPU, and interleaving two shards would only thrash caches. Work runs on the thread
+/// pool, never on the grain scheduler.
+/// </summary>
+public sealed class ComputeDevice(IAttentionBackend backend) : IDisposable
+{
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
+    public string Name => backend.Name;
+
+    public async Task AccumulateAsync(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken ct)
+    {
+        await _turn.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await Task.Run(() => backend.Accumulate(spec, queries, keyValues, accumulator, ct), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        backend.Dispose();
+        _turn.Dispose();
+    }
+}

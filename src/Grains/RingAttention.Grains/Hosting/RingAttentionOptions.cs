@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace RingAttention.Grains.Hosting;
+
+/// <summary>Limits and timeouts of ring jobs on a silo (configuration section "RingAttention").</summary>
+public sealed class RingAttentionOptions
+{
+    public const string SectionName = "RingAttention";
+
+    /// <summary>Largest job, in bytes of all its buffers (inputs, K/V in flight, float32 accumulators).
+    /// <value>Default 8 GiB.</value></summary>
+    public long MaxJobMemoryBytes { get; set; } = 8L << 30;
+
+    /// <summary>How long a shard waits for the next K/V block before it fails the job.
+    /// <value>Default 10 minutes.</value></summary>
+    public TimeSpan StepTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Threads the CPU backend may use. <value>Default: every core.</value></summary>
+    public int ComputeThreads { get; set; } = Environment.ProcessorCount;
+}
+
+/// <summary>Names the field and the rule, at start-up, before a silo accepts work.</summary>
+public sealed class RingAttentionOptionsValidator : IValidateOptions<RingAttentionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RingAttentionOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxJobMemoryBytes < 1 << 20)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.MaxJobMemoryBytes)} ({options.MaxJobMemoryBytes}) must be at least 1 MiB");
+        }
+
+        if (options.StepTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.StepTimeout)} ({options.StepTimeout}) must be positive");
+        }
+
+        if (options.ComputeThreads < 1)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.ComputeThreads)} ({options.ComputeThreads}) must be at least 1");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

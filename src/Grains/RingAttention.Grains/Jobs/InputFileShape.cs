@@ -1,0 +1,78 @@
+using RingAttention.Attention;
+using RingAttention.Grains.Ring;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains.Jobs;
+
+/// <summary>Reads q [T, Hq, D], k and v [T, Hkv, D] from a safetensors header and checks they agree with each other and the spec.</summary>
+public static class InputFileShape
+{
+    public static JobSpec Apply(JobSpec spec, string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        var q = Rank3(file, ShardInputs.Query);
+        var k = Rank3(file, ShardInputs.Key);
+        var v = Rank3(file, ShardInputs.Value);
+        foreach (var other in new[] { k, v })
+        {
+            string field = $"inputs.{other.Name}";
+            if (other.Type != q.Type)
+            {
+                throw new SpecValidationException(field, $"{other.Name} is {other.Type.SafetensorsName()} but q is {q.Type.SafetensorsName()}; q, k and v must share a dtype");
+            }
+
+            if (other.Shape[0] != q.Shape[0])
+            {
+                throw new SpecValidationException(field, $"{other.Name} has {other.Shape[0]} tokens but q has {q.Shape[0]}");
+            }
+
+            if (other.Shape[2] != q.Shape[2])
+            {
+                throw new SpecValidationException(field, $"{other.Name} has head dim {other.Shape[2]} but q has {q.Shape[2]}");
+            }
+        }
+
+        if (v.Shape[1] != k.Shape[1])
+        {
+            throw new SpecValidationException("inputs.v", $"v has {v.Shape[1]} heads but k has {k.Shape[1]}");
+        }
+
+        var fromFile = spec with
+        {
+            Tokens = ToInt(q.Shape[0], "tokens"),
+            Heads = ToInt(q.Shape[1], "heads"),
+            KvHeads = ToInt(k.Shape[1], "kvHeads"),
+            HeadDim = ToInt(q.Shape[2], "headDim"),
+            DType = q.Type,
+        };
+        Agree("tokens", spec.Tokens, fromFile.Tokens);
+        Agree("heads", spec.Heads, fromFile.Heads);
+        Agree("kvHeads", spec.KvHeads, fromFile.KvHeads);
+        Agree("headDim", spec.HeadDim, fromFile.HeadDim);
+        return fromFile;
+    }
+
+    private static TensorInfo Rank3(SafetensorsReader file, string name)
+    {
+        var tensor = file.GetTensor(name);
+        if (tensor.Shape.Length != 3)
+        {
+            throw new SpecValidationException($"inputs.{name}", $"{name} must have 3 dimensions [tokens, heads, headDim] but has shape {ShapeMath.Format(tensor.Shape)}");
+        }
+
+        return tensor;
+    }
+
+    private static int ToInt(long value, string field) => value is >= 1 and <= int.MaxValue
+        ? (int)value
+        : throw new SpecValidationException(field, $"{field} ({value}) must be between 1 and {int.MaxValue}");
+
+    /// <summary>A shape field given in the spec (non-zero) must match the file.</summary>
+    private static void Agree(string field, int given, int actual)
+    {
+        if (given != 0 && given != actual)
+        {
+            throw new SpecValidationException(field, $"{field} ({given}) does not match the input file ({actual})");
+        }
+    }
+}

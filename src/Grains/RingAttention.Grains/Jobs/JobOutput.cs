@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+using RingAttention.Kernels;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains.Jobs;
+
+/// <summary>
+/// The job's output file: o [tokens, heads, headDim] in the input dtype and lse [heads, tokens] F32. Shards write
+/// their rows into a temp file beside the output; the coordinator renames it when every shard is done.
+/// </summary>
+public static class JobOutput
+{
+    public const string Output = "o";
+    public const string LogSumExp = "lse";
+
+    public static string PartialPath(string outputPath, string jobId) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, $".{Path.GetFileName(outputPath)}.{jobId}.partial");
+
+    public static void Create(JobSpec spec, string partialPath) =>
+        SafetensorsSharedOutput.Create(partialPath,
+        [
+            (Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),
+            (LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
+        ]);
+
+    /// <summary>Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row.</summary>
+    public static void WriteShard(ShardPlan plan, PartialResult result)
+    {
+        var spec = plan.Spec;
+        using var file = SafetensorsSharedOutput.OpenForWrite(plan.PartialOutputPath);
+        int rowElements = spec.Heads * spec.HeadDim;
+        int localRow = 0;
+        foreach (var span in plan.OwnSpans)
+        {
+            var source = result.Output.AsSpan(localRow * rowElements, span.Count * rowElements);
+            byte[] converted = new byte[source.Length * spec.DType.Size()];
+            ElementConvert.FromSingle(source, spec.DType, converted);
+            file.WriteElements(Output, (long)span.Start * rowElements, converted);
+            for (int head = 0; head < spec.Heads; head++)
+            {
+                var lse = result.Lse.AsSpan((head * result.Rows) + localRow, span.Count);
+                file.WriteElements(LogSumExp, ((long)head * spec.Tokens) + span.Start, MemoryMarshal.AsBytes(lse));
+            }
+
+            localRow += span.Count;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using RingAttention.Attention;
+using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Ring;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains.Jobs;
+
+/// <summary>
+/// Every check a job passes before any work is scheduled. Errors are <see cref="SpecValidationException"/>s that name
+/// the field and the limit. Returns the spec with its shape filled in from the input file.
+/// </summary>
+public static class JobValidation
+{
+    public static JobSpec Resolve(JobSpec spec, RingAttentionOptions options)
+    {
+        CheckOutput(spec);
+        if (spec.Shards < 1)
+        {
+            throw new SpecValidationException("shards", $"shards ({spec.Shards}) must be at least 1");
+        }
+
+        if (!Enum.IsDefined(spec.Layout))
+        {
+            throw new SpecValidationException("layout", $"layout ({(int)spec.Layout}) must be contiguous or zigzag");
+        }
+
+        var resolved = (spec.InputPath, spec.SyntheticSeed) switch
+        {
+            (not null, not null) => throw new SpecValidationException("inputs", "give an input file or a synthetic seed, not both"),
+            (null, null) => throw new SpecValidationException("inputs", "give an input file (q, k, v safetensors) or a synthetic seed"),
+            (string path, null) => InputFileShape.Apply(spec, path),
+            _ => spec,
+        };
+
+        resolved.ToAttentionSpec().Validate();
+        if (resolved.Shards > resolved.Tokens)
+        {
+            throw new SpecValidationException("shards", $"shards ({resolved.Shards}) must not exceed tokens ({resolved.Tokens})");
+        }
+
+        long needed = JobMemory.Estimate(resolved);
+        if (needed > options.MaxJobMemoryBytes)
+        {
+            throw new SpecValidationException("memory",
+                $"the job needs about {JobMemory.Format(needed)} but the limit per job is {JobMemory.Format(options.MaxJobMemoryBytes)} " +
+                $"({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.MaxJobMemoryBytes)})");
+        }
+
+        if (resolved.InputPath is string input)
+        {
+            CheckFinite(input);
+        }
+
+        _ = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
+        return resolved;
+    }
+
+    private static void CheckOutput(JobSpec spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec.OutputPath))
+        {
+            throw new SpecValidationException("output", "an output path is required");
+        }
+
+        string full = Path.GetFullPath(spec.OutputPath);
+        string? directory = Path.GetDirectoryName(full);
+        if (directory is null || !Directory.Exists(directory))
+        {
+            throw new SpecValidationException("output", $"the directory of output '{spec.OutputPath}' does not exist");
+        }
+
+        if (spec.InputPath is not null && string.Equals(full, Path.GetFullPath(spec.InputPath), StringComparison.Ordinal))
+        {
+            throw new SpecValidationException("output", $"output '{spec.OutputPath}' must not overwrite the input file");
+        }
+    }
+
+    private static void CheckFinite(string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        foreach (string name in new[] { ShardInputs.Query, ShardInputs.Key, ShardInputs.Value })
+        {
+            if (file.FindFirstNonFinite(name) is { } bad)
+            {
+                throw new SpecValidationException($"inputs.{name}",
+                    $"{name} holds a non-finite value: {bad} (flat index {bad.FlatIndex}); inputs must be finite");
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using RingAttention.Grains.DataPlane;
+using RingAttention.Grains.Hosting;
+using RingAttention.Kernels;
+
+namespace RingAttention.Grains.Ring;
+
+/// <summary>Where a shard's loop finds its collaborators; the grain supplies them.</summary>
+/// <param name="Announce">Sends an announcement on the edge stream to the next shard (runs on the grain scheduler).</param>
+/// <param name="ReportStep">Tells the coordinator a step is done.</param>
+public sealed record RingLoopContext(
+    ComputeDevice Device,
+    BlockStore Store,
+    DataPlaneClient DataClient,
+    RingInbox Inbox,
+    string LocalSiloId,
+    string DataEndpoint,
+    TimeSpan StepTimeout,
+    Func<BlockAnnouncement, Task> Announce,
+    Func<int, RingTotals, Task> ReportStep);
+
+/// <summary>
+/// One shard's pass around the ring. At step s the shard computes its queries against the K/V block of shard
+/// (i - s) mod R, which it received at the end of step s-1. Before computing step s it forwards that block to shard
+/// i+1 and posts the receive of step s+1, so the transfer overlaps the kernel (ring-flash-attention's order).
+/// After R steps every query has seen every key; the merge is order-free, so arrival order cannot change the result.
+/// </summary>
+public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
+{
+    private readonly RingCounters _counters = new();
+
+    public RingTotals Totals => _counters.Snapshot();
+
+    /// <summary>Runs every step and returns this shard's result (the caller writes it).</summary>
+    public async Task<PartialResult> RunAsync(CancellationToken ct)
+    {
+        var spec = plan.Spec;
+        var attention = spec.ToAttentionSpec();
+        var load = Stopwatch.StartNew();
+        var (queries, current) = await Task.Run(() => ShardInputs.Load(spec, plan.OwnSpans), ct);
+        _counters.Add(new RingTotals { LoadSeconds = load.Elapsed.TotalSeconds });
+
+        var accumulator = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
+        for (int step = 0; step < plan.Count; step++)
+        {
+            Task<KeyValueBlock>? next = null;
+            if (step + 1 < plan.Count)
+            {
+                await ForwardAsync(current, step + 1, ct);
+                next = ReceiveAsync(step + 1, ct);
+            }
+
+            var compute = Stopwatch.StartNew();
+            await context.Device.AccumulateAsync(attention, queries, current, accumulator, ct);
+            _counters.Add(new RingTotals { ComputeSeconds = compute.Elapsed.TotalSeconds });
+            await context.ReportStep(step + 1, _counters.Snapshot());
+
+            if (next is not null)
+            {
+                var wait = Stopwatch.StartNew();
+                current = await next;
+                _counters.Add(new RingTotals { WaitSeconds = wait.Elapsed.TotalSeconds });
+            }
+        }
+
+        return accumulator;
+    }
+
+    /// <summary>Key of the block shard i hands to shard i+1 for that shard's step <paramref name="step"/>.</summary>
+    private string BlockKey(int step) => $"{plan.JobId}/{plan.Attempt}/{step}/{plan.Next}";
+
+    private async Task ForwardAsync(KeyValueBlock block, int step, CancellationToken ct)
+    {
+        uint checksum = await Task.Run(() => BlockChecksum.Compute(block), ct);
+        string key = BlockKey(step);
+        context.Store.Put(key, new StoredBlock(plan.JobId, plan.Token, block, checksum));
+        await context.Announce(new BlockAnnouncement
+        {
+            JobId = plan.JobId,
+            Attempt = plan.Attempt,
+            Step = step,
+            Owner = plan.BlockOwnerAt(step - 1),
+            BlockKey = key,
+            Bytes = block.Bytes,
+            Checksum = checksum,
+            SiloId = context.LocalSiloId,
+            DataEndpoint = context.DataEndpoint,
+        });
+    }
+
+    private async Task<KeyValueBlock> ReceiveAsync(int step, CancellationToken ct)
+    {
+        var announcement = await context.Inbox.WaitAsync(plan.Attempt, step, context.StepTimeout, ct).ConfigureAwait(false);
+        context.Inbox.Forget(plan.Attempt, step);
+        int expectedOwner = plan.BlockOwnerAt(step);
+        if (announcement.Owner != expectedOwner)
+        {
+            throw new InvalidOperationException($"step {step} of shard {plan.Index} expected the block of shard {expectedOwner}, got shard {announcement.Owner}'s");
+        }
+
+        if (announcement.SiloId == context.LocalSiloId && context.Store.TryTake(announcement.BlockKey, out var local))
+        {
+            _counters.Add(new RingTotals { LocalHandoffs = 1 });
+            return local.Block;
+        }
+
+        byte[] bytes = await context.DataClient.FetchAsync(
+            announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum, ct).ConfigureAwait(false);
+        _counters.Add(new RingTotals { BytesMoved = bytes.Length, RemoteTransfers = 1 });
+        return ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[expectedOwner], bytes);
+    }
+}

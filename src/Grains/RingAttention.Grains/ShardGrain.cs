@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Streams;
+using Orleans.Streams.Core;
+using RingAttention.Grains.DataPlane;
+using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Jobs;
+using RingAttention.Grains.Placement;
+using RingAttention.Grains.Ring;
+
+namespace RingAttention.Grains;
+
+/// <summary>
+/// Shard i of a job. Reentrant so that stream announcements and cancellation interleave with the ring loop, which
+/// runs on this grain's scheduler (it produces on streams) and sends its kernels to the silo's device.
+/// </summary>
+[DevicePlacement]
+[Reentrant]
+[ImplicitStreamSubscription(RingStreams.EdgeNamespace)]
+public sealed partial class ShardGrain(
+    ComputeDevice device,
+    BlockStore store,
+    DataPlaneClient dataClient,
+    DataPlaneServer dataServer,
+    ILocalSiloDetails silo,
+    IOptions<RingAttentionOptions> options,
+    ILogger<ShardGrain> logger) : Grain, IShardGrain, IStreamSubscriptionObserver
+{
+    private readonly RingInbox _inbox = new();
+    private CancellationTokenSource? _running;
+    private int _attempt = -1;
+
+    public Task StartAsync(ShardPlan plan)
+    {
+        if (plan.Attempt <= _attempt)
+        {
+            return Task.CompletedTask;
+        }
+
+        _running?.Cancel();
+        _attempt = plan.Attempt;
+        _inbox.DropBefore(plan.Attempt);
+        _running = new CancellationTokenSource();
+        DelayDeactivation(TimeSpan.FromDays(1));
+        _ = RunAsync(plan, _running.Token);
+        return Task.CompletedTask;
+    }
+
+    public Task CancelAsync(int attempt)
+    {
+        if (attempt < 0 || attempt == _attempt)
+        {
+            _running?.Cancel();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    {
+        var handle = handleFactory.Create<BlockAnnouncement>();
+        await handle.ResumeAsync((announcement, _) =>
+        {
+            _inbox.Post(announcement);
+            return Task.CompletedTask;
+        });
+    }
+
+    private async Task RunAsync(ShardPlan plan, CancellationToken ct)
+    {
+        var coordinator = GrainFactory.GetGrain<IJobCoordinatorGrain>(plan.JobId);
+        var edge = this.GetStreamProvider(RingStreams.Provider)
+            .GetStream<BlockAnnouncement>(StreamId.Create(RingStreams.EdgeNamespace, RingStreams.ShardKey(plan.JobId, plan.Next)));
+        var loop = new ShardRingLoop(plan, new RingLoopContext(
+            device,
+            store,
+            dataClient,
+            _inbox,
+            silo.SiloAddress.ToParsableString(),
+            dataServer.Endpoint,
+            options.Value.StepTimeout,
+            announcement => edge.OnNextAsync(announcement),
+            (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals)));
+        try
+        {
+            LogShardStarted(plan.JobId, plan.Index, plan.Count, device.Name);
+            var result = await loop.RunAsync(ct);
+            await Task.Run(() => JobOutput.WriteShard(plan, result), ct);
+            await coordinator.ReportShardDoneAsync(plan.Index, plan.Attempt, loop.Totals, device.Name);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            store.RemoveJob(plan.JobId);
+            LogShardCancelled(plan.JobId, plan.Index);
+        }
+        catch (Exception e)
+        {
+            store.RemoveJob(plan.JobId);
+            LogShardFailed(e, plan.JobId, plan.Index);
+            string error = e is TimeoutException
+                ? $"shard {plan.Index} waited longer than {options.Value.StepTimeout} for a K/V block"
+                : $"shard {plan.Index} on {device.Name}: {e.Message}";
+            await coordinator.ReportShardFailedAsync(plan.Index, plan.Attempt, error);
+        }
+        finally
+        {
+            if (_attempt == plan.Attempt)
+            {
+                DeactivateOnIdle();
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Job {JobId}: shard {Index} of {Count} started on {Device}")]
+    private partial void LogShardStarted(string jobId, int index, int count, string device);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Job {JobId}: shard {Index} cancelled")]
+    private partial void LogShardCancelled(string jobId, int index);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Job {JobId}: shard {Index} failed")]
+    private partial void LogShardFailed(Exception exception, string jobId, int index);
+}

@@ -1,0 +1,117 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RingAttention.Client;
+using RingAttention.Grains.Hosting;
+using RingAttention.Silo.Hosting;
+
+namespace RingAttention.Silo;
+
+/// <summary>Settings of an in-process cluster.</summary>
+public sealed class EmbeddedClusterOptions
+{
+    /// <summary>Silos to start. <value>Default 3.</value></summary>
+    public int Silos { get; set; } = 3;
+
+    /// <summary>"auto" or "cpu". <value>Default "auto".</value></summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Log level of the silos' console logs. <value>Default Warning.</value></summary>
+    public LogLevel LogLevel { get; set; } = LogLevel.Warning;
+
+    /// <summary>Applied to every silo's ring options (limits, timeouts, threads).</summary>
+    public Action<RingAttentionOptions>? Configure { get; set; }
+}
+
+/// <summary>
+/// N real Orleans silos in this process, on loopback TCP ports, joined by development clustering, plus a client
+/// connected through their gateways. The silos share one compute device: one CPU is one device.
+/// </summary>
+public sealed class EmbeddedCluster : IAsyncDisposable
+{
+    private readonly List<IHost> _silos;
+    private readonly ComputeDevice _device;
+
+    private EmbeddedCluster(List<IHost> silos, ComputeDevice device, RingAttentionClient client, IReadOnlyList<SiloHostOptions> hosts)
+    {
+        _silos = silos;
+        _device = device;
+        Client = client;
+        Hosts = hosts;
+    }
+
+    public RingAttentionClient Client { get; }
+
+    /// <summary>Each silo's ports.</summary>
+    public IReadOnlyList<SiloHostOptions> Hosts { get; }
+
+    public string DeviceName => _device.Name;
+
+    public static async Task<EmbeddedCluster> StartAsync(EmbeddedClusterOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new EmbeddedClusterOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Silos, 1, nameof(options.Silos));
+        var ring = new RingAttentionOptions();
+        options.Configure?.Invoke(ring);
+        var (device, _) = DeviceSelection.Select(options.Device, ring.ComputeThreads);
+        string clusterId = $"embedded-{Guid.NewGuid():N}";
+        int[] ports = FreePorts.Take(2 * options.Silos);
+        var hosts = Enumerable.Range(0, options.Silos).Select(i => new SiloHostOptions
+        {
+            SiloPort = ports[2 * i],
+            GatewayPort = ports[(2 * i) + 1],
+            PrimarySiloPort = i == 0 ? 0 : ports[0],
+            Device = options.Device,
+            ClusterId = clusterId,
+        }).ToList();
+
+        var silos = new List<IHost>();
+        try
+        {
+            silos.Add(await StartSiloAsync(hosts[0], options, device, ct));
+            silos.AddRange(await Task.WhenAll(hosts.Skip(1).Select(h => StartSiloAsync(h, options, device, ct))));
+            var gateways = hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort));
+            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, ct);
+            return new EmbeddedCluster(silos, device, client, hosts);
+        }
+        catch
+        {
+            await StopAllAsync(silos);
+            device.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync();
+        await StopAllAsync(_silos);
+        _device.Dispose();
+    }
+
+    private static async Task<IHost> StartSiloAsync(SiloHostOptions host, EmbeddedClusterOptions options, ComputeDevice device, CancellationToken ct)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.UseOrleans(silo => silo.AddRingAttention(host, options.Configure, device));
+        var app = builder.Build();
+        await app.StartAsync(ct);
+        return app;
+    }
+
+    private static async Task StopAllAsync(IEnumerable<IHost> silos)
+    {
+        foreach (var silo in silos.Reverse())
+        {
+            try
+            {
+                await silo.StopAsync(TimeSpan.FromSeconds(10));
+            }
+            finally
+            {
+                silo.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Streams;
+using RingAttention.Grains.DataPlane;
+using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Placement;
+
+namespace RingAttention.Silo.Hosting;
+
+public static class RingAttentionSiloExtensions
+{
+    /// <summary>
+    /// Makes this silo a RingAttention silo: clustering, the ring-edge streams, the K/V data plane (bound now, so its
+    /// port can be advertised in the silo metadata), the compute device and shard placement.
+    /// </summary>
+    /// <param name="sharedDevice">A device several in-process silos share (the embedded cluster: one CPU is one device);
+    /// null selects one from <see cref="SiloHostOptions.Device"/>.</param>
+    public static ISiloBuilder AddRingAttention(
+        this ISiloBuilder silo, SiloHostOptions host, Action<RingAttentionOptions>? configure = null, ComputeDevice? sharedDevice = null)
+    {
+        SiloHostOptionsValidator.ThrowIfInvalid(host);
+        IPEndPoint? primary = host.PrimarySiloPort == 0 ? null : new IPEndPoint(IPAddress.Loopback, host.PrimarySiloPort);
+        silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, primary, host.ServiceId, host.ClusterId);
+
+        silo.AddMemoryStreams(Grains.RingStreams.Provider, streams =>
+        {
+            // Implicit subscriptions only: no PubSubStore to lose, and a shard is subscribed before it starts.
+            streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+            // The default 100 ms poll would add up to 100 ms to every ring step's hand-off.
+            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(5)));
+        });
+
+        var store = new BlockStore();
+        var dataServer = new DataPlaneServer(store, IPAddress.Any, host.DataPort, host.AdvertisedHost);
+
+        var ringOptions = new RingAttentionOptions();
+        configure?.Invoke(ringOptions);
+        var (device, reason) = sharedDevice is null
+            ? DeviceSelection.Select(host.Device, ringOptions.ComputeThreads)
+            : (sharedDevice, "shared by the silos of this process");
+        silo.UseSiloMetadata(new Dictionary<string, string>
+        {
+            [SiloMetadataKeys.Device] = device.Name,
+            [SiloMetadataKeys.DataEndpoint] = dataServer.Endpoint,
+        });
+
+        silo.Services.AddSingleton(store);
+        silo.Services.AddSingleton(dataServer);
+        silo.Services.AddSingleton<DataPlaneClient>();
+        silo.Services.AddHostedService<DataPlaneHostedService>();
+        silo.Services.AddSingleton(device);
+        silo.Services.AddHostedService(sp => new DeviceAnnouncement(sp.GetRequiredService<ILogger<DeviceAnnouncement>>(), device.Name, reason, dataServer.Endpoint));
+        silo.Services.AddOptions<RingAttentionOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<RingAttentionOptions>, RingAttentionOptionsValidator>();
+        silo.Services.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
+        return silo;
+    }
+}

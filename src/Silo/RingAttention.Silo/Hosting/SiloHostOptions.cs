@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Options;
+
+namespace RingAttention.Silo.Hosting;
+
+/// <summary>How a silo joins its cluster and what it computes on (configuration section "Silo").</summary>
+public sealed class SiloHostOptions
+{
+    public const string SectionName = "Silo";
+
+    /// <summary>Membership: "localhost" (development clustering, a primary silo on this machine) is the only mode today.
+    /// <value>Default "localhost".</value></summary>
+    public string Clustering { get; set; } = "localhost";
+
+    /// <summary>Silo-to-silo port. <value>Default 11111.</value></summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port clients connect to. <value>Default 30000.</value></summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Silo port of the primary silo every other silo joins; 0 means this silo is the primary.
+    /// <value>Default 0.</value></summary>
+    public int PrimarySiloPort { get; set; }
+
+    /// <summary>K/V data-plane port; 0 picks a free one (it is advertised in silo metadata). <value>Default 0.</value></summary>
+    public int DataPort { get; set; }
+
+    /// <summary>Address peers use to reach this silo's data plane. <value>Default "127.0.0.1".</value></summary>
+    public string AdvertisedHost { get; set; } = "127.0.0.1";
+
+    /// <summary>Compute device: "auto" (CUDA when present, else CPU) or "cpu". <value>Default "auto".</value></summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Orleans cluster id; clients must use the same. <value>Default "ringattention".</value></summary>
+    public string ClusterId { get; set; } = "ringattention";
+
+    /// <summary>Orleans service id. <value>Default "ringattention".</value></summary>
+    public string ServiceId { get; set; } = "ringattention";
+}
+
+/// <summary>Refuses a bad silo configuration at start-up, naming the field and the rule.</summary>
+public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
+{
+    public static readonly string[] Devices = ["auto", "cpu"];
+
+    public ValidateOptionsResult Validate(string? name, SiloHostOptions options)
+    {
+        var failures = new List<string>();
+        if (!string.Equals(options.Clustering, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"{nameof(SiloHostOptions.Clustering)} ('{options.Clustering}') must be 'localhost'");
+        }
+
+        CheckPort(failures, nameof(SiloHostOptions.SiloPort), options.SiloPort, allowZero: false);
+        CheckPort(failures, nameof(SiloHostOptions.GatewayPort), options.GatewayPort, allowZero: false);
+        CheckPort(failures, nameof(SiloHostOptions.PrimarySiloPort), options.PrimarySiloPort, allowZero: true);
+        CheckPort(failures, nameof(SiloHostOptions.DataPort), options.DataPort, allowZero: true);
+        if (options.SiloPort == options.GatewayPort)
+        {
+            failures.Add($"{nameof(SiloHostOptions.SiloPort)} and {nameof(SiloHostOptions.GatewayPort)} must differ (both {options.SiloPort})");
+        }
+
+        if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
+        {
+            failures.Add($"{nameof(SiloHostOptions.Device)} ('{options.Device}') must be one of {string.Join(", ", Devices)}");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.AdvertisedHost))
+        {
+            failures.Add($"{nameof(SiloHostOptions.AdvertisedHost)} must not be empty");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Validates eagerly, for code that builds a silo from options it was handed.</summary>
+    public static void ThrowIfInvalid(SiloHostOptions options)
+    {
+        var result = new SiloHostOptionsValidator().Validate(null, options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(SiloHostOptions.SectionName, typeof(SiloHostOptions), result.Failures);
+        }
+    }
+
+    private static void CheckPort(List<string> failures, string field, int port, bool allowZero)
+    {
+        if (port < (allowZero ? 0 : 1) || port > 65535)
+        {
+            failures.Add($"{field} ({port}) must be between {(allowZero ? 0 : 1)} and 65535");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RingAttention.Grains.Hosting;
+using RingAttention.Silo.Hosting;
+
+// One RingAttention silo. Configuration from appsettings.json, environment (Silo__SiloPort=11112) or arguments
+// (--Silo:SiloPort=11112 --Silo:PrimarySiloPort=11111 --RingAttention:MaxJobMemoryBytes=...).
+var builder = Host.CreateApplicationBuilder(args);
+var host = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
+var ringSection = builder.Configuration.GetSection(RingAttentionOptions.SectionName);
+builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+builder.UseOrleans(silo => silo.AddRingAttention(host, options => ringSection.Bind(options)));
+await builder.Build().RunAsync();
