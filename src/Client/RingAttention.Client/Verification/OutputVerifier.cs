@@ -1,0 +1,125 @@
+using RingAttention.Attention;
+using RingAttention.Tensors;
+
+namespace RingAttention.Client.Verification;
+
+/// <summary>
+/// Checks an output file (o [T, Hq, D], lse [Hq, T]) against its inputs (q, k, v) on sampled query rows, with a
+/// float64 reference and tolerances by dtype. Reads q and the output only at the sampled rows and streams k and v
+/// in chunks, so it works on outputs of any length.
+/// </summary>
+public static class OutputVerifier
+{
+    private const int KeyChunkRows = 4096;
+
+    /// <param name="rows">Query tokens to check; the first and last token are always among them.</param>
+    public static VerificationReport Verify(string inputPath, string outputPath, AttentionMask mask, float? scale, int rows = 64, int seed = 1)
+    {
+        using var inputs = SafetensorsFile.Open(inputPath, "inputs");
+        using var outputs = SafetensorsFile.Open(outputPath, "output");
+        var q = inputs.GetTensor("q");
+        var k = inputs.GetTensor("k");
+        var spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type, mask, scale).Validate();
+        CheckOutputShapes(outputs, spec);
+
+        long[] positions = SampleTokens(spec.Tokens, rows, seed);
+        var reference = new SampledReference(spec, positions, ReadQueries(inputs, spec, positions));
+        StreamKeys(inputs, spec, reference);
+        return Compare(outputs, spec, positions, reference);
+    }
+
+    private static void CheckOutputShapes(SafetensorsReader outputs, AttentionSpec spec)
+    {
+        var o = outputs.GetTensor("o");
+        var lse = outputs.GetTensor("lse");
+        if (!o.Shape.SequenceEqual([spec.Tokens, spec.Heads, spec.HeadDim]) || !lse.Shape.SequenceEqual([spec.Heads, spec.Tokens]) || lse.Type != ElementType.F32)
+        {
+            throw new SpecValidationException("output",
+                $"output holds {o} and {lse}; expected o [{spec.Tokens}, {spec.Heads}, {spec.HeadDim}] and lse F32 [{spec.Heads}, {spec.Tokens}]");
+        }
+    }
+
+    private static long[] SampleTokens(int tokens, int rows, int seed)
+    {
+        var random = new Random(seed);
+        var picked = new SortedSet<long> { 0, tokens - 1 };
+        while (picked.Count < Math.Min(rows, tokens))
+        {
+            picked.Add(random.NextInt64(tokens));
+        }
+
+        return [.. picked];
+    }
+
+    private static double[] ReadQueries(SafetensorsReader inputs, AttentionSpec spec, long[] positions)
+    {
+        int rowElements = spec.Heads * spec.HeadDim;
+        var queries = new double[positions.Length * rowElements];
+        byte[] row = new byte[rowElements * spec.DType.Size()];
+        for (int s = 0; s < positions.Length; s++)
+        {
+            inputs.ReadRows("q", (int)positions[s], 1, row);
+            for (int e = 0; e < rowElements; e++)
+            {
+                queries[(s * rowElements) + e] = ElementConvert.Read(row, spec.DType, e);
+            }
+        }
+
+        return queries;
+    }
+
+    private static void StreamKeys(SafetensorsReader inputs, AttentionSpec spec, SampledReference reference)
+    {
+        int rowElements = spec.KvHeads * spec.HeadDim;
+        byte[] raw = new byte[KeyChunkRows * rowElements * spec.DType.Size()];
+        for (int first = 0; first < spec.Tokens; first += KeyChunkRows)
+        {
+            int count = Math.Min(KeyChunkRows, spec.Tokens - first);
+            float[] keys = ReadChunk(inputs, "k", spec.DType, first, count, rowElements, raw);
+            float[] values = ReadChunk(inputs, "v", spec.DType, first, count, rowElements, raw);
+            reference.AddKeys(first, count, keys, values);
+        }
+    }
+
+    private static float[] ReadChunk(SafetensorsReader inputs, string name, ElementType type, int first, int count, int rowElements, byte[] raw)
+    {
+        var bytes = raw.AsSpan(0, count * rowElements * type.Size());
+        inputs.ReadRows(name, first, count, bytes);
+        float[] values = new float[count * rowElements];
+        ElementConvert.ToSingle(bytes, type, values);
+        return values;
+    }
+
+    private static VerificationReport Compare(SafetensorsReader outputs, AttentionSpec spec, long[] positions, SampledReference reference)
+    {
+        var tolerance = ReferenceAttention.Tolerance.For(spec.DType);
+        int rowElements = spec.Heads * spec.HeadDim;
+        byte[] oRow = new byte[rowElements * spec.DType.Size()];
+        float[] actual = new float[rowElements];
+        byte[] lseValue = new byte[4];
+        double[] expected = new double[spec.HeadDim];
+        double maxOutput = 0, maxLse = 0;
+        string? failure = null;
+        for (int s = 0; s < positions.Length && failure is null; s++)
+        {
+            outputs.ReadRows("o", (int)positions[s], 1, oRow);
+            ElementConvert.ToSingle(oRow, spec.DType, actual);
+            for (int h = 0; h < spec.Heads && failure is null; h++)
+            {
+                double expectedLse = reference.Result(s, h, expected);
+                outputs.ReadElements("lse", ((long)h * spec.Tokens) + positions[s], lseValue);
+                float actualLse = BitConverter.ToSingle(lseValue);
+                var result = ReferenceAttention.CompareRow(
+                    actual.AsSpan(h * spec.HeadDim, spec.HeadDim), actualLse, expected, expectedLse, tolerance, reference.MaxAbsValue);
+                maxOutput = Math.Max(maxOutput, result.MaxOutputError / Math.Max(reference.MaxAbsValue, 1e-30));
+                maxLse = double.IsFinite(result.LseError) ? Math.Max(maxLse, result.LseError) : maxLse;
+                if (!result.Passed)
+                {
+                    failure = $"token {positions[s]}, head {h}: {result.Failure}";
+                }
+            }
+        }
+
+        return new VerificationReport(positions.Length, spec.Heads, spec.DType, maxOutput, maxLse, tolerance, failure);
+    }
+}
