@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Benchmark run (one call): our kernel (C# bench, device-resident) and torch SDPA flash/cuDNN for the same shapes.
+Writes OUT/kernel.jsonl (fields of issue 3) and prints a table.
+usage (repo root on the GPU machine): python3 bench/RingAttention.Bench.Gpu/device_bench.py BIN OUTDIR [bench args...]"""
+import argparse, contextlib, datetime, io, json, subprocess, sys
+import torch
+sys.path.insert(0, ".device/tools")
+import torch_attention as ta
+
+binary, out, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+p = subprocess.run([binary, "bench"] + extra, capture_output=True, text=True)
+sys.stderr.write(p.stderr[-3000:])
+ours = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+device = torch.cuda.get_device_name(); date = datetime.date.today().isoformat()
+rows = []
+for o in ours:
+    a = argparse.Namespace(tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], dtype=o["dtype"], causal=o["causal"], window=0, reps=10)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        ta.bench(a)
+    peers = {j["backend"]: j for j in map(json.loads, buf.getvalue().splitlines()) if "tflops" in j}
+    row = dict(device=device, date=date, dtype=o["dtype"], tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], causal=o["causal"],
+               ours_tflops=o["tflops"], flash_tflops=peers.get("flash", {}).get("tflops"), cudnn_tflops=peers.get("cudnn", {}).get("tflops"),
+               max_rel_err=o["max_rel_err"], ours_ms=o["median_ms"], slabs=o.get("slabs"))
+    rows.append(row)
+    f, c = row["flash_tflops"], row["cudnn_tflops"]
+    print(f"{row['dtype']} T={row['tokens']:5d} {row['hq']}/{row['hkv']} d={row['dim']:3d} causal={int(row['causal'])} ours={row['ours_tflops']:6.1f} flash={f} cudnn={c} "
+          f"x_flash={row['ours_tflops'] / f if f else float('nan'):.2f} x_cudnn={row['ours_tflops'] / c if c else float('nan'):.2f} err={row['max_rel_err']:.1e}", flush=True)
+with open(f"{out}/kernel.jsonl", "w") as fh:
+    for r in rows: fh.write(json.dumps(r) + "\n")
+print("bench exit code", p.returncode)

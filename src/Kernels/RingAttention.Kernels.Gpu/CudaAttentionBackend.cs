@@ -1,0 +1,45 @@
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Gpu;
+
+/// <summary>
+/// Attention on an NVIDIA GPU. f16/bf16 with head dim 64 or 128 run the tensor-core kernel (inline-PTX mma.sync,
+/// ldmatrix, cp.async; see FlashKernels); other head dims and f32 run the portable ILGPU kernel on the GPU.
+/// Create through <see cref="GpuBackends.TryCreateCuda"/>.
+/// </summary>
+public sealed class CudaAttentionBackend : IlgpuAttentionBackend
+{
+    private readonly FlashLauncher _flash;
+
+    internal CudaAttentionBackend(Context context, CudaAccelerator accelerator, int deviceIndex)
+        : base(context, accelerator, ownsContext: true)
+    {
+        DeviceIndex = deviceIndex;
+        _flash = new FlashLauncher(accelerator);
+    }
+
+    public override string Name => $"cuda:{DeviceIndex}";
+
+    public int DeviceIndex { get; }
+
+    /// <summary>Set false to force the portable kernel (device checks compare the two).</summary>
+    internal bool UseTensorCores { get; set; } = true;
+
+    internal FlashLauncher Flash => _flash;
+
+    private protected override void Launch(FlashParams p, ElementType type)
+    {
+        if (UseTensorCores && _flash.Supports(type, p.HeadDim))
+        {
+            _flash.Launch(p, type, Workspace);
+        }
+        else
+        {
+            LaunchPortable(p, type);
+        }
+    }
+
+    private protected override void DisposeKernels() => _flash.Dispose();
+}

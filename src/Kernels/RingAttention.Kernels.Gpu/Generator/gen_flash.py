@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Generates FlashKernels.g.cs: straight-line FA2 forward kernels (ILGPU 1.5.3 never unrolls loops, so every
+fragment loop is written out here with scalar locals; see ../../../../shared notes flash-kernel.md §0.3).
+
+Tile: BR = 64*SLABS query rows (4 warps x SLABS m16 slabs), BC = 64 keys, head dim D in {64, 128}.
+Shared: Q [BR, D], K [BC, D], V [BC, D] bf16/f16, rows of 2D bytes, 16-B chunks XOR-swizzled by row & 7.
+Schedule (FA2): wait K[n]; issue V[n]; S = Q K^T; mask; online softmax; wait V[n]; issue K[n-1]; O += P V.
+usage: python3 gen_flash.py > ../FlashKernels.g.cs
+"""
+import sys
+
+VARIANTS = [(dt, d, slabs) for dt in ("Bf16", "F16") for d in (64, 128) for slabs in (1, 2)]
+BC = 64
+NB = BC // 8  # n-blocks of S per slab
+
+
+def kernel(dt, D, SLABS):
+    BR = 64 * SLABS
+    RB = 2 * D
+    KS = D // 16      # k-steps of Q K^T
+    DB = D // 8       # d-blocks of O
+    out = []
+    w = out.append
+    name = f"Flash{dt}D{D}S{SLABS}"
+    w(f"    /// <summary>{dt}, head dim {D}, {BR} query rows per block ({SLABS} m16 slab(s) per warp), {BC} keys per tile.</summary>")
+    w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
+    w("    {")
+    w("        var dyn = SharedMemory.GetDynamic<Chunk16>();")
+    w("        uint sQ = Ptx.SharedBase();")
+    w(f"        uint sK = sQ + {BR * RB}u;")
+    w(f"        uint sV = sK + {BC * RB}u;")
+    w("        int tid = Group.IdxX;")
+    w("        int lane = tid & 31;")
+    w("        int warp = tid >> 5;")
+    w("        int g = lane >> 2;")
+    w("        int t = lane & 3;")
+    w("        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);")
+    w("        int h = Grid.IdxY;")
+    w("        int kvh = h / p.Group;")
+    w(f"        p.BlockRows = {BR};")
+    w(f"        p.BlockKeys = {BC};")
+    w("        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);")
+    w("        float c = p.ScaleLog2;")
+    # loader
+    w(f"        int ldChunk = tid & {D // 8 - 1};")
+    w(f"        int ldRow = tid >> {(D // 8).bit_length() - 1};")
+    w(f"        uint ldDst = (uint)(ldRow * {RB} + ((ldChunk ^ (ldRow & 7)) << 4));")
+    w(f"        ulong qStride = (ulong)p.Heads * {RB}u;")
+    w(f"        ulong kvStride = (ulong)p.KvHeads * {RB}u;")
+    w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {BR})) * qStride) + ((ulong)h * {RB}u) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {RB}u) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {RB}u) + ((ulong)ldChunk * 16u);")
+    w(f"        FlashTiles.Load(sQ + ldDst, qSrc, qStride, ldRow, {1024 // D}, {BR}, p.QCount - (mBlock * {BR}));")
+    w("        if (nMin <= nMax)")
+    w("        {")
+    w(f"            FlashTiles.Load(sK + ldDst, kSrc + ((ulong)(nMax * {BC}) * kvStride), kvStride, ldRow, {1024 // D}, {BC}, p.KCount - (nMax * {BC}));")
+    w("        }")
+    w("        Ptx.CpAsyncCommit();")
+    # fragment addresses
+    w("        uint r7 = (uint)(lane & 7);")
+    w("        uint hq = (uint)(lane >> 4);")
+    w("        uint hk = (uint)((lane >> 3) & 1);")
+    for s in range(SLABS):
+        w(f"        uint qA{s} = sQ + (uint)(({s * 64} + (warp * 16) + (lane & 15)) * {RB});")
+    w(f"        uint kA = sK + (uint)(((lane & 7) + ((lane >> 4) << 3)) * {RB});")
+    w(f"        uint vA = sV + (uint)(((lane & 7) + (((lane >> 3) & 1) << 3)) * {RB});")
+    # state
+    for s in range(SLABS):
+        for r in range(2):
+            w(f"        float m{s}_{r} = float.NegativeInfinity, l{s}_{r} = 0f;")
+        for db in range(DB):
+            w(f"        float o{s}_{db}_0 = 0f, o{s}_{db}_1 = 0f, o{s}_{db}_2 = 0f, o{s}_{db}_3 = 0f;")
+    w("        for (int n = nMax; n >= nMin; n--)")
+    w("        {")
+    w("            Ptx.CpAsyncWaitAll();")
+    w("            Group.Barrier();")
+    w(f"            FlashTiles.Load(sV + ldDst, vSrc + ((ulong)(n * {BC}) * kvStride), kvStride, ldRow, {1024 // D}, {BC}, p.KCount - (n * {BC}));")
+    w("            Ptx.CpAsyncCommit();")
+    for s in range(SLABS):
+        for j in range(NB):
+            w(f"            float s{s}_{j}_0 = 0f, s{s}_{j}_1 = 0f, s{s}_{j}_2 = 0f, s{s}_{j}_3 = 0f;")
+    mma = f"Ptx.Mma{dt}"
+    for kk in range(KS):
+        w(f"            // k-step {kk}")
+        w(f"            uint cq{kk} = (({2 * kk}u + hq) ^ r7) << 4;")
+        w(f"            uint ck{kk} = (({2 * kk}u + hk) ^ r7) << 4;")
+        for s in range(SLABS):
+            w(f"            Ptx.Ldsm4(qA{s} + cq{kk}, out uint qa{s}_{kk}_0, out uint qa{s}_{kk}_1, out uint qa{s}_{kk}_2, out uint qa{s}_{kk}_3);")
+        for np_ in range(BC // 16):
+            w(f"            Ptx.Ldsm4(kA + {16 * np_ * RB}u + ck{kk}, out uint kb{kk}_{np_}_0, out uint kb{kk}_{np_}_1, out uint kb{kk}_{np_}_2, out uint kb{kk}_{np_}_3);")
+            for s in range(SLABS):
+                qa = f"qa{s}_{kk}_0, qa{s}_{kk}_1, qa{s}_{kk}_2, qa{s}_{kk}_3"
+                j0, j1 = 2 * np_, 2 * np_ + 1
+                w(f"            {mma}(ref s{s}_{j0}_0, ref s{s}_{j0}_1, ref s{s}_{j0}_2, ref s{s}_{j0}_3, {qa}, kb{kk}_{np_}_0, kb{kk}_{np_}_1);")
+                w(f"            {mma}(ref s{s}_{j1}_0, ref s{s}_{j1}_1, ref s{s}_{j1}_2, ref s{s}_{j1}_3, {qa}, kb{kk}_{np_}_2, kb{kk}_{np_}_3);")
+    # masking
+    w("            if (TileMath.TileNeedsMask(p, mBlock, n))")
+    w("            {")
+    w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {BR}) - (n * {BC}) + (warp * 16) + g - (2 * t);")
+    w(f"                int kl = p.KCount - (n * {BC}) - (2 * t);")
+    for s in range(SLABS):
+        for j in range(NB):
+            for e in range(4):
+                half, col = e >> 1, e & 1
+                w(f"                s{s}_{j}_{e} = Ptx.Mask(s{s}_{j}_{e}, dr + {s * 64 + 8 * half - 8 * j - col}, {8 * j + col}, kl, p.DMin, p.DMax);")
+    w("            }")
+    # softmax
+    for s in range(SLABS):
+        for r in range(2):
+            e0, e1 = 2 * r, 2 * r + 1
+            terms = [f"s{s}_{j}_{e}" for j in range(NB) for e in (e0, e1)]
+            expr = terms[0]
+            for tt in terms[1:]:
+                expr = f"Ptx.Max({expr}, {tt})"
+            w(f"            float mx{s}_{r} = {expr};")
+            w(f"            mx{s}_{r} = Ptx.Max(mx{s}_{r}, Ptx.ShflXor(mx{s}_{r}, 1));")
+            w(f"            mx{s}_{r} = Ptx.Max(mx{s}_{r}, Ptx.ShflXor(mx{s}_{r}, 2));")
+            w(f"            float mn{s}_{r} = Ptx.Max(m{s}_{r}, mx{s}_{r});")
+            w(f"            float ms{s}_{r} = mn{s}_{r} == float.NegativeInfinity ? 0f : mn{s}_{r} * c;")
+            w(f"            float al{s}_{r} = Ptx.Ex2((m{s}_{r} * c) - ms{s}_{r});")
+            w(f"            m{s}_{r} = mn{s}_{r};")
+            w(f"            float rs{s}_{r} = 0f;")
+            for j in range(NB):
+                for e in (e0, e1):
+                    w(f"            s{s}_{j}_{e} = Ptx.Ex2(Ptx.Fma(s{s}_{j}_{e}, c, -ms{s}_{r}));")
+                    w(f"            rs{s}_{r} += s{s}_{j}_{e};")
+            w(f"            l{s}_{r} = (l{s}_{r} * al{s}_{r}) + rs{s}_{r};")
+            for db in range(DB):
+                w(f"            o{s}_{db}_{e0} *= al{s}_{r};")
+                w(f"            o{s}_{db}_{e1} *= al{s}_{r};")
+    pack = f"Ptx.Pack{dt}"
+    for s in range(SLABS):
+        for kk in range(BC // 16):
+            a, b = 2 * kk, 2 * kk + 1
+            w(f"            uint pa{s}_{kk}_0 = {pack}(s{s}_{a}_0, s{s}_{a}_1);")
+            w(f"            uint pa{s}_{kk}_1 = {pack}(s{s}_{a}_2, s{s}_{a}_3);")
+            w(f"            uint pa{s}_{kk}_2 = {pack}(s{s}_{b}_0, s{s}_{b}_1);")
+            w(f"            uint pa{s}_{kk}_3 = {pack}(s{s}_{b}_2, s{s}_{b}_3);")
+    w("            Ptx.CpAsyncWaitAll();")
+    w("            Group.Barrier();")
+    w("            if (n > nMin)")
+    w("            {")
+    w(f"                FlashTiles.Load(sK + ldDst, kSrc + ((ulong)((n - 1) * {BC}) * kvStride), kvStride, ldRow, {1024 // D}, {BC}, p.KCount - ((n - 1) * {BC}));")
+    w("            }")
+    w("            Ptx.CpAsyncCommit();")
+    for kk in range(BC // 16):
+        w(f"            // key-step {kk}")
+        for dp in range(D // 16):
+            w(f"            Ptx.Ldsm4T(vA + {16 * kk * RB}u + ((({2 * dp}u + hq) ^ r7) << 4), out uint vb{kk}_{dp}_0, out uint vb{kk}_{dp}_1, out uint vb{kk}_{dp}_2, out uint vb{kk}_{dp}_3);")
+            for s in range(SLABS):
+                pa = f"pa{s}_{kk}_0, pa{s}_{kk}_1, pa{s}_{kk}_2, pa{s}_{kk}_3"
+                d0, d1 = 2 * dp, 2 * dp + 1
+                w(f"            {mma}(ref o{s}_{d0}_0, ref o{s}_{d0}_1, ref o{s}_{d0}_2, ref o{s}_{d0}_3, {pa}, vb{kk}_{dp}_0, vb{kk}_{dp}_1);")
+                w(f"            {mma}(ref o{s}_{d1}_0, ref o{s}_{d1}_1, ref o{s}_{d1}_2, ref o{s}_{d1}_3, {pa}, vb{kk}_{dp}_2, vb{kk}_{dp}_3);")
+    w("        }")
+    w("")
+    w("        Ptx.CpAsyncWaitAll();")
+    # epilogue
+    for s in range(SLABS):
+        for r in range(2):
+            w(f"        l{s}_{r} += Ptx.ShflXor(l{s}_{r}, 1);")
+            w(f"        l{s}_{r} += Ptx.ShflXor(l{s}_{r}, 2);")
+            w(f"        int row{s}_{r} = (mBlock * {BR}) + {s * 64 + 8 * r} + (warp * 16) + g;")
+            w(f"        float lo{s}_{r} = FlashTiles.ReadLse(p, lse, h, row{s}_{r});")
+    w("        Warp.Barrier();")
+    for s in range(SLABS):
+        for r in range(2):
+            e0, e1 = 2 * r, 2 * r + 1
+            w(f"        if (row{s}_{r} < p.QCount)")
+            w("        {")
+            w(f"            long ob = (((long)(p.QRowOffset + row{s}_{r}) * p.Heads) + h) * {D} + (2 * t);")
+            w(f"            FlashTiles.Weights(p.Merge, m{s}_{r} * c, l{s}_{r}, lo{s}_{r}, out float wa, out float wb, out float lseOut, out int mode);")
+            w("            if (mode != 0)")
+            w("            {")
+            for db in range(DB):
+                w(f"                FlashTiles.Store(o, ob + {8 * db}, mode, wa, wb, o{s}_{db}_{e0}, o{s}_{db}_{e1});")
+            w("                if (t == 0)")
+            w("                {")
+            w(f"                    lse[((long)h * p.LseStride) + p.QRowOffset + row{s}_{r}] = lseOut;")
+            w("                }")
+            w("            }")
+            w("        }")
+    w("    }")
+    return "\n".join(out)
+
+
+def main():
+    body = "\n\n".join(kernel(*v) for v in VARIANTS)
+    print("// <auto-generated> by Generator/gen_flash.py; edit the generator, not this file. </auto-generated>")
+    print("#pragma warning disable IDE0059, IDE0060, CS0219")
+    print("using ILGPU;")
+    print()
+    print("namespace RingAttention.Kernels.Gpu;")
+    print()
+    print("/// <summary>Generated FA2 forward kernels (see Generator/gen_flash.py for the tile scheme).</summary>")
+    print("internal static class FlashKernels")
+    print("{")
+    print(body)
+    print("}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+using ILGPU;
+using ILGPU.Runtime;
+using RingAttention.Attention;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Gpu;
+
+/// <summary>
+/// Host side shared by the ILGPU backends: validates a request, uploads q/k/v and the running result into reused
+/// device buffers, launches one kernel per (query span, key span) pair that has a visible key (a zigzag shard has
+/// two spans, so at most four launches), each merging into the running O/LSE on the device, and downloads the result.
+/// </summary>
+public abstract class IlgpuAttentionBackend : IAttentionBackend
+{
+    /// <summary>Query rows per block of the portable kernel (threads per block), capped by the accelerator (16 on ILGPU's CPU one).</summary>
+    private readonly int _portableBlockRows;
+
+    /// <summary>Keys per tile of the portable kernel: same tile rules as the CUDA kernel, smaller tiles for CI.</summary>
+    private const int PortableBlockKeys = 16;
+
+    private readonly Action<KernelConfig, FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>> _portable;
+    private bool _disposed;
+
+    private protected IlgpuAttentionBackend(Context context, Accelerator accelerator, bool ownsContext)
+    {
+        Context = context;
+        Accelerator = accelerator;
+        OwnsContext = ownsContext;
+        Workspace = new DeviceWorkspace(accelerator);
+        _portableBlockRows = Math.Min(64, accelerator.MaxGroupSize.X);
+        _portable = accelerator.LoadStreamKernel<FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(PortableKernel.Run);
+    }
+
+    public abstract string Name { get; }
+
+    internal Context Context { get; }
+
+    internal Accelerator Accelerator { get; }
+
+    internal DeviceWorkspace Workspace { get; }
+
+    private bool OwnsContext { get; }
+
+    public void Accumulate(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Validate(spec, queries, keyValues, accumulator);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (queries.Rows == 0 || keyValues.Keys.Rows == 0 || !AnyVisible(spec, queries.Spans, keyValues.Keys.Spans))
+        {
+            return;
+        }
+
+        var ws = Workspace;
+        ws.Ensure(queries.Data.Length, keyValues.Keys.Data.Length, keyValues.Values.Data.Length, accumulator.Output.LongLength, accumulator.Lse.LongLength);
+        ws.Q.View.AsContiguous().SubView(0, queries.Data.Length).CopyFromCPU(queries.Data.Span);
+        ws.K.View.AsContiguous().SubView(0, keyValues.Keys.Data.Length).CopyFromCPU(keyValues.Keys.Data.Span);
+        ws.V.View.AsContiguous().SubView(0, keyValues.Values.Data.Length).CopyFromCPU(keyValues.Values.Data.Span);
+        ws.O.View.AsContiguous().SubView(0, accumulator.Output.LongLength).CopyFromCPU(accumulator.Output);
+        ws.Lse.View.AsContiguous().SubView(0, accumulator.Lse.LongLength).CopyFromCPU(accumulator.Lse);
+
+        int qOffset = 0;
+        foreach (var qs in queries.Spans)
+        {
+            int kOffset = 0;
+            foreach (var ks in keyValues.Keys.Spans)
+            {
+                if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
+                {
+                    var p = MakeParams(spec, queries.Rows, qOffset, qs, kOffset, ks, merge: true);
+                    Launch(p, spec.DType);
+                }
+
+                kOffset += ks.Count;
+            }
+
+            qOffset += qs.Count;
+        }
+
+        Accelerator.DefaultStream.Synchronize();
+        ws.O.View.AsContiguous().SubView(0, accumulator.Output.LongLength).CopyToCPU(accumulator.Output);
+        ws.Lse.View.AsContiguous().SubView(0, accumulator.Lse.LongLength).CopyToCPU(accumulator.Lse);
+    }
+
+    /// <summary>
+    /// Device-resident entry (benchmarks and device checks): q/k/v already sit in <see cref="Workspace"/> as one
+    /// contiguous span each; computes or merges into the workspace's O/LSE without host transfers or a sync.
+    /// </summary>
+    internal void LaunchResident(AttentionSpec spec, int qRows, int qPos0, int kRows, int kPos0, bool merge)
+    {
+        var p = MakeParams(spec, qRows, 0, new TokenSpan(qPos0, qRows), 0, new TokenSpan(kPos0, kRows), merge);
+        Launch(p, spec.DType);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Workspace.Dispose();
+        DisposeKernels();
+        Accelerator.Dispose();
+        if (OwnsContext)
+        {
+            Context.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Launches the kernel that serves <paramref name="type"/> and the head dim in <paramref name="p"/>.</summary>
+    private protected virtual void Launch(FlashParams p, ElementType type) => LaunchPortable(p, type);
+
+    private protected virtual void DisposeKernels()
+    {
+    }
+
+    private protected void LaunchPortable(FlashParams p, ElementType type)
+    {
+        p.BlockRows = _portableBlockRows;
+        p.BlockKeys = PortableBlockKeys;
+        int mBlocks = (p.QCount + p.BlockRows - 1) / p.BlockRows;
+        int dtype = type switch { ElementType.F32 => 0, ElementType.F16 => 1, _ => 2 };
+        var ws = Workspace;
+        _portable(
+            new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(p.BlockRows, 1, 1)),
+            p,
+            dtype,
+            ws.Q.View.AsContiguous().Cast<ushort>(),
+            ws.K.View.AsContiguous().Cast<ushort>(),
+            ws.V.View.AsContiguous().Cast<ushort>(),
+            ws.O.View.AsContiguous(),
+            ws.Lse.View.AsContiguous());
+    }
+
+    private FlashParams MakeParams(AttentionSpec spec, int lseStride, int qOffset, TokenSpan qs, int kOffset, TokenSpan ks, bool merge)
+    {
+        var (dMin, dMax) = DeltaBounds(spec.Mask);
+        return new FlashParams
+        {
+            QPtr = (ulong)Workspace.Q.NativePtr.ToInt64(),
+            KPtr = (ulong)Workspace.K.NativePtr.ToInt64(),
+            VPtr = (ulong)Workspace.V.NativePtr.ToInt64(),
+            QRowOffset = qOffset,
+            QCount = qs.Count,
+            QPos0 = qs.Start,
+            KRowOffset = kOffset,
+            KCount = ks.Count,
+            KPos0 = ks.Start,
+            Heads = spec.Heads,
+            KvHeads = spec.KvHeads,
+            Group = spec.GroupSize,
+            HeadDim = spec.HeadDim,
+            DMin = dMin,
+            DMax = dMax,
+            ScaleLog2 = spec.EffectiveScale * 1.44269504088896341f,
+            LseStride = lseStride,
+            Merge = merge ? 1 : 0,
+            HeavyFirst = spec.Mask.Causal ? 1 : 0,
+        };
+    }
+
+    /// <summary>Mask as bounds on qpos - kpos (see <see cref="FlashParams"/>).</summary>
+    internal static (int DMin, int DMax) DeltaBounds(AttentionMask mask)
+    {
+        int dMax = mask.Window is int w ? w - 1 : int.MaxValue;
+        int dMin = mask.Causal ? 0 : mask.Window is int w2 ? -(w2 - 1) : int.MinValue;
+        return (dMin, dMax);
+    }
+
+    private static bool AnyVisible(AttentionMask mask, TokenSpan qs, TokenSpan ks)
+    {
+        var (dMin, dMax) = DeltaBounds(mask);
+        long lo = (long)qs.Start - (ks.End - 1);
+        long hi = (long)(qs.End - 1) - ks.Start;
+        return hi >= dMin && lo <= dMax;
+    }
+
+    private static bool AnyVisible(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, IReadOnlyList<TokenSpan> kSpans) =>
+        qSpans.Any(q => q.Count > 0 && kSpans.Any(k => k.Count > 0 && AnyVisible(spec.Mask, q, k)));
+
+    private static void Validate(AttentionSpec spec, TensorRows q, KeyValueBlock kv, PartialResult acc)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(q);
+        ArgumentNullException.ThrowIfNull(kv);
+        ArgumentNullException.ThrowIfNull(acc);
+        spec.Validate();
+        if (q.Heads != spec.Heads || q.HeadDim != spec.HeadDim || q.Type != spec.DType)
+        {
+            throw new ArgumentException($"queries are {q.Heads} heads x {q.HeadDim} dims of {q.Type} but the spec says {spec.Heads} x {spec.HeadDim} of {spec.DType}", nameof(q));
+        }
+
+        if (kv.Keys.Heads != spec.KvHeads || kv.Keys.HeadDim != spec.HeadDim || kv.Keys.Type != spec.DType)
+        {
+            throw new ArgumentException($"keys/values are {kv.Keys.Heads} heads x {kv.Keys.HeadDim} dims of {kv.Keys.Type} but the spec says {spec.KvHeads} x {spec.HeadDim} of {spec.DType}", nameof(kv));
+        }
+
+        if (acc.Rows != q.Rows || acc.Heads != spec.Heads || acc.HeadDim != spec.HeadDim)
+        {
+            throw new ArgumentException($"accumulator is {acc.Rows} rows x {acc.Heads} heads x {acc.HeadDim} dims but queries are {q.Rows} x {spec.Heads} x {spec.HeadDim}", nameof(acc));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using RingAttention.Attention;
+using RingAttention.Kernels;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Gpu.Tests;
+
+/// <summary>
+/// Backend-agnostic checks against the float64 oracle; subclasses pick the accelerator (CPU in CI, CUDA on the GPU machine).
+/// Tolerance: float32 accumulation and, for the tensor-core kernel, P rounded to the input type (FA2 does the same).
+/// </summary>
+public abstract class AttentionBackendTests : IDisposable
+{
+    private IAttentionBackend? _backend;
+    private string _reason = string.Empty;
+
+    public void Dispose()
+    {
+        _backend?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    public static TheoryData<string, int, int, int, string> Cases() => new()
+    {
+        { "none", 4, 4, 64, "bf16" },
+        { "causal", 4, 1, 40, "f16" },
+        { "causal", 4, 2, 64, "bf16" },
+        { "window", 2, 2, 16, "f32" },
+        { "causal+window", 8, 2, 64, "f16" },
+        { "none", 2, 1, 111, "f32" },
+    };
+
+    /// <summary>Creates the backend under test, or null with the reason (test skipped).</summary>
+    protected abstract IAttentionBackend? Create(out string reason);
+
+    /// <summary>Absolute error allowed on O, per storage type.</summary>
+    protected virtual double Tolerance(ElementType type) => type == ElementType.F32 ? 2e-5 : 2e-5;
+
+    protected IAttentionBackend Backend()
+    {
+        _backend ??= Create(out _reason);
+        Skip.If(_backend is null, _reason);
+        return _backend!;
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void Accumulate_SingleBlockOddSizes_MatchesFloat64(string mask, int heads, int kvHeads, int dim, string dtype)
+    {
+        var backend = Backend();
+        var spec = Spec(mask, heads, kvHeads, dim, dtype);
+        var rng = new Random(HashCode.Combine(mask, heads, kvHeads, dim, dtype));
+        var q = Reference.Random(rng, spec.DType, heads, dim, new TokenSpan(3, 77));
+        var kv = new KeyValueBlock(Reference.Random(rng, spec.DType, kvHeads, dim, new TokenSpan(0, 83)), Reference.Random(rng, spec.DType, kvHeads, dim, new TokenSpan(0, 83)));
+        var acc = new PartialResult(q.Rows, heads, dim);
+        backend.Accumulate(spec, q, kv, acc);
+        AssertClose(spec, q, [kv], acc);
+    }
+
+    [SkippableFact]
+    public void Accumulate_ZigzagRingSteps_EqualsWholeSequence()
+    {
+        var backend = Backend();
+        var spec = Spec("causal", 4, 2, 64, "bf16");
+        var rng = new Random(7);
+        // 4 shards of a 256-token sequence, zigzag: shard r holds chunks r and 7 - r of 32 tokens.
+        TokenSpan[] Shard(int r) => [new TokenSpan(32 * r, 32), new TokenSpan(32 * (7 - r), 32)];
+        var q = Reference.Random(rng, spec.DType, 4, 64, Shard(1));
+        var blocks = Enumerable.Range(0, 4).Select(r => new KeyValueBlock(
+            Reference.Random(rng, spec.DType, 2, 64, Shard(r)), Reference.Random(rng, spec.DType, 2, 64, Shard(r)))).ToArray();
+        var acc = new PartialResult(q.Rows, 4, 64);
+        foreach (var b in blocks.Reverse())
+        {
+            backend.Accumulate(spec, q, b, acc);
+        }
+
+        AssertClose(spec, q, blocks, acc);
+    }
+
+    [SkippableFact]
+    public void Accumulate_KeysAllInTheFuture_LeavesEmptyRows()
+    {
+        var backend = Backend();
+        var spec = Spec("causal", 2, 2, 64, "f16");
+        var rng = new Random(3);
+        var q = Reference.Random(rng, spec.DType, 2, 64, new TokenSpan(0, 40));
+        var kv = new KeyValueBlock(Reference.Random(rng, spec.DType, 2, 64, new TokenSpan(20, 50)), Reference.Random(rng, spec.DType, 2, 64, new TokenSpan(20, 50)));
+        var acc = new PartialResult(q.Rows, 2, 64);
+        backend.Accumulate(spec, q, kv, acc);
+        AssertClose(spec, q, [kv], acc);
+        Assert.Equal(float.NegativeInfinity, acc.Lse[0]);
+        Assert.Equal(float.NegativeInfinity, acc.Lse[19]);
+        Assert.True(float.IsFinite(acc.Lse[20]));
+        Assert.All(acc.Output.AsSpan(0, 20 * 2 * 64).ToArray(), x => Assert.Equal(0f, x));
+    }
+
+    [SkippableFact]
+    public void Accumulate_WrongHeadCount_ThrowsNamingTheShapes()
+    {
+        var backend = Backend();
+        var spec = Spec("none", 4, 2, 64, "bf16");
+        var rng = new Random(1);
+        var q = Reference.Random(rng, spec.DType, 2, 64, new TokenSpan(0, 8));
+        var kv = new KeyValueBlock(Reference.Random(rng, spec.DType, 2, 64, new TokenSpan(0, 8)), Reference.Random(rng, spec.DType, 2, 64, new TokenSpan(0, 8)));
+        var ex = Assert.Throws<ArgumentException>(() => backend.Accumulate(spec, q, kv, new PartialResult(8, 4, 64)));
+        Assert.Contains("2 heads", ex.Message);
+    }
+
+    private static AttentionSpec Spec(string mask, int heads, int kvHeads, int dim, string dtype)
+    {
+        Assert.True(ElementTypeExtensions.TryParseUser(dtype, out var type));
+        var m = mask switch
+        {
+            "none" => AttentionMask.None,
+            "causal" => AttentionMask.CausalMask,
+            "window" => new AttentionMask(false, 19),
+            "causal+window" => new AttentionMask(true, 30),
+            _ => throw new ArgumentOutOfRangeException(nameof(mask)),
+        };
+        return new AttentionSpec(1024, heads, kvHeads, dim, type, m).Validate();
+    }
+
+    private void AssertClose(AttentionSpec spec, TensorRows q, IReadOnlyList<KeyValueBlock> blocks, PartialResult acc)
+    {
+        var (o, lse) = Reference.Attention(spec, q, blocks);
+        double tol = Tolerance(spec.DType);
+        double maxErr = 0;
+        for (int i = 0; i < o.Length; i++)
+        {
+            Assert.False(float.IsNaN(acc.Output[i]), $"NaN at output {i}");
+            maxErr = Math.Max(maxErr, Math.Abs(acc.Output[i] - o[i]));
+        }
+
+        Assert.True(maxErr <= tol, $"max |O - O64| = {maxErr:E3} > {tol:E1}");
+        for (int i = 0; i < lse.Length; i++)
+        {
+            if (double.IsNegativeInfinity(lse[i]))
+            {
+                Assert.Equal(float.NegativeInfinity, acc.Lse[i]);
+            }
+            else
+            {
+                Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} vs {lse[i]}");
+            }
+        }
+    }
+}
