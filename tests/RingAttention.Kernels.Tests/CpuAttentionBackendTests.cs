@@ -1,0 +1,85 @@
+using RingAttention.Attention;
+using RingAttention.Kernels;
+using RingAttention.Kernels.Cpu;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Tests;
+
+/// <summary>The backend contract on the CPU backend with default tiles, plus CPU-only properties.</summary>
+public class CpuAttentionBackendTests : AttentionBackendContract
+{
+    protected override IAttentionBackend CreateBackend() => new CpuAttentionBackend();
+
+    [Theory]
+    [InlineData(ElementType.F16)]
+    [InlineData(ElementType.BF16)]
+    public void Accumulate_HalfPrecisionStorage_ReachesFloat32Accuracy(ElementType type)
+    {
+        // The CPU widens f16/bf16 exactly and keeps P in f32, so against the same stored inputs its error is
+        // f32 accumulation only; the dtype tolerance (2e-3, 1.6e-2) would hide a conversion bug.
+        var c = AttentionCase.SelfAttention(700, 2, 1, 96, type, new AttentionMask(true, 300), seed: 77);
+        var result = Run(c);
+        ReferenceCheck.AssertMatches(c, result, c.KeyValues, ReferenceCheck.SampleRows(700), ReferenceAttention.Tolerance.For(ElementType.F32));
+    }
+
+    [Fact]
+    public void Accumulate_OneOrManyThreads_BitwiseIdentical()
+    {
+        // Each (head, query tile) item owns its output rows and runs the same code whatever the thread, so
+        // results must not depend on scheduling.
+        var c = AttentionCase.SelfAttention(500, 4, 2, 72, ElementType.BF16, AttentionMask.CausalMask, seed: 8);
+        var results = new[] { 1, 2, 3 }.Select(threads =>
+        {
+            using var backend = new CpuAttentionBackend(new CpuAttentionOptions { MaxDegreeOfParallelism = threads });
+            var result = c.NewAccumulator();
+            backend.Accumulate(c.Spec, c.Queries, c.KeyValues, result);
+            return result;
+        }).ToArray();
+        Assert.Equal(results[0].Output, results[1].Output);
+        Assert.Equal(results[0].Output, results[2].Output);
+        Assert.Equal(results[0].Lse, results[2].Lse);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Options_InvalidParallelism_ThrowsNamingOption(int threads)
+    {
+        var options = new CpuAttentionOptions { MaxDegreeOfParallelism = threads };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new CpuAttentionBackend(options));
+        Assert.Equal(nameof(CpuAttentionOptions.MaxDegreeOfParallelism), error.ParamName);
+    }
+
+    [Theory]
+    [InlineData(8, 64)]
+    [InlineData(64, 24)]
+    [InlineData(1024, 64)]
+    public void Options_InvalidTile_ThrowsNamingOption(int queryTile, int keyTile)
+    {
+        var options = new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => options.Validate());
+        Assert.Equal(queryTile % 16 == 0 && queryTile <= CpuAttentionOptions.MaxTile ? nameof(CpuAttentionOptions.KeyTile) : nameof(CpuAttentionOptions.QueryTile), error.ParamName);
+    }
+}
+
+/// <summary>The mask and span cases again with 16×16 and 32×128 tiles: many more tile edges and partial tiles per case.</summary>
+public class CpuAttentionBackendOtherTileTests
+{
+    public static TheoryData<int, ElementType> MasksAndTypes() => AttentionBackendContract.MasksAndTypes();
+
+    [Theory]
+    [MemberData(nameof(MasksAndTypes))]
+    public void Accumulate_SmallTilesEveryMask_MatchesReference(int maskIndex, ElementType type)
+    {
+        AttentionMask[] masks = [AttentionMask.None, AttentionMask.CausalMask, new(false, 1), new(false, 19), new(true, 1), new(true, 40)];
+        var spec = new AttentionSpec(400, 3, 1, 24, type, masks[maskIndex]).Validate();
+        var c = new AttentionCase(spec, [new(30, 45), new(300, 33)], [new(0, 70), new(290, 60)], Seed: maskIndex);
+        foreach (var (queryTile, keyTile) in new[] { (16, 16), (32, 128) })
+        {
+            using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile });
+            var result = c.NewAccumulator();
+            backend.Accumulate(c.Spec, c.Queries, c.KeyValues, result);
+            ReferenceCheck.AssertMatches(c, result, c.KeyValues, Enumerable.Range(0, c.Queries.Rows), ReferenceAttention.Tolerance.For(type));
+        }
+    }
+}
