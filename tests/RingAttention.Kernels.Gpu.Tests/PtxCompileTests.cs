@@ -31,6 +31,16 @@ public sealed class PtxCompileTests
         Assert.DoesNotContain(".local .align 4 .b8", ptx.Replace(".local .align 4 .b8 __local_depot", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void PortableKernel_CompilesToPtx()
+    {
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.Release));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
+        var method = typeof(PortableKernel).GetMethod(nameof(PortableKernel.Run))!;
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), default);
+        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+    }
+
     private static int Count(string text, string what)
     {
         int n = 0;

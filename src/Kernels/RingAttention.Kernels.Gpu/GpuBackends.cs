@@ -33,7 +33,7 @@ public static class GpuBackends
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             context?.Dispose();
-            reason = $"CUDA unavailable: {ex.GetType().Name}: {ex.Message}";
+            reason = $"CUDA unavailable: {ex.GetType().Name}: {ex.Message}{(ex.InnerException is { } inner ? $" ({inner.GetBaseException().Message})" : string.Empty)}";
             return false;
         }
     }

@@ -128,10 +128,10 @@ internal static class PortableKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Exp2(float x) => MathF.Exp(x * Ln2);
+    private static float Exp2(float x) => SoftMath.Exp2(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Log2(float x) => MathF.Log(x) * 1.44269504088896341f;
+    private static float Log2(float x) => SoftMath.Log2(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Load(ArrayView<ushort> data, int dtype, long index)
