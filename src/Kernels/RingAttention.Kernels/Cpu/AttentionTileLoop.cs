@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RingAttention.Tensors;
 
 namespace RingAttention.Kernels.Cpu;
@@ -5,12 +6,16 @@ namespace RingAttention.Kernels.Cpu;
 /// <summary>
 /// One work item: one query tile of one head against every visible key tile of the kv block (FlashAttention-2
 /// order: the query tile and its O stay in scratch, key tiles stream past). Per key tile:
-/// S^T = K·Q^T (scaled Q), mask if the tile is partial, online softmax, O = O·rescale + P·V.
+/// S^T = K·Q^T (Q scaled by scale·log2 e), mask if the tile is partial, online softmax in base 2, O = O·rescale + P·V.
 /// At the end O/l and lse = m + log l are merged into the accumulator rows, which only this item owns.
 /// </summary>
 internal static unsafe class AttentionTileLoop<TV>
     where TV : struct, ISimd<TV>
 {
+    // Scores are kept in log2 units (q is scaled by scale·log2 e) so the softmax can use 2^x; lse goes back to ln.
+    private const float Log2E = 1.44269504088896341f;
+    private const float Ln2 = 0.693147180559945309f;
+
     /// <returns>False when cancelled between key tiles (the accumulator rows are then left unchanged).</returns>
     public static bool Run(CpuAttentionCall call, int item, TileScratch scratch, CancellationToken cancellationToken)
     {
@@ -25,7 +30,7 @@ internal static unsafe class AttentionTileLoop<TV>
 
         TileLoader<TV>.LoadTransposed(
             call.Q + ((long)tile.Row * call.Heads * headDim * elementSize), call.Type, call.Heads * headDim, head * headDim, headDim,
-            tile.Count, queryVecs * TV.Count, call.Scale, scratch.QueryT, qStride);
+            tile.Count, queryVecs * TV.Count, call.Scale * Log2E, scratch.QueryT, qStride);
         Start(scratch, tile.Count, paddedDim);
 
         for (int s = 0; s < call.KeySpans.Length; s++)
@@ -50,47 +55,21 @@ internal static unsafe class AttentionTileLoop<TV>
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KeyTile(CpuAttentionCall call, TileScratch scratch, QueryTile tile, int kvHead, int keyRow, long firstKey, int keys, bool full, int queryVecs, int paddedDim)
     {
         int headDim = call.HeadDim;
         int rowElements = call.KvHeads * headDim;
         int headOffset = kvHead * headDim;
         int qStride = scratch.QueryTile;
-        long tileOffset = ((long)keyRow * rowElements) + headOffset; // elements
-        bool f32 = call.Type == ElementType.F32;
+        long rowOffset = (long)keyRow * rowElements * call.Type.Size(); // bytes
+        int panelStride = scratch.KeyTile * TileLoader<TV>.PanelWidth;
+        TileLoader<TV>.LoadRows(call.K + rowOffset, call.Type, rowElements, headOffset, headDim, keys, scratch.Keys);
+        TileLoader<TV>.LoadPanels(call.V + rowOffset, call.Type, rowElements, headOffset, headDim, keys, scratch.Values, panelStride);
 
-        // K: f32 is read in place (the product broadcasts its elements, so any row stride works).
-        float* k;
-        int kStride;
-        if (f32)
-        {
-            k = (float*)call.K + tileOffset;
-            kStride = rowElements;
-        }
-        else
-        {
-            TileLoader<TV>.LoadRows(call.K + ((long)keyRow * rowElements * call.Type.Size()), call.Type, rowElements, headOffset, headDim, keys, scratch.Keys, headDim);
-            k = scratch.Keys;
-            kStride = headDim;
-        }
-
-        // V: rows are loaded as whole vectors, so f32 is read in place only when headDim fills them exactly.
-        float* v;
-        int vStride;
-        if (f32 && headDim == paddedDim)
-        {
-            v = (float*)call.V + tileOffset;
-            vStride = rowElements;
-        }
-        else
-        {
-            TileLoader<TV>.LoadRows(call.V + ((long)keyRow * rowElements * call.Type.Size()), call.Type, rowElements, headOffset, headDim, keys, scratch.Values, paddedDim);
-            v = scratch.Values;
-            vStride = paddedDim;
-        }
-
+        // S^T[j, i] = Σ_d K[j, d] · Q^T[d, i]: A = K rows (broadcast), B = Q^T (one panel of ≤ 4 query vectors).
         float* scores = scratch.Scores;
-        TileGemm<TV>.Multiply(keys, queryVecs, k, kStride, 1, scratch.QueryT, qStride, scores, qStride, headDim, accumulate: false);
+        TileGemm<TV>.Multiply(keys, queryVecs, scratch.Keys, headDim, 1, scratch.QueryT, qStride, 0, scores, qStride, headDim, accumulate: false);
         if (!full)
         {
             OnlineSoftmax<TV>.ApplyMask(scores, qStride, keys, queryVecs, firstKey, tile.Start, call.Bounds);
@@ -102,7 +81,8 @@ internal static unsafe class AttentionTileLoop<TV>
         }
 
         // O[i, :] += Σ_j P^T[j, i] · V[j, :]: A = P read down a column of P^T (row stride 1, column stride qStride).
-        TileGemm<TV>.Multiply(tile.Count, paddedDim / TV.Count, scores, 1, qStride, v, vStride, scratch.Output, paddedDim, keys, accumulate: true);
+        TileGemm<TV>.Multiply(
+            tile.Count, paddedDim / TV.Count, scores, 1, qStride, scratch.Values, TileLoader<TV>.PanelWidth, panelStride, scratch.Output, paddedDim, keys, accumulate: true);
     }
 
     private static void Start(TileScratch scratch, int rows, int paddedDim)
@@ -112,6 +92,7 @@ internal static unsafe class AttentionTileLoop<TV>
         new Span<float>(scratch.RowSum, scratch.QueryTile).Clear();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rescale(TileScratch scratch, int rows, int paddedDim)
     {
         for (int i = 0; i < rows; i++)
@@ -155,7 +136,7 @@ internal static unsafe class AttentionTileLoop<TV>
                 new Span<float>(target, headDim),
                 ref call.Lse[((long)head * call.QueryRows) + queryRow],
                 new ReadOnlySpan<float>(row, headDim),
-                scratch.RowMax[i] + MathF.Log(sum));
+                (scratch.RowMax[i] + MathF.Log2(sum)) * Ln2);
         }
     }
 

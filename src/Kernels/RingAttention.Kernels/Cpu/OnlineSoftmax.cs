@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RingAttention.Kernels.Cpu;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal static unsafe class OnlineSoftmax<TV>
     /// Sets S^T[j, i] = -inf where query (firstQuery + i) may not see key (firstKey + j). Only partially visible
     /// tiles come here (diagonal tiles of causal/window masks), so its cost is bounded by one tile row per key.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyMask(float* scores, int stride, int keys, int queryVecs, long firstKey, long firstQuery, MaskBounds bounds)
     {
         TV minusInf = TV.Create(float.NegativeInfinity);
@@ -34,11 +37,12 @@ internal static unsafe class OnlineSoftmax<TV>
     }
 
     /// <summary>
-    /// m_new = max(m, max_j s_j); P^T = exp(S^T - m_new) in place; l = l·exp(m - m_new) + Σ_j p_j;
-    /// rescale[i] = exp(m - m_new). A query with no visible key so far keeps m = -inf, l = 0: its exponent base is
-    /// taken as 0, so exp(-inf - 0) = 0 and no -inf - (-inf) = NaN is ever formed.
+    /// Scores are in log2 units. m_new = max(m, max_j s_j); P^T = 2^(S^T - m_new) in place;
+    /// l = l·2^(m - m_new) + Σ_j p_j; rescale[i] = 2^(m - m_new). A query with no visible key so far keeps m = -inf,
+    /// l = 0: its exponent base is taken as 0, so 2^(-inf - 0) = 0 and no -inf - (-inf) = NaN is ever formed.
     /// </summary>
     /// <returns>True when some query's max moved, so O must be rescaled before P·V is added.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Update(float* scores, int stride, int keys, int queryVecs, float* rowMax, float* rowSum, float* rescale)
     {
         bool moved = false;
@@ -63,8 +67,8 @@ internal static unsafe class OnlineSoftmax<TV>
             {
                 float* p0 = column + ((long)k * stride);
                 float* p1 = p0 + stride;
-                TV e0 = FastExp.Exp(TV.Subtract(TV.Load(p0), baseMax));
-                TV e1 = FastExp.Exp(TV.Subtract(TV.Load(p1), baseMax));
+                TV e0 = FastExp2.Exp2(TV.Subtract(TV.Load(p0), baseMax));
+                TV e1 = FastExp2.Exp2(TV.Subtract(TV.Load(p1), baseMax));
                 TV.Store(e0, p0);
                 TV.Store(e1, p1);
                 sum0 = TV.Add(sum0, e0);
@@ -74,12 +78,12 @@ internal static unsafe class OnlineSoftmax<TV>
             if (k < keys)
             {
                 float* p0 = column + ((long)k * stride);
-                TV e0 = FastExp.Exp(TV.Subtract(TV.Load(p0), baseMax));
+                TV e0 = FastExp2.Exp2(TV.Subtract(TV.Load(p0), baseMax));
                 TV.Store(e0, p0);
                 sum0 = TV.Add(sum0, e0);
             }
 
-            TV alpha = FastExp.Exp(TV.Subtract(oldMax, baseMax));
+            TV alpha = FastExp2.Exp2(TV.Subtract(oldMax, baseMax));
             TV.Store(TV.Fma(TV.Load(rowSum + lane), alpha, TV.Add(sum0, sum1)), rowSum + lane);
             TV.Store(newMax, rowMax + lane);
             TV.Store(alpha, rescale + lane);

@@ -30,6 +30,7 @@ internal unsafe interface ISimd<TSelf>
 
     static abstract TSelf Multiply(TSelf a, TSelf b);
 
+    /// <summary>The hardware max (maxps): one instruction, where IEEE-754 maximum costs three on x64; NaN handling unspecified.</summary>
     static abstract TSelf Max(TSelf a, TSelf b);
 
     /// <summary>Lane-wise a &lt; b ? whenTrue : whenFalse.</summary>
@@ -41,11 +42,8 @@ internal unsafe interface ISimd<TSelf>
     /// <summary>0, 1, 2, ... Count-1.</summary>
     static abstract TSelf Indices { get; }
 
-    /// <summary>2^n for lanes holding integral n in [-126, 127].</summary>
-    static abstract TSelf Pow2(TSelf n);
-
-    /// <summary>Round to nearest integer (ties to even).</summary>
-    static abstract TSelf Round(TSelf value);
+    /// <summary>The lanes' bits shifted left by 23 (into the float exponent field), reinterpreted as float.</summary>
+    static abstract TSelf ShiftIntoExponent(TSelf value);
 
     /// <summary>Count bfloat16 values widened to float (exact: bf16 is the top half of an f32).</summary>
     static abstract TSelf LoadBFloat16(ushort* source);
@@ -88,7 +86,7 @@ internal readonly unsafe struct Simd512 : ISimd<Simd512>
     public static Simd512 Multiply(Simd512 a, Simd512 b) => new(a._v * b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd512 Max(Simd512 a, Simd512 b) => new(Vector512.Max(a._v, b._v));
+    public static Simd512 Max(Simd512 a, Simd512 b) => new(Vector512.MaxNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd512 SelectLess(Simd512 a, Simd512 b, Simd512 whenTrue, Simd512 whenFalse) =>
@@ -98,11 +96,7 @@ internal readonly unsafe struct Simd512 : ISimd<Simd512>
     public static bool AllEqual(Simd512 a, Simd512 b) => Vector512.EqualsAll(a._v, b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd512 Pow2(Simd512 n) =>
-        new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd512 Round(Simd512 value) => new(Vector512.Round(value._v));
+    public static Simd512 ShiftIntoExponent(Simd512 value) => new(Vector512.ShiftLeft(value._v.AsInt32(), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd512 LoadBFloat16(ushort* source) =>
@@ -147,7 +141,7 @@ internal readonly unsafe struct Simd256 : ISimd<Simd256>
     public static Simd256 Multiply(Simd256 a, Simd256 b) => new(a._v * b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.Max(a._v, b._v));
+    public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.MaxNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 SelectLess(Simd256 a, Simd256 b, Simd256 whenTrue, Simd256 whenFalse) =>
@@ -157,11 +151,7 @@ internal readonly unsafe struct Simd256 : ISimd<Simd256>
     public static bool AllEqual(Simd256 a, Simd256 b) => Vector256.EqualsAll(a._v, b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd256 Pow2(Simd256 n) =>
-        new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd256 Round(Simd256 value) => new(Vector256.Round(value._v));
+    public static Simd256 ShiftIntoExponent(Simd256 value) => new(Vector256.ShiftLeft(value._v.AsInt32(), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 LoadBFloat16(ushort* source) =>

@@ -48,10 +48,10 @@ internal sealed unsafe class TileScratch : IDisposable
     /// <summary>S^T, then P^T in place: <c>[KeyTile, QueryTile]</c>.</summary>
     public float* Scores { get; }
 
-    /// <summary>K tile widened to f32 (f16/bf16 only): <c>[KeyTile, headDim]</c>.</summary>
+    /// <summary>K tile as f32: <c>[KeyTile, headDim]</c>.</summary>
     public float* Keys { get; }
 
-    /// <summary>V tile widened/padded to f32: <c>[KeyTile, paddedDim]</c>.</summary>
+    /// <summary>V tile as f32 B panels of 4 vectors: <c>[panels, KeyTile, 4·W]</c> (at most KeyTile × 256 floats).</summary>
     public float* Values { get; }
 
     /// <summary>Unnormalised O of the query tile: <c>[QueryTile, paddedDim]</c>.</summary>
