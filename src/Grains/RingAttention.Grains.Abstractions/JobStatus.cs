@@ -41,5 +41,8 @@ public sealed record JobStatus
     /// <summary>Total tokens of the job.</summary>
     [Id(13)] public int Tokens { get; init; }
 
+    /// <summary>The spec as the coordinator resolved it (shape read from the input file); null before validation.</summary>
+    [Id(14)] public JobSpec? Spec { get; init; }
+
     public double Fraction => StepsTotal == 0 ? 0 : (double)StepsDone / StepsTotal;
 }

@@ -6,7 +6,7 @@ namespace RingAttention.Grains;
 [Alias("RingAttention.RingTotals")]
 public sealed record RingTotals
 {
-    /// <summary>Seconds spent inside the attention kernel.</summary>
+    /// <summary>Seconds spent inside the attention kernel (not counting the wait for a device shared with other shards).</summary>
     [Id(0)] public double ComputeSeconds { get; init; }
 
     /// <summary>Seconds spent waiting for the next K/V block after the kernel finished (exposed communication).</summary>

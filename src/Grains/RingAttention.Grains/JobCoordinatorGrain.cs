@@ -224,6 +224,7 @@ public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> o
             Totals = _totals.Aggregate(RingTotals.Zero, (sum, t) => sum.Add(t)),
             Backends = string.Join(",", _backends),
             Tokens = tokens,
+            Spec = _spec,
         };
     }
 

@@ -50,6 +50,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     public static async Task<EmbeddedCluster> StartAsync(EmbeddedClusterOptions? options = null, CancellationToken ct = default)
     {
         options ??= new EmbeddedClusterOptions();
+        ThreadPoolHeadroom.Ensure();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Silos, 1, nameof(options.Silos));
         var ring = new RingAttentionOptions();
         options.Configure?.Invoke(ring);

@@ -6,6 +6,7 @@ using RingAttention.Silo.Hosting;
 
 // One RingAttention silo. Configuration from appsettings.json, environment (Silo__SiloPort=11112) or arguments
 // (--Silo:SiloPort=11112 --Silo:PrimarySiloPort=11111 --RingAttention:MaxJobMemoryBytes=...).
+ThreadPoolHeadroom.Ensure();
 var builder = Host.CreateApplicationBuilder(args);
 var host = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
 var ringSection = builder.Configuration.GetSection(RingAttentionOptions.SectionName);

@@ -14,12 +14,18 @@ public sealed class ComputeDevice(IAttentionBackend backend) : IDisposable
 
     public string Name => backend.Name;
 
-    public async Task AccumulateAsync(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken ct)
+    /// <summary>Runs one kernel when the device is free; returns the kernel's own time (not the wait for the device).</summary>
+    public async Task<TimeSpan> AccumulateAsync(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken ct)
     {
         await _turn.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await Task.Run(() => backend.Accumulate(spec, queries, keyValues, accumulator, ct), ct).ConfigureAwait(false);
+            return await Task.Run(() =>
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                backend.Accumulate(spec, queries, keyValues, accumulator, ct);
+                return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+            }, ct).ConfigureAwait(false);
         }
         finally
         {

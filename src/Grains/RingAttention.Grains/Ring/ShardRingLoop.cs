@@ -50,9 +50,8 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 next = ReceiveAsync(step + 1, ct);
             }
 
-            var compute = Stopwatch.StartNew();
-            await context.Device.AccumulateAsync(attention, queries, current, accumulator, ct);
-            _counters.Add(new RingTotals { ComputeSeconds = compute.Elapsed.TotalSeconds });
+            var kernel = await context.Device.AccumulateAsync(attention, queries, current, accumulator, ct);
+            _counters.Add(new RingTotals { ComputeSeconds = kernel.TotalSeconds });
             await context.ReportStep(step + 1, _counters.Snapshot());
 
             if (next is not null)

@@ -1,0 +1,54 @@
+using RingAttention.Attention;
+using RingAttention.Client;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace RingAttention.Cli;
+
+/// <summary>Exit codes, and user errors printed as one line without a stack trace.</summary>
+public static class CliErrors
+{
+    public const int Ok = 0;
+    public const int Unexpected = 1;
+    public const int BadInput = 2;
+    public const int JobFailed = 3;
+    public const int VerificationFailed = 4;
+
+    public static async Task<int> RunAsync(Func<Task<int>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (SpecValidationException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Field}: {e.Reason}");
+            return BadInput;
+        }
+        catch (CommandParseException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return BadInput;
+        }
+        catch (CommandRuntimeException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return BadInput;
+        }
+        catch (RingJobFailedException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return JobFailed;
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("[yellow]cancelled[/]");
+            return JobFailed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return Unexpected;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using RingAttention.Attention;
+using RingAttention.Client;
+using RingAttention.Silo;
+
+namespace RingAttention.Cli;
+
+/// <summary>A client on an embedded in-process cluster (the default) or on running silos (--cluster host:port,...).</summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly EmbeddedCluster? _embedded;
+    private readonly RingAttentionClient? _remote;
+
+    private ClusterConnection(EmbeddedCluster? embedded, RingAttentionClient? remote, string description)
+    {
+        _embedded = embedded;
+        _remote = remote;
+        Description = description;
+    }
+
+    public RingAttentionClient Client => _embedded?.Client ?? _remote!;
+
+    public string Description { get; }
+
+    public static async Task<ClusterConnection> OpenAsync(string? cluster, int silos, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(cluster))
+        {
+            if (silos < 1)
+            {
+                throw new SpecValidationException("silos", $"silos ({silos}) must be at least 1");
+            }
+
+            var embedded = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions { Silos = silos, LogLevel = LogLevel.Warning }, ct);
+            return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName}");
+        }
+
+        var gateways = cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
+        var remote = await RingAttentionClient.ConnectAsync(gateways, ct: ct);
+        return new ClusterConnection(null, remote, $"cluster at {cluster}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_embedded is not null)
+        {
+            await _embedded.DisposeAsync();
+        }
+
+        if (_remote is not null)
+        {
+            await _remote.DisposeAsync();
+        }
+    }
+
+    private static IPEndPoint ParseEndpoint(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is < 1 or > 65535)
+        {
+            throw new SpecValidationException("cluster", $"'{text}' is not host:port (a silo gateway, e.g. localhost:30000)");
+        }
+
+        string host = text[..colon];
+        var address = IPAddress.TryParse(host, out var parsed) ? parsed : Dns.GetHostAddresses(host).First();
+        return new IPEndPoint(address, port);
+    }
+}

@@ -1,0 +1,78 @@
+using System.ComponentModel;
+using RingAttention.Grains;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace RingAttention.Cli.Commands;
+
+public sealed class RunSettings : CommandSettings
+{
+    [CommandOption("--inputs <PATH>")]
+    [Description("safetensors file with q [T, Hq, D], k and v [T, Hkv, D] (F32, F16 or BF16)")]
+    public string? Inputs { get; init; }
+
+    [CommandOption("--output <PATH>")]
+    [Description("safetensors file to write: o [T, Hq, D] in the input dtype, lse [Hq, T] F32")]
+    public string? Output { get; init; }
+
+    [CommandOption("--causal")]
+    [Description("causal mask (key position <= query position)")]
+    public bool Causal { get; init; }
+
+    [CommandOption("--window <N>")]
+    [Description("sliding window width: with --causal 0 <= q-k < N, else |q-k| < N")]
+    public int? Window { get; init; }
+
+    [CommandOption("--scale <S>")]
+    [Description("softmax scale (default 1/sqrt(head dim))")]
+    public float? Scale { get; init; }
+
+    [CommandOption("--shards <R>")]
+    [Description("shard grains in the ring (default 4)")]
+    [DefaultValue(4)]
+    public int Shards { get; init; } = 4;
+
+    [CommandOption("--layout <LAYOUT>")]
+    [Description("contiguous or zigzag (default zigzag: equal causal work per shard)")]
+    [DefaultValue("zigzag")]
+    public string Layout { get; init; } = "zigzag";
+
+    [CommandOption("--silos <N>")]
+    [Description("silos of the embedded cluster (default 3); ignored with --cluster")]
+    [DefaultValue(3)]
+    public int Silos { get; init; } = 3;
+
+    [CommandOption("--cluster <HOST:PORT,...>")]
+    [Description("gateways of a running cluster instead of an embedded one")]
+    public string? Cluster { get; init; }
+
+    public override ValidationResult Validate() =>
+        string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
+        : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
+        : ValidationResult.Success();
+}
+
+/// <summary><c>ringattn run</c>: a user's own tensors through the ring.</summary>
+public sealed class RunCommand : AsyncCommand<RunSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, RunSettings settings, CancellationToken cancellationToken)
+    {
+        var spec = new JobSpec
+        {
+            InputPath = Path.GetFullPath(settings.Inputs!),
+            OutputPath = Path.GetFullPath(settings.Output!),
+            Causal = settings.Causal,
+            Window = settings.Window,
+            Scale = settings.Scale,
+            Shards = settings.Shards,
+            Layout = LayoutParser.Parse(settings.Layout),
+        };
+        await using var connection = await ClusterConnection.OpenAsync(settings.Cluster, settings.Silos, cancellationToken);
+        AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
+        var job = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
+        var status = await JobProgressView.FollowAsync(job, cancellationToken);
+        JobProgressView.PrintFigures(status);
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {status.OutputPath}");
+        return CliErrors.Ok;
+    }
+}
