@@ -1,0 +1,65 @@
+namespace RingAttention.Cli.Tests;
+
+/// <summary>The ringattn command on real files: generate, run on an embedded cluster, verify, and refuse bad input.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("ringattn-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string PathFor(string name) => Path.Combine(_directory, name);
+
+    [Fact]
+    public async Task GenRunVerify_RealFile_WritesVerifiedOutput()
+    {
+        string inputs = PathFor("qkv.safetensors");
+        string output = PathFor("o.safetensors");
+
+        var gen = await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "777", "--heads", "4", "--kv-heads", "1", "--head-dim", "40", "--dtype", "f16");
+        Assert.True(gen.ExitCode == 0, gen.ToString());
+
+        var run = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", output, "--causal", "--window", "100", "--shards", "3", "--silos", "2");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(File.Exists(output));
+
+        var verify = await CliProcess.RunAsync("verify", "--inputs", inputs, "--output", output, "--causal", "--window", "100", "--rows", "50");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Contains("verification passed", verify.Output, StringComparison.Ordinal);
+
+        var wrongMask = await CliProcess.RunAsync("verify", "--inputs", inputs, "--output", output, "--causal", "--rows", "50");
+        Assert.True(wrongMask.ExitCode == 4, wrongMask.ToString());
+    }
+
+    [Fact]
+    public async Task Run_MissingInputFile_ExitsTwoNamingFieldWithoutStackTrace()
+    {
+        string output = PathFor("never.safetensors");
+
+        var run = await CliProcess.RunAsync("run", "--inputs", PathFor("missing.safetensors"), "--output", output, "--silos", "1", "--shards", "1");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("error: inputs:", run.Output, StringComparison.Ordinal);
+        Assert.Contains("missing.safetensors", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task Gen_BadDtype_ExitsTwoNamingField()
+    {
+        var gen = await CliProcess.RunAsync("gen", "--output", PathFor("x.safetensors"), "--dtype", "int8");
+
+        Assert.True(gen.ExitCode == 2, gen.ToString());
+        Assert.Contains("error: dtype:", gen.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", gen.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MissingRequiredOption_ExitsTwo()
+    {
+        var run = await CliProcess.RunAsync("run", "--output", PathFor("o.safetensors"));
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("--inputs is required", run.Output, StringComparison.Ordinal);
+    }
+}
