@@ -31,8 +31,9 @@ internal static class DeviceVerify
             {
                 foreach (int s in new[] { 1, 2 })
                 {
-                    var (regs, local, shared, _) = backend.Flash.Inspect(t, d, s);
-                    Console.WriteLine($"kernel {t} d={d} slabs={s}: {regs} registers, {local} B local, {shared} B shared");
+                    var (regs, local, shared, patched, ptx) = backend.Flash.Inspect(t, d, s);
+                    Console.WriteLine($"kernel {t} d={d} slabs={s}: {regs} registers, {local} B local, {shared} B shared, depots patched: {patched}");
+                    File.WriteAllText(Path.Combine(dir, $"flash_{t}_{d}_{s}.ptx"), ptx);
                 }
             }
         }
@@ -96,14 +97,15 @@ internal static class DeviceVerify
     private static double RingDiff(CudaAttentionBackend backend, AttentionSpec spec, byte[] q, byte[] k, byte[] v, float[] o, float[] lse, out double lseDiff)
     {
         int tokens = spec.Tokens;
-        int chunk = tokens / 8;
         lseDiff = 0;
-        if (chunk < 1)
+        if (tokens < 8)
         {
             return 0;
         }
 
-        TokenSpan[] Shard(int r) => [new TokenSpan(chunk * r, chunk), new TokenSpan(chunk * (7 - r), chunk)];
+        // 8 chunks covering every token (boundaries i·T/8); shard r holds chunks r and 7 - r.
+        TokenSpan Chunk(int i) => new(i * tokens / 8, ((i + 1) * tokens / 8) - (i * tokens / 8));
+        TokenSpan[] Shard(int r) => [Chunk(r), Chunk(7 - r)];
         TensorRows Rows(byte[] data, int heads, TokenSpan[] spans)
         {
             int rowBytes = heads * spec.HeadDim * spec.DType.Size();

@@ -28,7 +28,10 @@ public sealed class PtxCompileTests
         Assert.Equal((slabs * 8 * dim / 16) + (slabs * dim / 8 * 4), mmas);
         Assert.Equal(dim / 16 * (4 + slabs), Count(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
         Assert.Equal(dim / 16 * 4, Count(ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
-        Assert.DoesNotContain(".local .align 4 .b8", ptx.Replace(".local .align 4 .b8 __local_depot", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        string? patched = PtxPatch.PromoteLocalDepots(ptx);
+        Assert.NotNull(patched);
+        Assert.DoesNotContain(".local", patched, StringComparison.Ordinal);
+        Assert.Equal(mmas, Count(patched, "mma.sync.aligned.m16n8k16.row.col.f32." + dtype));
     }
 
     [Fact]

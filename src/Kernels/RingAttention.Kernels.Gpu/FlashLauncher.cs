@@ -1,4 +1,6 @@
 using ILGPU;
+using ILGPU.Backends;
+using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -32,14 +34,14 @@ internal sealed class FlashLauncher : IDisposable
         p.BlockKeys = BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
         var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(e.SharedBytes / 16));
-        e.Run(config, p, ws.O.View.AsContiguous(), ws.Lse.View.AsContiguous());
+        e.Run(_accelerator.DefaultStream, config, p, ws.O.View.AsContiguous(), ws.Lse.View.AsContiguous());
     }
 
     /// <summary>Registers, stack bytes and PTX of a variant (loads it if needed): the resource check of the notes' §4.</summary>
-    public (int Registers, int LocalBytes, int SharedBytes, string Ptx) Inspect(ElementType type, int dim, int slabs)
+    public (int Registers, int LocalBytes, int SharedBytes, bool Patched, string Ptx) Inspect(ElementType type, int dim, int slabs)
     {
         var e = Get(type, dim, slabs);
-        return (CudaDriver.GetAttribute(e.Function, CudaDriver.NumRegs), CudaDriver.GetAttribute(e.Function, CudaDriver.LocalSizeBytes), e.SharedBytes, e.Ptx);
+        return (CudaDriver.GetAttribute(e.Function, CudaDriver.NumRegs), CudaDriver.GetAttribute(e.Function, CudaDriver.LocalSizeBytes), e.SharedBytes, e.Patched, e.Ptx);
     }
 
     public void Dispose() => _kernels.Clear();
@@ -66,8 +68,9 @@ internal sealed class FlashLauncher : IDisposable
         int blockRows = 64 * slabs;
         int shared = (blockRows + (2 * BlockKeys)) * dim * 2;
         // 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
-        var run = _accelerator.LoadStreamKernel(method, new KernelSpecialization(Threads, 2));
-        var kernel = run.GetKernel();
+        var specialization = new KernelSpecialization(Threads, 2);
+        var kernel = LoadPatched(method.Method, specialization, out bool patched);
+        var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;
         if (shared > 48 * 1024)
         {
@@ -75,10 +78,27 @@ internal sealed class FlashLauncher : IDisposable
         }
 
         string ptx = kernel.CompiledKernel is PTXCompiledKernel c ? c.PTXAssembly : string.Empty;
-        e = new Entry(run, blockRows, shared, function, ptx);
+        e = new Entry(run, blockRows, shared, function, ptx, patched);
         _kernels[(type, dim, slabs)] = e;
         return e;
     }
 
-    private sealed record Entry(Action<KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int BlockRows, int SharedBytes, IntPtr Function, string Ptx);
+    /// <summary>
+    /// Compiles through ILGPU's PTX backend, rewrites the operand depots into registers (<see cref="PtxPatch"/>) and loads
+    /// the patched text through PTXCompiledKernel's internal constructor; falls back to ILGPU's own load if either step
+    /// is unavailable (another ILGPU version), which is correct but slow.
+    /// </summary>
+    private Kernel LoadPatched(System.Reflection.MethodInfo method, KernelSpecialization specialization, out bool patched)
+    {
+        var compiled = (PTXCompiledKernel)_accelerator.Backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), specialization);
+        string? text = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
+        var ctor = typeof(PTXCompiledKernel).GetConstructors(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
+            .FirstOrDefault(c => c.GetParameters().Length == 4);
+        var entryPoint = typeof(CompiledKernel).GetProperty("EntryPoint", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)?.GetValue(compiled);
+        patched = text is not null && ctor is not null && entryPoint is not null;
+        var toLoad = patched ? (CompiledKernel)ctor!.Invoke([compiled.Context, entryPoint, compiled.Info, text]) : compiled;
+        return _accelerator.LoadKernel(toLoad);
+    }
+
+    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int BlockRows, int SharedBytes, IntPtr Function, string Ptx, bool Patched);
 }
