@@ -11,5 +11,8 @@ var builder = Host.CreateApplicationBuilder(args);
 var host = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
 var ringSection = builder.Configuration.GetSection(RingAttentionOptions.SectionName);
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+// Orleans and Polly (placement retries) log every activation at Information; keep our own events readable.
+builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.UseOrleans(silo => silo.AddRingAttention(host, options => ringSection.Bind(options)));
 await builder.Build().RunAsync();
