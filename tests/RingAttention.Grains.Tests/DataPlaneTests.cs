@@ -1,0 +1,122 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using RingAttention.Attention;
+using RingAttention.Grains.DataPlane;
+using RingAttention.Kernels;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains.Tests;
+
+/// <summary>The K/V data plane over real loopback sockets: intact delivery, one consumer, refusal, corruption detected.</summary>
+public sealed class DataPlaneTests : IAsyncLifetime
+{
+    private readonly BlockStore _store = new();
+    private DataPlaneServer _server = null!;
+
+    public Task InitializeAsync()
+    {
+        _server = new DataPlaneServer(_store, IPAddress.Loopback, 0, "127.0.0.1");
+        _server.Start(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3000)]
+    public async Task Fetch_PublishedBlock_ArrivesIntactAndOnlyOnce(int rows)
+    {
+        var block = Block(rows, seed: rows);
+        uint checksum = BlockChecksum.Compute(block);
+        _store.Put("b", new StoredBlock("job", "secret", block, checksum));
+        var client = new DataPlaneClient();
+
+        byte[] bytes = await client.FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None);
+
+        Assert.Equal(block.Keys.Data.ToArray().Concat(block.Values.Data.ToArray()), bytes);
+        Assert.Equal(0, _store.Count);
+        var again = await Assert.ThrowsAsync<DataPlaneException>(() =>
+            client.FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None));
+        Assert.Contains("UnknownBlock", again.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fetch_WrongToken_RefusedAndBlockKept()
+    {
+        var block = Block(10, seed: 1);
+        _store.Put("b", new StoredBlock("job", "secret", block, BlockChecksum.Compute(block)));
+
+        var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
+            new DataPlaneClient().FetchAsync(_server.Endpoint, "guess", "b", block.Bytes, 0, CancellationToken.None));
+
+        Assert.Contains("Unauthorized", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, _store.Count);
+    }
+
+    [Fact]
+    public async Task Fetch_ChecksumDiffersFromAnnouncement_Throws()
+    {
+        var block = Block(10, seed: 2);
+        uint checksum = BlockChecksum.Compute(block);
+        _store.Put("b", new StoredBlock("job", "secret", block, checksum));
+
+        var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
+            new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum ^ 1, CancellationToken.None));
+
+        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fetch_CorruptChunkFromPeer_Throws()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var peer = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            var stream = socket.GetStream();
+            await stream.ReadExactlyAsync(new byte[5]);
+            await DataPlaneProtocol.ReadStringAsync(stream, default);
+            await DataPlaneProtocol.ReadStringAsync(stream, default);
+            byte[] reply = new byte[1 + 12 + 12 + 4];
+            reply[0] = (byte)DataPlaneProtocol.Status.Ok;
+            BinaryPrimitives.WriteInt64LittleEndian(reply.AsSpan(1), 4);
+            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(9), DataPlaneProtocol.ChunkSize);
+            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(13), 0);
+            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(17), 4);
+            BinaryPrimitives.WriteUInt32LittleEndian(reply.AsSpan(21), 12345); // wrong CRC for the 4 bytes that follow
+            await stream.WriteAsync(reply);
+        });
+
+        var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
+            new DataPlaneClient().FetchAsync($"127.0.0.1:{port}", "t", "b", 4, 0, CancellationToken.None));
+
+        Assert.Contains("CRC", error.Message, StringComparison.Ordinal);
+        await peer;
+    }
+
+    [Fact]
+    public void RemoveJob_DropsOnlyThatJobsBlocks()
+    {
+        _store.Put("a", new StoredBlock("job1", "t", Block(1, 1), 0));
+        _store.Put("b", new StoredBlock("job2", "t", Block(1, 2), 0));
+
+        Assert.Equal(1, _store.RemoveJob("job1"));
+        Assert.True(_store.TryTake("b", out _));
+    }
+
+    private static KeyValueBlock Block(int rows, int seed)
+    {
+        var spans = new[] { new TokenSpan(0, rows) };
+        byte[] keys = new byte[rows * 2 * 8 * 2];
+        byte[] values = new byte[keys.Length];
+        new Random(seed).NextBytes(keys);
+        new Random(seed + 1).NextBytes(values);
+        return new KeyValueBlock(
+            new TensorRows(ElementType.BF16, 2, 8, spans, keys),
+            new TensorRows(ElementType.BF16, 2, 8, spans, values));
+    }
+}
