@@ -14,7 +14,7 @@ internal sealed record AttentionCaseSpec(int Tokens, int Heads, int HeadDim, Ele
 
 internal static class AttentionBench
 {
-    public static TimeSpan Measure(AttentionCaseSpec c, CpuAttentionOptions options, int warmups, int runs)
+    public static Measurement Measure(AttentionCaseSpec c, CpuAttentionOptions options, int warmups, int runs)
     {
         var spec = new AttentionSpec(c.Tokens, c.Heads, c.Heads, c.HeadDim, c.Type, new AttentionMask(c.Causal, null)).Validate();
         TokenSpan[] spans = [new(0, c.Tokens)];
@@ -22,7 +22,7 @@ internal static class AttentionBench
         var keyValues = new KeyValueBlock(Random(spec, spans, seed: 2), Random(spec, spans, seed: 3));
         var accumulator = new PartialResult(c.Tokens, c.Heads, c.HeadDim);
         using var backend = new CpuAttentionBackend(options);
-        return Timing.Median(warmups, runs, accumulator.Reset, () => backend.Accumulate(spec, queries, keyValues, accumulator));
+        return Timing.Median(warmups, runs, options.MaxDegreeOfParallelism, accumulator.Reset, () => backend.Accumulate(spec, queries, keyValues, accumulator));
     }
 
     private static TensorRows Random(AttentionSpec spec, TokenSpan[] spans, int seed)

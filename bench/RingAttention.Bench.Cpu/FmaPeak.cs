@@ -11,12 +11,13 @@ internal static class FmaPeak
 {
     private const int Chains = 12;
 
-    public static double Measure(int threads, TimeSpan duration)
+    /// <returns>GFLOP/s by wall time, and by CPU time (see <see cref="Measurement.CpuTimePerRun"/>).</returns>
+    public static (double Wall, double Cpu) Measure(int threads, TimeSpan duration)
     {
         return CpuAttentionBackend.VectorWidth == Simd512.Count ? Run<Simd512>(threads, duration) : Run<Simd256>(threads, duration);
     }
 
-    private static double Run<TV>(int threads, TimeSpan duration)
+    private static (double Wall, double Cpu) Run<TV>(int threads, TimeSpan duration)
         where TV : struct, ISimd<TV>
     {
         Loop<TV>(1_000_000); // JIT to the optimised tier before timing
@@ -25,10 +26,10 @@ internal static class FmaPeak
         Loop<TV>(iterations);
         iterations = Math.Max(1, (long)(iterations * duration.TotalSeconds / watch.Elapsed.TotalSeconds));
 
-        watch.Restart();
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Loop<TV>(iterations));
-        double seconds = watch.Elapsed.TotalSeconds;
-        return threads * iterations * Chains * TV.Count * 2.0 / seconds / 1e9;
+        var time = Timing.Median(0, 3, threads, () => { }, () =>
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Loop<TV>(iterations)));
+        double flops = threads * iterations * Chains * TV.Count * 2.0;
+        return (flops / time.Median.TotalSeconds / 1e9, flops / time.CpuTimePerRun.TotalSeconds / 1e9);
     }
 
     private static float Loop<TV>(long iterations)

@@ -33,6 +33,19 @@ internal static class MachineInfo
         $"{CpuModel()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.FrameworkDescription}, " +
         $"SIMD {CpuAttentionBackend.VectorWidth * 32}-bit (Vector512 accelerated: {Vector512.IsHardwareAccelerated}), {RuntimeInformation.OSDescription}";
 
+    /// <summary>The 1, 5 and 15 minute load averages (Linux), or "n/a".</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
     /// <summary>True when the kernels assembly was compiled without optimisation (a Debug build): its timings mean nothing.</summary>
     public static bool KernelsAreDebugBuild() =>
         typeof(CpuAttentionBackend).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled ?? false;

@@ -31,16 +31,21 @@ void Line(string text)
     report.AppendLine(text);
 }
 
+string F(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
+
 Line($"Machine: {MachineInfo.Describe()}");
-Line($"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; threads {threads}; tiles {options.QueryTile}x{options.KeyTile}; median of {runs} after 1 warm-up");
-double peak = FmaPeak.Measure(threads, TimeSpan.FromSeconds(quick ? 0.3 : 1));
+Line($"Command: dotnet run -c Release --project bench/RingAttention.Bench.Cpu --{(args.Length > 0 ? " " + string.Join(' ', args) : string.Empty)}");
+Line($"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; threads {threads}; tiles {options.QueryTile}x{options.KeyTile}; median of {runs} after 1 warm-up; load average before {MachineInfo.LoadAverage()}");
+var (peak, peakCpu) = FmaPeak.Measure(threads, TimeSpan.FromSeconds(quick ? 0.3 : 1));
 int gemmSize = quick ? 1024 : 2048;
-double gemm = SgemmBench.Measure(gemmSize, threads, warmups: 1, runs: runs);
-Line($"fp32 FMA peak ({threads} threads, register-only loop): {peak:F1} GFLOP/s");
-Line($"fp32 SGEMM {gemmSize}^3 (same micro-kernel, packed B): {gemm:F1} GFLOP/s ({100 * gemm / peak:F0}% of peak)");
+var gemm = SgemmBench.Measure(gemmSize, threads, warmups: 1, runs: runs);
+double gemmRate = SgemmBench.Flops(gemmSize) / gemm.Median.TotalSeconds / 1e9;
+double gemmCpu = SgemmBench.Flops(gemmSize) / gemm.CpuTimePerRun.TotalSeconds / 1e9;
+Line($"fp32 FMA peak ({threads} threads, register-only loop): {F(peak)} GFLOP/s wall, {F(peakCpu)} by CPU time");
+Line($"fp32 SGEMM {gemmSize}^3 (same micro-kernel, packed B): {F(gemmRate)} GFLOP/s wall, {F(gemmCpu)} by CPU time ({100 * gemmCpu / peakCpu:F0}% of peak)");
 Line(string.Empty);
-Line("| T | H | D | dtype | mask | median ms | GFLOP/s | % FMA peak | % SGEMM |");
-Line("|---:|---:|---:|---|---|---:|---:|---:|---:|");
+Line("| T | H | D | dtype | mask | median ms | GFLOP/s | CPU share | GFLOP/s by CPU time | % FMA peak | % SGEMM |");
+Line("|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|");
 
 int[] tokens = quick ? [1024, 2048] : [8192, 16384];
 int heads = quick ? 2 : 8;
@@ -54,14 +59,20 @@ foreach (int t in tokens)
             {
                 var c = new AttentionCaseSpec(t, heads, d, type, causal);
                 var time = AttentionBench.Measure(c, options, warmups: 1, runs);
-                double rate = c.Flops / time.TotalSeconds / 1e9;
+                double rate = c.Flops / time.Median.TotalSeconds / 1e9;
+                double rateCpu = c.Flops / time.CpuTimePerRun.TotalSeconds / 1e9;
                 Line(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"| {t} | {heads} | {d} | {type.ToString().ToLowerInvariant()} | {(causal ? "causal" : "none")} | {time.TotalMilliseconds:F0} | {rate:F1} | {100 * rate / peak:F0}% | {100 * rate / gemm:F0}% |"));
+                    $"| {t} | {heads} | {d} | {type.ToString().ToLowerInvariant()} | {(causal ? "causal" : "none")} | {time.Median.TotalMilliseconds:F0} | {rate:F1} | {100 * time.CpuShare:F0}% | {rateCpu:F1} | {100 * rateCpu / peakCpu:F0}% | {100 * rateCpu / gemmCpu:F0}% |"));
             }
         }
     }
 }
+
+Line(string.Empty);
+Line($"Load average after: {MachineInfo.LoadAverage()}.");
+Line("CPU share = process CPU time / (wall x threads) over the timed runs; below ~95% other processes took cores (shared dev box).");
+Line("'by CPU time' divides FLOPs by process CPU time / threads, i.e. the rate with the cores to ourselves; the % columns use it for both sides.");
 
 if (outFile is not null)
 {

@@ -13,14 +13,16 @@ internal static unsafe class SgemmBench
 {
     private const int DepthBlock = 256;
 
-    public static double Measure(int size, int threads, int warmups, int runs)
+    public static double Flops(int size) => 2.0 * size * size * size;
+
+    public static Measurement Measure(int size, int threads, int warmups, int runs)
     {
         return CpuAttentionBackend.VectorWidth == Simd512.Count
             ? Run<Simd512>(size, threads, warmups, runs)
             : Run<Simd256>(size, threads, warmups, runs);
     }
 
-    private static double Run<TV>(int n, int threads, int warmups, int runs)
+    private static Measurement Run<TV>(int n, int threads, int warmups, int runs)
         where TV : struct, ISimd<TV>
     {
         int panel = 4 * TV.Count;
@@ -42,8 +44,7 @@ internal static unsafe class SgemmBench
                 b[i] = random.NextSingle() - 0.5f;
             }
 
-            var time = Timing.Median(warmups, runs, () => { }, () => Multiply<TV>(a, b, c, n, panel, threads));
-            return 2.0 * n * n * n / time.TotalSeconds / 1e9;
+            return Timing.Median(warmups, runs, threads, () => { }, () => Multiply<TV>(a, b, c, n, panel, threads));
         }
         finally
         {

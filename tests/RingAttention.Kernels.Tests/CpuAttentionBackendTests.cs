@@ -22,6 +22,19 @@ public class CpuAttentionBackendTests : AttentionBackendContract
         ReferenceCheck.AssertMatches(c, result, c.KeyValues, ReferenceCheck.SampleRows(700), ReferenceAttention.Tolerance.For(ElementType.F32));
     }
 
+    [Theory]
+    [InlineData(128, 128, 128, ElementType.F32)]
+    [InlineData(256, 64, 111, ElementType.BF16)]
+    [InlineData(512, 512, 40, ElementType.F16)]
+    public void Accumulate_WideTiles_MatchesReference(int queryTile, int keyTile, int headDim, ElementType type)
+    {
+        var c = AttentionCase.SelfAttention(1000, 2, 1, headDim, type, new AttentionMask(true, 600), seed: queryTile + headDim);
+        using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile });
+        var result = c.NewAccumulator();
+        backend.Accumulate(c.Spec, c.Queries, c.KeyValues, result);
+        ReferenceCheck.AssertMatches(c, result, c.KeyValues, ReferenceCheck.SampleRows(1000, 64), ReferenceAttention.Tolerance.For(type));
+    }
+
     [Fact]
     public void Accumulate_OneOrManyThreads_BitwiseIdentical()
     {
@@ -62,7 +75,10 @@ public class CpuAttentionBackendTests : AttentionBackendContract
     }
 }
 
-/// <summary>The mask and span cases again with 16×16 and 32×128 tiles: many more tile edges and partial tiles per case.</summary>
+/// <summary>
+/// The mask and span cases again with other tiles: 16×16 (many more tile edges and partial tiles per case) and
+/// 128×32 (query tiles wider than one 4-vector panel).
+/// </summary>
 public class CpuAttentionBackendOtherTileTests
 {
     public static TheoryData<int, ElementType> MasksAndTypes() => AttentionBackendContract.MasksAndTypes();
@@ -74,7 +90,7 @@ public class CpuAttentionBackendOtherTileTests
         AttentionMask[] masks = [AttentionMask.None, AttentionMask.CausalMask, new(false, 1), new(false, 19), new(true, 1), new(true, 40)];
         var spec = new AttentionSpec(400, 3, 1, 24, type, masks[maskIndex]).Validate();
         var c = new AttentionCase(spec, [new(30, 45), new(300, 33)], [new(0, 70), new(290, 60)], Seed: maskIndex);
-        foreach (var (queryTile, keyTile) in new[] { (16, 16), (32, 128) })
+        foreach (var (queryTile, keyTile) in new[] { (16, 16), (128, 32) })
         {
             using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile });
             var result = c.NewAccumulator();

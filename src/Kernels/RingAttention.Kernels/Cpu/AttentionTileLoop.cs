@@ -25,12 +25,11 @@ internal static unsafe class AttentionTileLoop<TV>
         int headDim = call.HeadDim;
         int paddedDim = RoundUp(headDim, TV.Count);
         int queryVecs = RoundUp(tile.Count, TV.Count) / TV.Count;
-        int qStride = scratch.QueryTile;
         int elementSize = call.Type.Size();
 
         TileLoader<TV>.LoadTransposed(
             call.Q + ((long)tile.Row * call.Heads * headDim * elementSize), call.Type, call.Heads * headDim, head * headDim, headDim,
-            tile.Count, queryVecs * TV.Count, call.Scale * Log2E, scratch.QueryT, qStride);
+            tile.Count, queryVecs * TV.Count, call.Scale * Log2E, scratch.QueryT);
         Start(scratch, tile.Count, paddedDim);
 
         for (int s = 0; s < call.KeySpans.Length; s++)
@@ -67,9 +66,10 @@ internal static unsafe class AttentionTileLoop<TV>
         TileLoader<TV>.LoadRows(call.K + rowOffset, call.Type, rowElements, headOffset, headDim, keys, scratch.Keys);
         TileLoader<TV>.LoadPanels(call.V + rowOffset, call.Type, rowElements, headOffset, headDim, keys, scratch.Values, panelStride);
 
-        // S^T[j, i] = Σ_d K[j, d] · Q^T[d, i]: A = K rows (broadcast), B = Q^T (one panel of ≤ 4 query vectors).
+        // S^T[j, i] = Σ_d K[j, d] · Q^T[d, i]: A = K rows (broadcast), B = Q^T panels.
         float* scores = scratch.Scores;
-        TileGemm<TV>.Multiply(keys, queryVecs, scratch.Keys, headDim, 1, scratch.QueryT, qStride, 0, scores, qStride, headDim, accumulate: false);
+        TileGemm<TV>.Multiply(
+            keys, queryVecs, scratch.Keys, headDim, 1, scratch.QueryT, TileLoader<TV>.PanelWidth, headDim * TileLoader<TV>.PanelWidth, scores, qStride, headDim, accumulate: false);
         if (!full)
         {
             OnlineSoftmax<TV>.ApplyMask(scores, qStride, keys, queryVecs, firstKey, tile.Start, call.Bounds);

@@ -17,24 +17,30 @@ internal static unsafe class TileLoader<TV>
     public static int PanelWidth => 4 * TV.Count;
 
     /// <summary>
-    /// destination[d · stride + i] = scale · q[row + i, head, d] for i &lt; count, and 0 for count ≤ i &lt; paddedCount.
+    /// Q^T as B panels for S^T = K·Q^T: scale · q[row + i, head, d] at destination + p·headDim·PanelWidth +
+    /// d·PanelWidth + (i - p·PanelWidth) for the panel p holding query i; queries count ≤ i &lt; paddedCount are 0.
+    /// Contiguous panels for the same reason as V (rows of a 128-query tile would sit 512 bytes apart).
     /// </summary>
-    public static void LoadTransposed(byte* source, ElementType type, int rowElements, int headOffset, int headDim, int count, int paddedCount, float scale, float* destination, int stride)
+    public static void LoadTransposed(byte* source, ElementType type, int rowElements, int headOffset, int headDim, int count, int paddedCount, float scale, float* destination)
     {
-        for (int i = 0; i < count; i++)
+        int panelStride = headDim * PanelWidth;
+        for (int i = 0; i < paddedCount; i++)
         {
+            float* column = destination + (i / PanelWidth * panelStride) + (i % PanelWidth);
+            if (i >= count)
+            {
+                for (int d = 0; d < headDim; d++)
+                {
+                    column[d * PanelWidth] = 0;
+                }
+
+                continue;
+            }
+
             long rowStart = ((long)i * rowElements) + headOffset;
             for (int d = 0; d < headDim; d++)
             {
-                destination[(d * stride) + i] = scale * Read(source, type, rowStart + d);
-            }
-        }
-
-        for (int d = 0; d < headDim; d++)
-        {
-            for (int i = count; i < paddedCount; i++)
-            {
-                destination[(d * stride) + i] = 0;
+                column[d * PanelWidth] = scale * Read(source, type, rowStart + d);
             }
         }
     }

@@ -42,7 +42,7 @@ internal sealed unsafe class TileScratch : IDisposable
 
     public int KeyTile { get; }
 
-    /// <summary>Q^T of the query tile, scaled: <c>[headDim, QueryTile]</c>.</summary>
+    /// <summary>Q^T of the query tile, scaled, as B panels of 4 vectors: <c>[panels, headDim, 4·W]</c>.</summary>
     public float* QueryT { get; }
 
     /// <summary>S^T, then P^T in place: <c>[KeyTile, QueryTile]</c>.</summary>
