@@ -6,7 +6,8 @@ namespace RingAttention.Kernels.Cpu;
 /// <summary>
 /// One worker's f32 tile buffers, 64-byte aligned native memory so that no vector load splits a cache line
 /// (a split 64-byte load costs two L1 accesses). Sized once for the largest head dim (256):
-/// at 64×64 tiles that is 4 × 64 KiB + 16 KiB ≈ 272 KiB per worker, reused by every tile and every call.
+/// at the default 128 × 64 tiles that is Q^T and O 128 KiB each, K and V 64 KiB each, scores 32 KiB: ≈ 416 KiB per
+/// worker, reused by every tile and every call.
 /// </summary>
 internal sealed unsafe class TileScratch : IDisposable
 {
