@@ -30,7 +30,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     {
         var block = Block(rows, seed: rows);
         uint checksum = BlockChecksum.Compute(block);
-        _store.Put("b", new StoredBlock("job", "secret", block, checksum));
+        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
         var client = new DataPlaneClient();
 
         byte[] bytes = await client.FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None);
@@ -46,7 +46,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     public async Task Fetch_WrongToken_RefusedAndBlockKept()
     {
         var block = Block(10, seed: 1);
-        _store.Put("b", new StoredBlock("job", "secret", block, BlockChecksum.Compute(block)));
+        _store.Put("b", new StoredBlock("job", 1, "secret", block, BlockChecksum.Compute(block)));
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
             new DataPlaneClient().FetchAsync(_server.Endpoint, "guess", "b", block.Bytes, 0, CancellationToken.None));
@@ -60,7 +60,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     {
         var block = Block(10, seed: 2);
         uint checksum = BlockChecksum.Compute(block);
-        _store.Put("b", new StoredBlock("job", "secret", block, checksum));
+        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
             new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum ^ 1, CancellationToken.None));
@@ -99,13 +99,15 @@ public sealed class DataPlaneTests : IAsyncLifetime
     }
 
     [Fact]
-    public void RemoveJob_DropsOnlyThatJobsBlocks()
+    public void RemoveAttempt_DropsOnlyThatAttemptsBlocks()
     {
-        _store.Put("a", new StoredBlock("job1", "t", Block(1, 1), 0));
-        _store.Put("b", new StoredBlock("job2", "t", Block(1, 2), 0));
+        _store.Put("c", new StoredBlock("job1", 2, "t", Block(1, 3), 0));
+        _store.Put("a", new StoredBlock("job1", 1, "t", Block(1, 1), 0));
+        _store.Put("b", new StoredBlock("job2", 1, "t", Block(1, 2), 0));
 
-        Assert.Equal(1, _store.RemoveJob("job1"));
+        Assert.Equal(1, _store.RemoveAttempt("job1", 1));
         Assert.True(_store.TryTake("b", out _));
+        Assert.True(_store.TryTake("c", out _));
     }
 
     private static KeyValueBlock Block(int rows, int seed)

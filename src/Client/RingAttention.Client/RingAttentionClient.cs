@@ -15,6 +15,7 @@ namespace RingAttention.Client;
 public sealed class RingAttentionClient : IAsyncDisposable
 {
     private readonly IHost? _host;
+    private readonly Polly.ResiliencePipeline _calls = RingResilience.Create();
 
     /// <summary>Wraps an Orleans client that is already connected (the embedded cluster's, or a test's).</summary>
     public RingAttentionClient(IClusterClient cluster, IHost? ownedHost = null)
@@ -26,8 +27,10 @@ public sealed class RingAttentionClient : IAsyncDisposable
     public IClusterClient Cluster { get; }
 
     /// <summary>Connects to a cluster through the given gateways (host:port of each silo's gateway).</summary>
+    /// <param name="certificate">The cluster's TLS certificate when its silos use TLS (see <see cref="Security.ClusterTls"/>).</param>
     public static async Task<RingAttentionClient> ConnectAsync(
-        IEnumerable<IPEndPoint> gateways, string clusterId = "ringattention", string serviceId = "ringattention", CancellationToken ct = default)
+        IEnumerable<IPEndPoint> gateways, string clusterId = "ringattention", string serviceId = "ringattention",
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default)
     {
         var endpoints = gateways.ToArray();
         if (endpoints.Length == 0)
@@ -40,6 +43,12 @@ public sealed class RingAttentionClient : IAsyncDisposable
         builder.UseOrleansClient(client =>
         {
             client.UseStaticClustering(endpoints);
+            client.AddActivityPropagation();
+            if (certificate is not null)
+            {
+                client.UseTls(certificate, tls => Security.ClusterTls.Configure(tls, certificate));
+            }
+
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = clusterId;
@@ -68,8 +77,8 @@ public sealed class RingAttentionClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         jobId ??= NewJobId();
-        var job = GetJob(jobId);
-        var status = await job.Coordinator.SubmitAsync(spec).WaitAsync(ct);
+        var job = new RingJob(jobId, Cluster.GetGrain<IJobCoordinatorGrain>(jobId), _calls, spec);
+        var status = await _calls.ExecuteAsync(async _ => await job.Coordinator.SubmitAsync(spec), ct);
         if (status.State == JobState.Rejected)
         {
             throw new SpecValidationException(status.ErrorField ?? "spec", status.Error ?? "the job was rejected");
@@ -79,7 +88,7 @@ public sealed class RingAttentionClient : IAsyncDisposable
     }
 
     /// <summary>A handle on a job submitted earlier (by id).</summary>
-    public RingJob GetJob(string jobId) => new(jobId, Cluster.GetGrain<IJobCoordinatorGrain>(jobId));
+    public RingJob GetJob(string jobId) => new(jobId, Cluster.GetGrain<IJobCoordinatorGrain>(jobId), _calls, spec: null);
 
     public static string NewJobId() => $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Polly;
 using RingAttention.Grains;
 
 namespace RingAttention.Client;
@@ -6,20 +7,42 @@ namespace RingAttention.Client;
 /// <summary>A submitted job: its status, a stream of progress, the wait for its end, cancellation.</summary>
 public sealed class RingJob
 {
-    internal RingJob(string id, IJobCoordinatorGrain coordinator)
+    private readonly ResiliencePipeline _calls;
+
+    internal RingJob(string id, IJobCoordinatorGrain coordinator, ResiliencePipeline calls, JobSpec? spec)
     {
         Id = id;
         Coordinator = coordinator;
+        _calls = calls;
+        Spec = spec;
     }
 
     public string Id { get; }
 
+    /// <summary>What was submitted, when this handle submitted it: used to resubmit if the coordinator is lost.</summary>
+    public JobSpec? Spec { get; }
+
     internal IJobCoordinatorGrain Coordinator { get; }
 
-    public Task<JobStatus> GetStatusAsync() => Coordinator.GetStatusAsync();
+    /// <summary>
+    /// The job's status. Transient cluster failures are retried. If the coordinator's silo died, its next activation
+    /// knows nothing of the job (state Unknown); a handle that submitted the job submits it again under the same id,
+    /// which re-runs it from its immutable inputs.
+    /// </summary>
+    public async Task<JobStatus> GetStatusAsync(CancellationToken ct = default)
+    {
+        var status = await _calls.ExecuteAsync(async _ => await Coordinator.GetStatusAsync(), ct);
+        if (status.State == JobState.Unknown && Spec is not null)
+        {
+            status = await _calls.ExecuteAsync(async _ => await Coordinator.SubmitAsync(Spec), ct);
+        }
+
+        return status;
+    }
 
     /// <summary>Stops the job; its output never appears.</summary>
-    public Task<JobStatus> CancelAsync() => Coordinator.CancelAsync();
+    public async Task<JobStatus> CancelAsync(CancellationToken ct = default) =>
+        await _calls.ExecuteAsync(async _ => await Coordinator.CancelAsync(), ct);
 
     /// <summary>
     /// Progress snapshots until the job ends (the last one is final). Polls the coordinator every
@@ -31,7 +54,7 @@ public sealed class RingJob
         JobStatus? last = null;
         while (true)
         {
-            var status = await Coordinator.GetStatusAsync().WaitAsync(ct);
+            var status = await GetStatusAsync(ct);
             if (last is null || status.State != last.State || status.StepsDone != last.StepsDone)
             {
                 yield return status;

@@ -11,7 +11,7 @@ public sealed record BlockAnnouncement
 {
     [Id(0)] public string JobId { get; init; } = "";
 
-    [Id(1)] public int Attempt { get; init; }
+    [Id(1)] public long Attempt { get; init; }
 
     /// <summary>Ring step at which the receiver computes on this block.</summary>
     [Id(2)] public int Step { get; init; }

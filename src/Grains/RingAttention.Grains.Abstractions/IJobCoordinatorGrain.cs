@@ -21,11 +21,11 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
 
     /// <summary>Called by shard <paramref name="shard"/> after each ring step.</summary>
     [OneWay]
-    Task ReportStepAsync(int shard, int attempt, int stepsDone, RingTotals totals);
+    Task ReportStepAsync(int shard, long attempt, int stepsDone, RingTotals totals);
 
     /// <summary>Called by a shard when its rows of the output are written.</summary>
-    Task ReportShardDoneAsync(int shard, int attempt, RingTotals totals, string backend);
+    Task ReportShardDoneAsync(int shard, long attempt, RingTotals totals, string backend);
 
     /// <summary>Called by a shard that cannot go on.</summary>
-    Task ReportShardFailedAsync(int shard, int attempt, string error);
+    Task ReportShardFailedAsync(int shard, long attempt, string error);
 }

@@ -7,9 +7,12 @@ namespace RingAttention.Grains;
 [Alias("RingAttention.IShardGrain")]
 public interface IShardGrain : IGrainWithStringKey
 {
-    /// <summary>Starts the ring loop and returns at once; progress and completion go to the coordinator.</summary>
-    Task StartAsync(ShardPlan plan);
+    /// <summary>
+    /// Starts the ring loop (stopping an older attempt's) and returns at once with the silo it runs on; progress and
+    /// completion go to the coordinator. Idempotent for the same attempt.
+    /// </summary>
+    Task<string> StartAsync(ShardPlan plan);
 
-    /// <summary>Stops the ring loop of <paramref name="attempt"/> (or any attempt when negative).</summary>
-    Task CancelAsync(int attempt);
+    /// <summary>Stops the ring loop of <paramref name="attempt"/>.</summary>
+    Task CancelAsync(long attempt);
 }

@@ -44,5 +44,8 @@ public sealed record JobStatus
     /// <summary>The spec as the coordinator resolved it (shape read from the input file); null before validation.</summary>
     [Id(14)] public JobSpec? Spec { get; init; }
 
+    /// <summary>Runs of the ring started so far (more than 1 after a fault).</summary>
+    [Id(15)] public int Attempts { get; init; }
+
     public double Fraction => StepsTotal == 0 ? 0 : (double)StepsDone / StepsTotal;
 }

@@ -26,8 +26,11 @@ public sealed record ShardPlan
     /// <summary>Secret of this job: the data plane serves a job's blocks only to a peer that presents it.</summary>
     [Id(6)] public string Token { get; init; } = "";
 
-    /// <summary>Attempt number; a retried shard ignores announcements of earlier attempts.</summary>
-    [Id(7)] public int Attempt { get; init; }
+    /// <summary>
+    /// Attempt of the ring, increasing across retries and across coordinator activations (it starts from the clock):
+    /// a shard ignores starts, announcements and blocks of attempts older than the one it runs.
+    /// </summary>
+    [Id(7)] public long Attempt { get; init; }
 
     public IReadOnlyList<TokenSpan> OwnSpans => ShardSpans[Index];
 

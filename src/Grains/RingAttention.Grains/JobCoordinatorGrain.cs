@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
 using RingAttention.Attention;
 using RingAttention.Grains.Hosting;
 using RingAttention.Grains.Jobs;
@@ -10,24 +11,26 @@ using RingAttention.Tensors;
 namespace RingAttention.Grains;
 
 /// <summary>
-/// One per job: validates the spec before anything is scheduled, plans the shards, starts them, follows their
-/// progress, and makes the output visible (rename) only when every shard has written its rows.
+/// One per job: validates the spec before anything is scheduled, plans the shards, starts a ring attempt, follows
+/// its progress, and makes the output visible (rename) only when every shard of the attempt has written its rows.
+/// A shard that fails or a silo that leaves the cluster starts the next attempt (inputs are immutable and the merge
+/// is order-free, so a re-run gives the same answer), up to <see cref="RingAttentionOptions.MaxAttempts"/>.
 /// </summary>
-public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> options, ILogger<JobCoordinatorGrain> logger)
-    : Grain, IJobCoordinatorGrain
+public sealed partial class JobCoordinatorGrain(
+    IOptions<RingAttentionOptions> options,
+    IClusterMembershipService membership,
+    ILogger<JobCoordinatorGrain> logger) : Grain, IJobCoordinatorGrain
 {
     private readonly Stopwatch _clock = new();
+    private readonly ResiliencePipeline _calls = RingResilience.Create();
     private JobState _state = JobState.Unknown;
     private JobSpec? _spec;
-    private string? _partialPath;
+    private IReadOnlyList<IReadOnlyList<TokenSpan>> _spans = [];
+    private RingAttempt? _attempt;
+    private int _attemptsUsed;
     private string? _error;
     private string? _errorField;
-    /// <summary>Attempt of the ring this coordinator runs; re-running shards after a fault would start attempt 1.</summary>
-    private const int CurrentAttempt = 0;
-    private int[] _steps = [];
-    private bool[] _done = [];
-    private RingTotals[] _totals = [];
-    private readonly SortedSet<string> _backends = new(StringComparer.Ordinal);
+    private IGrainTimer? _watchdog;
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -52,46 +55,16 @@ public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> o
             return Reject("inputs", e.Message);
         }
 
-        var spans = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
         _spec = resolved;
-        _partialPath = JobOutput.PartialPath(resolved.OutputPath, JobId);
-        try
-        {
-            await Task.Run(() => JobOutput.Create(resolved, _partialPath));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Reject("output", $"cannot create output beside '{resolved.OutputPath}': {e.Message}");
-        }
-
-        int shards = resolved.Shards;
-        _steps = new int[shards];
-        _done = new bool[shards];
-        _totals = Enumerable.Repeat(RingTotals.Zero, shards).ToArray();
+        _spans = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
         _state = JobState.Running;
         _clock.Start();
-        LogJobStarted(JobId, resolved.Tokens, resolved.Heads, resolved.KvHeads, resolved.HeadDim, resolved.DType, shards, resolved.Layout);
-
-        string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        try
+        LogJobStarted(JobId, resolved.Tokens, resolved.Heads, resolved.KvHeads, resolved.HeadDim, resolved.DType, resolved.Shards, resolved.Layout);
+        _watchdog = this.RegisterGrainTimer(WatchSilosAsync, new GrainTimerCreationOptions(options.Value.HealthCheckPeriod, options.Value.HealthCheckPeriod)
         {
-            await Task.WhenAll(Enumerable.Range(0, shards).Select(i => Shard(i).StartAsync(new ShardPlan
-            {
-                JobId = JobId,
-                Index = i,
-                Count = shards,
-                Spec = resolved,
-                ShardSpans = spans,
-                PartialOutputPath = _partialPath,
-                Token = token,
-                Attempt = CurrentAttempt,
-            })));
-        }
-        catch (Exception e)
-        {
-            await FailAsync($"could not start the shards: {e.Message}");
-        }
-
+            KeepAlive = true,
+        });
+        await StartAttemptAsync();
         return Status();
     }
 
@@ -108,62 +81,140 @@ public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> o
         return Status();
     }
 
-    public Task ReportStepAsync(int shard, int attempt, int stepsDone, RingTotals totals)
+    public Task ReportStepAsync(int shard, long attempt, int stepsDone, RingTotals totals)
     {
         if (IsCurrent(shard, attempt))
         {
-            _steps[shard] = Math.Max(_steps[shard], stepsDone);
-            _totals[shard] = totals;
+            _attempt!.Step(shard, stepsDone, totals);
         }
 
         return Task.CompletedTask;
     }
 
-    public async Task ReportShardDoneAsync(int shard, int attempt, RingTotals totals, string backend)
+    public async Task ReportShardDoneAsync(int shard, long attempt, RingTotals totals, string backend)
     {
         if (!IsCurrent(shard, attempt))
         {
             return;
         }
 
-        _done[shard] = true;
-        _steps[shard] = _spec!.Shards;
-        _totals[shard] = totals;
-        _backends.Add(backend);
-        if (_done.All(d => d))
+        var current = _attempt!;
+        current.Done(shard, totals, backend);
+        if (!current.AllDone)
         {
-            try
-            {
-                await Task.Run(() => SafetensorsSharedOutput.Commit(_partialPath!, _spec.OutputPath));
-                _state = JobState.Completed;
-                _clock.Stop();
-                LogJobCompleted(JobId, _clock.Elapsed.TotalSeconds);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                await FailAsync($"could not move the output into place at '{_spec.OutputPath}': {e.Message}");
-            }
+            return;
+        }
+
+        try
+        {
+            await Task.Run(() => SafetensorsSharedOutput.Commit(current.PartialPath, _spec!.OutputPath));
+            Finish(JobState.Completed, null);
+            RingTelemetry.QueryTokens.Add(_spec!.Tokens);
+            LogJobCompleted(JobId, _clock.Elapsed.TotalSeconds, _attemptsUsed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await FailAsync($"could not move the output into place at '{_spec!.OutputPath}': {e.Message}");
         }
     }
 
-    public async Task ReportShardFailedAsync(int shard, int attempt, string error)
+    public async Task ReportShardFailedAsync(int shard, long attempt, string error)
     {
         if (IsCurrent(shard, attempt))
         {
-            await FailAsync(error);
+            await RetryOrFailAsync(error);
         }
     }
 
-    private bool IsCurrent(int shard, int attempt) =>
-        _state == JobState.Running && attempt == CurrentAttempt && shard >= 0 && shard < _done.Length;
+    private bool IsCurrent(int shard, long attempt) =>
+        _state == JobState.Running && _attempt is { } current && current.Id == attempt && current.Has(shard);
 
     private IShardGrain Shard(int index) => GrainFactory.GetGrain<IShardGrain>(RingStreams.ShardKey(JobId, index));
 
+    /// <summary>Starts a fresh run of the whole ring; shards of the previous attempt stop when their grain is restarted.</summary>
+    private async Task StartAttemptAsync()
+    {
+        var spec = _spec!;
+        var previous = _attempt;
+        long id = RingAttempt.NextId(previous?.Id ?? 0);
+        string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var attempt = new RingAttempt(id, spec.Shards, JobOutput.PartialPath(spec.OutputPath, JobId, id), token);
+        _attempt = attempt;
+        _attemptsUsed++;
+        using var activity = RingTelemetry.Activities.StartActivity("start ring attempt");
+        activity?.SetTag("ringattention.job", JobId);
+        activity?.SetTag("ringattention.attempt", _attemptsUsed);
+        try
+        {
+            await Task.Run(() => JobOutput.Create(spec, attempt.PartialPath));
+            if (previous is not null)
+            {
+                await Task.Run(() => SafetensorsSharedOutput.Abort(previous.PartialPath));
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(async i =>
+            {
+                var plan = new ShardPlan
+                {
+                    JobId = JobId,
+                    Index = i,
+                    Count = spec.Shards,
+                    Spec = spec,
+                    ShardSpans = _spans,
+                    PartialOutputPath = attempt.PartialPath,
+                    Token = token,
+                    Attempt = id,
+                };
+                attempt.Silos[i] = await _calls.ExecuteAsync(async _ => await Shard(i).StartAsync(plan));
+            }));
+        }
+        catch (Exception e) when (_attempt == attempt)
+        {
+            await RetryOrFailAsync($"could not start the shards: {e.Message}");
+        }
+    }
+
+    private async Task RetryOrFailAsync(string reason)
+    {
+        if (_state != JobState.Running)
+        {
+            return;
+        }
+
+        if (_attemptsUsed >= options.Value.MaxAttempts)
+        {
+            await FailAsync($"{reason} (gave up after {_attemptsUsed} attempts)");
+            return;
+        }
+
+        LogRetry(JobId, _attemptsUsed + 1, reason);
+        await CancelShardsAsync(_attempt!);
+        await StartAttemptAsync();
+    }
+
+    /// <summary>Timer: a shard whose silo is shutting down or dead will never finish; start the next attempt.</summary>
+    private async Task WatchSilosAsync(CancellationToken ct)
+    {
+        if (_state != JobState.Running || _attempt is not { } attempt)
+        {
+            return;
+        }
+
+        var snapshot = membership.CurrentSnapshot;
+        for (int i = 0; i < attempt.Shards; i++)
+        {
+            if (attempt.Silos[i] is string silo && snapshot.GetSiloStatus(SiloAddress.FromParsableString(silo)).IsTerminating())
+            {
+                await RetryOrFailAsync($"silo {silo} of shard {i} left the cluster");
+                return;
+            }
+        }
+    }
+
     private JobStatus Reject(string field, string reason)
     {
-        _state = JobState.Rejected;
         _errorField = field;
-        _error = reason;
+        Finish(JobState.Rejected, reason);
         LogJobRejected(JobId, field, reason);
         return Status();
     }
@@ -180,32 +231,43 @@ public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> o
     /// <summary>Ends a running job without output: tells every shard to stop and removes the partial file.</summary>
     private async Task StopAsync(JobState final, string? error)
     {
+        Finish(final, error);
+        if (_attempt is { } attempt)
+        {
+            await CancelShardsAsync(attempt);
+            await Task.Run(() => SafetensorsSharedOutput.Abort(attempt.PartialPath));
+        }
+    }
+
+    private void Finish(JobState final, string? error)
+    {
         _state = final;
         _error = error;
         _clock.Stop();
-        await Task.WhenAll(Enumerable.Range(0, _done.Length).Select(async i =>
+        _watchdog?.Dispose();
+        RingTelemetry.Jobs.Add(1, new KeyValuePair<string, object?>("outcome", final.ToString().ToLowerInvariant()));
+    }
+
+    private async Task CancelShardsAsync(RingAttempt attempt) =>
+        await Task.WhenAll(Enumerable.Range(0, attempt.Shards).Select(async i =>
         {
             try
             {
-                await Shard(i).CancelAsync(CurrentAttempt);
+                await Shard(i).CancelAsync(attempt.Id);
             }
             catch (Exception e)
             {
+                // Its silo may be the one that died; the shard is gone then, which is what cancelling wanted.
                 LogCancelFailed(e, JobId, i);
             }
         }));
-        if (_partialPath is not null)
-        {
-            await Task.Run(() => SafetensorsSharedOutput.Abort(_partialPath));
-        }
-    }
 
     private JobStatus Status()
     {
         double elapsed = _clock.Elapsed.TotalSeconds;
         int shards = _spec?.Shards ?? 0;
-        int stepsDone = _steps.Sum();
         int stepsTotal = shards * shards;
+        int stepsDone = _state == JobState.Completed ? stepsTotal : _attempt?.StepsDone ?? 0;
         int tokens = _spec?.Tokens ?? 0;
         double fraction = stepsTotal == 0 ? 0 : (double)stepsDone / stepsTotal;
         return new JobStatus
@@ -214,25 +276,26 @@ public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> o
             State = _state,
             StepsDone = stepsDone,
             StepsTotal = stepsTotal,
-            ShardsDone = _done.Count(d => d),
+            ShardsDone = _attempt?.ShardsDone ?? 0,
             Shards = shards,
             ElapsedSeconds = elapsed,
             TokensPerSecond = elapsed > 0 ? tokens * fraction / elapsed : 0,
             Error = _error,
             ErrorField = _errorField,
             OutputPath = _state == JobState.Completed ? _spec?.OutputPath : null,
-            Totals = _totals.Aggregate(RingTotals.Zero, (sum, t) => sum.Add(t)),
-            Backends = string.Join(",", _backends),
+            Totals = _attempt?.Totals ?? RingTotals.Zero,
+            Backends = _attempt?.Backends ?? "",
             Tokens = tokens,
             Spec = _spec,
+            Attempts = _attemptsUsed,
         };
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Job {JobId} started: {Tokens} tokens, {Heads}/{KvHeads} heads, dim {HeadDim}, {DType}, {Shards} shards ({Layout})")]
     private partial void LogJobStarted(string jobId, int tokens, int heads, int kvHeads, int headDim, ElementType dType, int shards, ShardLayout layout);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Job {JobId} completed in {Seconds:0.000} s")]
-    private partial void LogJobCompleted(string jobId, double seconds);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Job {JobId} completed in {Seconds:0.000} s ({Attempts} attempts)")]
+    private partial void LogJobCompleted(string jobId, double seconds, int attempts);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Job {JobId} rejected: {Field}: {Reason}")]
     private partial void LogJobRejected(string jobId, string field, string reason);
@@ -245,4 +308,7 @@ public sealed partial class JobCoordinatorGrain(IOptions<RingAttentionOptions> o
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Job {JobId}: could not cancel shard {Index}")]
     private partial void LogCancelFailed(Exception exception, string jobId, int index);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Job {JobId}: starting attempt {Attempt}: {Reason}")]
+    private partial void LogRetry(string jobId, int attempt, string reason);
 }

@@ -29,13 +29,14 @@ public sealed partial class ShardGrain(
 {
     private readonly RingInbox _inbox = new();
     private CancellationTokenSource? _running;
-    private int _attempt = -1;
+    private long _attempt = long.MinValue;
 
-    public Task StartAsync(ShardPlan plan)
+    public Task<string> StartAsync(ShardPlan plan)
     {
+        string siloAddress = silo.SiloAddress.ToParsableString();
         if (plan.Attempt <= _attempt)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(siloAddress);
         }
 
         _running?.Cancel();
@@ -44,12 +45,12 @@ public sealed partial class ShardGrain(
         _running = new CancellationTokenSource();
         DelayDeactivation(TimeSpan.FromDays(1));
         _ = RunAsync(plan, _running.Token);
-        return Task.CompletedTask;
+        return Task.FromResult(siloAddress);
     }
 
-    public Task CancelAsync(int attempt)
+    public Task CancelAsync(long attempt)
     {
-        if (attempt < 0 || attempt == _attempt)
+        if (attempt == _attempt)
         {
             _running?.Cancel();
         }
@@ -82,6 +83,9 @@ public sealed partial class ShardGrain(
             options.Value.StepTimeout,
             announcement => edge.OnNextAsync(announcement),
             (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals)));
+        using var activity = RingTelemetry.Activities.StartActivity("shard");
+        activity?.SetTag("ringattention.job", plan.JobId);
+        activity?.SetTag("ringattention.shard", plan.Index);
         try
         {
             LogShardStarted(plan.JobId, plan.Index, plan.Count, device.Name);
@@ -91,12 +95,12 @@ public sealed partial class ShardGrain(
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            store.RemoveJob(plan.JobId);
+            store.RemoveAttempt(plan.JobId, plan.Attempt);
             LogShardCancelled(plan.JobId, plan.Index);
         }
         catch (Exception e)
         {
-            store.RemoveJob(plan.JobId);
+            store.RemoveAttempt(plan.JobId, plan.Attempt);
             LogShardFailed(e, plan.JobId, plan.Index);
             string error = e is TimeoutException
                 ? $"shard {plan.Index} waited longer than {options.Value.StepTimeout} for a K/V block"

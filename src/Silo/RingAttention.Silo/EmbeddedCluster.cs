@@ -72,7 +72,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             silos.Add(await StartSiloAsync(hosts[0], options, device, ct));
             silos.AddRange(await Task.WhenAll(hosts.Skip(1).Select(h => StartSiloAsync(h, options, device, ct))));
             var gateways = hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort));
-            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, ct);
+            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, ct: ct);
             return new EmbeddedCluster(silos, device, client, hosts);
         }
         catch

@@ -1,18 +1,32 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingAttention.Grains.Hosting;
 using RingAttention.Silo.Hosting;
 
 // One RingAttention silo. Configuration from appsettings.json, environment (Silo__SiloPort=11112) or arguments
-// (--Silo:SiloPort=11112 --Silo:PrimarySiloPort=11111 --RingAttention:MaxJobMemoryBytes=...).
+// (--Silo:SiloPort=11112 --Silo:Clustering=redis --RingAttention:MaxJobMemoryBytes=...). See README.
 ThreadPoolHeadroom.Ensure();
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
 var host = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
 var ringSection = builder.Configuration.GetSection(RingAttentionOptions.SectionName);
+builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 // Orleans and Polly (placement retries) log every activation at Information; keep our own events readable.
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.WebHost.UseUrls(host.HttpPort == 0 ? [] : [$"http://0.0.0.0:{host.HttpPort}"]);
 builder.UseOrleans(silo => silo.AddRingAttention(host, options => ringSection.Bind(options)));
-await builder.Build().RunAsync();
+builder.Services.AddHealthChecks().AddCheck<SiloReadinessCheck>("silo", tags: ["ready"]);
+builder.Services.AddRingAttentionTelemetry();
+
+var app = builder.Build();
+app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapPrometheusScrapingEndpoint("/metrics");
+await app.RunAsync();

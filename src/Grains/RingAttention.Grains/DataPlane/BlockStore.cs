@@ -5,9 +5,10 @@ namespace RingAttention.Grains.DataPlane;
 
 /// <summary>A K/V block waiting in its sender's silo for the next shard to take it.</summary>
 /// <param name="JobId">Job the block belongs to (for cleanup).</param>
+/// <param name="Attempt">Attempt of the ring that published it (a retry must not drop a newer attempt's blocks).</param>
 /// <param name="Token">Job secret a remote peer must present to read the block.</param>
 /// <param name="Checksum">CRC-32 of K's bytes then V's bytes.</param>
-public sealed record StoredBlock(string JobId, string Token, KeyValueBlock Block, uint Checksum);
+public sealed record StoredBlock(string JobId, long Attempt, string Token, KeyValueBlock Block, uint Checksum);
 
 /// <summary>
 /// Per-silo hand-off point of K/V blocks. Each block has exactly one consumer (the next shard of the ring), so
@@ -32,13 +33,13 @@ public sealed class BlockStore
 
     public bool TryPeek(string key, out StoredBlock block) => _blocks.TryGetValue(key, out block!);
 
-    /// <summary>Drops every block of a job that failed or was cancelled (their consumers are gone).</summary>
-    public int RemoveJob(string jobId)
+    /// <summary>Drops every block of an attempt that failed or was cancelled (their consumers are gone).</summary>
+    public int RemoveAttempt(string jobId, long attempt)
     {
         int removed = 0;
         foreach (var entry in _blocks)
         {
-            if (entry.Value.JobId == jobId && _blocks.TryRemove(entry.Key, out _))
+            if (entry.Value.JobId == jobId && entry.Value.Attempt == attempt && _blocks.TryRemove(entry.Key, out _))
             {
                 removed++;
             }

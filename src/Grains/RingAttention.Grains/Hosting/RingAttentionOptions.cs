@@ -15,8 +15,20 @@ public sealed class RingAttentionOptions
     /// <value>Default 10 minutes.</value></summary>
     public TimeSpan StepTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Runs of the ring a job may use: a lost silo or a failed shard starts the next attempt.
+    /// <value>Default 3.</value></summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>How often a running job's coordinator checks that every shard's silo is still alive.
+    /// <value>Default 1 second.</value></summary>
+    public TimeSpan HealthCheckPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Threads the CPU backend may use. <value>Default: every core.</value></summary>
     public int ComputeThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Directories that job inputs and outputs must lie in (after resolving "..").
+    /// <value>Default empty: any path the silo can read or write.</value></summary>
+    public List<string> AllowedRoots { get; set; } = [];
 }
 
 /// <summary>Names the field and the rule, at start-up, before a silo accepts work.</summary>
@@ -33,6 +45,16 @@ public sealed class RingAttentionOptionsValidator : IValidateOptions<RingAttenti
         if (options.StepTimeout <= TimeSpan.Zero)
         {
             failures.Add($"{nameof(RingAttentionOptions.StepTimeout)} ({options.StepTimeout}) must be positive");
+        }
+
+        if (options.MaxAttempts < 1)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.MaxAttempts)} ({options.MaxAttempts}) must be at least 1");
+        }
+
+        if (options.HealthCheckPeriod <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.HealthCheckPeriod)} ({options.HealthCheckPeriod}) must be positive");
         }
 
         if (options.ComputeThreads < 1)

@@ -13,8 +13,8 @@ public static class JobOutput
     public const string Output = "o";
     public const string LogSumExp = "lse";
 
-    public static string PartialPath(string outputPath, string jobId) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, $".{Path.GetFileName(outputPath)}.{jobId}.partial");
+    public static string PartialPath(string outputPath, string jobId, long attempt) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, $".{Path.GetFileName(outputPath)}.{jobId}.{attempt}.partial");
 
     public static void Create(JobSpec spec, string partialPath) =>
         SafetensorsSharedOutput.Create(partialPath,

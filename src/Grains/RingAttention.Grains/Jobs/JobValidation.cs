@@ -14,6 +14,12 @@ public static class JobValidation
     public static JobSpec Resolve(JobSpec spec, RingAttentionOptions options)
     {
         CheckOutput(spec);
+        PathConfinement.Check("output", spec.OutputPath, options.AllowedRoots);
+        if (spec.InputPath is string inputPath)
+        {
+            PathConfinement.Check("inputs", inputPath, options.AllowedRoots);
+        }
+
         if (spec.Shards < 1)
         {
             throw new SpecValidationException("shards", $"shards ({spec.Shards}) must be at least 1");

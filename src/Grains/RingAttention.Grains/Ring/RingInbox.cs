@@ -8,16 +8,16 @@ namespace RingAttention.Grains.Ring;
 /// </summary>
 public sealed class RingInbox
 {
-    private readonly ConcurrentDictionary<(int Attempt, int Step), TaskCompletionSource<BlockAnnouncement>> _slots = new();
+    private readonly ConcurrentDictionary<(long Attempt, int Step), TaskCompletionSource<BlockAnnouncement>> _slots = new();
 
     public void Post(BlockAnnouncement announcement) =>
         Slot(announcement.Attempt, announcement.Step).TrySetResult(announcement);
 
-    public Task<BlockAnnouncement> WaitAsync(int attempt, int step, TimeSpan timeout, CancellationToken ct) =>
+    public Task<BlockAnnouncement> WaitAsync(long attempt, int step, TimeSpan timeout, CancellationToken ct) =>
         Slot(attempt, step).Task.WaitAsync(timeout, ct);
 
     /// <summary>Forgets announcements of attempts older than <paramref name="attempt"/>.</summary>
-    public void DropBefore(int attempt)
+    public void DropBefore(long attempt)
     {
         foreach (var key in _slots.Keys.Where(k => k.Attempt < attempt))
         {
@@ -25,8 +25,8 @@ public sealed class RingInbox
         }
     }
 
-    public void Forget(int attempt, int step) => _slots.TryRemove((attempt, step), out _);
+    public void Forget(long attempt, int step) => _slots.TryRemove((attempt, step), out _);
 
-    private TaskCompletionSource<BlockAnnouncement> Slot(int attempt, int step) =>
+    private TaskCompletionSource<BlockAnnouncement> Slot(long attempt, int step) =>
         _slots.GetOrAdd((attempt, step), _ => new TaskCompletionSource<BlockAnnouncement>(TaskCreationOptions.RunContinuationsAsynchronously));
 }

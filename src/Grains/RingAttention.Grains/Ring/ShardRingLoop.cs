@@ -50,8 +50,12 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 next = ReceiveAsync(step + 1, ct);
             }
 
+            using var stepActivity = RingTelemetry.Activities.StartActivity("ring step");
+            stepActivity?.SetTag("ringattention.step", step);
             var kernel = await context.Device.AccumulateAsync(attention, queries, current, accumulator, ct);
             _counters.Add(new RingTotals { ComputeSeconds = kernel.TotalSeconds });
+            RingTelemetry.KernelSeconds.Record(kernel.TotalSeconds);
+            RingTelemetry.RingSteps.Add(1);
             await context.ReportStep(step + 1, _counters.Snapshot());
 
             if (next is not null)
@@ -59,6 +63,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 var wait = Stopwatch.StartNew();
                 current = await next;
                 _counters.Add(new RingTotals { WaitSeconds = wait.Elapsed.TotalSeconds });
+                RingTelemetry.WaitSeconds.Record(wait.Elapsed.TotalSeconds);
             }
         }
 
@@ -72,7 +77,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     {
         uint checksum = await Task.Run(() => BlockChecksum.Compute(block), ct);
         string key = BlockKey(step);
-        context.Store.Put(key, new StoredBlock(plan.JobId, plan.Token, block, checksum));
+        context.Store.Put(key, new StoredBlock(plan.JobId, plan.Attempt, plan.Token, block, checksum));
         await context.Announce(new BlockAnnouncement
         {
             JobId = plan.JobId,
@@ -106,6 +111,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         byte[] bytes = await context.DataClient.FetchAsync(
             announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum, ct).ConfigureAwait(false);
         _counters.Add(new RingTotals { BytesMoved = bytes.Length, RemoteTransfers = 1 });
+        RingTelemetry.BytesMoved.Add(bytes.Length);
         return ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[expectedOwner], bytes);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -7,6 +8,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Streams;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Hosting;
+using RingAttention.Client.Security;
 using RingAttention.Grains.Placement;
 
 namespace RingAttention.Silo.Hosting;
@@ -23,8 +25,13 @@ public static class RingAttentionSiloExtensions
         this ISiloBuilder silo, SiloHostOptions host, Action<RingAttentionOptions>? configure = null, ComputeDevice? sharedDevice = null)
     {
         SiloHostOptionsValidator.ThrowIfInvalid(host);
-        IPEndPoint? primary = host.PrimarySiloPort == 0 ? null : new IPEndPoint(IPAddress.Loopback, host.PrimarySiloPort);
-        silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, primary, host.ServiceId, host.ClusterId);
+        silo.UseClustering(host);
+        silo.AddActivityPropagation();
+        if (host.Tls.CertificatePath is string certificatePath)
+        {
+            var certificate = ClusterTls.Load(certificatePath, host.Tls.CertificatePassword);
+            silo.UseTls(certificate, tls => ClusterTls.Configure(tls, certificate));
+        }
 
         silo.AddMemoryStreams(Grains.RingStreams.Provider, streams =>
         {
@@ -59,4 +66,32 @@ public static class RingAttentionSiloExtensions
         silo.Services.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
         return silo;
     }
+
+    /// <summary>Localhost development clustering (a primary silo), or a Redis membership table with pod-IP endpoints.</summary>
+    private static void UseClustering(this ISiloBuilder silo, SiloHostOptions host)
+    {
+        if (host.IsRedis)
+        {
+            silo.UseRedisClustering(host.RedisConnectionString);
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = host.ClusterId;
+                o.ServiceId = host.ServiceId;
+            });
+            silo.ConfigureEndpoints(ResolveAdvertised(host.AdvertisedHost), host.SiloPort, host.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            IPEndPoint? primary = host.PrimarySiloPort == 0 ? null : new IPEndPoint(IPAddress.Loopback, host.PrimarySiloPort);
+            silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, primary, host.ServiceId, host.ClusterId);
+        }
+
+        if (host.SiloName is string name)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = name);
+        }
+    }
+
+    private static IPAddress ResolveAdvertised(string host) =>
+        IPAddress.TryParse(host, out var address) ? address : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 }

@@ -7,9 +7,22 @@ public sealed class SiloHostOptions
 {
     public const string SectionName = "Silo";
 
-    /// <summary>Membership: "localhost" (development clustering, a primary silo on this machine) is the only mode today.
-    /// <value>Default "localhost".</value></summary>
+    /// <summary>Membership: "localhost" (development clustering: a primary silo on this machine, for one-machine runs)
+    /// or "redis" (a Redis membership table: any number of machines, no primary). <value>Default "localhost".</value></summary>
     public string Clustering { get; set; } = "localhost";
+
+    /// <summary>StackExchange.Redis connection string of the membership store, for Clustering = "redis".
+    /// <value>Default "localhost:6379".</value></summary>
+    public string RedisConnectionString { get; set; } = "localhost:6379";
+
+    /// <summary>Name of the silo in logs and membership (Kubernetes: the pod name). <value>Default: Orleans picks one.</value></summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>HTTP port of /healthz/live, /healthz/ready and /metrics; 0 turns HTTP off. <value>Default 8080.</value></summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>TLS between silos and for clients; off unless a certificate is given.</summary>
+    public SiloTlsOptions Tls { get; set; } = new();
 
     /// <summary>Silo-to-silo port. <value>Default 11111.</value></summary>
     public int SiloPort { get; set; } = 11111;
@@ -35,6 +48,21 @@ public sealed class SiloHostOptions
 
     /// <summary>Orleans service id. <value>Default "ringattention".</value></summary>
     public string ServiceId { get; set; } = "ringattention";
+
+    public bool IsRedis => string.Equals(Clustering, "redis", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// One certificate (PKCS#12) shared by the silos and clients of a cluster: every connection is TLS and a peer must
+/// present exactly this certificate (pinned by thumbprint), so a machine without it can neither join nor submit.
+/// </summary>
+public sealed class SiloTlsOptions
+{
+    /// <summary>Path of the .pfx file. <value>Default null: TLS off.</value></summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the .pfx file. <value>Default null.</value></summary>
+    public string? CertificatePassword { get; set; }
 }
 
 /// <summary>Refuses a bad silo configuration at start-up, naming the field and the rule.</summary>
@@ -42,18 +70,31 @@ public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
 {
     public static readonly string[] Devices = ["auto", "cpu"];
 
+    public static readonly string[] ClusteringModes = ["localhost", "redis"];
+
     public ValidateOptionsResult Validate(string? name, SiloHostOptions options)
     {
         var failures = new List<string>();
-        if (!string.Equals(options.Clustering, "localhost", StringComparison.OrdinalIgnoreCase))
+        if (!ClusteringModes.Contains(options.Clustering, StringComparer.OrdinalIgnoreCase))
         {
-            failures.Add($"{nameof(SiloHostOptions.Clustering)} ('{options.Clustering}') must be 'localhost'");
+            failures.Add($"{nameof(SiloHostOptions.Clustering)} ('{options.Clustering}') must be one of {string.Join(", ", ClusteringModes)}");
+        }
+
+        if (options.IsRedis && string.IsNullOrWhiteSpace(options.RedisConnectionString))
+        {
+            failures.Add($"{nameof(SiloHostOptions.RedisConnectionString)} is required when {nameof(SiloHostOptions.Clustering)} is 'redis'");
+        }
+
+        if (options.Tls.CertificatePath is string certificate && !File.Exists(certificate))
+        {
+            failures.Add($"{nameof(SiloHostOptions.Tls)}:{nameof(SiloTlsOptions.CertificatePath)} ('{certificate}') does not exist");
         }
 
         CheckPort(failures, nameof(SiloHostOptions.SiloPort), options.SiloPort, allowZero: false);
         CheckPort(failures, nameof(SiloHostOptions.GatewayPort), options.GatewayPort, allowZero: false);
         CheckPort(failures, nameof(SiloHostOptions.PrimarySiloPort), options.PrimarySiloPort, allowZero: true);
         CheckPort(failures, nameof(SiloHostOptions.DataPort), options.DataPort, allowZero: true);
+        CheckPort(failures, nameof(SiloHostOptions.HttpPort), options.HttpPort, allowZero: true);
         if (options.SiloPort == options.GatewayPort)
         {
             failures.Add($"{nameof(SiloHostOptions.SiloPort)} and {nameof(SiloHostOptions.GatewayPort)} must differ (both {options.SiloPort})");

@@ -1,0 +1,32 @@
+using Polly;
+using Polly.Retry;
+
+namespace RingAttention.Grains;
+
+/// <summary>
+/// Retries of grain calls that failed for a transient cluster reason: the target silo died or is restarting, a
+/// message was rejected during a membership change, a gateway dropped. Only calls that are idempotent by design go
+/// through it (submit by job id, status, start by attempt, cancel). An oversized message also surfaces as
+/// <see cref="SiloUnavailableException"/>, but no message here can be oversized: bulk K/V bytes never travel in a
+/// grain call, and every request is a small spec or descriptor.
+/// </summary>
+public static class RingResilience
+{
+    public static bool IsTransient(Exception exception) => exception is SiloUnavailableException
+        or OrleansMessageRejectionException
+        or Orleans.Runtime.Messaging.ConnectionFailedException
+        or GatewayTooBusyException
+        or TimeoutException;
+
+    /// <summary>Exponential backoff with jitter from 200 ms, <paramref name="retries"/> retries.</summary>
+    public static ResiliencePipeline Create(int retries = 5) => new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+            MaxRetryAttempts = retries,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+        })
+        .Build();
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace RingAttention.Grains.Hosting;
+
+/// <summary>
+/// RingAttention's own metrics (meter "RingAttention") and traces (activity source "RingAttention"): jobs by outcome,
+/// ring steps, K/V bytes moved between silos, kernel time and the time a shard waited for its next block.
+/// </summary>
+public static class RingTelemetry
+{
+    public const string MeterName = "RingAttention";
+    public const string ActivitySourceName = "RingAttention";
+
+    public static readonly ActivitySource Activities = new(ActivitySourceName);
+
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly Counter<long> Jobs = Meter.CreateCounter<long>("ringattention.jobs", "{job}", "Jobs that ended, by outcome");
+
+    public static readonly Counter<long> RingSteps = Meter.CreateCounter<long>("ringattention.ring_steps", "{step}", "Ring steps computed by shards");
+
+    public static readonly Counter<long> QueryTokens = Meter.CreateCounter<long>("ringattention.tokens", "{token}", "Query tokens whose attention completed");
+
+    public static readonly Counter<long> BytesMoved = Meter.CreateCounter<long>("ringattention.kv_bytes_moved", "By", "K/V bytes received over the data plane");
+
+    public static readonly Histogram<double> KernelSeconds = Meter.CreateHistogram<double>("ringattention.kernel_time", "s", "Kernel time per ring step");
+
+    public static readonly Histogram<double> WaitSeconds = Meter.CreateHistogram<double>("ringattention.step_wait_time", "s", "Time a shard waited for its next K/V block after its kernel");
+}
