@@ -1,0 +1,373 @@
+using System.Text.Json.Nodes;
+
+namespace RingAttention.Deploy.Tests;
+
+/// <summary>Renders k8s/base and each overlay with `kubectl kustomize` and checks what the silo's contract needs:
+/// images, ports, probes, identity from the downward API, Redis membership, shared storage, security, GPU scheduling.</summary>
+public sealed class ManifestTests
+{
+    public static TheoryData<string> Kustomizations => ["k8s/base", "k8s/overlays/cpu", "k8s/overlays/gpu"];
+
+    private static readonly Dictionary<string, int> SiloPorts = new()
+    {
+        ["silo"] = 11111,    // Silo__SiloPort: silo-to-silo
+        ["gateway"] = 30000, // Silo__GatewayPort: clients
+        ["data"] = 11200,    // Silo__DataPort: K/V data plane
+        ["http"] = 8080,     // Silo__HttpPort: /healthz/live, /healthz/ready, /metrics
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Renders_the_whole_stack_without_namespace_or_rbac(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        r.Get("Deployment", Names.Silo);
+        r.Get("Deployment", Names.Redis);
+        r.Get("Service", Names.Gateway);
+        r.Get("Service", Names.Silo);
+        r.Get("Service", Names.Redis);
+        r.Get("PersistentVolumeClaim", Names.Data);
+        r.Get("PodDisruptionBudget", Names.Silo);
+        Assert.Single(r.OfKind("ConfigMap"), c => c["metadata"].S("name")!.StartsWith(Names.SiloConfig, StringComparison.Ordinal));
+        Assert.Empty(r.OfKind("StatefulSet"));
+
+        // Namespace-agnostic: `kubectl apply -k DIR -n NS` or an overlay places everything.
+        Assert.All(r.Objects, o => Assert.Null(o["metadata"]?["namespace"]));
+        // No Orleans Kubernetes hosting, so no RBAC and no service account of our own.
+        string[] rbac = ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount"];
+        Assert.DoesNotContain(r.Objects, o => rbac.Contains(o.S("kind")));
+    }
+
+    [SkippableTheory]
+    [InlineData("k8s/base", "ringattention/silo:cpu")]
+    [InlineData("k8s/overlays/cpu", "ringattention/silo:cpu")]
+    [InlineData("k8s/overlays/gpu", "ringattention/silo:cuda")]
+    public void Silo_image_matches_the_overlay(string dir, string image)
+    {
+        var r = Kustomize.Render(dir);
+        Assert.Equal(image, r.SiloContainer.S("image"));
+        Assert.Single(r.SiloPod["containers"]!.AsArray());
+        Assert.Null(r.SiloPod["initContainers"]);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Silo_declares_its_four_ports_and_is_configured_to_listen_on_them(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var ports = r.SiloContainer["ports"]!.AsArray()
+            .ToDictionary(p => p!["name"].S()!, p => (Port: int.Parse(p!["containerPort"].S()!), Protocol: p["protocol"].S() ?? "TCP"));
+        Assert.Equal(SiloPorts.OrderBy(p => p.Key), ports.Select(p => KeyValuePair.Create(p.Key, p.Value.Port)).OrderBy(p => p.Key));
+        Assert.All(ports.Values, p => Assert.Equal("TCP", p.Protocol));
+
+        // The silo listens where the pod says it does (settings from the ConfigMap).
+        Assert.Equal("11111", r.Config("Silo__SiloPort"));
+        Assert.Equal("30000", r.Config("Silo__GatewayPort"));
+        Assert.Equal("11200", r.Config("Silo__DataPort"));
+        Assert.Equal("8080", r.Config("Silo__HttpPort"));
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Probes_use_the_health_endpoints_on_the_http_port(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var c = r.SiloContainer;
+        foreach (var (probe, path) in new[] { ("startupProbe", "/healthz/live"), ("livenessProbe", "/healthz/live"), ("readinessProbe", "/healthz/ready") })
+        {
+            var http = c[probe]?["httpGet"];
+            Assert.True(http is not null, $"{dir}: silo has no {probe} with httpGet");
+            Assert.Equal(path, http!["path"].S());
+            Assert.Equal(8080, Rendered.ResolvePort(c, http["port"].S()));
+            Assert.Null(http["scheme"].S() is { } scheme && scheme != "HTTP" ? scheme : null);
+        }
+
+        // Start-up may take a while (CUDA initialisation) but must be bounded; liveness must not kill a slow starter.
+        var startup = c["startupProbe"]!;
+        var budget = int.Parse(startup["periodSeconds"].S() ?? "10") * int.Parse(startup["failureThreshold"].S() ?? "3");
+        Assert.InRange(budget, 30, 600);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Silo_identity_comes_from_the_downward_api(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var env = r.SiloContainer["env"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        Assert.Equal("status.podIP", FieldRef(env, "Silo__AdvertisedHost"));
+        Assert.Equal("metadata.name", FieldRef(env, "Silo__SiloName"));
+        Assert.Equal("status.podIP", FieldRef(env, "POD_IP"));
+        Assert.Equal("metadata.name", FieldRef(env, "POD_NAME"));
+        // The same variable must not also come from the ConfigMap with a fixed value.
+        Assert.Null(r.Config("Silo__AdvertisedHost"));
+        Assert.Null(r.Config("Silo__SiloName"));
+    }
+
+    /// <summary>The downward-API field a variable resolves to: set directly with fieldRef, or as "$(VAR)" of one that is.</summary>
+    private static string? FieldRef(List<JsonObject> env, string name)
+    {
+        var index = env.FindIndex(e => e.S("name") == name);
+        Assert.True(index >= 0, $"silo env has no {name}");
+        var entry = env[index];
+        if (entry["valueFrom"]?["fieldRef"]?["fieldPath"].S() is { } path)
+        {
+            return path;
+        }
+
+        var value = entry.S("value") ?? "";
+        if (value.StartsWith("$(", StringComparison.Ordinal) && value.EndsWith(')'))
+        {
+            var referenced = value[2..^1];
+            // Kubernetes expands $(VAR) only from variables defined earlier in the list.
+            Assert.True(env.Take(index).Any(e => e.S("name") == referenced), $"{name}={value} refers to a variable not defined before it");
+            return FieldRef(env, referenced);
+        }
+
+        return null;
+    }
+
+    [SkippableTheory]
+    [InlineData("k8s/base", "auto")]
+    [InlineData("k8s/overlays/cpu", "cpu")]
+    [InlineData("k8s/overlays/gpu", "auto")]
+    public void Silo_settings_come_from_the_configmap(string dir, string device)
+    {
+        var r = Kustomize.Render(dir);
+        Assert.Equal("redis", r.Config("Silo__Clustering"));
+        Assert.Equal(device, r.Config("Silo__Device"));
+        Assert.Equal("/data", r.Config("RingAttention__AllowedRoots__0"));
+        Assert.False(string.IsNullOrWhiteSpace(r.Config("Silo__ClusterId")));
+        Assert.False(string.IsNullOrWhiteSpace(r.Config("Silo__ServiceId")));
+
+        // The job memory limit fits inside the container's memory limit.
+        var maxJob = long.Parse(r.Config("RingAttention__MaxJobMemoryBytes")!);
+        var limit = Quantity.Parse(r.SiloContainer["resources"]!["limits"]!["memory"].S()!);
+        Assert.InRange(maxJob, 1L << 30, (long)(limit * 0.9));
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Redis_connection_string_names_the_redis_service(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var connection = r.Config("Silo__RedisConnectionString");
+        Assert.False(string.IsNullOrEmpty(connection), "Silo__RedisConnectionString is missing");
+        var endpoint = connection!.Split(',')[0];
+        var host = endpoint.Split(':')[0];
+        var port = endpoint.Contains(':') ? int.Parse(endpoint.Split(':')[1]) : 6379;
+
+        // A short Service name (namespace-agnostic) of this rendering, whose port reaches the Redis container.
+        var service = r.Get("Service", host);
+        var servicePort = Assert.Single(service["spec"]!["ports"]!.AsArray(), p => int.Parse(p!["port"].S()!) == port)!;
+        var redis = r.Get("Deployment", Names.Redis);
+        Assert.True(Rendered.Selects(service["spec"]!["selector"], Rendered.PodLabels(redis)), $"Service {host} does not select the Redis pods");
+        var redisContainer = Rendered.Container(redis["spec"]!["template"]!["spec"]!.AsObject(), "redis");
+        Assert.Equal(6379, Rendered.ResolvePort(redisContainer, servicePort["targetPort"].S() ?? port.ToString()));
+        Assert.Equal("1", redis["spec"]!["replicas"].S());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Shared_volume_is_a_rwx_claim_mounted_at_data_and_tmp_is_writable(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var mounts = r.SiloContainer["volumeMounts"]!.AsArray().ToDictionary(m => m!["mountPath"].S()!, m => m!["name"].S()!);
+        var volumes = r.SiloPod["volumes"]!.AsArray().ToDictionary(v => v!["name"].S()!, v => v!);
+
+        Assert.True(mounts.TryGetValue("/data", out var dataVolume), $"{dir}: nothing is mounted at /data");
+        var claim = volumes[dataVolume!]["persistentVolumeClaim"]?["claimName"].S();
+        Assert.Equal(Names.Data, claim);
+        Assert.Null(r.SiloContainer["volumeMounts"]!.AsArray().Single(m => m!["mountPath"].S() == "/data")!["readOnly"].S() is "true" ? "read-only" : null);
+        var pvc = r.Get("PersistentVolumeClaim", claim!);
+        Assert.Contains("ReadWriteMany", pvc["spec"]!["accessModes"]!.AsArray().Select(a => a.S()));
+
+        Assert.True(mounts.TryGetValue("/tmp", out var tmpVolume), $"{dir}: /tmp is not mounted (the root filesystem is read-only)");
+        Assert.NotNull(volumes[tmpVolume!]["emptyDir"]);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Pods_run_as_non_root_with_a_read_only_root_and_no_api_token(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        foreach (var (workload, container) in new[] { (Names.Silo, "silo"), (Names.Redis, "redis") })
+        {
+            var pod = r.Get("Deployment", workload)["spec"]!["template"]!["spec"]!.AsObject();
+            Assert.Equal("false", pod.S("automountServiceAccountToken"));
+            Assert.Null(pod["hostNetwork"].S() is "true" ? "hostNetwork" : null);
+            var podSecurity = pod["securityContext"];
+            Assert.Equal("true", podSecurity?["runAsNonRoot"].S());
+            Assert.True(int.Parse(podSecurity?["runAsUser"].S() ?? "0") > 0, $"{workload}: runAsUser must be a non-zero uid");
+
+            var c = Rendered.Container(pod, container);
+            var security = c["securityContext"];
+            Assert.Equal("true", security?["readOnlyRootFilesystem"].S());
+            Assert.Equal("false", security?["allowPrivilegeEscalation"].S());
+            Assert.NotEqual("true", security?["privileged"].S());
+            Assert.Contains("ALL", security?["capabilities"]?["drop"]?.AsArray().Select(d => d.S()) ?? []);
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Silo_requests_cpu_and_memory_and_limits_memory(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var resources = r.SiloContainer["resources"]!;
+        var cpu = Quantity.Parse(resources["requests"]!["cpu"].S()!);
+        var memoryRequest = Quantity.Parse(resources["requests"]!["memory"].S()!);
+        var memoryLimit = Quantity.Parse(resources["limits"]!["memory"].S()!);
+        Assert.True(cpu >= 1, $"{dir}: CPU request {cpu}");
+        Assert.True(memoryRequest >= 1L << 30 && memoryRequest <= memoryLimit, $"{dir}: memory request {memoryRequest} limit {memoryLimit}");
+        // .NET's processor count follows the CPU request (there is no CPU limit to follow).
+        var processors = r.SiloContainer["env"]!.AsArray().Single(e => e!["name"].S() == "DOTNET_PROCESSOR_COUNT")!;
+        Assert.Equal("requests.cpu", processors["valueFrom"]?["resourceFieldRef"]?["resource"].S());
+    }
+
+    [SkippableFact]
+    public void Gpu_overlay_asks_for_one_gpu_per_silo_on_gpu_nodes_and_the_others_do_not()
+    {
+        var gpu = Kustomize.Render("k8s/overlays/gpu");
+        var resources = gpu.SiloContainer["resources"]!;
+        Assert.Equal("1", resources["limits"]?["nvidia.com/gpu"].S());
+        Assert.Equal("1", resources["requests"]?["nvidia.com/gpu"].S());
+        Assert.Equal("true", gpu.SiloPod["nodeSelector"]?["nvidia.com/gpu.present"].S());
+        Assert.Contains(gpu.SiloPod["tolerations"]?.AsArray() ?? [], t =>
+            t!["key"].S() == "nvidia.com/gpu" && t["effect"].S() == "NoSchedule" && (t["operator"].S() == "Exists" || t["value"] is not null));
+        // Redis does not need a GPU node.
+        var redisPod = gpu.Get("Deployment", Names.Redis)["spec"]!["template"]!["spec"]!;
+        Assert.Null(redisPod["nodeSelector"]);
+        Assert.DoesNotContain("nvidia.com/gpu", redisPod.ToJsonString());
+
+        foreach (var dir in new[] { "k8s/base", "k8s/overlays/cpu" })
+        {
+            var r = Kustomize.Render(dir);
+            var text = string.Concat(r.Objects.Select(o => o.ToJsonString()));
+            Assert.DoesNotContain("nvidia.com/gpu", text);
+            Assert.Null(r.SiloPod["nodeSelector"]);
+            Assert.Null(r.SiloPod["tolerations"]);
+        }
+    }
+
+    [SkippableFact]
+    public void Cpu_overlay_runs_more_and_bigger_silos_than_the_base()
+    {
+        var b = Kustomize.Render("k8s/base");
+        var cpu = Kustomize.Render("k8s/overlays/cpu");
+        Assert.True(int.Parse(cpu.SiloDeployment["spec"]!["replicas"].S()!) > int.Parse(b.SiloDeployment["spec"]!["replicas"].S()!));
+        Assert.True(Quantity.Parse(cpu.SiloContainer["resources"]!["requests"]!["cpu"].S()!)
+            > Quantity.Parse(b.SiloContainer["resources"]!["requests"]!["cpu"].S()!));
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Silo_deployment_rolls_surge_first_and_shuts_down_gracefully(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var spec = r.SiloDeployment["spec"]!;
+        Assert.Equal("RollingUpdate", spec["strategy"]?["type"].S());
+        Assert.Equal("0", spec["strategy"]?["rollingUpdate"]?["maxUnavailable"].S());
+        Assert.Equal("1", spec["strategy"]?["rollingUpdate"]?["maxSurge"].S());
+        Assert.Equal("150", r.SiloPod.S("terminationGracePeriodSeconds"));
+        Assert.True(Rendered.Selects(spec["selector"]!["matchLabels"], Rendered.PodLabels(r.SiloDeployment)));
+
+        var pdb = r.Get("PodDisruptionBudget", Names.Silo);
+        Assert.True(Rendered.Selects(pdb["spec"]!["selector"]!["matchLabels"], Rendered.PodLabels(r.SiloDeployment)), "the PDB does not select the silos");
+        Assert.False(Rendered.Selects(pdb["spec"]!["selector"]!["matchLabels"], Rendered.PodLabels(r.Get("Deployment", Names.Redis))));
+        Assert.Equal("1", pdb["spec"]!["maxUnavailable"].S());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Services_route_clients_to_the_gateway_and_silos_by_pod_ip(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var siloLabels = Rendered.PodLabels(r.SiloDeployment);
+        var redisLabels = Rendered.PodLabels(r.Get("Deployment", Names.Redis));
+
+        var gateway = r.Get("Service", Names.Gateway)["spec"]!;
+        Assert.Equal("ClusterIP", gateway["type"].S() ?? "ClusterIP");
+        Assert.True(Rendered.Selects(gateway["selector"], siloLabels));
+        Assert.False(Rendered.Selects(gateway["selector"], redisLabels));
+        var gatewayPort = Assert.Single(gateway["ports"]!.AsArray())!;
+        Assert.Equal("30000", gatewayPort["port"].S());
+        Assert.Equal(30000, Rendered.ResolvePort(r.SiloContainer, gatewayPort["targetPort"].S()));
+
+        // Silo-to-silo and the data plane: headless (no VIP), every silo pod by its own address.
+        var headless = r.Get("Service", Names.Silo)["spec"]!;
+        Assert.Equal("None", headless["clusterIP"].S());
+        Assert.True(Rendered.Selects(headless["selector"], siloLabels));
+        var targets = headless["ports"]!.AsArray().Select(p => Rendered.ResolvePort(r.SiloContainer, p!["targetPort"].S() ?? p["port"].S())).ToList();
+        Assert.Contains(11111, targets);
+        Assert.Contains(11200, targets);
+
+        // Nothing is exposed outside the cluster unless an overlay opts in (components/gateway-loadbalancer).
+        Assert.All(r.OfKind("Service"), s => Assert.DoesNotContain(s["spec"]!["type"].S() ?? "ClusterIP", new[] { "LoadBalancer", "NodePort" }));
+    }
+
+    [SkippableFact]
+    public void Loadbalancer_component_exposes_only_the_gateway_and_is_documented()
+    {
+        var r = Kustomize.RenderWith("k8s/overlays/cpu", "k8s/components/gateway-loadbalancer");
+        var gateway = r.Get("Service", Names.Gateway)["spec"]!;
+        Assert.Equal("LoadBalancer", gateway["type"].S());
+        Assert.Equal("30000", Assert.Single(gateway["ports"]!.AsArray())!["port"].S());
+        Assert.Single(r.OfKind("Service"), s => s["spec"]!["type"].S() == "LoadBalancer");
+
+        var readme = Repo.ReadText("k8s/README.md");
+        Assert.Contains("components/gateway-loadbalancer", readme);
+        Assert.Contains("LoadBalancer", readme);
+    }
+
+    [SkippableFact]
+    public void Tls_component_mounts_the_certificate_secret_and_passes_its_path_and_password()
+    {
+        var r = Kustomize.RenderWith("k8s/overlays/gpu", "k8s/components/tls");
+        var path = r.Config("Silo__Tls__CertificatePath");
+        Assert.False(string.IsNullOrEmpty(path));
+        var mount = r.SiloContainer["volumeMounts"]!.AsArray().Single(m => path!.StartsWith(m!["mountPath"].S()! + "/", StringComparison.Ordinal))!;
+        Assert.Equal("true", mount["readOnly"].S());
+        var volume = r.SiloPod["volumes"]!.AsArray().Single(v => v!["name"].S() == mount["name"].S())!;
+        var secret = volume["secret"]?["secretName"].S();
+        Assert.False(string.IsNullOrEmpty(secret));
+        var password = r.SiloContainer["env"]!.AsArray().Single(e => e!["name"].S() == "Silo__Tls__CertificatePassword")!;
+        Assert.Equal(secret, password["valueFrom"]?["secretKeyRef"]?["name"].S());
+        // The overlay's own settings survive the component.
+        Assert.Equal("ringattention/silo:cuda", r.SiloContainer.S("image"));
+        Assert.Equal("1", r.SiloContainer["resources"]!["limits"]!["nvidia.com/gpu"].S());
+    }
+
+    [Fact]
+    public void Image_user_is_the_uid_the_pods_run_as()
+    {
+        // Read the base manifest directly (no kubectl needed): runAsUser must be the Dockerfiles' USER.
+        var deployment = Kustomize.ParseYamlStream(Repo.ReadText("k8s/base/silo-deployment.yaml")).Single();
+        var uid = deployment["spec"]!["template"]!["spec"]!["securityContext"]!["runAsUser"].S();
+        foreach (var dockerfile in Dockerfile.All)
+        {
+            Assert.Equal(uid, dockerfile.FinalUser?.Split(':')[0]);
+        }
+    }
+}
+
+/// <summary>Kubernetes resource quantities ("2", "500m", "4Gi", "16G") as numbers.</summary>
+internal static class Quantity
+{
+    public static double Parse(string text)
+    {
+        (string Suffix, double Factor)[] suffixes =
+        [
+            ("Ki", 1L << 10), ("Mi", 1L << 20), ("Gi", 1L << 30), ("Ti", 1L << 40),
+            ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("m", 1e-3),
+        ];
+        foreach (var (suffix, factor) in suffixes)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                return double.Parse(text[..^suffix.Length], System.Globalization.CultureInfo.InvariantCulture) * factor;
+            }
+        }
+
+        return double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
