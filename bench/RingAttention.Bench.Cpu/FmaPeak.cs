@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Diagnostics;
 using RingAttention.Kernels.Cpu;
 
@@ -14,7 +15,7 @@ internal static class FmaPeak
     /// <returns>GFLOP/s by wall time, and by CPU time (see <see cref="Measurement.CpuTimePerRun"/>).</returns>
     public static (double Wall, double Cpu) Measure(int threads, TimeSpan duration)
     {
-        return CpuAttentionBackend.VectorWidth == Simd512.Count ? Run<Simd512>(threads, duration) : Run<Simd256>(threads, duration);
+        return Vector512.IsHardwareAccelerated ? Run<Simd512>(threads, duration) : Run<Simd256>(threads, duration);
     }
 
     private static (double Wall, double Cpu) Run<TV>(int threads, TimeSpan duration)

@@ -31,7 +31,7 @@ internal static class MachineInfo
 
     public static string Describe() =>
         $"{CpuModel()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.FrameworkDescription}, " +
-        $"SIMD {CpuAttentionBackend.VectorWidth * 32}-bit (Vector512 accelerated: {Vector512.IsHardwareAccelerated}), {RuntimeInformation.OSDescription}";
+        $"Vector512 accelerated: {Vector512.IsHardwareAccelerated}, {RuntimeInformation.OSDescription}";
 
     /// <summary>The 1, 5 and 15 minute load averages (Linux), or "n/a".</summary>
     public static string LoadAverage()

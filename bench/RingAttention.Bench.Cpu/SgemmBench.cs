@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 using RingAttention.Kernels.Cpu;
 
@@ -17,7 +18,7 @@ internal static unsafe class SgemmBench
 
     public static Measurement Measure(int size, int threads, int warmups, int runs)
     {
-        return CpuAttentionBackend.VectorWidth == Simd512.Count
+        return Vector512.IsHardwareAccelerated
             ? Run<Simd512>(size, threads, warmups, runs)
             : Run<Simd256>(size, threads, warmups, runs);
     }

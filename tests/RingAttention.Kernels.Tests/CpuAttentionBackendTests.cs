@@ -26,10 +26,11 @@ public class CpuAttentionBackendTests : AttentionBackendContract
     [InlineData(128, 128, 128, ElementType.F32)]
     [InlineData(256, 64, 111, ElementType.BF16)]
     [InlineData(512, 512, 40, ElementType.F16)]
-    public void Accumulate_WideTiles_MatchesReference(int queryTile, int keyTile, int headDim, ElementType type)
+    [InlineData(128, 64, 200, ElementType.F16, 256)]
+    public void Accumulate_WideTiles_MatchesReference(int queryTile, int keyTile, int headDim, ElementType type, int vectorBits = 512)
     {
         var c = AttentionCase.SelfAttention(1000, 2, 1, headDim, type, new AttentionMask(true, 600), seed: queryTile + headDim);
-        using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile });
+        using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile, MaxVectorBits = vectorBits });
         var result = c.NewAccumulator();
         backend.Accumulate(c.Spec, c.Queries, c.KeyValues, result);
         ReferenceCheck.AssertMatches(c, result, c.KeyValues, ReferenceCheck.SampleRows(1000, 64), ReferenceAttention.Tolerance.For(type));
@@ -63,6 +64,13 @@ public class CpuAttentionBackendTests : AttentionBackendContract
         Assert.Equal(nameof(CpuAttentionOptions.MaxDegreeOfParallelism), error.ParamName);
     }
 
+    [Fact]
+    public void Options_VectorBits128_ThrowsNamingOption()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new CpuAttentionOptions { MaxVectorBits = 128 }.Validate());
+        Assert.Equal(nameof(CpuAttentionOptions.MaxVectorBits), error.ParamName);
+    }
+
     [Theory]
     [InlineData(8, 64)]
     [InlineData(64, 24)]
@@ -77,7 +85,7 @@ public class CpuAttentionBackendTests : AttentionBackendContract
 
 /// <summary>
 /// The mask and span cases again with other tiles: 16×16 (many more tile edges and partial tiles per case) and
-/// 128×32 (query tiles wider than one 4-vector panel).
+/// 128×32 (query tiles wider than one 4-vector panel), on the 512-bit path where available and the 256-bit path.
 /// </summary>
 public class CpuAttentionBackendOtherTileTests
 {
@@ -90,9 +98,9 @@ public class CpuAttentionBackendOtherTileTests
         AttentionMask[] masks = [AttentionMask.None, AttentionMask.CausalMask, new(false, 1), new(false, 19), new(true, 1), new(true, 40)];
         var spec = new AttentionSpec(400, 3, 1, 24, type, masks[maskIndex]).Validate();
         var c = new AttentionCase(spec, [new(30, 45), new(300, 33)], [new(0, 70), new(290, 60)], Seed: maskIndex);
-        foreach (var (queryTile, keyTile) in new[] { (16, 16), (128, 32) })
+        foreach (var (queryTile, keyTile, bits) in new[] { (16, 16, 512), (128, 32, 512), (16, 16, 256), (64, 128, 256) })
         {
-            using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile });
+            using var backend = new CpuAttentionBackend(new CpuAttentionOptions { QueryTile = queryTile, KeyTile = keyTile, MaxVectorBits = bits });
             var result = c.NewAccumulator();
             backend.Accumulate(c.Spec, c.Queries, c.KeyValues, result);
             ReferenceCheck.AssertMatches(c, result, c.KeyValues, Enumerable.Range(0, c.Queries.Rows), ReferenceAttention.Tolerance.For(type));

@@ -27,8 +27,8 @@ public sealed class CpuAttentionBackend : IAttentionBackend
 
     public string Name => "cpu";
 
-    /// <summary>Floats per SIMD vector the kernels use on this machine (16 with AVX-512).</summary>
-    public static int VectorWidth => Vector512.IsHardwareAccelerated ? Simd512.Count : Simd256.Count;
+    /// <summary>Floats per SIMD vector this instance computes with (16 with AVX-512, else 8).</summary>
+    public int VectorWidth => _options.MaxVectorBits >= 512 && Vector512.IsHardwareAccelerated ? Simd512.Count : Simd256.Count;
 
     public void Accumulate(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
     {
@@ -41,7 +41,7 @@ public sealed class CpuAttentionBackend : IAttentionBackend
         }
 
         using var call = new CpuAttentionCall(spec, queries, keyValues, accumulator, _options.QueryTile);
-        if (Vector512.IsHardwareAccelerated)
+        if (VectorWidth == Simd512.Count)
         {
             Run<Simd512>(call, cancellationToken);
         }

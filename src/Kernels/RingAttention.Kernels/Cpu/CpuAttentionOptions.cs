@@ -26,12 +26,23 @@ public sealed class CpuAttentionOptions
     /// </summary>
     public int KeyTile { get; set; } = 64;
 
+    /// <summary>
+    /// Widest SIMD the kernels may use: 512 or 256. <value>Default: 512</value> (used only where the JIT accelerates
+    /// Vector512; 256-bit otherwise). 256 forces the AVX2 path, e.g. to test it or to compare the two.
+    /// </summary>
+    public int MaxVectorBits { get; set; } = 512;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option that breaks its rule.</summary>
     public CpuAttentionOptions Validate()
     {
         if (MaxDegreeOfParallelism < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, $"{nameof(MaxDegreeOfParallelism)} ({MaxDegreeOfParallelism}) must be at least 1");
+        }
+
+        if (MaxVectorBits is not (256 or 512))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxVectorBits), MaxVectorBits, $"{nameof(MaxVectorBits)} ({MaxVectorBits}) must be 256 or 512");
         }
 
         CheckTile(QueryTile, nameof(QueryTile));
