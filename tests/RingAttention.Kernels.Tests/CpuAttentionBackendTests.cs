@@ -37,6 +37,19 @@ public class CpuAttentionBackendTests : AttentionBackendContract
     }
 
     [Fact]
+    public void Accumulate_CancelledMidway_ThrowsOperationCanceledQuickly()
+    {
+        // 4·4096²·8·128 = 69 GFLOP: well over 100 ms on any CPU we run on, cancelled after 20 ms.
+        var c = AttentionCase.SelfAttention(4096, 8, 8, 128, ElementType.BF16, AttentionMask.None, seed: 4);
+        _ = c.KeyValues; // generate the inputs before the clock starts
+        using var backend = new CpuAttentionBackend();
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() => backend.Accumulate(c.Spec, c.Queries, c.KeyValues, c.NewAccumulator(), cancellation.Token));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"cancellation took {watch.Elapsed}");
+    }
+
+    [Fact]
     public void Accumulate_OneOrManyThreads_BitwiseIdentical()
     {
         // Each (head, query tile) item owns its output rows and runs the same code whatever the thread, so

@@ -16,7 +16,7 @@ internal static unsafe class AttentionTileLoop<TV>
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2 = 0.693147180559945309f;
 
-    /// <returns>False when cancelled between key tiles (the accumulator rows are then left unchanged).</returns>
+    /// <returns>False when cancelled between key tiles; this item's accumulator rows are then left unchanged.</returns>
     public static bool Run(CpuAttentionCall call, int item, TileScratch scratch, CancellationToken cancellationToken)
     {
         int head = item / call.Tiles.Length;

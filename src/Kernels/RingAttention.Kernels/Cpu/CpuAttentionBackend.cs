@@ -12,7 +12,9 @@ namespace RingAttention.Kernels.Cpu;
 /// Blockwise FlashAttention on the CPU: SIMD (AVX-512 where the JIT accelerates it, 256-bit otherwise),
 /// multi-threaded over (head, query tile) work items, f32 accumulation over f32/f16/bf16 storage,
 /// fully masked tiles skipped, GQA/MQA by indexing (no K/V copies per head). Thread-safe; scratch is pooled
-/// per instance, so one instance per device (or silo) is the intended use.
+/// per instance, so one instance per device (or silo) is the intended use. Cancellation is checked between key
+/// tiles (a tile is ~10 µs); a cancelled call throws <see cref="OperationCanceledException"/> and leaves the
+/// accumulator partly updated (work items that finished have merged their rows), so discard or reset it.
 /// </summary>
 public sealed class CpuAttentionBackend : IAttentionBackend
 {
