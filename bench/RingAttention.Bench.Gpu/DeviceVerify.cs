@@ -24,16 +24,26 @@ internal static class DeviceVerify
         }
 
         using var backend = (CudaAttentionBackend)created!;
-        Console.WriteLine($"backend {reason}");
+        backend.Flash.UseWgmma = options.Get("wgmma", backend.Flash.UseWgmma ? "1" : "0") == "1";
+        backend.Flash.WgmmaBlocksPerSm = int.Parse(options.Get("blocks", "3"));
+        backend.Flash.WgmmaOverlap = options.Get("overlap", "0") == "1";
+        Console.WriteLine($"backend {reason}; wgmma: {backend.Flash.UseWgmma}");
         foreach (var t in new[] { ElementType.BF16, ElementType.F16 })
         {
             foreach (int d in new[] { 64, 128 })
             {
-                foreach (int s in new[] { 1, 2 })
+                foreach (int s in d == 128 ? new[] { -1, 0, 1, 2 } : new[] { 0, 1, 2 })
                 {
-                    var (regs, local, shared, patched, ptx) = backend.Flash.Inspect(t, d, s);
-                    Console.WriteLine($"kernel {t} d={d} slabs={s}: {regs} registers, {local} B local, {shared} B shared, depots patched: {patched}");
-                    File.WriteAllText(Path.Combine(dir, $"flash_{t}_{d}_{s}.ptx"), ptx);
+                    try
+                    {
+                        var (regs, local, shared, patched, ptx) = backend.Flash.Inspect(t, d, s);
+                        Console.WriteLine($"kernel {t} d={d} {(s == 0 ? "wgmma" : s < 0 ? "wgmma-overlap" : $"mma slabs={s}")}: {regs} registers, {local} B local, {shared} B shared, depots patched: {patched}");
+                        File.WriteAllText(Path.Combine(dir, $"flash_{t}_{d}_{s}.ptx"), ptx);
+                    }
+                    catch (Exception ex)
+                    {
+                        Console.WriteLine($"kernel {t} d={d} slabs={s}: load failed: {ex.GetBaseException().Message}");
+                    }
                 }
             }
         }
@@ -76,7 +86,8 @@ internal static class DeviceVerify
             // Ring path: shard 1 of 4 zigzag shards (chunks 1 and 6 of 8) against all 4 kv shards, merged on the device.
             double ringDiff = RingDiff(backend, spec, qBytes, kBytes, vBytes, o, lse, out double ringLse);
             bool fast = backend.Flash.Supports(type, dim);
-            Console.WriteLine($"case {name} {type} T={tokens} hq={hq} hkv={hkv} d={dim} mask={spec.Mask} path={(fast ? "mma" : "portable")} ms={ms:F1} nan_o={nanO} nan_lse={nanL} ring_max_abs={ringDiff:E2} ring_lse={ringLse:E2}");
+            string path = fast ? (backend.Flash.UseWgmma && dim == 128 ? (backend.Flash.WgmmaOverlap ? "wgmma-overlap" : "wgmma") : "mma") : "portable";
+            Console.WriteLine($"case {name} {type} T={tokens} hq={hq} hkv={hkv} d={dim} mask={spec.Mask} path={path} ms={ms:F1} nan_o={nanO} nan_lse={nanL} ring_max_abs={ringDiff:E2} ring_lse={ringLse:E2}");
             // bf16/f16 P is rounded against a different running max when keys arrive in ring order: allow that rounding.
             double ringTol = type == ElementType.BF16 ? 2e-2 : type == ElementType.F16 ? 3e-3 : 1e-4;
             if (nanO != 0 || nanL != 0 || ringDiff > ringTol || ringLse > 1e-3)

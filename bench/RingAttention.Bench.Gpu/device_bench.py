@@ -21,7 +21,7 @@ for o in ours:
     peers = {j["backend"]: j for j in map(json.loads, buf.getvalue().splitlines()) if "tflops" in j}
     row = dict(device=device, date=date, dtype=o["dtype"], tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], causal=o["causal"],
                ours_tflops=o["tflops"], flash_tflops=peers.get("flash", {}).get("tflops"), cudnn_tflops=peers.get("cudnn", {}).get("tflops"),
-               max_rel_err=o["max_rel_err"], ours_ms=o["median_ms"], slabs=o.get("slabs"))
+               max_rel_err=o["max_rel_err"], ours_ms=o["median_ms"], kernel=o.get("kernel"))
     rows.append(row)
     f, c = row["flash_tflops"], row["cudnn_tflops"]
     print(f"{row['dtype']} T={row['tokens']:5d} {row['hq']}/{row['hkv']} d={row['dim']:3d} causal={int(row['causal'])} ours={row['ours_tflops']:6.1f} flash={f} cudnn={c} "

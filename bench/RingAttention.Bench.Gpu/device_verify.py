@@ -10,7 +10,8 @@ import torch_attention as ta
 from safetensors.torch import save_file, load_file
 
 binary, out = sys.argv[1], sys.argv[2]
-quick = len(sys.argv) > 3
+quick = "quick" in sys.argv[3:]
+extra = [a for a in sys.argv[3:] if a != "quick"]
 work = "/tmp/verify"; os.makedirs(work, exist_ok=True)
 DT = {"bf16": torch.bfloat16, "fp16": torch.float16}
 MASKS = [("none", 0), ("causal", 0), ("causal", 256), ("window", 1000)]
@@ -37,7 +38,7 @@ for n, (dt, t, hq, hkv, dim, mask, w) in enumerate(cases):
     save_file({"q": r(hq), "k": r(hkv), "v": r(hkv)}, f"{work}/{name}.in.safetensors")
     lines.append(f"{name} {dt} {mask} {w}")
 open(f"{work}/cases.txt", "w").write("\n".join(lines) + "\n")
-rc = subprocess.run([binary, "verify", "--dir", work]).returncode
+rc = subprocess.run([binary, "verify", "--dir", work] + extra).returncode
 print("verify exit code", rc, flush=True)
 results = []; bad = 0
 for n, (dt, t, hq, hkv, dim, mask, w) in enumerate(cases):

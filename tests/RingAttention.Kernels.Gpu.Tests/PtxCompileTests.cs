@@ -34,6 +34,22 @@ public sealed class PtxCompileTests
         Assert.Equal(mmas, Count(patched, "mma.sync.aligned.m16n8k16.row.col.f32." + dtype));
     }
 
+    [Theory]
+    [InlineData(nameof(FlashKernels.WgmmaBf16D128), 128, "bf16")]
+    [InlineData(nameof(FlashKernels.WgmmaF16D64), 64, "f16")]
+    public void WgmmaKernel_CompilesToPtx_WithExpectedWgmmaCount(string name, int dim, string dtype)
+    {
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.Release));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
+        var method = typeof(FlashKernels).GetMethod(name)!;
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization(128, 2));
+        string? patched = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
+        Assert.NotNull(patched);
+        // per key tile: S = Q·Kᵀ in dim/16 k-steps of m64n64k16; O += P·V in 4 key-steps x dim/64 halves.
+        Assert.Equal((dim / 16) + (4 * dim / 64), Count(patched, "wgmma.mma_async.sync.aligned.m64n64k16.f32." + dtype));
+        Assert.DoesNotContain(".local", patched, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void PortableKernel_CompilesToPtx()
     {

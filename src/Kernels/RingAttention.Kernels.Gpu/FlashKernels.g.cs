@@ -5370,4 +5370,2162 @@ internal static class FlashKernels
             }
         }
     }
+
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaBf16D64(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 8192u;
+        uint sV = sK + 8192u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 7;
+        int ldRow = tid >> 3;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 128u;
+        ulong kvStride = (ulong)p.KvHeads * 128u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 64, p.QCount - (mBlock * 64), 2048);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
+        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
+        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
+        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), s1_0), s1_1), s2_0), s2_1), s3_0), s3_1), s4_0), s4_1), s5_0), s5_1), s6_0), s6_1), s7_0), s7_1);
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            float rs0 = 0f;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            rs0 += s0_0;
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            rs0 += s0_1;
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            rs0 += s1_0;
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            rs0 += s1_1;
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            rs0 += s2_0;
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            rs0 += s2_1;
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            rs0 += s3_0;
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            rs0 += s3_1;
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            rs0 += s4_0;
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            rs0 += s4_1;
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            rs0 += s5_0;
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            rs0 += s5_1;
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            rs0 += s6_0;
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            rs0 += s6_1;
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            rs0 += s7_0;
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            rs0 += s7_1;
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), s1_2), s1_3), s2_2), s2_3), s3_2), s3_3), s4_2), s4_3), s5_2), s5_3), s6_2), s6_3), s7_2), s7_3);
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            float rs1 = 0f;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            rs1 += s0_2;
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            rs1 += s0_3;
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            rs1 += s1_2;
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            rs1 += s1_3;
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            rs1 += s2_2;
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            rs1 += s2_3;
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            rs1 += s3_2;
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            rs1 += s3_3;
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            rs1 += s4_2;
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            rs1 += s4_3;
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            rs1 += s5_2;
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            rs1 += s5_3;
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            rs1 += s6_2;
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            rs1 += s6_3;
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            rs1 += s7_2;
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            rs1 += s7_3;
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaBf16D128(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
+        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
+        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
+        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
+        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
+        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
+        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
+        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), s1_0), s1_1), s2_0), s2_1), s3_0), s3_1), s4_0), s4_1), s5_0), s5_1), s6_0), s6_1), s7_0), s7_1);
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            float rs0 = 0f;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            rs0 += s0_0;
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            rs0 += s0_1;
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            rs0 += s1_0;
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            rs0 += s1_1;
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            rs0 += s2_0;
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            rs0 += s2_1;
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            rs0 += s3_0;
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            rs0 += s3_1;
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            rs0 += s4_0;
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            rs0 += s4_1;
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            rs0 += s5_0;
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            rs0 += s5_1;
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            rs0 += s6_0;
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            rs0 += s6_1;
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            rs0 += s7_0;
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            rs0 += s7_1;
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), s1_2), s1_3), s2_2), s2_3), s3_2), s3_3), s4_2), s4_3), s5_2), s5_3), s6_2), s6_3), s7_2), s7_3);
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            float rs1 = 0f;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            rs1 += s0_2;
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            rs1 += s0_3;
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            rs1 += s1_2;
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            rs1 += s1_3;
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            rs1 += s2_2;
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            rs1 += s2_3;
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            rs1 += s3_2;
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            rs1 += s3_3;
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            rs1 += s4_2;
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            rs1 += s4_3;
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            rs1 += s5_2;
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            rs1 += s5_3;
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            rs1 += s6_2;
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            rs1 += s6_3;
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            rs1 += s7_2;
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            rs1 += s7_3;
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaF16D64(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 8192u;
+        uint sV = sK + 8192u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 7;
+        int ldRow = tid >> 3;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 128u;
+        ulong kvStride = (ulong)p.KvHeads * 128u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 64, p.QCount - (mBlock * 64), 2048);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
+        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
+        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
+        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), s1_0), s1_1), s2_0), s2_1), s3_0), s3_1), s4_0), s4_1), s5_0), s5_1), s6_0), s6_1), s7_0), s7_1);
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            float rs0 = 0f;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            rs0 += s0_0;
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            rs0 += s0_1;
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            rs0 += s1_0;
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            rs0 += s1_1;
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            rs0 += s2_0;
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            rs0 += s2_1;
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            rs0 += s3_0;
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            rs0 += s3_1;
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            rs0 += s4_0;
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            rs0 += s4_1;
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            rs0 += s5_0;
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            rs0 += s5_1;
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            rs0 += s6_0;
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            rs0 += s6_1;
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            rs0 += s7_0;
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            rs0 += s7_1;
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), s1_2), s1_3), s2_2), s2_3), s3_2), s3_3), s4_2), s4_3), s5_2), s5_3), s6_2), s6_3), s7_2), s7_3);
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            float rs1 = 0f;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            rs1 += s0_2;
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            rs1 += s0_3;
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            rs1 += s1_2;
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            rs1 += s1_3;
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            rs1 += s2_2;
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            rs1 += s2_3;
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            rs1 += s3_2;
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            rs1 += s3_3;
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            rs1 += s4_2;
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            rs1 += s4_3;
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            rs1 += s5_2;
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            rs1 += s5_3;
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            rs1 += s6_2;
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            rs1 += s6_3;
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            rs1 += s7_2;
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            rs1 += s7_3;
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaF16D128(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
+        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
+        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
+        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
+        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
+        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
+        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
+        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), s1_0), s1_1), s2_0), s2_1), s3_0), s3_1), s4_0), s4_1), s5_0), s5_1), s6_0), s6_1), s7_0), s7_1);
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            float rs0 = 0f;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            rs0 += s0_0;
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            rs0 += s0_1;
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            rs0 += s1_0;
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            rs0 += s1_1;
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            rs0 += s2_0;
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            rs0 += s2_1;
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            rs0 += s3_0;
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            rs0 += s3_1;
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            rs0 += s4_0;
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            rs0 += s4_1;
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            rs0 += s5_0;
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            rs0 += s5_1;
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            rs0 += s6_0;
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            rs0 += s6_1;
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            rs0 += s7_0;
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            rs0 += s7_1;
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), s1_2), s1_3), s2_2), s2_3), s3_2), s3_3), s4_2), s4_3), s5_2), s5_3), s6_2), s6_3), s7_2), s7_3);
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            float rs1 = 0f;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            rs1 += s0_2;
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            rs1 += s0_3;
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            rs1 += s1_2;
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            rs1 += s1_3;
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            rs1 += s2_2;
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            rs1 += s2_3;
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            rs1 += s3_2;
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            rs1 += s3_3;
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            rs1 += s4_2;
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            rs1 += s4_3;
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            rs1 += s5_2;
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            rs1 += s5_3;
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            rs1 += s6_2;
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            rs1 += s6_3;
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            rs1 += s7_2;
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            rs1 += s7_3;
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued.</summary>
+    public static void WgmmaBf16D128Overlap(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
+        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
+        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
+        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
+        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
+        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
+        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
+        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV + (uint)((n & 1) * 16384);
+            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
+            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), s1_0), s1_1), s2_0), s2_1), s3_0), s3_1), s4_0), s4_1), s5_0), s5_1), s6_0), s6_1), s7_0), s7_1);
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            float rs0 = 0f;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            rs0 += s0_0;
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            rs0 += s0_1;
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            rs0 += s1_0;
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            rs0 += s1_1;
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            rs0 += s2_0;
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            rs0 += s2_1;
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            rs0 += s3_0;
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            rs0 += s3_1;
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            rs0 += s4_0;
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            rs0 += s4_1;
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            rs0 += s5_0;
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            rs0 += s5_1;
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            rs0 += s6_0;
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            rs0 += s6_1;
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            rs0 += s7_0;
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            rs0 += s7_1;
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), s1_2), s1_3), s2_2), s2_3), s3_2), s3_3), s4_2), s4_3), s5_2), s5_3), s6_2), s6_3), s7_2), s7_3);
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            float rs1 = 0f;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            rs1 += s0_2;
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            rs1 += s0_3;
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            rs1 += s1_2;
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            rs1 += s1_3;
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            rs1 += s2_2;
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            rs1 += s2_3;
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            rs1 += s3_2;
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            rs1 += s3_3;
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            rs1 += s4_2;
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            rs1 += s4_3;
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            rs1 += s5_2;
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            rs1 += s5_3;
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            rs1 += s6_2;
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            rs1 += s6_3;
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            rs1 += s7_2;
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            rs1 += s7_3;
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
+            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
+            Ptx.WgmmaCommit();
+        }
+
+        Ptx.WgmmaWait0();
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued.</summary>
+    public static void WgmmaF16D128Overlap(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
+        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
+        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
+        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
+        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
+        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
+        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
+        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV + (uint)((n & 1) * 16384);
+            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
+            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
+            Ptx.WgmmaCommit();
+            Ptx.WgmmaWait0();
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), s1_0), s1_1), s2_0), s2_1), s3_0), s3_1), s4_0), s4_1), s5_0), s5_1), s6_0), s6_1), s7_0), s7_1);
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            float rs0 = 0f;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            rs0 += s0_0;
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            rs0 += s0_1;
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            rs0 += s1_0;
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            rs0 += s1_1;
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            rs0 += s2_0;
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            rs0 += s2_1;
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            rs0 += s3_0;
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            rs0 += s3_1;
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            rs0 += s4_0;
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            rs0 += s4_1;
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            rs0 += s5_0;
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            rs0 += s5_1;
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            rs0 += s6_0;
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            rs0 += s6_1;
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            rs0 += s7_0;
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            rs0 += s7_1;
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), s1_2), s1_3), s2_2), s2_3), s3_2), s3_3), s4_2), s4_3), s5_2), s5_3), s6_2), s6_3), s7_2), s7_3);
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            float rs1 = 0f;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            rs1 += s0_2;
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            rs1 += s0_3;
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            rs1 += s1_2;
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            rs1 += s1_3;
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            rs1 += s2_2;
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            rs1 += s2_3;
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            rs1 += s3_2;
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            rs1 += s3_3;
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            rs1 += s4_2;
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            rs1 += s4_3;
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            rs1 += s5_2;
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            rs1 += s5_3;
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            rs1 += s6_2;
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            rs1 += s6_3;
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            rs1 += s7_2;
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            rs1 += s7_3;
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
+            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
+            Ptx.WgmmaCommit();
+        }
+
+        Ptx.WgmmaWait0();
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
 }

@@ -20,7 +20,20 @@ internal sealed class FlashLauncher : IDisposable
     private readonly CudaAccelerator _accelerator;
     private readonly Dictionary<(ElementType Type, int Dim, int Slabs), Entry> _kernels = new();
 
-    public FlashLauncher(CudaAccelerator accelerator) => _accelerator = accelerator;
+    public FlashLauncher(CudaAccelerator accelerator)
+    {
+        _accelerator = accelerator;
+        UseWgmma = accelerator.Architecture is { Major: 9 };
+    }
+
+    /// <summary>Hopper (sm_90): use the wgmma kernels (PTX retargeted to sm_90a); otherwise the mma.sync ones.</summary>
+    public bool UseWgmma { get; set; }
+
+    /// <summary>wgmma variant with V double-buffered so P·V overlaps the next tile's load and S (more shared memory).</summary>
+    public bool WgmmaOverlap { get; set; }
+
+    /// <summary>Blocks per SM the wgmma kernels are compiled for (.minnctapersm; caps registers at 65536 / (128 x this)).</summary>
+    public int WgmmaBlocksPerSm { get; set; } = 3;
 
     /// <summary>m16 slabs per warp: 1 (64 rows per block) or 2 (128 rows per block, FA2's d=128 shape).</summary>
     public int Slabs { get; set; } = 2;
@@ -29,7 +42,8 @@ internal sealed class FlashLauncher : IDisposable
 
     public void Launch(FlashParams p, ElementType type, DeviceWorkspace ws)
     {
-        var e = Get(type, p.HeadDim, Slabs);
+        // wgmma serves d = 128 only: the d = 64 wgmma kernel gave wrong results on the H100 (bench/NOTES.md, v2).
+        var e = Get(type, p.HeadDim, UseWgmma && p.HeadDim == 128 ? (WgmmaOverlap ? -1 : 0) : Slabs);
         p.BlockRows = e.BlockRows;
         p.BlockKeys = BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
@@ -55,6 +69,12 @@ internal sealed class FlashLauncher : IDisposable
 
         Action<FlashParams, ArrayView<float>, ArrayView<float>> method = (type, dim, slabs) switch
         {
+            (ElementType.BF16, 64, 0) => FlashKernels.WgmmaBf16D64,
+            (ElementType.BF16, 128, 0) => FlashKernels.WgmmaBf16D128,
+            (ElementType.F16, 64, 0) => FlashKernels.WgmmaF16D64,
+            (ElementType.F16, 128, 0) => FlashKernels.WgmmaF16D128,
+            (ElementType.BF16, 128, -1) => FlashKernels.WgmmaBf16D128Overlap,
+            (ElementType.F16, 128, -1) => FlashKernels.WgmmaF16D128Overlap,
             (ElementType.BF16, 64, 1) => FlashKernels.FlashBf16D64S1,
             (ElementType.BF16, 64, 2) => FlashKernels.FlashBf16D64S2,
             (ElementType.BF16, 128, 1) => FlashKernels.FlashBf16D128S1,
@@ -65,11 +85,14 @@ internal sealed class FlashLauncher : IDisposable
             (ElementType.F16, 128, 2) => FlashKernels.FlashF16D128S2,
             _ => throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and {slabs} slab(s)"),
         };
-        int blockRows = 64 * slabs;
-        int shared = (blockRows + (2 * BlockKeys)) * dim * 2;
-        // 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
-        var specialization = new KernelSpecialization(Threads, 2);
-        var kernel = LoadPatched(method.Method, specialization, out bool patched);
+        bool wgmma = slabs <= 0;
+        int blockRows = wgmma ? 64 : 64 * slabs;
+        // wgmma tiles need 1024-byte alignment of the 128-byte swizzle atoms: 1 KB slack to align the base;
+        // the overlap variant holds two V tiles.
+        int shared = ((blockRows + ((slabs < 0 ? 3 : 2) * BlockKeys)) * dim * 2) + (wgmma ? 1024 : 0);
+        // mma.sync: 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
+        var specialization = new KernelSpecialization(Threads, wgmma ? WgmmaBlocksPerSm : 2);
+        var kernel = LoadPatched(method.Method, specialization, wgmma, out bool patched);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;
         if (shared > 48 * 1024)
@@ -88,10 +111,17 @@ internal sealed class FlashLauncher : IDisposable
     /// the patched text through PTXCompiledKernel's internal constructor; falls back to ILGPU's own load if either step
     /// is unavailable (another ILGPU version), which is correct but slow.
     /// </summary>
-    private Kernel LoadPatched(System.Reflection.MethodInfo method, KernelSpecialization specialization, out bool patched)
+    private Kernel LoadPatched(System.Reflection.MethodInfo method, KernelSpecialization specialization, bool sm90a, out bool patched)
     {
         var compiled = (PTXCompiledKernel)_accelerator.Backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), specialization);
         string? text = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
+        if (sm90a)
+        {
+            // ILGPU 1.5.3 writes .target sm_80 even on Hopper; wgmma and fence.proxy.async need sm_90a.
+            text = text?.Replace(".target sm_80", ".target sm_90a", StringComparison.Ordinal)
+                ?? throw new NotSupportedException("the wgmma kernel needs the PTX rewrite, which failed on this ILGPU output");
+        }
+
         var ctor = typeof(PTXCompiledKernel).GetConstructors(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
             .FirstOrDefault(c => c.GetParameters().Length == 4);
         var entryPoint = typeof(CompiledKernel).GetProperty("EntryPoint", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)?.GetValue(compiled);

@@ -25,6 +25,18 @@ internal static class FlashTiles
         }
     }
 
+    /// <summary>Like <see cref="Load"/> with a caller-given destination stride per pass (the wgmma half-split layout).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadRows(uint dst, ulong src, ulong rowStride, int ldRow, int rowsPerPass, int tileRows, int validRows, int passBytes)
+    {
+        for (int i = 0; i < tileRows; i += rowsPerPass)
+        {
+            int row = ldRow + i;
+            bool ok = row < validRows;
+            Ptx.CpAsync16(dst + (uint)(i / rowsPerPass * passBytes), src + ((ulong)(ok ? row : 0) * rowStride), ok ? 16u : 0u);
+        }
+    }
+
     /// <summary>Old LSE of a row when merging (read before any lane writes it), else -inf.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ReadLse(FlashParams p, ArrayView<float> lse, int h, int row) =>

@@ -184,8 +184,177 @@ def kernel(dt, D, SLABS):
     return "\n".join(out)
 
 
+def wgmma_kernel(dt, D, overlap=False):
+    """sm_90a variant: one warpgroup (4 warps) per block, 64 query rows, 64 keys per tile. S = Q·Kᵀ and O += P·V on
+    wgmma m64n64k16 with A (Q, then P) from registers and B (K, then V transposed) from shared memory through
+    descriptors. Q/K/V tiles use the canonical 128-byte-swizzle layout: 64-column halves of 64 rows x 128 B,
+    16-B chunk c of row r at (c ^ (r & 7)), so one layout serves ldmatrix (Q), K-major B (K) and MN-major B (V)."""
+    R = 64            # rows of every tile (query rows and keys)
+    H = D // 64       # 64-column halves
+    TILE = R * D * 2  # bytes per tile
+    KS = D // 16
+    out = []
+    w = out.append
+    name = f"Wgmma{dt}D{D}" + ("Overlap" if overlap else "")
+    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, 64 query rows per block (one warpgroup), 64 keys per tile{'; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued' if overlap else ''}.</summary>")
+    w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
+    w("    {")
+    w("        var dyn = SharedMemory.GetDynamic<Chunk16>();")
+    w("        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;")
+    w(f"        uint sK = sQ + {TILE}u;")
+    w(f"        uint sV = sK + {TILE}u;")
+    w("        int tid = Group.IdxX;")
+    w("        int lane = tid & 31;")
+    w("        int warp = tid >> 5;")
+    w("        int g = lane >> 2;")
+    w("        int t = lane & 3;")
+    w("        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);")
+    w("        int h = Grid.IdxY;")
+    w("        int kvh = h / p.Group;")
+    w(f"        p.BlockRows = {R};")
+    w(f"        p.BlockKeys = {R};")
+    w("        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);")
+    w("        float c = p.ScaleLog2;")
+    w(f"        int ldChunk = tid & {D // 8 - 1};")
+    w(f"        int ldRow = tid >> {(D // 8).bit_length() - 1};")
+    w(f"        uint ldDst = (uint)(((ldChunk >> 3) * {R * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
+    w(f"        ulong qStride = (ulong)p.Heads * {2 * D}u;")
+    w(f"        ulong kvStride = (ulong)p.KvHeads * {2 * D}u;")
+    w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {R})) * qStride) + ((ulong)h * {2 * D}u) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {2 * D}u) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {2 * D}u) + ((ulong)ldChunk * 16u);")
+    rpp = 1024 // D
+    w(f"        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, {rpp}, {R}, p.QCount - (mBlock * {R}), {rpp * 128});")
+    w("        if (nMin <= nMax)")
+    w("        {")
+    w(f"            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * {R}) * kvStride), kvStride, ldRow, {rpp}, {R}, p.KCount - (nMax * {R}), {rpp * 128});")
+    w("        }")
+    w("        Ptx.CpAsyncCommit();")
+    w("        Ptx.CpAsyncWaitAll();")
+    w("        Ptx.FenceProxyAsync();")
+    w("        Group.Barrier();")
+    # Q fragments into registers (A layout of warp rows 16w..16w+15)
+    w("        uint r7 = (uint)(lane & 7);")
+    w("        uint hq = (uint)(lane >> 4);")
+    w(f"        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);")
+    for kk in range(KS):
+        half, cc = kk // 4, 2 * (kk % 4)
+        w(f"        Ptx.Ldsm4(qA + {half * R * 128}u + ((({cc}u + hq) ^ r7) << 4), out uint qa{kk}_0, out uint qa{kk}_1, out uint qa{kk}_2, out uint qa{kk}_3);")
+    w("        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;")
+    for hh in range(H):
+        for j in range(8):
+            w(f"        float o{hh}_{j}_0 = 0f, o{hh}_{j}_1 = 0f, o{hh}_{j}_2 = 0f, o{hh}_{j}_3 = 0f;")
+    w("        for (int n = nMax; n >= nMin; n--)")
+    w("        {")
+    w("            if (n != nMax)")
+    w("            {")
+    w("                Ptx.CpAsyncWaitAll();")
+    w("                Ptx.FenceProxyAsync();")
+    w("                Group.Barrier();")
+    w("            }")
+    vbuf = f"sV + (uint)((n & 1) * {TILE})" if overlap else "sV"
+    w(f"            uint vb = {vbuf};")
+    w(f"            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * {R}) * kvStride), kvStride, ldRow, {rpp}, {R}, p.KCount - (n * {R}), {rpp * 128});")
+    w("            Ptx.CpAsyncCommit();")
+    for j in range(8):
+        w(f"            float s{j}_0 = 0f, s{j}_1 = 0f, s{j}_2 = 0f, s{j}_3 = 0f;")
+    sregs = ", ".join(f"ref s{j}_{e}" for j in range(8) for e in range(4))
+    w("            Ptx.WgmmaFence();")
+    for kk in range(KS):
+        half, off = kk // 4, 32 * (kk % 4)
+        w(f"            Ptx.Wgmma{dt}({sregs}, qa{kk}_0, qa{kk}_1, qa{kk}_2, qa{kk}_3, Ptx.Desc128(sK + {half * R * 128 + off}u, 16u, 1024u));")
+    w("            Ptx.WgmmaCommit();")
+    w("            Ptx.WgmmaWait0();")
+    w("            if (TileMath.TileNeedsMask(p, mBlock, n))")
+    w("            {")
+    w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {R}) - (n * {R}) + (warp * 16) + g - (2 * t);")
+    w(f"                int kl = p.KCount - (n * {R}) - (2 * t);")
+    for j in range(8):
+        for e in range(4):
+            half, col = e >> 1, e & 1
+            w(f"                s{j}_{e} = Ptx.Mask(s{j}_{e}, dr + {8 * half - 8 * j - col}, {8 * j + col}, kl, p.DMin, p.DMax);")
+    w("            }")
+    for r in range(2):
+        e0, e1 = 2 * r, 2 * r + 1
+        terms = [f"s{j}_{e}" for j in range(8) for e in (e0, e1)]
+        expr = terms[0]
+        for tt in terms[1:]:
+            expr = f"Ptx.Max({expr}, {tt})"
+        w(f"            float mx{r} = {expr};")
+        w(f"            mx{r} = Ptx.Max(mx{r}, Ptx.ShflXor(mx{r}, 1));")
+        w(f"            mx{r} = Ptx.Max(mx{r}, Ptx.ShflXor(mx{r}, 2));")
+        w(f"            float mn{r} = Ptx.Max(m{r}, mx{r});")
+        w(f"            float ms{r} = mn{r} == float.NegativeInfinity ? 0f : mn{r} * c;")
+        w(f"            float al{r} = Ptx.Ex2((m{r} * c) - ms{r});")
+        w(f"            m{r} = mn{r};")
+        w(f"            float rs{r} = 0f;")
+        for j in range(8):
+            for e in (e0, e1):
+                w(f"            s{j}_{e} = Ptx.Ex2(Ptx.Fma(s{j}_{e}, c, -ms{r}));")
+                w(f"            rs{r} += s{j}_{e};")
+        w(f"            l{r} = (l{r} * al{r}) + rs{r};")
+        for hh in range(H):
+            for j in range(8):
+                w(f"            o{hh}_{j}_{e0} *= al{r};")
+                w(f"            o{hh}_{j}_{e1} *= al{r};")
+    pack = f"Ptx.Pack{dt}"
+    for kk in range(4):
+        a, b = 2 * kk, 2 * kk + 1
+        w(f"            uint pa{kk}_0 = {pack}(s{a}_0, s{a}_1);")
+        w(f"            uint pa{kk}_1 = {pack}(s{a}_2, s{a}_3);")
+        w(f"            uint pa{kk}_2 = {pack}(s{b}_0, s{b}_1);")
+        w(f"            uint pa{kk}_3 = {pack}(s{b}_2, s{b}_3);")
+    w("            Ptx.CpAsyncWaitAll();")
+    w("            Ptx.FenceProxyAsync();")
+    w("            Group.Barrier();")
+    w("            if (n > nMin)")
+    w("            {")
+    w(f"                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * {R}) * kvStride), kvStride, ldRow, {rpp}, {R}, p.KCount - ((n - 1) * {R}), {rpp * 128});")
+    w("            }")
+    w("            Ptx.CpAsyncCommit();")
+    w("            Ptx.WgmmaFence();")
+    for kk in range(4):
+        for hh in range(H):
+            oregs = ", ".join(f"ref o{hh}_{j}_{e}" for j in range(8) for e in range(4))
+            w(f"            Ptx.Wgmma{dt}T({oregs}, pa{kk}_0, pa{kk}_1, pa{kk}_2, pa{kk}_3, Ptx.Desc128(vb + {hh * R * 128 + kk * 2048}u, {R * 128}u, 1024u));")
+    w("            Ptx.WgmmaCommit();")
+    if not overlap:
+        w("            Ptx.WgmmaWait0();")
+    w("        }")
+    if overlap:
+        w("")
+        w("        Ptx.WgmmaWait0();")
+    w("")
+    w("        Ptx.CpAsyncWaitAll();")
+    for r in range(2):
+        w(f"        l{r} += Ptx.ShflXor(l{r}, 1);")
+        w(f"        l{r} += Ptx.ShflXor(l{r}, 2);")
+        w(f"        int row{r} = (mBlock * {R}) + {8 * r} + (warp * 16) + g;")
+        w(f"        float lo{r} = FlashTiles.ReadLse(p, lse, h, row{r});")
+    w("        Warp.Barrier();")
+    for r in range(2):
+        e0, e1 = 2 * r, 2 * r + 1
+        w(f"        if (row{r} < p.QCount)")
+        w("        {")
+        w(f"            long ob = (((long)(p.QRowOffset + row{r}) * p.Heads) + h) * {D} + (2 * t);")
+        w(f"            FlashTiles.Weights(p.Merge, m{r} * c, l{r}, lo{r}, out float wa, out float wb, out float lseOut, out int mode);")
+        w("            if (mode != 0)")
+        w("            {")
+        for hh in range(H):
+            for j in range(8):
+                w(f"                FlashTiles.Store(o, ob + {64 * hh + 8 * j}, mode, wa, wb, o{hh}_{j}_{e0}, o{hh}_{j}_{e1});")
+        w("                if (t == 0)")
+        w("                {")
+        w(f"                    lse[((long)h * p.LseStride) + p.QRowOffset + row{r}] = lseOut;")
+        w("                }")
+        w("            }")
+        w("        }")
+    w("    }")
+    return "\n".join(out)
+
+
 def main():
-    body = "\n\n".join(kernel(*v) for v in VARIANTS)
+    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, 128, True) for dt in ("Bf16", "F16")])
     print("// <auto-generated> by Generator/gen_flash.py; edit the generator, not this file. </auto-generated>")
     print("#pragma warning disable IDE0059, IDE0060, CS0219")
     print("using ILGPU;")
