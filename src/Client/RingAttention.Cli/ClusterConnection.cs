@@ -23,7 +23,13 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public string Description { get; }
 
-    public static async Task<ClusterConnection> OpenAsync(string? cluster, int silos, CancellationToken ct)
+    public static Task<ClusterConnection> OpenAsync(Commands.RunSettings settings, CancellationToken ct) =>
+        OpenAsync(settings.Cluster, settings.Silos, ct, settings.ClusterId,
+            settings.TlsCertificate is null ? null : RingAttention.Client.Security.ClusterTls.Load(settings.TlsCertificate, settings.TlsPassword));
+
+    public static async Task<ClusterConnection> OpenAsync(
+        string? cluster, int silos, CancellationToken ct, string clusterId = "ringattention",
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         if (string.IsNullOrWhiteSpace(cluster))
         {
@@ -37,7 +43,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
 
         var gateways = cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
-        var remote = await RingAttentionClient.ConnectAsync(gateways, ct: ct);
+        var remote = await RingAttentionClient.ConnectAsync(gateways, clusterId, certificate: certificate, ct: ct);
         return new ClusterConnection(null, remote, $"cluster at {cluster}");
     }
 

@@ -76,6 +76,7 @@ public sealed class RingAttentionClient : IAsyncDisposable
     public async Task<RingJob> SubmitAsync(JobSpec spec, string? jobId = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        JobSpecLimits.Check(spec);
         jobId ??= NewJobId();
         var job = new RingJob(jobId, Cluster.GetGrain<IJobCoordinatorGrain>(jobId), _calls, spec);
         var status = await _calls.ExecuteAsync(async _ => await job.Coordinator.SubmitAsync(spec), ct);

@@ -24,6 +24,9 @@ public sealed class RingJob
 
     internal IJobCoordinatorGrain Coordinator { get; }
 
+    /// <summary>Times this handle submitted the job again because its coordinator had been lost with its silo.</summary>
+    public int Resubmissions { get; private set; }
+
     /// <summary>
     /// The job's status. Transient cluster failures are retried. If the coordinator's silo died, its next activation
     /// knows nothing of the job (state Unknown); a handle that submitted the job submits it again under the same id,
@@ -35,6 +38,7 @@ public sealed class RingJob
         if (status.State == JobState.Unknown && Spec is not null)
         {
             status = await _calls.ExecuteAsync(async _ => await Coordinator.SubmitAsync(Spec), ct);
+            Resubmissions++;
         }
 
         return status;

@@ -14,6 +14,8 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task<JobStatus> SubmitAsync(JobSpec spec);
 
+    /// <summary>A snapshot; answered from memory, so a short timeout lets a client notice a dead silo quickly.</summary>
+    [ResponseTimeout("00:00:05")]
     Task<JobStatus> GetStatusAsync();
 
     /// <summary>Stops every shard and removes the partial output. No effect on a finished job.</summary>
@@ -25,6 +27,10 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
 
     /// <summary>Called by a shard when its rows of the output are written.</summary>
     Task ReportShardDoneAsync(int shard, long attempt, RingTotals totals, string backend);
+
+    /// <summary>Called by the admission grain when a queued job's memory fits.</summary>
+    [OneWay]
+    Task AdmittedAsync();
 
     /// <summary>Called by a shard that cannot go on.</summary>
     Task ReportShardFailedAsync(int shard, long attempt, string error);

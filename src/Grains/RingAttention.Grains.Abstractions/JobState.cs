@@ -16,6 +16,9 @@ public enum JobState
     Failed = 4,
 
     Cancelled = 5,
+
+    /// <summary>Validated and waiting for memory on the silos (see <see cref="JobStatus.Error"/> for the numbers).</summary>
+    Queued = 6,
 }
 
 public static class JobStateExtensions

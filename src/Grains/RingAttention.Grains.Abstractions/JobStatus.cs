@@ -47,5 +47,8 @@ public sealed record JobStatus
     /// <summary>Runs of the ring started so far (more than 1 after a fault).</summary>
     [Id(15)] public int Attempts { get; init; }
 
+    /// <summary>Silo of the coordinator grain (for operators and fault drills).</summary>
+    [Id(16)] public string? CoordinatorSilo { get; init; }
+
     public double Fraction => StepsTotal == 0 ? 0 : (double)StepsDone / StepsTotal;
 }

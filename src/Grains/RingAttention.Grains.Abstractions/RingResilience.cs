@@ -18,6 +18,32 @@ public static class RingResilience
         or GatewayTooBusyException
         or TimeoutException;
 
+    /// <summary>
+    /// Runs <paramref name="call"/> through the pipeline, continuing on the caller's context after every delay: a
+    /// retry from a grain must run on that grain's scheduler (Polly continues on the thread pool by default, where
+    /// grain services refuse to be used).
+    /// </summary>
+    public static async Task<T> ExecuteOnContextAsync<T>(this ResiliencePipeline pipeline, Func<Task<T>> call, CancellationToken ct = default)
+    {
+        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: true, ct);
+        try
+        {
+            return await pipeline.ExecuteAsync(async (_, state) => await state(), context, call);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <inheritdoc cref="ExecuteOnContextAsync{T}"/>
+    public static Task ExecuteOnContextAsync(this ResiliencePipeline pipeline, Func<Task> call, CancellationToken ct = default) =>
+        pipeline.ExecuteOnContextAsync(async () =>
+        {
+            await call();
+            return true;
+        }, ct);
+
     /// <summary>Exponential backoff with jitter from 200 ms, <paramref name="retries"/> retries.</summary>
     public static ResiliencePipeline Create(int retries = 5) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions

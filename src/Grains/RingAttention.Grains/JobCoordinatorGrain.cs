@@ -31,6 +31,8 @@ public sealed partial class JobCoordinatorGrain(
     private string? _error;
     private string? _errorField;
     private IGrainTimer? _watchdog;
+    private long _bytesPerSilo;
+    private string? _note;
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -55,24 +57,67 @@ public sealed partial class JobCoordinatorGrain(
             return Reject("inputs", e.Message);
         }
 
+        int silos = Math.Max(1, membership.CurrentSnapshot.Members.Count(m => m.Value.Status == SiloStatus.Active));
+        _bytesPerSilo = JobMemory.PerSilo(resolved, silos);
+        long budget = options.Value.EffectiveSiloMemoryBytes;
+        if (_bytesPerSilo > budget)
+        {
+            return Reject("memory",
+                $"the job needs about {JobMemory.Format(_bytesPerSilo)} on each of {silos} silos but a silo lends at most {JobMemory.Format(budget)} " +
+                $"to jobs ({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.SiloMemoryBytes)}); use more shards or silos");
+        }
+
         _spec = resolved;
         _spans = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
-        _state = JobState.Running;
-        _clock.Start();
-        LogJobStarted(JobId, resolved.Tokens, resolved.Heads, resolved.KvHeads, resolved.HeadDim, resolved.DType, resolved.Shards, resolved.Layout);
-        _watchdog = this.RegisterGrainTimer(WatchSilosAsync, new GrainTimerCreationOptions(options.Value.HealthCheckPeriod, options.Value.HealthCheckPeriod)
+        _state = JobState.Queued;
+        _watchdog = this.RegisterGrainTimer(WatchAsync, new GrainTimerCreationOptions(options.Value.HealthCheckPeriod, options.Value.HealthCheckPeriod)
         {
             KeepAlive = true,
         });
-        await StartAttemptAsync();
+        await RequestAdmissionAsync();
         return Status();
+    }
+
+    public async Task AdmittedAsync()
+    {
+        if (_state == JobState.Queued)
+        {
+            await BeginRunningAsync();
+        }
+    }
+
+    private IAdmissionGrain Admission => GrainFactory.GetGrain<IAdmissionGrain>(IAdmissionGrain.Key);
+
+    /// <summary>Asks for memory (idempotent); runs at once when it fits, else waits for <see cref="AdmittedAsync"/>.</summary>
+    private async Task RequestAdmissionAsync()
+    {
+        var answer = await _calls.ExecuteOnContextAsync(() => Admission.RequestAsync(JobId, _bytesPerSilo));
+        if (answer.Admitted)
+        {
+            await BeginRunningAsync();
+        }
+        else
+        {
+            _note = $"queued for memory: {answer.Ahead} jobs ahead; {JobMemory.Format(answer.ReservedBytes)} of {JobMemory.Format(answer.BudgetBytes)} " +
+                $"per silo reserved, this job needs {JobMemory.Format(_bytesPerSilo)}";
+        }
+    }
+
+    private async Task BeginRunningAsync()
+    {
+        var spec = _spec!;
+        _state = JobState.Running;
+        _note = null;
+        _clock.Start();
+        LogJobStarted(JobId, spec.Tokens, spec.Heads, spec.KvHeads, spec.HeadDim, spec.DType, spec.Shards, spec.Layout);
+        await StartAttemptAsync();
     }
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(Status());
 
     public async Task<JobStatus> CancelAsync()
     {
-        if (_state == JobState.Running)
+        if (_state is JobState.Running or JobState.Queued)
         {
             await StopAsync(JobState.Cancelled, null);
             LogJobCancelled(JobId);
@@ -165,7 +210,7 @@ public sealed partial class JobCoordinatorGrain(
                     Token = token,
                     Attempt = id,
                 };
-                attempt.Silos[i] = await _calls.ExecuteAsync(async _ => await Shard(i).StartAsync(plan));
+                attempt.Silos[i] = await _calls.ExecuteOnContextAsync(() => Shard(i).StartAsync(plan));
             }));
         }
         catch (Exception e) when (_attempt == attempt)
@@ -192,9 +237,18 @@ public sealed partial class JobCoordinatorGrain(
         await StartAttemptAsync();
     }
 
-    /// <summary>Timer: a shard whose silo is shutting down or dead will never finish; start the next attempt.</summary>
-    private async Task WatchSilosAsync(CancellationToken ct)
+    /// <summary>
+    /// Timer. Queued: ask for admission again (the admission grain may have lost its state with its silo).
+    /// Running: a shard whose silo is shutting down or dead will never finish; start the next attempt.
+    /// </summary>
+    private async Task WatchAsync(CancellationToken ct)
     {
+        if (_state == JobState.Queued)
+        {
+            await RequestAdmissionAsync();
+            return;
+        }
+
         if (_state != JobState.Running || _attempt is not { } attempt)
         {
             return;
@@ -241,6 +295,11 @@ public sealed partial class JobCoordinatorGrain(
 
     private void Finish(JobState final, string? error)
     {
+        if (_state is JobState.Running or JobState.Queued)
+        {
+            Admission.ReleaseAsync(JobId).Ignore();
+        }
+
         _state = final;
         _error = error;
         _clock.Stop();
@@ -280,7 +339,7 @@ public sealed partial class JobCoordinatorGrain(
             Shards = shards,
             ElapsedSeconds = elapsed,
             TokensPerSecond = elapsed > 0 ? tokens * fraction / elapsed : 0,
-            Error = _error,
+            Error = _error ?? _note,
             ErrorField = _errorField,
             OutputPath = _state == JobState.Completed ? _spec?.OutputPath : null,
             Totals = _attempt?.Totals ?? RingTotals.Zero,
@@ -288,6 +347,7 @@ public sealed partial class JobCoordinatorGrain(
             Tokens = tokens,
             Spec = _spec,
             Attempts = _attemptsUsed,
+            CoordinatorSilo = RuntimeIdentity,
         };
     }
 

@@ -28,6 +28,7 @@ public sealed partial class ShardGrain(
     ILogger<ShardGrain> logger) : Grain, IShardGrain, IStreamSubscriptionObserver
 {
     private readonly RingInbox _inbox = new();
+    private static readonly Polly.ResiliencePipeline Announcements = RingResilience.Create();
     private CancellationTokenSource? _running;
     private long _attempt = long.MinValue;
 
@@ -81,7 +82,8 @@ public sealed partial class ShardGrain(
             silo.SiloAddress.ToParsableString(),
             dataServer.Endpoint,
             options.Value.StepTimeout,
-            announcement => edge.OnNextAsync(announcement),
+            // A duplicate announcement is harmless (the inbox keeps the first), so a transient failure is retried.
+            announcement => Announcements.ExecuteOnContextAsync(() => edge.OnNextAsync(announcement)),
             (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals)));
         using var activity = RingTelemetry.Activities.StartActivity("shard");
         activity?.SetTag("ringattention.job", plan.JobId);

@@ -46,6 +46,18 @@ public sealed class RunSettings : CommandSettings
     [Description("gateways of a running cluster instead of an embedded one")]
     public string? Cluster { get; init; }
 
+    [CommandOption("--cluster-id <ID>")]
+    [Description("cluster id of the running cluster (default ringattention)")]
+    [DefaultValue("ringattention")]
+    public string ClusterId { get; init; } = "ringattention";
+
+    [CommandOption("--tls-cert <PFX>")]
+    [Description("the cluster's TLS certificate, when its silos use TLS")]
+    public string? TlsCertificate { get; init; }
+
+    [CommandOption("--tls-password <PASSWORD>")]
+    public string? TlsPassword { get; init; }
+
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
@@ -67,7 +79,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             Shards = settings.Shards,
             Layout = LayoutParser.Parse(settings.Layout),
         };
-        await using var connection = await ClusterConnection.OpenAsync(settings.Cluster, settings.Silos, cancellationToken);
+        await using var connection = await ClusterConnection.OpenAsync(settings, cancellationToken);
         AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
         var job = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
         var status = await JobProgressView.FollowAsync(job, cancellationToken);

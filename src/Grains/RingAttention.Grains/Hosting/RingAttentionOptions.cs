@@ -15,6 +15,14 @@ public sealed class RingAttentionOptions
     /// <value>Default 10 minutes.</value></summary>
     public TimeSpan StepTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Host memory a silo lends to the jobs running on it at once; a job waits in the admission queue
+    /// until its share fits. <value>Default 0: 60% of the memory the process may use.</value></summary>
+    public long SiloMemoryBytes { get; set; }
+
+    public long EffectiveSiloMemoryBytes => SiloMemoryBytes > 0
+        ? SiloMemoryBytes
+        : (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 0.6);
+
     /// <summary>Runs of the ring a job may use: a lost silo or a failed shard starts the next attempt.
     /// <value>Default 3.</value></summary>
     public int MaxAttempts { get; set; } = 3;

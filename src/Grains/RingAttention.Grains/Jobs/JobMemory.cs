@@ -3,8 +3,9 @@ using RingAttention.Tensors;
 namespace RingAttention.Grains.Jobs;
 
 /// <summary>
-/// Host bytes a job holds at its peak, summed over shards: q, k, v and o in the storage dtype, the float32
-/// accumulators (o and lse), and up to two K/V blocks in flight per shard (the one being computed and the next).
+/// Host bytes a job holds at its peak, summed over shards: q and o in the storage dtype, the float32 accumulators
+/// (o and lse), o converted for writing, and up to four K/V blocks per shard: its own, the one being computed, the
+/// next one arriving, and the one it forwarded that the next shard has not taken yet.
 /// </summary>
 public static class JobMemory
 {
@@ -16,7 +17,17 @@ public static class JobMemory
         long kv = 2 * tokens * spec.KvHeads * spec.HeadDim * size;
         long accumulators = (tokens * spec.Heads * spec.HeadDim * 4) + (tokens * spec.Heads * 4);
         long output = q;
-        return q + (3 * kv) + accumulators + output;
+        return q + (4 * kv) + accumulators + output;
+    }
+
+    /// <summary>
+    /// The most any one silo holds for this job: shards are placed round-robin, so a silo gets at most ceil(R / N)
+    /// of the R shards, each holding about 1/R of the job's buffers.
+    /// </summary>
+    public static long PerSilo(JobSpec spec, int silos)
+    {
+        int shardsPerSilo = (spec.Shards + Math.Max(1, silos) - 1) / Math.Max(1, silos);
+        return (long)Math.Ceiling(Estimate(spec) * (double)shardsPerSilo / spec.Shards);
     }
 
     public static string Format(long bytes) => bytes switch

@@ -13,6 +13,7 @@ public static class JobValidation
 {
     public static JobSpec Resolve(JobSpec spec, RingAttentionOptions options)
     {
+        JobSpecLimits.Check(spec);
         CheckOutput(spec);
         PathConfinement.Check("output", spec.OutputPath, options.AllowedRoots);
         if (spec.InputPath is string inputPath)

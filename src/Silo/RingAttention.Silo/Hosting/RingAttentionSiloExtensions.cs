@@ -90,6 +90,15 @@ public static class RingAttentionSiloExtensions
         {
             silo.Configure<SiloOptions>(o => o.SiloName = name);
         }
+
+        if (host.ProbeTimeout is TimeSpan probeTimeout)
+        {
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = probeTimeout;
+                o.NumMissedProbesLimit = 2;
+            });
+        }
     }
 
     private static IPAddress ResolveAdvertised(string host) =>

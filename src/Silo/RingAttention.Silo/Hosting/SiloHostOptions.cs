@@ -21,6 +21,11 @@ public sealed class SiloHostOptions
     /// <summary>HTTP port of /healthz/live, /healthz/ready and /metrics; 0 turns HTTP off. <value>Default 8080.</value></summary>
     public int HttpPort { get; set; } = 8080;
 
+    /// <summary>How long a membership probe may go unanswered before it counts as missed; two missed probes and
+    /// a vote declare a silo dead. Lower it to notice a dead process sooner on one machine.
+    /// <value>Default null: Orleans' own (5 s, three missed probes).</value></summary>
+    public TimeSpan? ProbeTimeout { get; set; }
+
     /// <summary>TLS between silos and for clients; off unless a certificate is given.</summary>
     public SiloTlsOptions Tls { get; set; } = new();
 

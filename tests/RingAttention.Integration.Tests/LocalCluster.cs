@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace RingAttention.Integration.Tests;
+
+/// <summary>
+/// Drives scripts/local-cluster.sh, the same harness a user runs: Redis membership and one process per silo, on ports
+/// and a Redis instance of this test run's own.
+/// </summary>
+public sealed class LocalCluster
+{
+    private readonly Dictionary<string, string> _environment;
+
+    public LocalCluster(string stateDirectory, int portBase, int redisPort, string siloArgs)
+    {
+        RepositoryRoot = FindRepositoryRoot();
+        StateDirectory = stateDirectory;
+        PortBase = portBase;
+        _environment = new()
+        {
+            ["RINGATTN_CLUSTER_DIR"] = stateDirectory,
+            ["RINGATTN_PORT_BASE"] = portBase.ToString(),
+            ["RINGATTN_REDIS_PORT"] = redisPort.ToString(),
+            ["RINGATTN_SILO_ARGS"] = siloArgs,
+            ["RINGATTN_NO_BUILD"] = File.Exists(SiloDll) ? "1" : "0",
+        };
+    }
+
+    public string RepositoryRoot { get; }
+
+    public string StateDirectory { get; }
+
+    public int PortBase { get; }
+
+    public string SiloDll => Path.Combine(RepositoryRoot, "src/Silo/RingAttention.Silo/bin/Release/net10.0/RingAttention.Silo.dll");
+
+    public Task<string> StartAsync(int silos) => RunAsync("start", silos.ToString());
+
+    public Task<string> StopAsync() => RunAsync("stop");
+
+    public Task<string> KillAsync(int silo) => RunAsync("kill", silo.ToString());
+
+    public Task<string> RestartAsync(int silo) => RunAsync("restart", silo.ToString());
+
+    public async Task<IPEndPoint[]> GatewaysAsync() => (await RunAsync("gateways")).Trim()
+        .Split(',').Select(g => new IPEndPoint(IPAddress.Loopback, int.Parse(g.Split(':')[1]))).ToArray();
+
+    public async Task<string> ClusterIdAsync() => (await RunAsync("id")).Trim();
+
+    /// <summary>Silo index of a silo address such as "S127.0.0.1:11112:123" (its silo port minus the base).</summary>
+    public int IndexOf(string siloAddress) => int.Parse(siloAddress.Split(':')[1]) - 11111 - PortBase;
+
+    /// <summary>Process id of silo <paramref name="silo"/>.</summary>
+    public int ProcessId(int silo) => int.Parse(File.ReadAllText(Path.Combine(StateDirectory, $"silo-{silo}.pid")).Trim());
+
+    private async Task<string> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo(Path.Combine(RepositoryRoot, "scripts/local-cluster.sh"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryRoot,
+        };
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in _environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"local-cluster.sh {string.Join(' ', args)} exited {process.ExitCode}: {await error}{await output}");
+        }
+
+        return await output;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "RingAttention.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("RingAttention.sln not found above " + AppContext.BaseDirectory);
+    }
+}
