@@ -32,8 +32,17 @@ internal sealed class FlashLauncher : IDisposable
     /// <summary>wgmma variant with V double-buffered so P·V overlaps the next tile's load and S (more shared memory).</summary>
     public bool WgmmaOverlap { get; set; }
 
+    /// <summary>Keys per tile of the wgmma kernel: 64 (3 blocks/SM) or 128 (fewer barriers per FLOP, 2 blocks/SM).</summary>
+    public int WgmmaKeys { get; set; } = 64;
+
+    /// <summary>wgmma variant reading Q (the A operand of S) from shared memory instead of registers: 32 fewer registers.</summary>
+    public bool WgmmaQInShared { get; set; }
+
+    /// <summary>wgmma variant whose GEMM chains are single asm blocks (no ptxas-injected warpgroup.arrive between wgmmas).</summary>
+    public bool WgmmaFused { get; set; } = true;
+
     /// <summary>Blocks per SM the wgmma kernels are compiled for (.minnctapersm; caps registers at 65536 / (128 x this)).</summary>
-    public int WgmmaBlocksPerSm { get; set; } = 3;
+    public int WgmmaBlocksPerSm { get; set; } = 4;
 
     /// <summary>m16 slabs per warp: 1 (64 rows per block) or 2 (128 rows per block, FA2's d=128 shape).</summary>
     public int Slabs { get; set; } = 2;
@@ -43,9 +52,9 @@ internal sealed class FlashLauncher : IDisposable
     public void Launch(FlashParams p, ElementType type, DeviceWorkspace ws)
     {
         // wgmma serves d = 128 only: the d = 64 wgmma kernel gave wrong results on the H100 (bench/NOTES.md, v2).
-        var e = Get(type, p.HeadDim, UseWgmma && p.HeadDim == 128 ? (WgmmaOverlap ? -1 : 0) : Slabs);
+        var e = Get(type, p.HeadDim, UseWgmma && p.HeadDim == 128 ? (WgmmaKeys == 128 ? -2 : WgmmaOverlap ? -1 : WgmmaFused ? -4 : WgmmaQInShared ? -3 : 0) : Slabs);
         p.BlockRows = e.BlockRows;
-        p.BlockKeys = BlockKeys;
+        p.BlockKeys = e.BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
         var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(e.SharedBytes / 16));
         e.Run(_accelerator.DefaultStream, config, p, ws.O.View.AsContiguous(), ws.Lse.View.AsContiguous());
@@ -75,6 +84,12 @@ internal sealed class FlashLauncher : IDisposable
             (ElementType.F16, 128, 0) => FlashKernels.WgmmaF16D128,
             (ElementType.BF16, 128, -1) => FlashKernels.WgmmaBf16D128Overlap,
             (ElementType.F16, 128, -1) => FlashKernels.WgmmaF16D128Overlap,
+            (ElementType.BF16, 128, -2) => FlashKernels.WgmmaBf16D128K128,
+            (ElementType.F16, 128, -2) => FlashKernels.WgmmaF16D128K128,
+            (ElementType.BF16, 128, -3) => FlashKernels.WgmmaBf16D128Qs,
+            (ElementType.F16, 128, -3) => FlashKernels.WgmmaF16D128Qs,
+            (ElementType.BF16, 128, -4) => FlashKernels.WgmmaBf16D128Fused,
+            (ElementType.F16, 128, -4) => FlashKernels.WgmmaF16D128Fused,
             (ElementType.BF16, 64, 1) => FlashKernels.FlashBf16D64S1,
             (ElementType.BF16, 64, 2) => FlashKernels.FlashBf16D64S2,
             (ElementType.BF16, 128, 1) => FlashKernels.FlashBf16D128S1,
@@ -89,7 +104,8 @@ internal sealed class FlashLauncher : IDisposable
         int blockRows = wgmma ? 64 : 64 * slabs;
         // wgmma tiles need 1024-byte alignment of the 128-byte swizzle atoms: 1 KB slack to align the base;
         // the overlap variant holds two V tiles.
-        int shared = ((blockRows + ((slabs < 0 ? 3 : 2) * BlockKeys)) * dim * 2) + (wgmma ? 1024 : 0);
+        int keys = slabs == -2 ? 128 : BlockKeys;
+        int shared = ((blockRows + ((slabs == -1 ? 3 : 2) * keys)) * dim * 2) + (wgmma ? 1024 : 0);
         // mma.sync: 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
         var specialization = new KernelSpecialization(Threads, wgmma ? WgmmaBlocksPerSm : 2);
         var kernel = LoadPatched(method.Method, specialization, wgmma, out bool patched);
@@ -101,7 +117,7 @@ internal sealed class FlashLauncher : IDisposable
         }
 
         string ptx = kernel.CompiledKernel is PTXCompiledKernel c ? c.PTXAssembly : string.Empty;
-        e = new Entry(run, blockRows, shared, function, ptx, patched);
+        e = new Entry(run, blockRows, keys, shared, function, ptx, patched);
         _kernels[(type, dim, slabs)] = e;
         return e;
     }
@@ -130,5 +146,5 @@ internal sealed class FlashLauncher : IDisposable
         return _accelerator.LoadKernel(toLoad);
     }
 
-    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int BlockRows, int SharedBytes, IntPtr Function, string Ptx, bool Patched);
+    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int BlockRows, int BlockKeys, int SharedBytes, IntPtr Function, string Ptx, bool Patched);
 }

@@ -444,6 +444,156 @@ internal static class Ptx
         d31 = x31.Value;
     }
 
+    /// <summary>wgmma m64n64k16 (sm_90a), A (bf16) and B both K-major in shared memory through descriptors; D += A·B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WgmmaSsBf16(ref float d0, ref float d1, ref float d2, ref float d3, ref float d4, ref float d5, ref float d6, ref float d7, ref float d8, ref float d9, ref float d10, ref float d11, ref float d12, ref float d13, ref float d14, ref float d15, ref float d16, ref float d17, ref float d18, ref float d19, ref float d20, ref float d21, ref float d22, ref float d23, ref float d24, ref float d25, ref float d26, ref float d27, ref float d28, ref float d29, ref float d30, ref float d31, ulong descA, ulong descB)
+    {
+        Ref<float> x0 = d0;
+        Ref<float> x1 = d1;
+        Ref<float> x2 = d2;
+        Ref<float> x3 = d3;
+        Ref<float> x4 = d4;
+        Ref<float> x5 = d5;
+        Ref<float> x6 = d6;
+        Ref<float> x7 = d7;
+        Ref<float> x8 = d8;
+        Ref<float> x9 = d9;
+        Ref<float> x10 = d10;
+        Ref<float> x11 = d11;
+        Ref<float> x12 = d12;
+        Ref<float> x13 = d13;
+        Ref<float> x14 = d14;
+        Ref<float> x15 = d15;
+        Ref<float> x16 = d16;
+        Ref<float> x17 = d17;
+        Ref<float> x18 = d18;
+        Ref<float> x19 = d19;
+        Ref<float> x20 = d20;
+        Ref<float> x21 = d21;
+        Ref<float> x22 = d22;
+        Ref<float> x23 = d23;
+        Ref<float> x24 = d24;
+        Ref<float> x25 = d25;
+        Ref<float> x26 = d26;
+        Ref<float> x27 = d27;
+        Ref<float> x28 = d28;
+        Ref<float> x29 = d29;
+        Ref<float> x30 = d30;
+        Ref<float> x31 = d31;
+        Input<ulong> a = descA, b = descB;
+        Input<uint> one = 1u;
+        CudaAsm.EmitRef(
+            "{ .reg .pred p; setp.ne.b32 p, %34, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0; }",
+            ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref a, ref b, ref one);
+        d0 = x0.Value;
+        d1 = x1.Value;
+        d2 = x2.Value;
+        d3 = x3.Value;
+        d4 = x4.Value;
+        d5 = x5.Value;
+        d6 = x6.Value;
+        d7 = x7.Value;
+        d8 = x8.Value;
+        d9 = x9.Value;
+        d10 = x10.Value;
+        d11 = x11.Value;
+        d12 = x12.Value;
+        d13 = x13.Value;
+        d14 = x14.Value;
+        d15 = x15.Value;
+        d16 = x16.Value;
+        d17 = x17.Value;
+        d18 = x18.Value;
+        d19 = x19.Value;
+        d20 = x20.Value;
+        d21 = x21.Value;
+        d22 = x22.Value;
+        d23 = x23.Value;
+        d24 = x24.Value;
+        d25 = x25.Value;
+        d26 = x26.Value;
+        d27 = x27.Value;
+        d28 = x28.Value;
+        d29 = x29.Value;
+        d30 = x30.Value;
+        d31 = x31.Value;
+    }
+
+    /// <summary>wgmma m64n64k16 (sm_90a), A (f16) and B both K-major in shared memory through descriptors; D += A·B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WgmmaSsF16(ref float d0, ref float d1, ref float d2, ref float d3, ref float d4, ref float d5, ref float d6, ref float d7, ref float d8, ref float d9, ref float d10, ref float d11, ref float d12, ref float d13, ref float d14, ref float d15, ref float d16, ref float d17, ref float d18, ref float d19, ref float d20, ref float d21, ref float d22, ref float d23, ref float d24, ref float d25, ref float d26, ref float d27, ref float d28, ref float d29, ref float d30, ref float d31, ulong descA, ulong descB)
+    {
+        Ref<float> x0 = d0;
+        Ref<float> x1 = d1;
+        Ref<float> x2 = d2;
+        Ref<float> x3 = d3;
+        Ref<float> x4 = d4;
+        Ref<float> x5 = d5;
+        Ref<float> x6 = d6;
+        Ref<float> x7 = d7;
+        Ref<float> x8 = d8;
+        Ref<float> x9 = d9;
+        Ref<float> x10 = d10;
+        Ref<float> x11 = d11;
+        Ref<float> x12 = d12;
+        Ref<float> x13 = d13;
+        Ref<float> x14 = d14;
+        Ref<float> x15 = d15;
+        Ref<float> x16 = d16;
+        Ref<float> x17 = d17;
+        Ref<float> x18 = d18;
+        Ref<float> x19 = d19;
+        Ref<float> x20 = d20;
+        Ref<float> x21 = d21;
+        Ref<float> x22 = d22;
+        Ref<float> x23 = d23;
+        Ref<float> x24 = d24;
+        Ref<float> x25 = d25;
+        Ref<float> x26 = d26;
+        Ref<float> x27 = d27;
+        Ref<float> x28 = d28;
+        Ref<float> x29 = d29;
+        Ref<float> x30 = d30;
+        Ref<float> x31 = d31;
+        Input<ulong> a = descA, b = descB;
+        Input<uint> one = 1u;
+        CudaAsm.EmitRef(
+            "{ .reg .pred p; setp.ne.b32 p, %34, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0; }",
+            ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref a, ref b, ref one);
+        d0 = x0.Value;
+        d1 = x1.Value;
+        d2 = x2.Value;
+        d3 = x3.Value;
+        d4 = x4.Value;
+        d5 = x5.Value;
+        d6 = x6.Value;
+        d7 = x7.Value;
+        d8 = x8.Value;
+        d9 = x9.Value;
+        d10 = x10.Value;
+        d11 = x11.Value;
+        d12 = x12.Value;
+        d13 = x13.Value;
+        d14 = x14.Value;
+        d15 = x15.Value;
+        d16 = x16.Value;
+        d17 = x17.Value;
+        d18 = x18.Value;
+        d19 = x19.Value;
+        d20 = x20.Value;
+        d21 = x21.Value;
+        d22 = x22.Value;
+        d23 = x23.Value;
+        d24 = x24.Value;
+        d25 = x25.Value;
+        d26 = x26.Value;
+        d27 = x27.Value;
+        d28 = x28.Value;
+        d29 = x29.Value;
+        d30 = x30.Value;
+        d31 = x31.Value;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void WgmmaFence() => CudaAsm.Emit("wgmma.fence.sync.aligned;");
 

@@ -14,6 +14,16 @@ BC = 64
 NB = BC // 8  # n-blocks of S per slab
 
 
+def tree(op, terms):
+    """Balanced reduction expression (depth log2 n instead of a serial chain of n)."""
+    while len(terms) > 1:
+        nxt = [op(terms[i], terms[i + 1]) for i in range(0, len(terms) - 1, 2)]
+        if len(terms) % 2:
+            nxt.append(terms[-1])
+        terms = nxt
+    return terms[0]
+
+
 def kernel(dt, D, SLABS):
     BR = 64 * SLABS
     RB = 2 * D
@@ -109,9 +119,7 @@ def kernel(dt, D, SLABS):
         for r in range(2):
             e0, e1 = 2 * r, 2 * r + 1
             terms = [f"s{s}_{j}_{e}" for j in range(NB) for e in (e0, e1)]
-            expr = terms[0]
-            for tt in terms[1:]:
-                expr = f"Ptx.Max({expr}, {tt})"
+            expr = tree(lambda a, b: f"Ptx.Max({a}, {b})", terms)
             w(f"            float mx{s}_{r} = {expr};")
             w(f"            mx{s}_{r} = Ptx.Max(mx{s}_{r}, Ptx.ShflXor(mx{s}_{r}, 1));")
             w(f"            mx{s}_{r} = Ptx.Max(mx{s}_{r}, Ptx.ShflXor(mx{s}_{r}, 2));")
@@ -119,11 +127,11 @@ def kernel(dt, D, SLABS):
             w(f"            float ms{s}_{r} = mn{s}_{r} == float.NegativeInfinity ? 0f : mn{s}_{r} * c;")
             w(f"            float al{s}_{r} = Ptx.Ex2((m{s}_{r} * c) - ms{s}_{r});")
             w(f"            m{s}_{r} = mn{s}_{r};")
-            w(f"            float rs{s}_{r} = 0f;")
             for j in range(NB):
                 for e in (e0, e1):
                     w(f"            s{s}_{j}_{e} = Ptx.Ex2(Ptx.Fma(s{s}_{j}_{e}, c, -ms{s}_{r}));")
-                    w(f"            rs{s}_{r} += s{s}_{j}_{e};")
+            sums = tree(lambda a, b: f"({a} + {b})", [f"s{s}_{j}_{e}" for j in range(NB) for e in (e0, e1)])
+            w(f"            float rs{s}_{r} = {sums};")
             w(f"            l{s}_{r} = (l{s}_{r} * al{s}_{r}) + rs{s}_{r};")
             for db in range(DB):
                 w(f"            o{s}_{db}_{e0} *= al{s}_{r};")
@@ -184,25 +192,27 @@ def kernel(dt, D, SLABS):
     return "\n".join(out)
 
 
-def wgmma_kernel(dt, D, overlap=False):
+def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
     """sm_90a variant: one warpgroup (4 warps) per block, 64 query rows, 64 keys per tile. S = Q·Kᵀ and O += P·V on
     wgmma m64n64k16 with A (Q, then P) from registers and B (K, then V transposed) from shared memory through
     descriptors. Q/K/V tiles use the canonical 128-byte-swizzle layout: 64-column halves of 64 rows x 128 B,
     16-B chunk c of row r at (c ^ (r & 7)), so one layout serves ldmatrix (Q), K-major B (K) and MN-major B (V)."""
     R = 64            # rows of every tile (query rows and keys)
     H = D // 64       # 64-column halves
-    TILE = R * D * 2  # bytes per tile
+    TILE = R * D * 2  # bytes of the Q tile
+    TK = RK * D * 2   # bytes of a K or V tile (RK keys)
+    NJ = RK // 8      # 8-key blocks of S
     KS = D // 16
     out = []
     w = out.append
-    name = f"Wgmma{dt}D{D}" + ("Overlap" if overlap else "")
-    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, 64 query rows per block (one warpgroup), 64 keys per tile{'; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued' if overlap else ''}.</summary>")
+    name = f"Wgmma{dt}D{D}" + ("Overlap" if overlap else "") + ("K128" if RK == 128 else "") + ("Qs" if qsmem and not fused else "") + ("Fused" if fused else "")
+    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, 64 query rows per block (one warpgroup), {RK} keys per tile{'; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued' if overlap else ''}.</summary>")
     w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
     w("    {")
     w("        var dyn = SharedMemory.GetDynamic<Chunk16>();")
     w("        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;")
     w(f"        uint sK = sQ + {TILE}u;")
-    w(f"        uint sV = sK + {TILE}u;")
+    w(f"        uint sV = sK + {TK}u;")
     w("        int tid = Group.IdxX;")
     w("        int lane = tid & 31;")
     w("        int warp = tid >> 5;")
@@ -212,12 +222,13 @@ def wgmma_kernel(dt, D, overlap=False):
     w("        int h = Grid.IdxY;")
     w("        int kvh = h / p.Group;")
     w(f"        p.BlockRows = {R};")
-    w(f"        p.BlockKeys = {R};")
+    w(f"        p.BlockKeys = {RK};")
     w("        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);")
     w("        float c = p.ScaleLog2;")
     w(f"        int ldChunk = tid & {D // 8 - 1};")
     w(f"        int ldRow = tid >> {(D // 8).bit_length() - 1};")
     w(f"        uint ldDst = (uint)(((ldChunk >> 3) * {R * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
+    w(f"        uint ldDstKv = (uint)(((ldChunk >> 3) * {RK * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
     w(f"        ulong qStride = (ulong)p.Heads * {2 * D}u;")
     w(f"        ulong kvStride = (ulong)p.KvHeads * {2 * D}u;")
     w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {R})) * qStride) + ((ulong)h * {2 * D}u) + ((ulong)ldChunk * 16u);")
@@ -227,7 +238,7 @@ def wgmma_kernel(dt, D, overlap=False):
     w(f"        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, {rpp}, {R}, p.QCount - (mBlock * {R}), {rpp * 128});")
     w("        if (nMin <= nMax)")
     w("        {")
-    w(f"            FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)(nMax * {R}) * kvStride), kvStride, ldRow, {rpp}, {R}, p.KCount - (nMax * {R}), {rpp * 128});")
+    w(f"            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - (nMax * {RK}), {rpp * 128});")
     w("        }")
     w("        Ptx.CpAsyncCommit();")
     w("        Ptx.CpAsyncWaitAll();")
@@ -237,7 +248,7 @@ def wgmma_kernel(dt, D, overlap=False):
     w("        uint r7 = (uint)(lane & 7);")
     w("        uint hq = (uint)(lane >> 4);")
     w(f"        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);")
-    for kk in range(KS):
+    for kk in range(KS if not qsmem else 0):
         half, cc = kk // 4, 2 * (kk % 4)
         w(f"        Ptx.Ldsm4(qA + {half * R * 128}u + ((({cc}u + hq) ^ r7) << 4), out uint qa{kk}_0, out uint qa{kk}_1, out uint qa{kk}_2, out uint qa{kk}_3);")
     w("        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;")
@@ -252,34 +263,40 @@ def wgmma_kernel(dt, D, overlap=False):
     w("                Ptx.FenceProxyAsync();")
     w("                Group.Barrier();")
     w("            }")
-    vbuf = f"sV + (uint)((n & 1) * {TILE})" if overlap else "sV"
+    vbuf = f"sV + (uint)((n & 1) * {TK})" if overlap else "sV"
     w(f"            uint vb = {vbuf};")
-    w(f"            FlashTiles.LoadRows(vb + ldDst, vSrc + ((ulong)(n * {R}) * kvStride), kvStride, ldRow, {rpp}, {R}, p.KCount - (n * {R}), {rpp * 128});")
+    w(f"            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - (n * {RK}), {rpp * 128});")
     w("            Ptx.CpAsyncCommit();")
-    for j in range(8):
+    for j in range(NJ):
         w(f"            float s{j}_0 = 0f, s{j}_1 = 0f, s{j}_2 = 0f, s{j}_3 = 0f;")
-    sregs = ", ".join(f"ref s{j}_{e}" for j in range(8) for e in range(4))
     w("            Ptx.WgmmaFence();")
-    for kk in range(KS):
+    if fused:
+        emit_chain_s(w, dt, KS, R, RK)
+    for kk in range(KS if not fused else 0):
         half, off = kk // 4, 32 * (kk % 4)
-        w(f"            Ptx.Wgmma{dt}({sregs}, qa{kk}_0, qa{kk}_1, qa{kk}_2, qa{kk}_3, Ptx.Desc128(sK + {half * R * 128 + off}u, 16u, 1024u));")
-    w("            Ptx.WgmmaCommit();")
-    w("            Ptx.WgmmaWait0();")
+        for kb in range(RK // 64):
+            sregs = ", ".join(f"ref s{j}_{e}" for j in range(8 * kb, 8 * kb + 8) for e in range(4))
+            bdesc = f"Ptx.Desc128(sK + {half * RK * 128 + kb * 64 * 128 + off}u, 16u, 1024u)"
+            if qsmem:
+                w(f"            Ptx.WgmmaSs{dt}({sregs}, Ptx.Desc128(sQ + {half * R * 128 + off}u, 16u, 1024u), {bdesc});")
+            else:
+                w(f"            Ptx.Wgmma{dt}({sregs}, qa{kk}_0, qa{kk}_1, qa{kk}_2, qa{kk}_3, {bdesc});")
+    if not fused:
+        w("            Ptx.WgmmaCommit();")
+        w("            Ptx.WgmmaWait0();")
     w("            if (TileMath.TileNeedsMask(p, mBlock, n))")
     w("            {")
-    w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {R}) - (n * {R}) + (warp * 16) + g - (2 * t);")
-    w(f"                int kl = p.KCount - (n * {R}) - (2 * t);")
-    for j in range(8):
+    w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {R}) - (n * {RK}) + (warp * 16) + g - (2 * t);")
+    w(f"                int kl = p.KCount - (n * {RK}) - (2 * t);")
+    for j in range(NJ):
         for e in range(4):
             half, col = e >> 1, e & 1
             w(f"                s{j}_{e} = Ptx.Mask(s{j}_{e}, dr + {8 * half - 8 * j - col}, {8 * j + col}, kl, p.DMin, p.DMax);")
     w("            }")
     for r in range(2):
         e0, e1 = 2 * r, 2 * r + 1
-        terms = [f"s{j}_{e}" for j in range(8) for e in (e0, e1)]
-        expr = terms[0]
-        for tt in terms[1:]:
-            expr = f"Ptx.Max({expr}, {tt})"
+        terms = [f"s{j}_{e}" for j in range(NJ) for e in (e0, e1)]
+        expr = tree(lambda a, b: f"Ptx.Max({a}, {b})", terms)
         w(f"            float mx{r} = {expr};")
         w(f"            mx{r} = Ptx.Max(mx{r}, Ptx.ShflXor(mx{r}, 1));")
         w(f"            mx{r} = Ptx.Max(mx{r}, Ptx.ShflXor(mx{r}, 2));")
@@ -287,18 +304,18 @@ def wgmma_kernel(dt, D, overlap=False):
         w(f"            float ms{r} = mn{r} == float.NegativeInfinity ? 0f : mn{r} * c;")
         w(f"            float al{r} = Ptx.Ex2((m{r} * c) - ms{r});")
         w(f"            m{r} = mn{r};")
-        w(f"            float rs{r} = 0f;")
-        for j in range(8):
+        for j in range(NJ):
             for e in (e0, e1):
                 w(f"            s{j}_{e} = Ptx.Ex2(Ptx.Fma(s{j}_{e}, c, -ms{r}));")
-                w(f"            rs{r} += s{j}_{e};")
+        sums = tree(lambda a, b: f"({a} + {b})", [f"s{j}_{e}" for j in range(NJ) for e in (e0, e1)])
+        w(f"            float rs{r} = {sums};")
         w(f"            l{r} = (l{r} * al{r}) + rs{r};")
         for hh in range(H):
             for j in range(8):
                 w(f"            o{hh}_{j}_{e0} *= al{r};")
                 w(f"            o{hh}_{j}_{e1} *= al{r};")
     pack = f"Ptx.Pack{dt}"
-    for kk in range(4):
+    for kk in range(RK // 16):
         a, b = 2 * kk, 2 * kk + 1
         w(f"            uint pa{kk}_0 = {pack}(s{a}_0, s{a}_1);")
         w(f"            uint pa{kk}_1 = {pack}(s{a}_2, s{a}_3);")
@@ -309,16 +326,19 @@ def wgmma_kernel(dt, D, overlap=False):
     w("            Group.Barrier();")
     w("            if (n > nMin)")
     w("            {")
-    w(f"                FlashTiles.LoadRows(sK + ldDst, kSrc + ((ulong)((n - 1) * {R}) * kvStride), kvStride, ldRow, {rpp}, {R}, p.KCount - ((n - 1) * {R}), {rpp * 128});")
+    w(f"                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - ((n - 1) * {RK}), {rpp * 128});")
     w("            }")
     w("            Ptx.CpAsyncCommit();")
     w("            Ptx.WgmmaFence();")
-    for kk in range(4):
+    if fused:
+        emit_chain_pv(w, dt, RK, H)
+    for kk in range(RK // 16 if not fused else 0):
         for hh in range(H):
             oregs = ", ".join(f"ref o{hh}_{j}_{e}" for j in range(8) for e in range(4))
-            w(f"            Ptx.Wgmma{dt}T({oregs}, pa{kk}_0, pa{kk}_1, pa{kk}_2, pa{kk}_3, Ptx.Desc128(vb + {hh * R * 128 + kk * 2048}u, {R * 128}u, 1024u));")
-    w("            Ptx.WgmmaCommit();")
-    if not overlap:
+            w(f"            Ptx.Wgmma{dt}T({oregs}, pa{kk}_0, pa{kk}_1, pa{kk}_2, pa{kk}_3, Ptx.Desc128(vb + {hh * RK * 128 + kk * 2048}u, {RK * 128}u, 1024u));")
+    if not fused:
+        w("            Ptx.WgmmaCommit();")
+    if not overlap and not fused:
         w("            Ptx.WgmmaWait0();")
     w("        }")
     if overlap:
@@ -353,11 +373,73 @@ def wgmma_kernel(dt, D, overlap=False):
     return "\n".join(out)
 
 
+def _refs(w, names):
+    for i, n in enumerate(names):
+        w(f"                Ref<float> x{i} = {n};")
+
+
+def _back(w, names):
+    for i, n in enumerate(names):
+        w(f"                {n} = x{i}.Value;")
+
+
+def emit_chain_s(w, dt, KS, R, RK):
+    """S = Q·Kᵀ as ONE inline-asm block of KS back-to-back wgmmas (A = Q and B = K from shared memory): with one
+    asm per wgmma, ILGPU's operand copies between them made ptxas inject a warpgroup.arrive before every wgmma."""
+    assert RK == 64
+    ty = dt.lower()
+    names = [f"s{j}_{e}" for j in range(8) for e in range(4)]
+    regs = ",".join(f"%{i}" for i in range(32))
+    body = "{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; "
+    for kk in range(KS):
+        half, off = kk // 4, 32 * (kk % 4)
+        body += f"add.s64 qd, %32, {(half * R * 128 + off) >> 4}; add.s64 kd, %33, {(half * RK * 128 + off) >> 4}; "
+        body += f"wgmma.mma_async.sync.aligned.m64n64k16.f32.{ty}.{ty} {{{regs}}}, qd, kd, p, 1, 1, 0, 0; "
+    # commit and wait inside the block: ILGPU copies the outputs right after the asm, and a read of in-flight
+    # accumulators makes ptxas serialise every wgmma of the kernel (C7514).
+    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }"
+    w("            {")
+    _refs(w, names)
+    w("                Input<ulong> dq = Ptx.Desc128(sQ, 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);")
+    w("                Input<uint> one = 1u;")
+    args = ", ".join(f"ref x{i}" for i in range(32))
+    w(f"                CudaAsm.EmitRef(\"{body}\", {args}, ref dq, ref dk, ref one);")
+    _back(w, names)
+    w("            }")
+
+
+def emit_chain_pv(w, dt, RK, H):
+    """O += P·V: per 64-column half, asm blocks of two back-to-back wgmmas (32 accumulators + 8 P registers + the
+    descriptor fit ILGPU's 44-operand limit)."""
+    ty = dt.lower()
+    regs = ",".join(f"%{i}" for i in range(32))
+    for hh in range(H):
+        names = [f"o{hh}_{j}_{e}" for j in range(8) for e in range(4)]
+        for k0 in range(0, RK // 16, 2):
+            body = "{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; "
+            for i, kk in enumerate((k0, k0 + 1)):
+                body += f"add.s64 vd, %40, {(hh * RK * 128 + kk * 2048) >> 4}; "
+                a = 32 + 4 * i
+                body += f"wgmma.mma_async.sync.aligned.m64n64k16.f32.{ty}.{ty} {{{regs}}}, {{%{a},%{a + 1},%{a + 2},%{a + 3}}}, vd, p, 1, 1, 1; "
+            body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }"
+            w("            {")
+            _refs(w, names)
+            pas = [f"pa{kk}_{e}" for kk in (k0, k0 + 1) for e in range(4)]
+            w("                " + " ".join(f"Input<uint> i{i} = {n};" for i, n in enumerate(pas)))
+            w(f"                Input<ulong> dv = Ptx.Desc128(vb, {RK * 128}u, 1024u);")
+            w("                Input<uint> one = 1u;")
+            args = ", ".join(f"ref x{i}" for i in range(32)) + ", " + ", ".join(f"ref i{i}" for i in range(8))
+            w(f"                CudaAsm.EmitRef(\"{body}\", {args}, ref dv, ref one);")
+            _back(w, names)
+            w("            }")
+
+
 def main():
-    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, 128, True) for dt in ("Bf16", "F16")])
+    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, 128, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 128) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 64, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 64, True, True) for dt in ("Bf16", "F16")])
     print("// <auto-generated> by Generator/gen_flash.py; edit the generator, not this file. </auto-generated>")
     print("#pragma warning disable IDE0059, IDE0060, CS0219")
     print("using ILGPU;")
+    print("using ILGPU.Runtime.Cuda;")
     print()
     print("namespace RingAttention.Kernels.Gpu;")
     print()
