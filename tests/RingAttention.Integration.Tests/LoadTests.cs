@@ -38,8 +38,9 @@ public sealed class LoadTests(HarnessFixture fixture, ITestOutputHelper output)
             long peak = MemoryProbe.PeakBytes(fixture.Cluster.ProcessId(silo));
             long growth = peak - idle[silo];
             output.WriteLine($"silo {silo}: idle {idle[silo] >> 20} MiB, peak {peak >> 20} MiB, growth {growth >> 20} MiB (budget {HarnessFixture.SiloMemoryBytes >> 20} MiB)");
-            // The budget bounds live job buffers; the GC may keep freed large arrays until its next full collection.
-            Assert.True(growth <= 2 * HarnessFixture.SiloMemoryBytes, $"silo {silo} grew by {growth >> 20} MiB");
+            // The budget bounds job buffers; the rest of the growth is the runtime warming up (JIT code of the ring path,
+            // thread stacks, GC bookkeeping): measured at 79-111 MiB of growth for a 96 MiB budget.
+            Assert.True(growth <= HarnessFixture.SiloMemoryBytes * 3 / 2, $"silo {silo} grew by {growth >> 20} MiB");
         }
     }
 

@@ -29,13 +29,21 @@ public static class JobOutput
         var spec = plan.Spec;
         using var file = SafetensorsSharedOutput.OpenForWrite(plan.PartialOutputPath);
         int rowElements = spec.Heads * spec.HeadDim;
+        // Converted and written a few MiB at a time: a whole converted copy of o would add its size to the shard's peak.
+        int chunkRows = Math.Max(1, (4 << 20) / (rowElements * spec.DType.Size()));
+        byte[] converted = new byte[chunkRows * rowElements * spec.DType.Size()];
         int localRow = 0;
         foreach (var span in plan.OwnSpans)
         {
-            var source = result.Output.AsSpan(localRow * rowElements, span.Count * rowElements);
-            byte[] converted = new byte[source.Length * spec.DType.Size()];
-            ElementConvert.FromSingle(source, spec.DType, converted);
-            file.WriteElements(Output, (long)span.Start * rowElements, converted);
+            for (int first = 0; first < span.Count; first += chunkRows)
+            {
+                int rows = Math.Min(chunkRows, span.Count - first);
+                var source = result.Output.AsSpan((localRow + first) * rowElements, rows * rowElements);
+                var bytes = converted.AsSpan(0, source.Length * spec.DType.Size());
+                ElementConvert.FromSingle(source, spec.DType, bytes);
+                file.WriteElements(Output, (long)(span.Start + first) * rowElements, bytes);
+            }
+
             for (int head = 0; head < spec.Heads; head++)
             {
                 var lse = result.Lse.AsSpan((head * result.Rows) + localRow, span.Count);
