@@ -5,8 +5,9 @@ using RingAttention.Tensors;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// Attention on an NVIDIA GPU. f16/bf16 with head dim 64 or 128 run the tensor-core kernel (inline-PTX mma.sync,
-/// ldmatrix, cp.async; see FlashKernels); other head dims and f32 run the portable ILGPU kernel on the GPU.
+/// Attention on an NVIDIA GPU. f16/bf16 with head dim 64 or 128 run a tensor-core kernel: on Hopper (sm_90) the
+/// wgmma kernel (PTX retargeted to sm_90a), elsewhere the mma.sync one (both inline PTX with ldmatrix/cp.async; see
+/// FlashKernels and FlashLauncher); other head dims and f32 run the portable ILGPU kernel on the GPU.
 /// Create through <see cref="GpuBackends.TryCreateCuda"/>.
 /// </summary>
 public sealed class CudaAttentionBackend : IlgpuAttentionBackend

@@ -41,6 +41,12 @@ internal sealed class FlashLauncher : IDisposable
     /// <summary>wgmma variant whose GEMM chains are single asm blocks (no ptxas-injected warpgroup.arrive between wgmmas).</summary>
     public bool WgmmaFused { get; set; } = true;
 
+    /// <summary>
+    /// Also route d = 64 to the wgmma kernel. Only the fused variant: the one-asm-per-wgmma d = 64 kernel gave wrong
+    /// results on the H100 (bench/NOTES.md).
+    /// </summary>
+    public bool WgmmaD64 { get; set; } = true;
+
     /// <summary>Blocks per SM the wgmma kernels are compiled for (.minnctapersm; caps registers at 65536 / (128 x this)).</summary>
     public int WgmmaBlocksPerSm { get; set; } = 4;
 
@@ -51,8 +57,7 @@ internal sealed class FlashLauncher : IDisposable
 
     public void Launch(FlashParams p, ElementType type, DeviceWorkspace ws)
     {
-        // wgmma serves d = 128 only: the d = 64 wgmma kernel gave wrong results on the H100 (bench/NOTES.md, v2).
-        var e = Get(type, p.HeadDim, UseWgmma && p.HeadDim == 128 ? (WgmmaKeys == 128 ? -2 : WgmmaOverlap ? -1 : WgmmaFused ? -4 : WgmmaQInShared ? -3 : 0) : Slabs);
+        var e = Get(type, p.HeadDim, UseWgmma && (p.HeadDim == 128 || (WgmmaD64 && WgmmaFused)) ? (WgmmaKeys == 128 ? -2 : WgmmaOverlap ? -1 : WgmmaFused ? -4 : WgmmaQInShared ? -3 : 0) : Slabs);
         p.BlockRows = e.BlockRows;
         p.BlockKeys = e.BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
@@ -90,6 +95,8 @@ internal sealed class FlashLauncher : IDisposable
             (ElementType.F16, 128, -3) => FlashKernels.WgmmaF16D128Qs,
             (ElementType.BF16, 128, -4) => FlashKernels.WgmmaBf16D128Fused,
             (ElementType.F16, 128, -4) => FlashKernels.WgmmaF16D128Fused,
+            (ElementType.BF16, 64, -4) => FlashKernels.WgmmaBf16D64Fused,
+            (ElementType.F16, 64, -4) => FlashKernels.WgmmaF16D64Fused,
             (ElementType.BF16, 64, 1) => FlashKernels.FlashBf16D64S1,
             (ElementType.BF16, 64, 2) => FlashKernels.FlashBf16D64S2,
             (ElementType.BF16, 128, 1) => FlashKernels.FlashBf16D128S1,
