@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingAttention.Client;
+using RingAttention.Client.Security;
 using RingAttention.Grains.Hosting;
 using RingAttention.Silo.Hosting;
 
@@ -21,6 +22,11 @@ public sealed class EmbeddedClusterOptions
 
     /// <summary>Applied to every silo's ring options (limits, timeouts, threads).</summary>
     public Action<RingAttentionOptions>? Configure { get; set; }
+
+    /// <summary>The cluster certificate (PKCS#12) when silos and the client must use TLS. <value>Default null: no TLS.</value></summary>
+    public string? TlsCertificatePath { get; set; }
+
+    public string? TlsCertificatePassword { get; set; }
 }
 
 /// <summary>
@@ -64,6 +70,8 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             PrimarySiloPort = i == 0 ? 0 : ports[0],
             Device = options.Device,
             ClusterId = clusterId,
+            HttpPort = 0,
+            Tls = new SiloTlsOptions { CertificatePath = options.TlsCertificatePath, CertificatePassword = options.TlsCertificatePassword },
         }).ToList();
 
         var silos = new List<IHost>();
@@ -72,7 +80,8 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             silos.Add(await StartSiloAsync(hosts[0], options, device, ct));
             silos.AddRange(await Task.WhenAll(hosts.Skip(1).Select(h => StartSiloAsync(h, options, device, ct))));
             var gateways = hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort));
-            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, ct: ct);
+            var certificate = options.TlsCertificatePath is null ? null : ClusterTls.Load(options.TlsCertificatePath, options.TlsCertificatePassword);
+            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, certificate, ct);
             return new EmbeddedCluster(silos, device, client, hosts);
         }
         catch

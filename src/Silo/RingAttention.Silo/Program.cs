@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Dashboard;
 using RingAttention.Grains.Hosting;
 using RingAttention.Silo.Hosting;
 
@@ -21,7 +22,14 @@ builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.WebHost.UseUrls(host.HttpPort == 0 ? [] : [$"http://0.0.0.0:{host.HttpPort}"]);
-builder.UseOrleans(silo => silo.AddRingAttention(host, options => ringSection.Bind(options)));
+builder.UseOrleans(silo =>
+{
+    silo.AddRingAttention(host, options => ringSection.Bind(options));
+    if (host.Dashboard)
+    {
+        silo.AddDashboard();
+    }
+});
 builder.Services.AddHealthChecks().AddCheck<SiloReadinessCheck>("silo", tags: ["ready"]);
 builder.Services.AddRingAttentionTelemetry();
 
@@ -29,4 +37,9 @@ var app = builder.Build();
 app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapPrometheusScrapingEndpoint("/metrics");
+if (host.Dashboard)
+{
+    app.MapOrleansDashboard("/dashboard");
+}
+
 await app.RunAsync();

@@ -26,6 +26,10 @@ public sealed class SiloHostOptions
     /// <value>Default null: Orleans' own (5 s, three missed probes).</value></summary>
     public TimeSpan? ProbeTimeout { get; set; }
 
+    /// <summary>Serve the Orleans dashboard at /dashboard on the HTTP port. It has no authentication: keep it off public
+    /// ingress. <value>Default false.</value></summary>
+    public bool Dashboard { get; set; }
+
     /// <summary>TLS between silos and for clients; off unless a certificate is given.</summary>
     public SiloTlsOptions Tls { get; set; } = new();
 
