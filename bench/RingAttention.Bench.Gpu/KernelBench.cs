@@ -34,6 +34,7 @@ internal static class KernelBench
         backend.Flash.WgmmaQInShared = options.Get("qsmem", "0") == "1";
         backend.Flash.WgmmaFused = options.Get("fused", "1") == "1";
         backend.Flash.WgmmaD64 = options.Get("wgmma64", "1") == "1";
+        backend.Flash.WgmmaWarpgroups = int.Parse(options.Get("wg", "2"));
         foreach (string dt in options.List("dtypes", "bf16,f16"))
         {
             foreach (int tokens in options.Ints("tokens", "4096,16384,32768"))
@@ -95,7 +96,7 @@ internal static class KernelBench
             ["hkv"] = spec.KvHeads,
             ["dim"] = spec.HeadDim,
             ["causal"] = spec.Mask.Causal,
-            ["kernel"] = backend.Flash.UseWgmma && (spec.HeadDim == 128 || (backend.Flash.WgmmaD64 && backend.Flash.WgmmaFused)) ? $"wgmma-k{backend.Flash.WgmmaKeys}{(backend.Flash.WgmmaOverlap ? "-overlap" : string.Empty)}{(backend.Flash.WgmmaFused ? "-fused" : backend.Flash.WgmmaQInShared ? "-qs" : string.Empty)}-b{backend.Flash.WgmmaBlocksPerSm}" : $"mma-s{backend.Flash.Slabs}",
+            ["kernel"] = backend.Flash.UseWgmma && (spec.HeadDim == 128 || (backend.Flash.WgmmaD64 && backend.Flash.WgmmaFused)) ? $"wgmma-k{backend.Flash.WgmmaKeys}{(backend.Flash.WgmmaOverlap ? "-overlap" : string.Empty)}{(backend.Flash.WgmmaFused ? $"-fused-wg{backend.Flash.WgmmaWarpgroups}" : backend.Flash.WgmmaQInShared ? "-qs" : string.Empty)}-b{backend.Flash.WgmmaBlocksPerSm}" : $"mma-s{backend.Flash.Slabs}",
             ["median_ms"] = Math.Round(ms, 3),
             ["min_ms"] = Math.Round(times[0], 3),
             ["tflops"] = Math.Round(flops / ms / 1e9, 1),

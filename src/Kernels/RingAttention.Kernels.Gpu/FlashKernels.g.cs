@@ -4998,6 +4998,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -5027,7 +5028,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -5069,7 +5070,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -5222,11 +5223,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -5281,6 +5282,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -5310,7 +5312,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -5368,7 +5370,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -5557,11 +5559,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -5632,6 +5634,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -5661,7 +5664,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -5703,7 +5706,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -5856,11 +5859,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -5915,6 +5918,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -5944,7 +5948,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -6002,7 +6006,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -6191,11 +6195,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -6266,6 +6270,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -6295,7 +6300,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -6353,7 +6358,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -6543,11 +6548,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -6618,6 +6623,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -6647,7 +6653,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -6705,7 +6711,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -6895,11 +6901,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -6970,6 +6976,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -6999,7 +7006,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -7073,7 +7080,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 128) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 128) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 128) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -7350,11 +7357,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -7425,6 +7432,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -7454,7 +7462,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
         Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
         Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
@@ -7528,7 +7536,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 128) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 128) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 128) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -7805,11 +7813,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -7880,6 +7888,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -7909,7 +7918,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -7959,7 +7968,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -8148,11 +8157,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -8223,6 +8232,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -8252,7 +8262,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -8302,7 +8312,7 @@ internal static class FlashKernels
             Ptx.WgmmaWait0();
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -8491,11 +8501,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -8566,6 +8576,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -8595,7 +8606,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -8658,7 +8669,7 @@ internal static class FlashKernels
                 Ref<float> x29 = s7_1;
                 Ref<float> x30 = s7_2;
                 Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ, 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
                 Input<uint> one = 1u;
                 CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
                 s0_0 = x0.Value;
@@ -8696,7 +8707,7 @@ internal static class FlashKernels
             }
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -8983,11 +8994,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -9042,6 +9053,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -9071,7 +9083,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -9142,7 +9154,7 @@ internal static class FlashKernels
                 Ref<float> x29 = s7_1;
                 Ref<float> x30 = s7_2;
                 Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ, 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
                 Input<uint> one = 1u;
                 CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 512; add.s64 kd, %33, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 514; add.s64 kd, %33, 514; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 516; add.s64 kd, %33, 516; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 518; add.s64 kd, %33, 518; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
                 s0_0 = x0.Value;
@@ -9180,7 +9192,7 @@ internal static class FlashKernels
             }
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -9639,11 +9651,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -9714,6 +9726,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -9743,7 +9756,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -9806,7 +9819,7 @@ internal static class FlashKernels
                 Ref<float> x29 = s7_1;
                 Ref<float> x30 = s7_2;
                 Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ, 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
                 Input<uint> one = 1u;
                 CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
                 s0_0 = x0.Value;
@@ -9844,7 +9857,7 @@ internal static class FlashKernels
             }
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -10131,11 +10144,11 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)
@@ -10190,6 +10203,7 @@ internal static class FlashKernels
         int tid = Group.IdxX;
         int lane = tid & 31;
         int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
         int g = lane >> 2;
         int t = lane & 3;
         int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
@@ -10219,7 +10233,7 @@ internal static class FlashKernels
         Group.Barrier();
         uint r7 = (uint)(lane & 7);
         uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -10290,7 +10304,7 @@ internal static class FlashKernels
                 Ref<float> x29 = s7_1;
                 Ref<float> x30 = s7_2;
                 Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ, 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
                 Input<uint> one = 1u;
                 CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 512; add.s64 kd, %33, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 514; add.s64 kd, %33, 514; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 516; add.s64 kd, %33, 516; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 518; add.s64 kd, %33, 518; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
                 s0_0 = x0.Value;
@@ -10328,7 +10342,7 @@ internal static class FlashKernels
             }
             if (TileMath.TileNeedsMask(p, mBlock, n))
             {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + (warp * 16) + g - (2 * t);
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
                 int kl = p.KCount - (n * 64) - (2 * t);
                 s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
                 s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
@@ -10787,11 +10801,2311 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         l0 += Ptx.ShflXor(l0, 1);
         l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + (warp * 16) + g;
+        int row0 = (mBlock * 64) + 0 + wr + g;
         float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
         l1 += Ptx.ShflXor(l1, 1);
         l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + (warp * 16) + g;
+        int row1 = (mBlock * 64) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaBf16D64FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 8192u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 128;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 7;
+        int ldRow = tid >> 3;
+        uint ldDst = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 128u;
+        ulong kvStride = (ulong)p.KvHeads * 128u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 128)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 32, 128, p.QCount - (mBlock * 128), 4096);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (nMax * 64), 4096);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (n * 64), 4096);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 128) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - ((n - 1) * 64), 4096);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 128) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 128) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaBf16D128FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 32768u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 128;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 128)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 128, p.QCount - (mBlock * 128), 2048);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1024; add.s64 kd, %33, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1026; add.s64 kd, %33, 514; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1028; add.s64 kd, %33, 516; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1030; add.s64 kd, %33, 518; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 128) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o1_0_0;
+                Ref<float> x1 = o1_0_1;
+                Ref<float> x2 = o1_0_2;
+                Ref<float> x3 = o1_0_3;
+                Ref<float> x4 = o1_1_0;
+                Ref<float> x5 = o1_1_1;
+                Ref<float> x6 = o1_1_2;
+                Ref<float> x7 = o1_1_3;
+                Ref<float> x8 = o1_2_0;
+                Ref<float> x9 = o1_2_1;
+                Ref<float> x10 = o1_2_2;
+                Ref<float> x11 = o1_2_3;
+                Ref<float> x12 = o1_3_0;
+                Ref<float> x13 = o1_3_1;
+                Ref<float> x14 = o1_3_2;
+                Ref<float> x15 = o1_3_3;
+                Ref<float> x16 = o1_4_0;
+                Ref<float> x17 = o1_4_1;
+                Ref<float> x18 = o1_4_2;
+                Ref<float> x19 = o1_4_3;
+                Ref<float> x20 = o1_5_0;
+                Ref<float> x21 = o1_5_1;
+                Ref<float> x22 = o1_5_2;
+                Ref<float> x23 = o1_5_3;
+                Ref<float> x24 = o1_6_0;
+                Ref<float> x25 = o1_6_1;
+                Ref<float> x26 = o1_6_2;
+                Ref<float> x27 = o1_6_3;
+                Ref<float> x28 = o1_7_0;
+                Ref<float> x29 = o1_7_1;
+                Ref<float> x30 = o1_7_2;
+                Ref<float> x31 = o1_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 640; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o1_0_0 = x0.Value;
+                o1_0_1 = x1.Value;
+                o1_0_2 = x2.Value;
+                o1_0_3 = x3.Value;
+                o1_1_0 = x4.Value;
+                o1_1_1 = x5.Value;
+                o1_1_2 = x6.Value;
+                o1_1_3 = x7.Value;
+                o1_2_0 = x8.Value;
+                o1_2_1 = x9.Value;
+                o1_2_2 = x10.Value;
+                o1_2_3 = x11.Value;
+                o1_3_0 = x12.Value;
+                o1_3_1 = x13.Value;
+                o1_3_2 = x14.Value;
+                o1_3_3 = x15.Value;
+                o1_4_0 = x16.Value;
+                o1_4_1 = x17.Value;
+                o1_4_2 = x18.Value;
+                o1_4_3 = x19.Value;
+                o1_5_0 = x20.Value;
+                o1_5_1 = x21.Value;
+                o1_5_2 = x22.Value;
+                o1_5_3 = x23.Value;
+                o1_6_0 = x24.Value;
+                o1_6_1 = x25.Value;
+                o1_6_2 = x26.Value;
+                o1_6_3 = x27.Value;
+                o1_7_0 = x28.Value;
+                o1_7_1 = x29.Value;
+                o1_7_2 = x30.Value;
+                o1_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o1_0_0;
+                Ref<float> x1 = o1_0_1;
+                Ref<float> x2 = o1_0_2;
+                Ref<float> x3 = o1_0_3;
+                Ref<float> x4 = o1_1_0;
+                Ref<float> x5 = o1_1_1;
+                Ref<float> x6 = o1_1_2;
+                Ref<float> x7 = o1_1_3;
+                Ref<float> x8 = o1_2_0;
+                Ref<float> x9 = o1_2_1;
+                Ref<float> x10 = o1_2_2;
+                Ref<float> x11 = o1_2_3;
+                Ref<float> x12 = o1_3_0;
+                Ref<float> x13 = o1_3_1;
+                Ref<float> x14 = o1_3_2;
+                Ref<float> x15 = o1_3_3;
+                Ref<float> x16 = o1_4_0;
+                Ref<float> x17 = o1_4_1;
+                Ref<float> x18 = o1_4_2;
+                Ref<float> x19 = o1_4_3;
+                Ref<float> x20 = o1_5_0;
+                Ref<float> x21 = o1_5_1;
+                Ref<float> x22 = o1_5_2;
+                Ref<float> x23 = o1_5_3;
+                Ref<float> x24 = o1_6_0;
+                Ref<float> x25 = o1_6_1;
+                Ref<float> x26 = o1_6_2;
+                Ref<float> x27 = o1_6_3;
+                Ref<float> x28 = o1_7_0;
+                Ref<float> x29 = o1_7_1;
+                Ref<float> x30 = o1_7_2;
+                Ref<float> x31 = o1_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 768; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 896; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o1_0_0 = x0.Value;
+                o1_0_1 = x1.Value;
+                o1_0_2 = x2.Value;
+                o1_0_3 = x3.Value;
+                o1_1_0 = x4.Value;
+                o1_1_1 = x5.Value;
+                o1_1_2 = x6.Value;
+                o1_1_3 = x7.Value;
+                o1_2_0 = x8.Value;
+                o1_2_1 = x9.Value;
+                o1_2_2 = x10.Value;
+                o1_2_3 = x11.Value;
+                o1_3_0 = x12.Value;
+                o1_3_1 = x13.Value;
+                o1_3_2 = x14.Value;
+                o1_3_3 = x15.Value;
+                o1_4_0 = x16.Value;
+                o1_4_1 = x17.Value;
+                o1_4_2 = x18.Value;
+                o1_4_3 = x19.Value;
+                o1_5_0 = x20.Value;
+                o1_5_1 = x21.Value;
+                o1_5_2 = x22.Value;
+                o1_5_3 = x23.Value;
+                o1_6_0 = x24.Value;
+                o1_6_1 = x25.Value;
+                o1_6_2 = x26.Value;
+                o1_6_3 = x27.Value;
+                o1_7_0 = x28.Value;
+                o1_7_1 = x29.Value;
+                o1_7_2 = x30.Value;
+                o1_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 128) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 128) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaF16D64FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 8192u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 128;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 7;
+        int ldRow = tid >> 3;
+        uint ldDst = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 128u;
+        ulong kvStride = (ulong)p.KvHeads * 128u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 128)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 32, 128, p.QCount - (mBlock * 128), 4096);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (nMax * 64), 4096);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (n * 64), 4096);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 128) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - ((n - 1) * 64), 4096);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 128) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 128) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
+    public static void WgmmaF16D128FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 32768u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 128;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 128)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 128, p.QCount - (mBlock * 128), 2048);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        uint r7 = (uint)(lane & 7);
+        uint hq = (uint)(lane >> 4);
+        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1024; add.s64 kd, %33, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1026; add.s64 kd, %33, 514; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1028; add.s64 kd, %33, 516; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 1030; add.s64 kd, %33, 518; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 128) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o1_0_0;
+                Ref<float> x1 = o1_0_1;
+                Ref<float> x2 = o1_0_2;
+                Ref<float> x3 = o1_0_3;
+                Ref<float> x4 = o1_1_0;
+                Ref<float> x5 = o1_1_1;
+                Ref<float> x6 = o1_1_2;
+                Ref<float> x7 = o1_1_3;
+                Ref<float> x8 = o1_2_0;
+                Ref<float> x9 = o1_2_1;
+                Ref<float> x10 = o1_2_2;
+                Ref<float> x11 = o1_2_3;
+                Ref<float> x12 = o1_3_0;
+                Ref<float> x13 = o1_3_1;
+                Ref<float> x14 = o1_3_2;
+                Ref<float> x15 = o1_3_3;
+                Ref<float> x16 = o1_4_0;
+                Ref<float> x17 = o1_4_1;
+                Ref<float> x18 = o1_4_2;
+                Ref<float> x19 = o1_4_3;
+                Ref<float> x20 = o1_5_0;
+                Ref<float> x21 = o1_5_1;
+                Ref<float> x22 = o1_5_2;
+                Ref<float> x23 = o1_5_3;
+                Ref<float> x24 = o1_6_0;
+                Ref<float> x25 = o1_6_1;
+                Ref<float> x26 = o1_6_2;
+                Ref<float> x27 = o1_6_3;
+                Ref<float> x28 = o1_7_0;
+                Ref<float> x29 = o1_7_1;
+                Ref<float> x30 = o1_7_2;
+                Ref<float> x31 = o1_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 640; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o1_0_0 = x0.Value;
+                o1_0_1 = x1.Value;
+                o1_0_2 = x2.Value;
+                o1_0_3 = x3.Value;
+                o1_1_0 = x4.Value;
+                o1_1_1 = x5.Value;
+                o1_1_2 = x6.Value;
+                o1_1_3 = x7.Value;
+                o1_2_0 = x8.Value;
+                o1_2_1 = x9.Value;
+                o1_2_2 = x10.Value;
+                o1_2_3 = x11.Value;
+                o1_3_0 = x12.Value;
+                o1_3_1 = x13.Value;
+                o1_3_2 = x14.Value;
+                o1_3_3 = x15.Value;
+                o1_4_0 = x16.Value;
+                o1_4_1 = x17.Value;
+                o1_4_2 = x18.Value;
+                o1_4_3 = x19.Value;
+                o1_5_0 = x20.Value;
+                o1_5_1 = x21.Value;
+                o1_5_2 = x22.Value;
+                o1_5_3 = x23.Value;
+                o1_6_0 = x24.Value;
+                o1_6_1 = x25.Value;
+                o1_6_2 = x26.Value;
+                o1_6_3 = x27.Value;
+                o1_7_0 = x28.Value;
+                o1_7_1 = x29.Value;
+                o1_7_2 = x30.Value;
+                o1_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o1_0_0;
+                Ref<float> x1 = o1_0_1;
+                Ref<float> x2 = o1_0_2;
+                Ref<float> x3 = o1_0_3;
+                Ref<float> x4 = o1_1_0;
+                Ref<float> x5 = o1_1_1;
+                Ref<float> x6 = o1_1_2;
+                Ref<float> x7 = o1_1_3;
+                Ref<float> x8 = o1_2_0;
+                Ref<float> x9 = o1_2_1;
+                Ref<float> x10 = o1_2_2;
+                Ref<float> x11 = o1_2_3;
+                Ref<float> x12 = o1_3_0;
+                Ref<float> x13 = o1_3_1;
+                Ref<float> x14 = o1_3_2;
+                Ref<float> x15 = o1_3_3;
+                Ref<float> x16 = o1_4_0;
+                Ref<float> x17 = o1_4_1;
+                Ref<float> x18 = o1_4_2;
+                Ref<float> x19 = o1_4_3;
+                Ref<float> x20 = o1_5_0;
+                Ref<float> x21 = o1_5_1;
+                Ref<float> x22 = o1_5_2;
+                Ref<float> x23 = o1_5_3;
+                Ref<float> x24 = o1_6_0;
+                Ref<float> x25 = o1_6_1;
+                Ref<float> x26 = o1_6_2;
+                Ref<float> x27 = o1_6_3;
+                Ref<float> x28 = o1_7_0;
+                Ref<float> x29 = o1_7_1;
+                Ref<float> x30 = o1_7_2;
+                Ref<float> x31 = o1_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 768; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 896; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o1_0_0 = x0.Value;
+                o1_0_1 = x1.Value;
+                o1_0_2 = x2.Value;
+                o1_0_3 = x3.Value;
+                o1_1_0 = x4.Value;
+                o1_1_1 = x5.Value;
+                o1_1_2 = x6.Value;
+                o1_1_3 = x7.Value;
+                o1_2_0 = x8.Value;
+                o1_2_1 = x9.Value;
+                o1_2_2 = x10.Value;
+                o1_2_3 = x11.Value;
+                o1_3_0 = x12.Value;
+                o1_3_1 = x13.Value;
+                o1_3_2 = x14.Value;
+                o1_3_3 = x15.Value;
+                o1_4_0 = x16.Value;
+                o1_4_1 = x17.Value;
+                o1_4_2 = x18.Value;
+                o1_4_3 = x19.Value;
+                o1_5_0 = x20.Value;
+                o1_5_1 = x21.Value;
+                o1_5_2 = x22.Value;
+                o1_5_3 = x23.Value;
+                o1_6_0 = x24.Value;
+                o1_6_1 = x25.Value;
+                o1_6_2 = x26.Value;
+                o1_6_3 = x27.Value;
+                o1_7_0 = x28.Value;
+                o1_7_1 = x29.Value;
+                o1_7_2 = x30.Value;
+                o1_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 128) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 128) + 8 + wr + g;
         float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
         Warp.Barrier();
         if (row0 < p.QCount)

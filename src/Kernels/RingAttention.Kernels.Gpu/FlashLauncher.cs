@@ -47,6 +47,9 @@ internal sealed class FlashLauncher : IDisposable
     /// </summary>
     public bool WgmmaD64 { get; set; } = true;
 
+    /// <summary>Warpgroups per block of the fused wgmma kernel: 1 (64 query rows) or 2 (128 rows sharing each K/V tile).</summary>
+    public int WgmmaWarpgroups { get; set; } = 2;
+
     /// <summary>Blocks per SM the wgmma kernels are compiled for (.minnctapersm; caps registers at 65536 / (128 x this)).</summary>
     public int WgmmaBlocksPerSm { get; set; } = 4;
 
@@ -57,11 +60,11 @@ internal sealed class FlashLauncher : IDisposable
 
     public void Launch(FlashParams p, ElementType type, DeviceWorkspace ws)
     {
-        var e = Get(type, p.HeadDim, UseWgmma && (p.HeadDim == 128 || (WgmmaD64 && WgmmaFused)) ? (WgmmaKeys == 128 ? -2 : WgmmaOverlap ? -1 : WgmmaFused ? -4 : WgmmaQInShared ? -3 : 0) : Slabs);
+        var e = Get(type, p.HeadDim, UseWgmma && (p.HeadDim == 128 || (WgmmaD64 && WgmmaFused)) ? (WgmmaKeys == 128 ? -2 : WgmmaOverlap ? -1 : WgmmaFused ? (WgmmaWarpgroups == 2 ? -5 : -4) : WgmmaQInShared ? -3 : 0) : Slabs);
         p.BlockRows = e.BlockRows;
         p.BlockKeys = e.BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
-        var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(e.SharedBytes / 16));
+        var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(e.Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(e.SharedBytes / 16));
         e.Run(_accelerator.DefaultStream, config, p, ws.O.View.AsContiguous(), ws.Lse.View.AsContiguous());
     }
 
@@ -97,6 +100,10 @@ internal sealed class FlashLauncher : IDisposable
             (ElementType.F16, 128, -4) => FlashKernels.WgmmaF16D128Fused,
             (ElementType.BF16, 64, -4) => FlashKernels.WgmmaBf16D64Fused,
             (ElementType.F16, 64, -4) => FlashKernels.WgmmaF16D64Fused,
+            (ElementType.BF16, 64, -5) => FlashKernels.WgmmaBf16D64FusedWg2,
+            (ElementType.F16, 64, -5) => FlashKernels.WgmmaF16D64FusedWg2,
+            (ElementType.BF16, 128, -5) => FlashKernels.WgmmaBf16D128FusedWg2,
+            (ElementType.F16, 128, -5) => FlashKernels.WgmmaF16D128FusedWg2,
             (ElementType.BF16, 64, 1) => FlashKernels.FlashBf16D64S1,
             (ElementType.BF16, 64, 2) => FlashKernels.FlashBf16D64S2,
             (ElementType.BF16, 128, 1) => FlashKernels.FlashBf16D128S1,
@@ -108,13 +115,14 @@ internal sealed class FlashLauncher : IDisposable
             _ => throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and {slabs} slab(s)"),
         };
         bool wgmma = slabs <= 0;
-        int blockRows = wgmma ? 64 : 64 * slabs;
+        int threads = slabs == -5 ? 2 * Threads : Threads;
+        int blockRows = slabs == -5 ? 128 : wgmma ? 64 : 64 * slabs;
         // wgmma tiles need 1024-byte alignment of the 128-byte swizzle atoms: 1 KB slack to align the base;
         // the overlap variant holds two V tiles.
         int keys = slabs == -2 ? 128 : BlockKeys;
         int shared = ((blockRows + ((slabs == -1 ? 3 : 2) * keys)) * dim * 2) + (wgmma ? 1024 : 0);
         // mma.sync: 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
-        var specialization = new KernelSpecialization(Threads, wgmma ? WgmmaBlocksPerSm : 2);
+        var specialization = new KernelSpecialization(threads, slabs == -5 ? Math.Max(1, WgmmaBlocksPerSm / 2) : wgmma ? WgmmaBlocksPerSm : 2);
         var kernel = LoadPatched(method.Method, specialization, wgmma, out bool patched);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;
@@ -124,7 +132,7 @@ internal sealed class FlashLauncher : IDisposable
         }
 
         string ptx = kernel.CompiledKernel is PTXCompiledKernel c ? c.PTXAssembly : string.Empty;
-        e = new Entry(run, blockRows, keys, shared, function, ptx, patched);
+        e = new Entry(run, threads, blockRows, keys, shared, function, ptx, patched);
         _kernels[(type, dim, slabs)] = e;
         return e;
     }
@@ -153,5 +161,5 @@ internal sealed class FlashLauncher : IDisposable
         return _accelerator.LoadKernel(toLoad);
     }
 
-    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int BlockRows, int BlockKeys, int SharedBytes, IntPtr Function, string Ptx, bool Patched);
+    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int Threads, int BlockRows, int BlockKeys, int SharedBytes, IntPtr Function, string Ptx, bool Patched);
 }

@@ -192,12 +192,12 @@ def kernel(dt, D, SLABS):
     return "\n".join(out)
 
 
-def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
+def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False, WG=1):
     """sm_90a variant: one warpgroup (4 warps) per block, 64 query rows, 64 keys per tile. S = Q·Kᵀ and O += P·V on
     wgmma m64n64k16 with A (Q, then P) from registers and B (K, then V transposed) from shared memory through
     descriptors. Q/K/V tiles use the canonical 128-byte-swizzle layout: 64-column halves of 64 rows x 128 B,
     16-B chunk c of row r at (c ^ (r & 7)), so one layout serves ldmatrix (Q), K-major B (K) and MN-major B (V)."""
-    R = 64            # rows of every tile (query rows and keys)
+    R = 64 * WG       # query rows per block (WG warpgroups of 64 rows share each K/V tile)
     H = D // 64       # 64-column halves
     TILE = R * D * 2  # bytes of the Q tile
     TK = RK * D * 2   # bytes of a K or V tile (RK keys)
@@ -205,7 +205,7 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
     KS = D // 16
     out = []
     w = out.append
-    name = f"Wgmma{dt}D{D}" + ("Overlap" if overlap else "") + ("K128" if RK == 128 else "") + ("Qs" if qsmem and not fused else "") + ("Fused" if fused else "")
+    name = f"Wgmma{dt}D{D}" + ("Overlap" if overlap else "") + ("K128" if RK == 128 else "") + ("Qs" if qsmem and not fused else "") + ("Fused" if fused else "") + (f"Wg{WG}" if WG > 1 else "")
     w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, 64 query rows per block (one warpgroup), {RK} keys per tile{'; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued' if overlap else ''}.</summary>")
     w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
     w("    {")
@@ -216,6 +216,7 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
     w("        int tid = Group.IdxX;")
     w("        int lane = tid & 31;")
     w("        int warp = tid >> 5;")
+    w("        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);")
     w("        int g = lane >> 2;")
     w("        int t = lane & 3;")
     w("        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);")
@@ -234,7 +235,7 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
     w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {R})) * qStride) + ((ulong)h * {2 * D}u) + ((ulong)ldChunk * 16u);")
     w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {2 * D}u) + ((ulong)ldChunk * 16u);")
     w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {2 * D}u) + ((ulong)ldChunk * 16u);")
-    rpp = 1024 // D
+    rpp = 1024 * WG // D
     w(f"        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, {rpp}, {R}, p.QCount - (mBlock * {R}), {rpp * 128});")
     w("        if (nMin <= nMax)")
     w("        {")
@@ -247,7 +248,7 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
     # Q fragments into registers (A layout of warp rows 16w..16w+15)
     w("        uint r7 = (uint)(lane & 7);")
     w("        uint hq = (uint)(lane >> 4);")
-    w(f"        uint qA = sQ + (uint)(((warp * 16) + (lane & 15)) * 128);")
+    w(f"        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);")
     for kk in range(KS if not qsmem else 0):
         half, cc = kk // 4, 2 * (kk % 4)
         w(f"        Ptx.Ldsm4(qA + {half * R * 128}u + ((({cc}u + hq) ^ r7) << 4), out uint qa{kk}_0, out uint qa{kk}_1, out uint qa{kk}_2, out uint qa{kk}_3);")
@@ -286,7 +287,7 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
         w("            Ptx.WgmmaWait0();")
     w("            if (TileMath.TileNeedsMask(p, mBlock, n))")
     w("            {")
-    w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {R}) - (n * {RK}) + (warp * 16) + g - (2 * t);")
+    w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {R}) - (n * {RK}) + wr + g - (2 * t);")
     w(f"                int kl = p.KCount - (n * {RK}) - (2 * t);")
     for j in range(NJ):
         for e in range(4):
@@ -349,7 +350,7 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False):
     for r in range(2):
         w(f"        l{r} += Ptx.ShflXor(l{r}, 1);")
         w(f"        l{r} += Ptx.ShflXor(l{r}, 2);")
-        w(f"        int row{r} = (mBlock * {R}) + {8 * r} + (warp * 16) + g;")
+        w(f"        int row{r} = (mBlock * {R}) + {8 * r} + wr + g;")
         w(f"        float lo{r} = FlashTiles.ReadLse(p, lse, h, row{r});")
     w("        Warp.Barrier();")
     for r in range(2):
@@ -400,7 +401,7 @@ def emit_chain_s(w, dt, KS, R, RK):
     body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }"
     w("            {")
     _refs(w, names)
-    w("                Input<ulong> dq = Ptx.Desc128(sQ, 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);")
+    w("                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);")
     w("                Input<uint> one = 1u;")
     args = ", ".join(f"ref x{i}" for i in range(32))
     w(f"                CudaAsm.EmitRef(\"{body}\", {args}, ref dq, ref dk, ref one);")
@@ -435,7 +436,7 @@ def emit_chain_pv(w, dt, RK, H):
 
 
 def main():
-    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, 128, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 128) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 64, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, d, False, 64, True, True) for dt in ("Bf16", "F16") for d in (64, 128)])
+    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, 128, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 128) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 64, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, d, False, 64, True, True) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, d, False, 64, True, True, 2) for dt in ("Bf16", "F16") for d in (64, 128)])
     print("// <auto-generated> by Generator/gen_flash.py; edit the generator, not this file. </auto-generated>")
     print("#pragma warning disable IDE0059, IDE0060, CS0219")
     print("using ILGPU;")
