@@ -49,7 +49,7 @@ public sealed class SiloHostOptions
     /// <summary>Address peers use to reach this silo's data plane. <value>Default "127.0.0.1".</value></summary>
     public string AdvertisedHost { get; set; } = "127.0.0.1";
 
-    /// <summary>Compute device: "auto" (CUDA when present, else CPU) or "cpu". <value>Default "auto".</value></summary>
+    /// <summary>Compute device: "auto" (CUDA when present, else CPU), "cuda" (fail without one) or "cpu". <value>Default "auto".</value></summary>
     public string Device { get; set; } = "auto";
 
     /// <summary>Orleans cluster id; clients must use the same. <value>Default "ringattention".</value></summary>
@@ -77,7 +77,7 @@ public sealed class SiloTlsOptions
 /// <summary>Refuses a bad silo configuration at start-up, naming the field and the rule.</summary>
 public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
 {
-    public static readonly string[] Devices = ["auto", "cpu"];
+    public static readonly string[] Devices = ["auto", "cuda", "cpu"];
 
     public static readonly string[] ClusteringModes = ["localhost", "redis"];
 
