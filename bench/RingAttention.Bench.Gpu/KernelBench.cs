@@ -26,15 +26,7 @@ internal static class KernelBench
         using var backend = (CudaAttentionBackend)created!;
         Console.Error.WriteLine($"backend {reason}; timing excludes host transfers (q/k/v resident on the device)");
         int reps = int.Parse(options.Get("reps", "10"));
-        backend.Flash.Slabs = int.Parse(options.Get("slabs", "2"));
-        backend.Flash.UseWgmma = options.Get("wgmma", backend.Flash.UseWgmma ? "1" : "0") == "1";
-        backend.Flash.WgmmaBlocksPerSm = int.Parse(options.Get("blocks", "4"));
-        backend.Flash.WgmmaOverlap = options.Get("overlap", "0") == "1";
-        backend.Flash.WgmmaKeys = int.Parse(options.Get("keys", "64"));
-        backend.Flash.WgmmaQInShared = options.Get("qsmem", "0") == "1";
-        backend.Flash.WgmmaFused = options.Get("fused", "1") == "1";
-        backend.Flash.WgmmaD64 = options.Get("wgmma64", "1") == "1";
-        backend.Flash.WgmmaWarpgroups = int.Parse(options.Get("wg", "2"));
+        KernelOptions.Apply(backend, options);
         foreach (string dt in options.List("dtypes", "bf16,f16"))
         {
             foreach (int tokens in options.Ints("tokens", "4096,16384,32768"))
@@ -96,7 +88,7 @@ internal static class KernelBench
             ["hkv"] = spec.KvHeads,
             ["dim"] = spec.HeadDim,
             ["causal"] = spec.Mask.Causal,
-            ["kernel"] = backend.Flash.UseWgmma && (spec.HeadDim == 128 || (backend.Flash.WgmmaD64 && backend.Flash.WgmmaFused)) ? $"wgmma-k{backend.Flash.WgmmaKeys}{(backend.Flash.WgmmaOverlap ? "-overlap" : string.Empty)}{(backend.Flash.WgmmaFused ? $"-fused-wg{backend.Flash.WgmmaWarpgroups}" : backend.Flash.WgmmaQInShared ? "-qs" : string.Empty)}-b{backend.Flash.WgmmaBlocksPerSm}" : $"mma-s{backend.Flash.Slabs}",
+            ["kernel"] = backend.Flash.Variant,
             ["median_ms"] = Math.Round(ms, 3),
             ["min_ms"] = Math.Round(times[0], 3),
             ["tflops"] = Math.Round(flops / ms / 1e9, 1),

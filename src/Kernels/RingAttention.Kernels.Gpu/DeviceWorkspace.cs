@@ -12,13 +12,20 @@ namespace RingAttention.Kernels.Gpu;
 internal sealed class DeviceWorkspace : IDisposable
 {
     private readonly Accelerator _accelerator;
+    private readonly Func<long>? _freeBytes;
     private MemoryBuffer1D<byte, Stride1D.Dense>? _q;
     private MemoryBuffer1D<byte, Stride1D.Dense>? _k;
     private MemoryBuffer1D<byte, Stride1D.Dense>? _v;
     private MemoryBuffer1D<float, Stride1D.Dense>? _o;
     private MemoryBuffer1D<float, Stride1D.Dense>? _lse;
 
-    public DeviceWorkspace(Accelerator accelerator) => _accelerator = accelerator;
+    /// <param name="accelerator">Where the buffers live.</param>
+    /// <param name="freeBytes">Free-memory probe (tests); default: the CUDA driver's, or the accelerator size minus what this holds.</param>
+    public DeviceWorkspace(Accelerator accelerator, Func<long>? freeBytes = null)
+    {
+        _accelerator = accelerator;
+        _freeBytes = freeBytes;
+    }
 
     public MemoryBuffer1D<byte, Stride1D.Dense> Q => _q ?? throw new InvalidOperationException("workspace not sized");
 
@@ -47,7 +54,7 @@ internal sealed class DeviceWorkspace : IDisposable
             return;
         }
 
-        long free = _accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : _accelerator.MemorySize - HeldBytes;
+        long free = _freeBytes?.Invoke() ?? (_accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : _accelerator.MemorySize - HeldBytes);
         if (extra > free)
         {
             throw new DeviceMemoryException(_accelerator.Name, extra, free, $"attention workspace (q {qBytes:N0} B, k {kBytes:N0} B, v {vBytes:N0} B, o {4 * oFloats:N0} B, lse {4 * lseFloats:N0} B)");

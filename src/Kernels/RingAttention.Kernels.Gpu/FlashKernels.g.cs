@@ -4988,8 +4988,8 @@ internal static class FlashKernels
         }
     }
 
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D64(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 1 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaBf16D64Wg1(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
     {
         var dyn = SharedMemory.GetDynamic<Chunk16>();
         uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
@@ -5026,3587 +5026,6 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         Ptx.FenceProxyAsync();
         Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D128(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
-        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
-        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
-        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D64(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 8192u;
-        uint sV = sK + 8192u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 7;
-        int ldRow = tid >> 3;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 128u;
-        ulong kvStride = (ulong)p.KvHeads * 128u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 64, p.QCount - (mBlock * 64), 2048);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D128(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
-        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
-        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
-        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued.</summary>
-    public static void WgmmaBf16D128Overlap(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
-        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
-        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
-        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV + (uint)((n & 1) * 16384);
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-        }
-
-        Ptx.WgmmaWait0();
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued.</summary>
-    public static void WgmmaF16D128Overlap(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
-        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
-        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
-        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV + (uint)((n & 1) * 16384);
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-        }
-
-        Ptx.WgmmaWait0();
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 128 keys per tile.</summary>
-    public static void WgmmaBf16D128K128(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 32768u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 128;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 128) * kvStride), kvStride, ldRow, 8, 128, p.KCount - (nMax * 128), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
-        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
-        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
-        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 128) * kvStride), kvStride, ldRow, 8, 128, p.KCount - (n * 128), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            float s8_0 = 0f, s8_1 = 0f, s8_2 = 0f, s8_3 = 0f;
-            float s9_0 = 0f, s9_1 = 0f, s9_2 = 0f, s9_3 = 0f;
-            float s10_0 = 0f, s10_1 = 0f, s10_2 = 0f, s10_3 = 0f;
-            float s11_0 = 0f, s11_1 = 0f, s11_2 = 0f, s11_3 = 0f;
-            float s12_0 = 0f, s12_1 = 0f, s12_2 = 0f, s12_3 = 0f;
-            float s13_0 = 0f, s13_1 = 0f, s13_2 = 0f, s13_3 = 0f;
-            float s14_0 = 0f, s14_1 = 0f, s14_2 = 0f, s14_3 = 0f;
-            float s15_0 = 0f, s15_1 = 0f, s15_2 = 0f, s15_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 16384u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 24576u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 16416u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 24608u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 16448u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 24640u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 16480u, 16u, 1024u));
-            Ptx.WgmmaBf16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 24672u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 128) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 128) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-                s8_0 = Ptx.Mask(s8_0, dr + -64, 64, kl, p.DMin, p.DMax);
-                s8_1 = Ptx.Mask(s8_1, dr + -65, 65, kl, p.DMin, p.DMax);
-                s8_2 = Ptx.Mask(s8_2, dr + -56, 64, kl, p.DMin, p.DMax);
-                s8_3 = Ptx.Mask(s8_3, dr + -57, 65, kl, p.DMin, p.DMax);
-                s9_0 = Ptx.Mask(s9_0, dr + -72, 72, kl, p.DMin, p.DMax);
-                s9_1 = Ptx.Mask(s9_1, dr + -73, 73, kl, p.DMin, p.DMax);
-                s9_2 = Ptx.Mask(s9_2, dr + -64, 72, kl, p.DMin, p.DMax);
-                s9_3 = Ptx.Mask(s9_3, dr + -65, 73, kl, p.DMin, p.DMax);
-                s10_0 = Ptx.Mask(s10_0, dr + -80, 80, kl, p.DMin, p.DMax);
-                s10_1 = Ptx.Mask(s10_1, dr + -81, 81, kl, p.DMin, p.DMax);
-                s10_2 = Ptx.Mask(s10_2, dr + -72, 80, kl, p.DMin, p.DMax);
-                s10_3 = Ptx.Mask(s10_3, dr + -73, 81, kl, p.DMin, p.DMax);
-                s11_0 = Ptx.Mask(s11_0, dr + -88, 88, kl, p.DMin, p.DMax);
-                s11_1 = Ptx.Mask(s11_1, dr + -89, 89, kl, p.DMin, p.DMax);
-                s11_2 = Ptx.Mask(s11_2, dr + -80, 88, kl, p.DMin, p.DMax);
-                s11_3 = Ptx.Mask(s11_3, dr + -81, 89, kl, p.DMin, p.DMax);
-                s12_0 = Ptx.Mask(s12_0, dr + -96, 96, kl, p.DMin, p.DMax);
-                s12_1 = Ptx.Mask(s12_1, dr + -97, 97, kl, p.DMin, p.DMax);
-                s12_2 = Ptx.Mask(s12_2, dr + -88, 96, kl, p.DMin, p.DMax);
-                s12_3 = Ptx.Mask(s12_3, dr + -89, 97, kl, p.DMin, p.DMax);
-                s13_0 = Ptx.Mask(s13_0, dr + -104, 104, kl, p.DMin, p.DMax);
-                s13_1 = Ptx.Mask(s13_1, dr + -105, 105, kl, p.DMin, p.DMax);
-                s13_2 = Ptx.Mask(s13_2, dr + -96, 104, kl, p.DMin, p.DMax);
-                s13_3 = Ptx.Mask(s13_3, dr + -97, 105, kl, p.DMin, p.DMax);
-                s14_0 = Ptx.Mask(s14_0, dr + -112, 112, kl, p.DMin, p.DMax);
-                s14_1 = Ptx.Mask(s14_1, dr + -113, 113, kl, p.DMin, p.DMax);
-                s14_2 = Ptx.Mask(s14_2, dr + -104, 112, kl, p.DMin, p.DMax);
-                s14_3 = Ptx.Mask(s14_3, dr + -105, 113, kl, p.DMin, p.DMax);
-                s15_0 = Ptx.Mask(s15_0, dr + -120, 120, kl, p.DMin, p.DMax);
-                s15_1 = Ptx.Mask(s15_1, dr + -121, 121, kl, p.DMin, p.DMax);
-                s15_2 = Ptx.Mask(s15_2, dr + -112, 120, kl, p.DMin, p.DMax);
-                s15_3 = Ptx.Mask(s15_3, dr + -113, 121, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1)))), Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s8_0, s8_1), Ptx.Max(s9_0, s9_1)), Ptx.Max(Ptx.Max(s10_0, s10_1), Ptx.Max(s11_0, s11_1))), Ptx.Max(Ptx.Max(Ptx.Max(s12_0, s12_1), Ptx.Max(s13_0, s13_1)), Ptx.Max(Ptx.Max(s14_0, s14_1), Ptx.Max(s15_0, s15_1)))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            s8_0 = Ptx.Ex2(Ptx.Fma(s8_0, c, -ms0));
-            s8_1 = Ptx.Ex2(Ptx.Fma(s8_1, c, -ms0));
-            s9_0 = Ptx.Ex2(Ptx.Fma(s9_0, c, -ms0));
-            s9_1 = Ptx.Ex2(Ptx.Fma(s9_1, c, -ms0));
-            s10_0 = Ptx.Ex2(Ptx.Fma(s10_0, c, -ms0));
-            s10_1 = Ptx.Ex2(Ptx.Fma(s10_1, c, -ms0));
-            s11_0 = Ptx.Ex2(Ptx.Fma(s11_0, c, -ms0));
-            s11_1 = Ptx.Ex2(Ptx.Fma(s11_1, c, -ms0));
-            s12_0 = Ptx.Ex2(Ptx.Fma(s12_0, c, -ms0));
-            s12_1 = Ptx.Ex2(Ptx.Fma(s12_1, c, -ms0));
-            s13_0 = Ptx.Ex2(Ptx.Fma(s13_0, c, -ms0));
-            s13_1 = Ptx.Ex2(Ptx.Fma(s13_1, c, -ms0));
-            s14_0 = Ptx.Ex2(Ptx.Fma(s14_0, c, -ms0));
-            s14_1 = Ptx.Ex2(Ptx.Fma(s14_1, c, -ms0));
-            s15_0 = Ptx.Ex2(Ptx.Fma(s15_0, c, -ms0));
-            s15_1 = Ptx.Ex2(Ptx.Fma(s15_1, c, -ms0));
-            float rs0 = (((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1)))) + ((((s8_0 + s8_1) + (s9_0 + s9_1)) + ((s10_0 + s10_1) + (s11_0 + s11_1))) + (((s12_0 + s12_1) + (s13_0 + s13_1)) + ((s14_0 + s14_1) + (s15_0 + s15_1)))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3)))), Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s8_2, s8_3), Ptx.Max(s9_2, s9_3)), Ptx.Max(Ptx.Max(s10_2, s10_3), Ptx.Max(s11_2, s11_3))), Ptx.Max(Ptx.Max(Ptx.Max(s12_2, s12_3), Ptx.Max(s13_2, s13_3)), Ptx.Max(Ptx.Max(s14_2, s14_3), Ptx.Max(s15_2, s15_3)))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            s8_2 = Ptx.Ex2(Ptx.Fma(s8_2, c, -ms1));
-            s8_3 = Ptx.Ex2(Ptx.Fma(s8_3, c, -ms1));
-            s9_2 = Ptx.Ex2(Ptx.Fma(s9_2, c, -ms1));
-            s9_3 = Ptx.Ex2(Ptx.Fma(s9_3, c, -ms1));
-            s10_2 = Ptx.Ex2(Ptx.Fma(s10_2, c, -ms1));
-            s10_3 = Ptx.Ex2(Ptx.Fma(s10_3, c, -ms1));
-            s11_2 = Ptx.Ex2(Ptx.Fma(s11_2, c, -ms1));
-            s11_3 = Ptx.Ex2(Ptx.Fma(s11_3, c, -ms1));
-            s12_2 = Ptx.Ex2(Ptx.Fma(s12_2, c, -ms1));
-            s12_3 = Ptx.Ex2(Ptx.Fma(s12_3, c, -ms1));
-            s13_2 = Ptx.Ex2(Ptx.Fma(s13_2, c, -ms1));
-            s13_3 = Ptx.Ex2(Ptx.Fma(s13_3, c, -ms1));
-            s14_2 = Ptx.Ex2(Ptx.Fma(s14_2, c, -ms1));
-            s14_3 = Ptx.Ex2(Ptx.Fma(s14_3, c, -ms1));
-            s15_2 = Ptx.Ex2(Ptx.Fma(s15_2, c, -ms1));
-            s15_3 = Ptx.Ex2(Ptx.Fma(s15_3, c, -ms1));
-            float rs1 = (((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3)))) + ((((s8_2 + s8_3) + (s9_2 + s9_3)) + ((s10_2 + s10_3) + (s11_2 + s11_3))) + (((s12_2 + s12_3) + (s13_2 + s13_3)) + ((s14_2 + s14_3) + (s15_2 + s15_3)))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
-            uint pa4_0 = Ptx.PackBf16(s8_0, s8_1);
-            uint pa4_1 = Ptx.PackBf16(s8_2, s8_3);
-            uint pa4_2 = Ptx.PackBf16(s9_0, s9_1);
-            uint pa4_3 = Ptx.PackBf16(s9_2, s9_3);
-            uint pa5_0 = Ptx.PackBf16(s10_0, s10_1);
-            uint pa5_1 = Ptx.PackBf16(s10_2, s10_3);
-            uint pa5_2 = Ptx.PackBf16(s11_0, s11_1);
-            uint pa5_3 = Ptx.PackBf16(s11_2, s11_3);
-            uint pa6_0 = Ptx.PackBf16(s12_0, s12_1);
-            uint pa6_1 = Ptx.PackBf16(s12_2, s12_3);
-            uint pa6_2 = Ptx.PackBf16(s13_0, s13_1);
-            uint pa6_3 = Ptx.PackBf16(s13_2, s13_3);
-            uint pa7_0 = Ptx.PackBf16(s14_0, s14_1);
-            uint pa7_1 = Ptx.PackBf16(s14_2, s14_3);
-            uint pa7_2 = Ptx.PackBf16(s15_0, s15_1);
-            uint pa7_3 = Ptx.PackBf16(s15_2, s15_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 128) * kvStride), kvStride, ldRow, 8, 128, p.KCount - ((n - 1) * 128), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 16384u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 18432u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 20480u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 22528u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa4_0, pa4_1, pa4_2, pa4_3, Ptx.Desc128(vb + 8192u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa4_0, pa4_1, pa4_2, pa4_3, Ptx.Desc128(vb + 24576u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa5_0, pa5_1, pa5_2, pa5_3, Ptx.Desc128(vb + 10240u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa5_0, pa5_1, pa5_2, pa5_3, Ptx.Desc128(vb + 26624u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa6_0, pa6_1, pa6_2, pa6_3, Ptx.Desc128(vb + 12288u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa6_0, pa6_1, pa6_2, pa6_3, Ptx.Desc128(vb + 28672u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa7_0, pa7_1, pa7_2, pa7_3, Ptx.Desc128(vb + 14336u, 16384u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa7_0, pa7_1, pa7_2, pa7_3, Ptx.Desc128(vb + 30720u, 16384u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 128 keys per tile.</summary>
-    public static void WgmmaF16D128K128(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 32768u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 128;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 128) * kvStride), kvStride, ldRow, 8, 128, p.KCount - (nMax * 128), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        Ptx.Ldsm4(qA + 0u + (((0u + hq) ^ r7) << 4), out uint qa0_0, out uint qa0_1, out uint qa0_2, out uint qa0_3);
-        Ptx.Ldsm4(qA + 0u + (((2u + hq) ^ r7) << 4), out uint qa1_0, out uint qa1_1, out uint qa1_2, out uint qa1_3);
-        Ptx.Ldsm4(qA + 0u + (((4u + hq) ^ r7) << 4), out uint qa2_0, out uint qa2_1, out uint qa2_2, out uint qa2_3);
-        Ptx.Ldsm4(qA + 0u + (((6u + hq) ^ r7) << 4), out uint qa3_0, out uint qa3_1, out uint qa3_2, out uint qa3_3);
-        Ptx.Ldsm4(qA + 8192u + (((0u + hq) ^ r7) << 4), out uint qa4_0, out uint qa4_1, out uint qa4_2, out uint qa4_3);
-        Ptx.Ldsm4(qA + 8192u + (((2u + hq) ^ r7) << 4), out uint qa5_0, out uint qa5_1, out uint qa5_2, out uint qa5_3);
-        Ptx.Ldsm4(qA + 8192u + (((4u + hq) ^ r7) << 4), out uint qa6_0, out uint qa6_1, out uint qa6_2, out uint qa6_3);
-        Ptx.Ldsm4(qA + 8192u + (((6u + hq) ^ r7) << 4), out uint qa7_0, out uint qa7_1, out uint qa7_2, out uint qa7_3);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 128) * kvStride), kvStride, ldRow, 8, 128, p.KCount - (n * 128), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            float s8_0 = 0f, s8_1 = 0f, s8_2 = 0f, s8_3 = 0f;
-            float s9_0 = 0f, s9_1 = 0f, s9_2 = 0f, s9_3 = 0f;
-            float s10_0 = 0f, s10_1 = 0f, s10_2 = 0f, s10_3 = 0f;
-            float s11_0 = 0f, s11_1 = 0f, s11_2 = 0f, s11_3 = 0f;
-            float s12_0 = 0f, s12_1 = 0f, s12_2 = 0f, s12_3 = 0f;
-            float s13_0 = 0f, s13_1 = 0f, s13_2 = 0f, s13_3 = 0f;
-            float s14_0 = 0f, s14_1 = 0f, s14_2 = 0f, s14_3 = 0f;
-            float s15_0 = 0f, s15_1 = 0f, s15_2 = 0f, s15_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa0_0, qa0_1, qa0_2, qa0_3, Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa1_0, qa1_1, qa1_2, qa1_3, Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa2_0, qa2_1, qa2_2, qa2_3, Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa3_0, qa3_1, qa3_2, qa3_3, Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 16384u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa4_0, qa4_1, qa4_2, qa4_3, Ptx.Desc128(sK + 24576u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 16416u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa5_0, qa5_1, qa5_2, qa5_3, Ptx.Desc128(sK + 24608u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 16448u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa6_0, qa6_1, qa6_2, qa6_3, Ptx.Desc128(sK + 24640u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 16480u, 16u, 1024u));
-            Ptx.WgmmaF16(ref s8_0, ref s8_1, ref s8_2, ref s8_3, ref s9_0, ref s9_1, ref s9_2, ref s9_3, ref s10_0, ref s10_1, ref s10_2, ref s10_3, ref s11_0, ref s11_1, ref s11_2, ref s11_3, ref s12_0, ref s12_1, ref s12_2, ref s12_3, ref s13_0, ref s13_1, ref s13_2, ref s13_3, ref s14_0, ref s14_1, ref s14_2, ref s14_3, ref s15_0, ref s15_1, ref s15_2, ref s15_3, qa7_0, qa7_1, qa7_2, qa7_3, Ptx.Desc128(sK + 24672u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 128) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 128) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-                s8_0 = Ptx.Mask(s8_0, dr + -64, 64, kl, p.DMin, p.DMax);
-                s8_1 = Ptx.Mask(s8_1, dr + -65, 65, kl, p.DMin, p.DMax);
-                s8_2 = Ptx.Mask(s8_2, dr + -56, 64, kl, p.DMin, p.DMax);
-                s8_3 = Ptx.Mask(s8_3, dr + -57, 65, kl, p.DMin, p.DMax);
-                s9_0 = Ptx.Mask(s9_0, dr + -72, 72, kl, p.DMin, p.DMax);
-                s9_1 = Ptx.Mask(s9_1, dr + -73, 73, kl, p.DMin, p.DMax);
-                s9_2 = Ptx.Mask(s9_2, dr + -64, 72, kl, p.DMin, p.DMax);
-                s9_3 = Ptx.Mask(s9_3, dr + -65, 73, kl, p.DMin, p.DMax);
-                s10_0 = Ptx.Mask(s10_0, dr + -80, 80, kl, p.DMin, p.DMax);
-                s10_1 = Ptx.Mask(s10_1, dr + -81, 81, kl, p.DMin, p.DMax);
-                s10_2 = Ptx.Mask(s10_2, dr + -72, 80, kl, p.DMin, p.DMax);
-                s10_3 = Ptx.Mask(s10_3, dr + -73, 81, kl, p.DMin, p.DMax);
-                s11_0 = Ptx.Mask(s11_0, dr + -88, 88, kl, p.DMin, p.DMax);
-                s11_1 = Ptx.Mask(s11_1, dr + -89, 89, kl, p.DMin, p.DMax);
-                s11_2 = Ptx.Mask(s11_2, dr + -80, 88, kl, p.DMin, p.DMax);
-                s11_3 = Ptx.Mask(s11_3, dr + -81, 89, kl, p.DMin, p.DMax);
-                s12_0 = Ptx.Mask(s12_0, dr + -96, 96, kl, p.DMin, p.DMax);
-                s12_1 = Ptx.Mask(s12_1, dr + -97, 97, kl, p.DMin, p.DMax);
-                s12_2 = Ptx.Mask(s12_2, dr + -88, 96, kl, p.DMin, p.DMax);
-                s12_3 = Ptx.Mask(s12_3, dr + -89, 97, kl, p.DMin, p.DMax);
-                s13_0 = Ptx.Mask(s13_0, dr + -104, 104, kl, p.DMin, p.DMax);
-                s13_1 = Ptx.Mask(s13_1, dr + -105, 105, kl, p.DMin, p.DMax);
-                s13_2 = Ptx.Mask(s13_2, dr + -96, 104, kl, p.DMin, p.DMax);
-                s13_3 = Ptx.Mask(s13_3, dr + -97, 105, kl, p.DMin, p.DMax);
-                s14_0 = Ptx.Mask(s14_0, dr + -112, 112, kl, p.DMin, p.DMax);
-                s14_1 = Ptx.Mask(s14_1, dr + -113, 113, kl, p.DMin, p.DMax);
-                s14_2 = Ptx.Mask(s14_2, dr + -104, 112, kl, p.DMin, p.DMax);
-                s14_3 = Ptx.Mask(s14_3, dr + -105, 113, kl, p.DMin, p.DMax);
-                s15_0 = Ptx.Mask(s15_0, dr + -120, 120, kl, p.DMin, p.DMax);
-                s15_1 = Ptx.Mask(s15_1, dr + -121, 121, kl, p.DMin, p.DMax);
-                s15_2 = Ptx.Mask(s15_2, dr + -112, 120, kl, p.DMin, p.DMax);
-                s15_3 = Ptx.Mask(s15_3, dr + -113, 121, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1)))), Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s8_0, s8_1), Ptx.Max(s9_0, s9_1)), Ptx.Max(Ptx.Max(s10_0, s10_1), Ptx.Max(s11_0, s11_1))), Ptx.Max(Ptx.Max(Ptx.Max(s12_0, s12_1), Ptx.Max(s13_0, s13_1)), Ptx.Max(Ptx.Max(s14_0, s14_1), Ptx.Max(s15_0, s15_1)))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            s8_0 = Ptx.Ex2(Ptx.Fma(s8_0, c, -ms0));
-            s8_1 = Ptx.Ex2(Ptx.Fma(s8_1, c, -ms0));
-            s9_0 = Ptx.Ex2(Ptx.Fma(s9_0, c, -ms0));
-            s9_1 = Ptx.Ex2(Ptx.Fma(s9_1, c, -ms0));
-            s10_0 = Ptx.Ex2(Ptx.Fma(s10_0, c, -ms0));
-            s10_1 = Ptx.Ex2(Ptx.Fma(s10_1, c, -ms0));
-            s11_0 = Ptx.Ex2(Ptx.Fma(s11_0, c, -ms0));
-            s11_1 = Ptx.Ex2(Ptx.Fma(s11_1, c, -ms0));
-            s12_0 = Ptx.Ex2(Ptx.Fma(s12_0, c, -ms0));
-            s12_1 = Ptx.Ex2(Ptx.Fma(s12_1, c, -ms0));
-            s13_0 = Ptx.Ex2(Ptx.Fma(s13_0, c, -ms0));
-            s13_1 = Ptx.Ex2(Ptx.Fma(s13_1, c, -ms0));
-            s14_0 = Ptx.Ex2(Ptx.Fma(s14_0, c, -ms0));
-            s14_1 = Ptx.Ex2(Ptx.Fma(s14_1, c, -ms0));
-            s15_0 = Ptx.Ex2(Ptx.Fma(s15_0, c, -ms0));
-            s15_1 = Ptx.Ex2(Ptx.Fma(s15_1, c, -ms0));
-            float rs0 = (((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1)))) + ((((s8_0 + s8_1) + (s9_0 + s9_1)) + ((s10_0 + s10_1) + (s11_0 + s11_1))) + (((s12_0 + s12_1) + (s13_0 + s13_1)) + ((s14_0 + s14_1) + (s15_0 + s15_1)))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3)))), Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s8_2, s8_3), Ptx.Max(s9_2, s9_3)), Ptx.Max(Ptx.Max(s10_2, s10_3), Ptx.Max(s11_2, s11_3))), Ptx.Max(Ptx.Max(Ptx.Max(s12_2, s12_3), Ptx.Max(s13_2, s13_3)), Ptx.Max(Ptx.Max(s14_2, s14_3), Ptx.Max(s15_2, s15_3)))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            s8_2 = Ptx.Ex2(Ptx.Fma(s8_2, c, -ms1));
-            s8_3 = Ptx.Ex2(Ptx.Fma(s8_3, c, -ms1));
-            s9_2 = Ptx.Ex2(Ptx.Fma(s9_2, c, -ms1));
-            s9_3 = Ptx.Ex2(Ptx.Fma(s9_3, c, -ms1));
-            s10_2 = Ptx.Ex2(Ptx.Fma(s10_2, c, -ms1));
-            s10_3 = Ptx.Ex2(Ptx.Fma(s10_3, c, -ms1));
-            s11_2 = Ptx.Ex2(Ptx.Fma(s11_2, c, -ms1));
-            s11_3 = Ptx.Ex2(Ptx.Fma(s11_3, c, -ms1));
-            s12_2 = Ptx.Ex2(Ptx.Fma(s12_2, c, -ms1));
-            s12_3 = Ptx.Ex2(Ptx.Fma(s12_3, c, -ms1));
-            s13_2 = Ptx.Ex2(Ptx.Fma(s13_2, c, -ms1));
-            s13_3 = Ptx.Ex2(Ptx.Fma(s13_3, c, -ms1));
-            s14_2 = Ptx.Ex2(Ptx.Fma(s14_2, c, -ms1));
-            s14_3 = Ptx.Ex2(Ptx.Fma(s14_3, c, -ms1));
-            s15_2 = Ptx.Ex2(Ptx.Fma(s15_2, c, -ms1));
-            s15_3 = Ptx.Ex2(Ptx.Fma(s15_3, c, -ms1));
-            float rs1 = (((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3)))) + ((((s8_2 + s8_3) + (s9_2 + s9_3)) + ((s10_2 + s10_3) + (s11_2 + s11_3))) + (((s12_2 + s12_3) + (s13_2 + s13_3)) + ((s14_2 + s14_3) + (s15_2 + s15_3)))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            uint pa4_0 = Ptx.PackF16(s8_0, s8_1);
-            uint pa4_1 = Ptx.PackF16(s8_2, s8_3);
-            uint pa4_2 = Ptx.PackF16(s9_0, s9_1);
-            uint pa4_3 = Ptx.PackF16(s9_2, s9_3);
-            uint pa5_0 = Ptx.PackF16(s10_0, s10_1);
-            uint pa5_1 = Ptx.PackF16(s10_2, s10_3);
-            uint pa5_2 = Ptx.PackF16(s11_0, s11_1);
-            uint pa5_3 = Ptx.PackF16(s11_2, s11_3);
-            uint pa6_0 = Ptx.PackF16(s12_0, s12_1);
-            uint pa6_1 = Ptx.PackF16(s12_2, s12_3);
-            uint pa6_2 = Ptx.PackF16(s13_0, s13_1);
-            uint pa6_3 = Ptx.PackF16(s13_2, s13_3);
-            uint pa7_0 = Ptx.PackF16(s14_0, s14_1);
-            uint pa7_1 = Ptx.PackF16(s14_2, s14_3);
-            uint pa7_2 = Ptx.PackF16(s15_0, s15_1);
-            uint pa7_3 = Ptx.PackF16(s15_2, s15_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 128) * kvStride), kvStride, ldRow, 8, 128, p.KCount - ((n - 1) * 128), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 16384u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 18432u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 20480u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 22528u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa4_0, pa4_1, pa4_2, pa4_3, Ptx.Desc128(vb + 8192u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa4_0, pa4_1, pa4_2, pa4_3, Ptx.Desc128(vb + 24576u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa5_0, pa5_1, pa5_2, pa5_3, Ptx.Desc128(vb + 10240u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa5_0, pa5_1, pa5_2, pa5_3, Ptx.Desc128(vb + 26624u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa6_0, pa6_1, pa6_2, pa6_3, Ptx.Desc128(vb + 12288u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa6_0, pa6_1, pa6_2, pa6_3, Ptx.Desc128(vb + 28672u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa7_0, pa7_1, pa7_2, pa7_3, Ptx.Desc128(vb + 14336u, 16384u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa7_0, pa7_1, pa7_2, pa7_3, Ptx.Desc128(vb + 30720u, 16384u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D128Qs(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 0u, 16u, 1024u), Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 32u, 16u, 1024u), Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 64u, 16u, 1024u), Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 96u, 16u, 1024u), Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8192u, 16u, 1024u), Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8224u, 16u, 1024u), Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8256u, 16u, 1024u), Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaSsBf16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8288u, 16u, 1024u), Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaBf16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D128Qs(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 0u, 16u, 1024u), Ptx.Desc128(sK + 0u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 32u, 16u, 1024u), Ptx.Desc128(sK + 32u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 64u, 16u, 1024u), Ptx.Desc128(sK + 64u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 96u, 16u, 1024u), Ptx.Desc128(sK + 96u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8192u, 16u, 1024u), Ptx.Desc128(sK + 8192u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8224u, 16u, 1024u), Ptx.Desc128(sK + 8224u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8256u, 16u, 1024u), Ptx.Desc128(sK + 8256u, 16u, 1024u));
-            Ptx.WgmmaSsF16(ref s0_0, ref s0_1, ref s0_2, ref s0_3, ref s1_0, ref s1_1, ref s1_2, ref s1_3, ref s2_0, ref s2_1, ref s2_2, ref s2_3, ref s3_0, ref s3_1, ref s3_2, ref s3_3, ref s4_0, ref s4_1, ref s4_2, ref s4_3, ref s5_0, ref s5_1, ref s5_2, ref s5_3, ref s6_0, ref s6_1, ref s6_2, ref s6_3, ref s7_0, ref s7_1, ref s7_2, ref s7_3, Ptx.Desc128(sQ + 8288u, 16u, 1024u), Ptx.Desc128(sK + 8288u, 16u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 0u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa0_0, pa0_1, pa0_2, pa0_3, Ptx.Desc128(vb + 8192u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 2048u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa1_0, pa1_1, pa1_2, pa1_3, Ptx.Desc128(vb + 10240u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 4096u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa2_0, pa2_1, pa2_2, pa2_3, Ptx.Desc128(vb + 12288u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o0_0_0, ref o0_0_1, ref o0_0_2, ref o0_0_3, ref o0_1_0, ref o0_1_1, ref o0_1_2, ref o0_1_3, ref o0_2_0, ref o0_2_1, ref o0_2_2, ref o0_2_3, ref o0_3_0, ref o0_3_1, ref o0_3_2, ref o0_3_3, ref o0_4_0, ref o0_4_1, ref o0_4_2, ref o0_4_3, ref o0_5_0, ref o0_5_1, ref o0_5_2, ref o0_5_3, ref o0_6_0, ref o0_6_1, ref o0_6_2, ref o0_6_3, ref o0_7_0, ref o0_7_1, ref o0_7_2, ref o0_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 6144u, 8192u, 1024u));
-            Ptx.WgmmaF16T(ref o1_0_0, ref o1_0_1, ref o1_0_2, ref o1_0_3, ref o1_1_0, ref o1_1_1, ref o1_1_2, ref o1_1_3, ref o1_2_0, ref o1_2_1, ref o1_2_2, ref o1_2_3, ref o1_3_0, ref o1_3_1, ref o1_3_2, ref o1_3_3, ref o1_4_0, ref o1_4_1, ref o1_4_2, ref o1_4_3, ref o1_5_0, ref o1_5_1, ref o1_5_2, ref o1_5_3, ref o1_6_0, ref o1_6_1, ref o1_6_2, ref o1_6_3, ref o1_7_0, ref o1_7_1, ref o1_7_2, ref o1_7_3, pa3_0, pa3_1, pa3_2, pa3_3, Ptx.Desc128(vb + 14336u, 8192u, 1024u));
-            Ptx.WgmmaCommit();
-            Ptx.WgmmaWait0();
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D64Fused(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 8192u;
-        uint sV = sK + 8192u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 7;
-        int ldRow = tid >> 3;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 128u;
-        ulong kvStride = (ulong)p.KvHeads * 128u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 64, p.QCount - (mBlock * 64), 2048);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -9043,8 +5462,482 @@ internal static class FlashKernels
         }
     }
 
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D128Fused(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 2 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaBf16D64Wg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 8192u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 128;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 7;
+        int ldRow = tid >> 3;
+        uint ldDst = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 128u;
+        ulong kvStride = (ulong)p.KvHeads * 128u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 128)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 32, 128, p.QCount - (mBlock * 128), 4096);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (nMax * 64), 4096);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (n * 64), 4096);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 128) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - ((n - 1) * 64), 4096);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 128) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 128) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 1 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaBf16D128Wg1(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
     {
         var dyn = SharedMemory.GetDynamic<Chunk16>();
         uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
@@ -9081,9 +5974,6 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         Ptx.FenceProxyAsync();
         Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -9716,1635 +6606,8 @@ internal static class FlashKernels
         }
     }
 
-    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D64Fused(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 8192u;
-        uint sV = sK + 8192u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 7;
-        int ldRow = tid >> 3;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 128u;
-        ulong kvStride = (ulong)p.KvHeads * 128u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 64, p.QCount - (mBlock * 64), 2048);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            {
-                Ref<float> x0 = s0_0;
-                Ref<float> x1 = s0_1;
-                Ref<float> x2 = s0_2;
-                Ref<float> x3 = s0_3;
-                Ref<float> x4 = s1_0;
-                Ref<float> x5 = s1_1;
-                Ref<float> x6 = s1_2;
-                Ref<float> x7 = s1_3;
-                Ref<float> x8 = s2_0;
-                Ref<float> x9 = s2_1;
-                Ref<float> x10 = s2_2;
-                Ref<float> x11 = s2_3;
-                Ref<float> x12 = s3_0;
-                Ref<float> x13 = s3_1;
-                Ref<float> x14 = s3_2;
-                Ref<float> x15 = s3_3;
-                Ref<float> x16 = s4_0;
-                Ref<float> x17 = s4_1;
-                Ref<float> x18 = s4_2;
-                Ref<float> x19 = s4_3;
-                Ref<float> x20 = s5_0;
-                Ref<float> x21 = s5_1;
-                Ref<float> x22 = s5_2;
-                Ref<float> x23 = s5_3;
-                Ref<float> x24 = s6_0;
-                Ref<float> x25 = s6_1;
-                Ref<float> x26 = s6_2;
-                Ref<float> x27 = s6_3;
-                Ref<float> x28 = s7_0;
-                Ref<float> x29 = s7_1;
-                Ref<float> x30 = s7_2;
-                Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
-                s0_0 = x0.Value;
-                s0_1 = x1.Value;
-                s0_2 = x2.Value;
-                s0_3 = x3.Value;
-                s1_0 = x4.Value;
-                s1_1 = x5.Value;
-                s1_2 = x6.Value;
-                s1_3 = x7.Value;
-                s2_0 = x8.Value;
-                s2_1 = x9.Value;
-                s2_2 = x10.Value;
-                s2_3 = x11.Value;
-                s3_0 = x12.Value;
-                s3_1 = x13.Value;
-                s3_2 = x14.Value;
-                s3_3 = x15.Value;
-                s4_0 = x16.Value;
-                s4_1 = x17.Value;
-                s4_2 = x18.Value;
-                s4_3 = x19.Value;
-                s5_0 = x20.Value;
-                s5_1 = x21.Value;
-                s5_2 = x22.Value;
-                s5_3 = x23.Value;
-                s6_0 = x24.Value;
-                s6_1 = x25.Value;
-                s6_2 = x26.Value;
-                s6_3 = x27.Value;
-                s7_0 = x28.Value;
-                s7_1 = x29.Value;
-                s7_2 = x30.Value;
-                s7_3 = x31.Value;
-            }
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            {
-                Ref<float> x0 = o0_0_0;
-                Ref<float> x1 = o0_0_1;
-                Ref<float> x2 = o0_0_2;
-                Ref<float> x3 = o0_0_3;
-                Ref<float> x4 = o0_1_0;
-                Ref<float> x5 = o0_1_1;
-                Ref<float> x6 = o0_1_2;
-                Ref<float> x7 = o0_1_3;
-                Ref<float> x8 = o0_2_0;
-                Ref<float> x9 = o0_2_1;
-                Ref<float> x10 = o0_2_2;
-                Ref<float> x11 = o0_2_3;
-                Ref<float> x12 = o0_3_0;
-                Ref<float> x13 = o0_3_1;
-                Ref<float> x14 = o0_3_2;
-                Ref<float> x15 = o0_3_3;
-                Ref<float> x16 = o0_4_0;
-                Ref<float> x17 = o0_4_1;
-                Ref<float> x18 = o0_4_2;
-                Ref<float> x19 = o0_4_3;
-                Ref<float> x20 = o0_5_0;
-                Ref<float> x21 = o0_5_1;
-                Ref<float> x22 = o0_5_2;
-                Ref<float> x23 = o0_5_3;
-                Ref<float> x24 = o0_6_0;
-                Ref<float> x25 = o0_6_1;
-                Ref<float> x26 = o0_6_2;
-                Ref<float> x27 = o0_6_3;
-                Ref<float> x28 = o0_7_0;
-                Ref<float> x29 = o0_7_1;
-                Ref<float> x30 = o0_7_2;
-                Ref<float> x31 = o0_7_3;
-                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o0_0_0 = x0.Value;
-                o0_0_1 = x1.Value;
-                o0_0_2 = x2.Value;
-                o0_0_3 = x3.Value;
-                o0_1_0 = x4.Value;
-                o0_1_1 = x5.Value;
-                o0_1_2 = x6.Value;
-                o0_1_3 = x7.Value;
-                o0_2_0 = x8.Value;
-                o0_2_1 = x9.Value;
-                o0_2_2 = x10.Value;
-                o0_2_3 = x11.Value;
-                o0_3_0 = x12.Value;
-                o0_3_1 = x13.Value;
-                o0_3_2 = x14.Value;
-                o0_3_3 = x15.Value;
-                o0_4_0 = x16.Value;
-                o0_4_1 = x17.Value;
-                o0_4_2 = x18.Value;
-                o0_4_3 = x19.Value;
-                o0_5_0 = x20.Value;
-                o0_5_1 = x21.Value;
-                o0_5_2 = x22.Value;
-                o0_5_3 = x23.Value;
-                o0_6_0 = x24.Value;
-                o0_6_1 = x25.Value;
-                o0_6_2 = x26.Value;
-                o0_6_3 = x27.Value;
-                o0_7_0 = x28.Value;
-                o0_7_1 = x29.Value;
-                o0_7_2 = x30.Value;
-                o0_7_3 = x31.Value;
-            }
-            {
-                Ref<float> x0 = o0_0_0;
-                Ref<float> x1 = o0_0_1;
-                Ref<float> x2 = o0_0_2;
-                Ref<float> x3 = o0_0_3;
-                Ref<float> x4 = o0_1_0;
-                Ref<float> x5 = o0_1_1;
-                Ref<float> x6 = o0_1_2;
-                Ref<float> x7 = o0_1_3;
-                Ref<float> x8 = o0_2_0;
-                Ref<float> x9 = o0_2_1;
-                Ref<float> x10 = o0_2_2;
-                Ref<float> x11 = o0_2_3;
-                Ref<float> x12 = o0_3_0;
-                Ref<float> x13 = o0_3_1;
-                Ref<float> x14 = o0_3_2;
-                Ref<float> x15 = o0_3_3;
-                Ref<float> x16 = o0_4_0;
-                Ref<float> x17 = o0_4_1;
-                Ref<float> x18 = o0_4_2;
-                Ref<float> x19 = o0_4_3;
-                Ref<float> x20 = o0_5_0;
-                Ref<float> x21 = o0_5_1;
-                Ref<float> x22 = o0_5_2;
-                Ref<float> x23 = o0_5_3;
-                Ref<float> x24 = o0_6_0;
-                Ref<float> x25 = o0_6_1;
-                Ref<float> x26 = o0_6_2;
-                Ref<float> x27 = o0_6_3;
-                Ref<float> x28 = o0_7_0;
-                Ref<float> x29 = o0_7_1;
-                Ref<float> x30 = o0_7_2;
-                Ref<float> x31 = o0_7_3;
-                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o0_0_0 = x0.Value;
-                o0_0_1 = x1.Value;
-                o0_0_2 = x2.Value;
-                o0_0_3 = x3.Value;
-                o0_1_0 = x4.Value;
-                o0_1_1 = x5.Value;
-                o0_1_2 = x6.Value;
-                o0_1_3 = x7.Value;
-                o0_2_0 = x8.Value;
-                o0_2_1 = x9.Value;
-                o0_2_2 = x10.Value;
-                o0_2_3 = x11.Value;
-                o0_3_0 = x12.Value;
-                o0_3_1 = x13.Value;
-                o0_3_2 = x14.Value;
-                o0_3_3 = x15.Value;
-                o0_4_0 = x16.Value;
-                o0_4_1 = x17.Value;
-                o0_4_2 = x18.Value;
-                o0_4_3 = x19.Value;
-                o0_5_0 = x20.Value;
-                o0_5_1 = x21.Value;
-                o0_5_2 = x22.Value;
-                o0_5_3 = x23.Value;
-                o0_6_0 = x24.Value;
-                o0_6_1 = x25.Value;
-                o0_6_2 = x26.Value;
-                o0_6_3 = x27.Value;
-                o0_7_0 = x28.Value;
-                o0_7_1 = x29.Value;
-                o0_7_2 = x30.Value;
-                o0_7_3 = x31.Value;
-            }
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D128Fused(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 16384u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 64;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 15;
-        int ldRow = tid >> 4;
-        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 256u;
-        ulong kvStride = (ulong)p.KvHeads * 256u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
-        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
-        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
-        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
-        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
-        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
-        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
-        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            {
-                Ref<float> x0 = s0_0;
-                Ref<float> x1 = s0_1;
-                Ref<float> x2 = s0_2;
-                Ref<float> x3 = s0_3;
-                Ref<float> x4 = s1_0;
-                Ref<float> x5 = s1_1;
-                Ref<float> x6 = s1_2;
-                Ref<float> x7 = s1_3;
-                Ref<float> x8 = s2_0;
-                Ref<float> x9 = s2_1;
-                Ref<float> x10 = s2_2;
-                Ref<float> x11 = s2_3;
-                Ref<float> x12 = s3_0;
-                Ref<float> x13 = s3_1;
-                Ref<float> x14 = s3_2;
-                Ref<float> x15 = s3_3;
-                Ref<float> x16 = s4_0;
-                Ref<float> x17 = s4_1;
-                Ref<float> x18 = s4_2;
-                Ref<float> x19 = s4_3;
-                Ref<float> x20 = s5_0;
-                Ref<float> x21 = s5_1;
-                Ref<float> x22 = s5_2;
-                Ref<float> x23 = s5_3;
-                Ref<float> x24 = s6_0;
-                Ref<float> x25 = s6_1;
-                Ref<float> x26 = s6_2;
-                Ref<float> x27 = s6_3;
-                Ref<float> x28 = s7_0;
-                Ref<float> x29 = s7_1;
-                Ref<float> x30 = s7_2;
-                Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 512; add.s64 kd, %33, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 514; add.s64 kd, %33, 514; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 516; add.s64 kd, %33, 516; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 518; add.s64 kd, %33, 518; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
-                s0_0 = x0.Value;
-                s0_1 = x1.Value;
-                s0_2 = x2.Value;
-                s0_3 = x3.Value;
-                s1_0 = x4.Value;
-                s1_1 = x5.Value;
-                s1_2 = x6.Value;
-                s1_3 = x7.Value;
-                s2_0 = x8.Value;
-                s2_1 = x9.Value;
-                s2_2 = x10.Value;
-                s2_3 = x11.Value;
-                s3_0 = x12.Value;
-                s3_1 = x13.Value;
-                s3_2 = x14.Value;
-                s3_3 = x15.Value;
-                s4_0 = x16.Value;
-                s4_1 = x17.Value;
-                s4_2 = x18.Value;
-                s4_3 = x19.Value;
-                s5_0 = x20.Value;
-                s5_1 = x21.Value;
-                s5_2 = x22.Value;
-                s5_3 = x23.Value;
-                s6_0 = x24.Value;
-                s6_1 = x25.Value;
-                s6_2 = x26.Value;
-                s6_3 = x27.Value;
-                s7_0 = x28.Value;
-                s7_1 = x29.Value;
-                s7_2 = x30.Value;
-                s7_3 = x31.Value;
-            }
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            o1_0_0 *= al0;
-            o1_0_1 *= al0;
-            o1_1_0 *= al0;
-            o1_1_1 *= al0;
-            o1_2_0 *= al0;
-            o1_2_1 *= al0;
-            o1_3_0 *= al0;
-            o1_3_1 *= al0;
-            o1_4_0 *= al0;
-            o1_4_1 *= al0;
-            o1_5_0 *= al0;
-            o1_5_1 *= al0;
-            o1_6_0 *= al0;
-            o1_6_1 *= al0;
-            o1_7_0 *= al0;
-            o1_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            o1_0_2 *= al1;
-            o1_0_3 *= al1;
-            o1_1_2 *= al1;
-            o1_1_3 *= al1;
-            o1_2_2 *= al1;
-            o1_2_3 *= al1;
-            o1_3_2 *= al1;
-            o1_3_3 *= al1;
-            o1_4_2 *= al1;
-            o1_4_3 *= al1;
-            o1_5_2 *= al1;
-            o1_5_3 *= al1;
-            o1_6_2 *= al1;
-            o1_6_3 *= al1;
-            o1_7_2 *= al1;
-            o1_7_3 *= al1;
-            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            {
-                Ref<float> x0 = o0_0_0;
-                Ref<float> x1 = o0_0_1;
-                Ref<float> x2 = o0_0_2;
-                Ref<float> x3 = o0_0_3;
-                Ref<float> x4 = o0_1_0;
-                Ref<float> x5 = o0_1_1;
-                Ref<float> x6 = o0_1_2;
-                Ref<float> x7 = o0_1_3;
-                Ref<float> x8 = o0_2_0;
-                Ref<float> x9 = o0_2_1;
-                Ref<float> x10 = o0_2_2;
-                Ref<float> x11 = o0_2_3;
-                Ref<float> x12 = o0_3_0;
-                Ref<float> x13 = o0_3_1;
-                Ref<float> x14 = o0_3_2;
-                Ref<float> x15 = o0_3_3;
-                Ref<float> x16 = o0_4_0;
-                Ref<float> x17 = o0_4_1;
-                Ref<float> x18 = o0_4_2;
-                Ref<float> x19 = o0_4_3;
-                Ref<float> x20 = o0_5_0;
-                Ref<float> x21 = o0_5_1;
-                Ref<float> x22 = o0_5_2;
-                Ref<float> x23 = o0_5_3;
-                Ref<float> x24 = o0_6_0;
-                Ref<float> x25 = o0_6_1;
-                Ref<float> x26 = o0_6_2;
-                Ref<float> x27 = o0_6_3;
-                Ref<float> x28 = o0_7_0;
-                Ref<float> x29 = o0_7_1;
-                Ref<float> x30 = o0_7_2;
-                Ref<float> x31 = o0_7_3;
-                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o0_0_0 = x0.Value;
-                o0_0_1 = x1.Value;
-                o0_0_2 = x2.Value;
-                o0_0_3 = x3.Value;
-                o0_1_0 = x4.Value;
-                o0_1_1 = x5.Value;
-                o0_1_2 = x6.Value;
-                o0_1_3 = x7.Value;
-                o0_2_0 = x8.Value;
-                o0_2_1 = x9.Value;
-                o0_2_2 = x10.Value;
-                o0_2_3 = x11.Value;
-                o0_3_0 = x12.Value;
-                o0_3_1 = x13.Value;
-                o0_3_2 = x14.Value;
-                o0_3_3 = x15.Value;
-                o0_4_0 = x16.Value;
-                o0_4_1 = x17.Value;
-                o0_4_2 = x18.Value;
-                o0_4_3 = x19.Value;
-                o0_5_0 = x20.Value;
-                o0_5_1 = x21.Value;
-                o0_5_2 = x22.Value;
-                o0_5_3 = x23.Value;
-                o0_6_0 = x24.Value;
-                o0_6_1 = x25.Value;
-                o0_6_2 = x26.Value;
-                o0_6_3 = x27.Value;
-                o0_7_0 = x28.Value;
-                o0_7_1 = x29.Value;
-                o0_7_2 = x30.Value;
-                o0_7_3 = x31.Value;
-            }
-            {
-                Ref<float> x0 = o0_0_0;
-                Ref<float> x1 = o0_0_1;
-                Ref<float> x2 = o0_0_2;
-                Ref<float> x3 = o0_0_3;
-                Ref<float> x4 = o0_1_0;
-                Ref<float> x5 = o0_1_1;
-                Ref<float> x6 = o0_1_2;
-                Ref<float> x7 = o0_1_3;
-                Ref<float> x8 = o0_2_0;
-                Ref<float> x9 = o0_2_1;
-                Ref<float> x10 = o0_2_2;
-                Ref<float> x11 = o0_2_3;
-                Ref<float> x12 = o0_3_0;
-                Ref<float> x13 = o0_3_1;
-                Ref<float> x14 = o0_3_2;
-                Ref<float> x15 = o0_3_3;
-                Ref<float> x16 = o0_4_0;
-                Ref<float> x17 = o0_4_1;
-                Ref<float> x18 = o0_4_2;
-                Ref<float> x19 = o0_4_3;
-                Ref<float> x20 = o0_5_0;
-                Ref<float> x21 = o0_5_1;
-                Ref<float> x22 = o0_5_2;
-                Ref<float> x23 = o0_5_3;
-                Ref<float> x24 = o0_6_0;
-                Ref<float> x25 = o0_6_1;
-                Ref<float> x26 = o0_6_2;
-                Ref<float> x27 = o0_6_3;
-                Ref<float> x28 = o0_7_0;
-                Ref<float> x29 = o0_7_1;
-                Ref<float> x30 = o0_7_2;
-                Ref<float> x31 = o0_7_3;
-                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o0_0_0 = x0.Value;
-                o0_0_1 = x1.Value;
-                o0_0_2 = x2.Value;
-                o0_0_3 = x3.Value;
-                o0_1_0 = x4.Value;
-                o0_1_1 = x5.Value;
-                o0_1_2 = x6.Value;
-                o0_1_3 = x7.Value;
-                o0_2_0 = x8.Value;
-                o0_2_1 = x9.Value;
-                o0_2_2 = x10.Value;
-                o0_2_3 = x11.Value;
-                o0_3_0 = x12.Value;
-                o0_3_1 = x13.Value;
-                o0_3_2 = x14.Value;
-                o0_3_3 = x15.Value;
-                o0_4_0 = x16.Value;
-                o0_4_1 = x17.Value;
-                o0_4_2 = x18.Value;
-                o0_4_3 = x19.Value;
-                o0_5_0 = x20.Value;
-                o0_5_1 = x21.Value;
-                o0_5_2 = x22.Value;
-                o0_5_3 = x23.Value;
-                o0_6_0 = x24.Value;
-                o0_6_1 = x25.Value;
-                o0_6_2 = x26.Value;
-                o0_6_3 = x27.Value;
-                o0_7_0 = x28.Value;
-                o0_7_1 = x29.Value;
-                o0_7_2 = x30.Value;
-                o0_7_3 = x31.Value;
-            }
-            {
-                Ref<float> x0 = o1_0_0;
-                Ref<float> x1 = o1_0_1;
-                Ref<float> x2 = o1_0_2;
-                Ref<float> x3 = o1_0_3;
-                Ref<float> x4 = o1_1_0;
-                Ref<float> x5 = o1_1_1;
-                Ref<float> x6 = o1_1_2;
-                Ref<float> x7 = o1_1_3;
-                Ref<float> x8 = o1_2_0;
-                Ref<float> x9 = o1_2_1;
-                Ref<float> x10 = o1_2_2;
-                Ref<float> x11 = o1_2_3;
-                Ref<float> x12 = o1_3_0;
-                Ref<float> x13 = o1_3_1;
-                Ref<float> x14 = o1_3_2;
-                Ref<float> x15 = o1_3_3;
-                Ref<float> x16 = o1_4_0;
-                Ref<float> x17 = o1_4_1;
-                Ref<float> x18 = o1_4_2;
-                Ref<float> x19 = o1_4_3;
-                Ref<float> x20 = o1_5_0;
-                Ref<float> x21 = o1_5_1;
-                Ref<float> x22 = o1_5_2;
-                Ref<float> x23 = o1_5_3;
-                Ref<float> x24 = o1_6_0;
-                Ref<float> x25 = o1_6_1;
-                Ref<float> x26 = o1_6_2;
-                Ref<float> x27 = o1_6_3;
-                Ref<float> x28 = o1_7_0;
-                Ref<float> x29 = o1_7_1;
-                Ref<float> x30 = o1_7_2;
-                Ref<float> x31 = o1_7_3;
-                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 640; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o1_0_0 = x0.Value;
-                o1_0_1 = x1.Value;
-                o1_0_2 = x2.Value;
-                o1_0_3 = x3.Value;
-                o1_1_0 = x4.Value;
-                o1_1_1 = x5.Value;
-                o1_1_2 = x6.Value;
-                o1_1_3 = x7.Value;
-                o1_2_0 = x8.Value;
-                o1_2_1 = x9.Value;
-                o1_2_2 = x10.Value;
-                o1_2_3 = x11.Value;
-                o1_3_0 = x12.Value;
-                o1_3_1 = x13.Value;
-                o1_3_2 = x14.Value;
-                o1_3_3 = x15.Value;
-                o1_4_0 = x16.Value;
-                o1_4_1 = x17.Value;
-                o1_4_2 = x18.Value;
-                o1_4_3 = x19.Value;
-                o1_5_0 = x20.Value;
-                o1_5_1 = x21.Value;
-                o1_5_2 = x22.Value;
-                o1_5_3 = x23.Value;
-                o1_6_0 = x24.Value;
-                o1_6_1 = x25.Value;
-                o1_6_2 = x26.Value;
-                o1_6_3 = x27.Value;
-                o1_7_0 = x28.Value;
-                o1_7_1 = x29.Value;
-                o1_7_2 = x30.Value;
-                o1_7_3 = x31.Value;
-            }
-            {
-                Ref<float> x0 = o1_0_0;
-                Ref<float> x1 = o1_0_1;
-                Ref<float> x2 = o1_0_2;
-                Ref<float> x3 = o1_0_3;
-                Ref<float> x4 = o1_1_0;
-                Ref<float> x5 = o1_1_1;
-                Ref<float> x6 = o1_1_2;
-                Ref<float> x7 = o1_1_3;
-                Ref<float> x8 = o1_2_0;
-                Ref<float> x9 = o1_2_1;
-                Ref<float> x10 = o1_2_2;
-                Ref<float> x11 = o1_2_3;
-                Ref<float> x12 = o1_3_0;
-                Ref<float> x13 = o1_3_1;
-                Ref<float> x14 = o1_3_2;
-                Ref<float> x15 = o1_3_3;
-                Ref<float> x16 = o1_4_0;
-                Ref<float> x17 = o1_4_1;
-                Ref<float> x18 = o1_4_2;
-                Ref<float> x19 = o1_4_3;
-                Ref<float> x20 = o1_5_0;
-                Ref<float> x21 = o1_5_1;
-                Ref<float> x22 = o1_5_2;
-                Ref<float> x23 = o1_5_3;
-                Ref<float> x24 = o1_6_0;
-                Ref<float> x25 = o1_6_1;
-                Ref<float> x26 = o1_6_2;
-                Ref<float> x27 = o1_6_3;
-                Ref<float> x28 = o1_7_0;
-                Ref<float> x29 = o1_7_1;
-                Ref<float> x30 = o1_7_2;
-                Ref<float> x31 = o1_7_3;
-                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 768; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 896; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o1_0_0 = x0.Value;
-                o1_0_1 = x1.Value;
-                o1_0_2 = x2.Value;
-                o1_0_3 = x3.Value;
-                o1_1_0 = x4.Value;
-                o1_1_1 = x5.Value;
-                o1_1_2 = x6.Value;
-                o1_1_3 = x7.Value;
-                o1_2_0 = x8.Value;
-                o1_2_1 = x9.Value;
-                o1_2_2 = x10.Value;
-                o1_2_3 = x11.Value;
-                o1_3_0 = x12.Value;
-                o1_3_1 = x13.Value;
-                o1_3_2 = x14.Value;
-                o1_3_3 = x15.Value;
-                o1_4_0 = x16.Value;
-                o1_4_1 = x17.Value;
-                o1_4_2 = x18.Value;
-                o1_4_3 = x19.Value;
-                o1_5_0 = x20.Value;
-                o1_5_1 = x21.Value;
-                o1_5_2 = x22.Value;
-                o1_5_3 = x23.Value;
-                o1_6_0 = x24.Value;
-                o1_6_1 = x25.Value;
-                o1_6_2 = x26.Value;
-                o1_6_3 = x27.Value;
-                o1_7_0 = x28.Value;
-                o1_7_1 = x29.Value;
-                o1_7_2 = x30.Value;
-                o1_7_3 = x31.Value;
-            }
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 64) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 64) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
-                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
-                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
-                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
-                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
-                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
-                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
-                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D64FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
-    {
-        var dyn = SharedMemory.GetDynamic<Chunk16>();
-        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
-        uint sK = sQ + 16384u;
-        uint sV = sK + 8192u;
-        int tid = Group.IdxX;
-        int lane = tid & 31;
-        int warp = tid >> 5;
-        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
-        int g = lane >> 2;
-        int t = lane & 3;
-        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        p.BlockRows = 128;
-        p.BlockKeys = 64;
-        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
-        float c = p.ScaleLog2;
-        int ldChunk = tid & 7;
-        int ldRow = tid >> 3;
-        uint ldDst = (uint)(((ldChunk >> 3) * 16384) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
-        ulong qStride = (ulong)p.Heads * 128u;
-        ulong kvStride = (ulong)p.KvHeads * 128u;
-        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 128)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
-        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
-        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 32, 128, p.QCount - (mBlock * 128), 4096);
-        if (nMin <= nMax)
-        {
-            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (nMax * 64), 4096);
-        }
-        Ptx.CpAsyncCommit();
-        Ptx.CpAsyncWaitAll();
-        Ptx.FenceProxyAsync();
-        Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
-        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
-        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
-        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
-        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
-        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
-        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
-        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
-        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
-        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
-        for (int n = nMax; n >= nMin; n--)
-        {
-            if (n != nMax)
-            {
-                Ptx.CpAsyncWaitAll();
-                Ptx.FenceProxyAsync();
-                Group.Barrier();
-            }
-            uint vb = sV;
-            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - (n * 64), 4096);
-            Ptx.CpAsyncCommit();
-            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
-            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
-            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
-            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
-            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
-            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
-            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
-            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
-            Ptx.WgmmaFence();
-            {
-                Ref<float> x0 = s0_0;
-                Ref<float> x1 = s0_1;
-                Ref<float> x2 = s0_2;
-                Ref<float> x3 = s0_3;
-                Ref<float> x4 = s1_0;
-                Ref<float> x5 = s1_1;
-                Ref<float> x6 = s1_2;
-                Ref<float> x7 = s1_3;
-                Ref<float> x8 = s2_0;
-                Ref<float> x9 = s2_1;
-                Ref<float> x10 = s2_2;
-                Ref<float> x11 = s2_3;
-                Ref<float> x12 = s3_0;
-                Ref<float> x13 = s3_1;
-                Ref<float> x14 = s3_2;
-                Ref<float> x15 = s3_3;
-                Ref<float> x16 = s4_0;
-                Ref<float> x17 = s4_1;
-                Ref<float> x18 = s4_2;
-                Ref<float> x19 = s4_3;
-                Ref<float> x20 = s5_0;
-                Ref<float> x21 = s5_1;
-                Ref<float> x22 = s5_2;
-                Ref<float> x23 = s5_3;
-                Ref<float> x24 = s6_0;
-                Ref<float> x25 = s6_1;
-                Ref<float> x26 = s6_2;
-                Ref<float> x27 = s6_3;
-                Ref<float> x28 = s7_0;
-                Ref<float> x29 = s7_1;
-                Ref<float> x30 = s7_2;
-                Ref<float> x31 = s7_3;
-                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
-                s0_0 = x0.Value;
-                s0_1 = x1.Value;
-                s0_2 = x2.Value;
-                s0_3 = x3.Value;
-                s1_0 = x4.Value;
-                s1_1 = x5.Value;
-                s1_2 = x6.Value;
-                s1_3 = x7.Value;
-                s2_0 = x8.Value;
-                s2_1 = x9.Value;
-                s2_2 = x10.Value;
-                s2_3 = x11.Value;
-                s3_0 = x12.Value;
-                s3_1 = x13.Value;
-                s3_2 = x14.Value;
-                s3_3 = x15.Value;
-                s4_0 = x16.Value;
-                s4_1 = x17.Value;
-                s4_2 = x18.Value;
-                s4_3 = x19.Value;
-                s5_0 = x20.Value;
-                s5_1 = x21.Value;
-                s5_2 = x22.Value;
-                s5_3 = x23.Value;
-                s6_0 = x24.Value;
-                s6_1 = x25.Value;
-                s6_2 = x26.Value;
-                s6_3 = x27.Value;
-                s7_0 = x28.Value;
-                s7_1 = x29.Value;
-                s7_2 = x30.Value;
-                s7_3 = x31.Value;
-            }
-            if (TileMath.TileNeedsMask(p, mBlock, n))
-            {
-                int dr = p.QPos0 - p.KPos0 + (mBlock * 128) - (n * 64) + wr + g - (2 * t);
-                int kl = p.KCount - (n * 64) - (2 * t);
-                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
-                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
-                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
-                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
-                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
-                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
-                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
-                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
-                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
-                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
-                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
-                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
-                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
-                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
-                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
-                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
-                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
-                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
-                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
-                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
-                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
-                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
-                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
-                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
-                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
-                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
-                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
-                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
-                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
-                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
-                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
-                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
-            }
-            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
-            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
-            float mn0 = Ptx.Max(m0, mx0);
-            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
-            float al0 = Ptx.Ex2((m0 * c) - ms0);
-            m0 = mn0;
-            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
-            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
-            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
-            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
-            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
-            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
-            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
-            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
-            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
-            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
-            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
-            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
-            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
-            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
-            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
-            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
-            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
-            l0 = (l0 * al0) + rs0;
-            o0_0_0 *= al0;
-            o0_0_1 *= al0;
-            o0_1_0 *= al0;
-            o0_1_1 *= al0;
-            o0_2_0 *= al0;
-            o0_2_1 *= al0;
-            o0_3_0 *= al0;
-            o0_3_1 *= al0;
-            o0_4_0 *= al0;
-            o0_4_1 *= al0;
-            o0_5_0 *= al0;
-            o0_5_1 *= al0;
-            o0_6_0 *= al0;
-            o0_6_1 *= al0;
-            o0_7_0 *= al0;
-            o0_7_1 *= al0;
-            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
-            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
-            float mn1 = Ptx.Max(m1, mx1);
-            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
-            float al1 = Ptx.Ex2((m1 * c) - ms1);
-            m1 = mn1;
-            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
-            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
-            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
-            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
-            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
-            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
-            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
-            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
-            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
-            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
-            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
-            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
-            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
-            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
-            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
-            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
-            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
-            l1 = (l1 * al1) + rs1;
-            o0_0_2 *= al1;
-            o0_0_3 *= al1;
-            o0_1_2 *= al1;
-            o0_1_3 *= al1;
-            o0_2_2 *= al1;
-            o0_2_3 *= al1;
-            o0_3_2 *= al1;
-            o0_3_3 *= al1;
-            o0_4_2 *= al1;
-            o0_4_3 *= al1;
-            o0_5_2 *= al1;
-            o0_5_3 *= al1;
-            o0_6_2 *= al1;
-            o0_6_3 *= al1;
-            o0_7_2 *= al1;
-            o0_7_3 *= al1;
-            uint pa0_0 = Ptx.PackBf16(s0_0, s0_1);
-            uint pa0_1 = Ptx.PackBf16(s0_2, s0_3);
-            uint pa0_2 = Ptx.PackBf16(s1_0, s1_1);
-            uint pa0_3 = Ptx.PackBf16(s1_2, s1_3);
-            uint pa1_0 = Ptx.PackBf16(s2_0, s2_1);
-            uint pa1_1 = Ptx.PackBf16(s2_2, s2_3);
-            uint pa1_2 = Ptx.PackBf16(s3_0, s3_1);
-            uint pa1_3 = Ptx.PackBf16(s3_2, s3_3);
-            uint pa2_0 = Ptx.PackBf16(s4_0, s4_1);
-            uint pa2_1 = Ptx.PackBf16(s4_2, s4_3);
-            uint pa2_2 = Ptx.PackBf16(s5_0, s5_1);
-            uint pa2_3 = Ptx.PackBf16(s5_2, s5_3);
-            uint pa3_0 = Ptx.PackBf16(s6_0, s6_1);
-            uint pa3_1 = Ptx.PackBf16(s6_2, s6_3);
-            uint pa3_2 = Ptx.PackBf16(s7_0, s7_1);
-            uint pa3_3 = Ptx.PackBf16(s7_2, s7_3);
-            Ptx.CpAsyncWaitAll();
-            Ptx.FenceProxyAsync();
-            Group.Barrier();
-            if (n > nMin)
-            {
-                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 32, 64, p.KCount - ((n - 1) * 64), 4096);
-            }
-            Ptx.CpAsyncCommit();
-            Ptx.WgmmaFence();
-            {
-                Ref<float> x0 = o0_0_0;
-                Ref<float> x1 = o0_0_1;
-                Ref<float> x2 = o0_0_2;
-                Ref<float> x3 = o0_0_3;
-                Ref<float> x4 = o0_1_0;
-                Ref<float> x5 = o0_1_1;
-                Ref<float> x6 = o0_1_2;
-                Ref<float> x7 = o0_1_3;
-                Ref<float> x8 = o0_2_0;
-                Ref<float> x9 = o0_2_1;
-                Ref<float> x10 = o0_2_2;
-                Ref<float> x11 = o0_2_3;
-                Ref<float> x12 = o0_3_0;
-                Ref<float> x13 = o0_3_1;
-                Ref<float> x14 = o0_3_2;
-                Ref<float> x15 = o0_3_3;
-                Ref<float> x16 = o0_4_0;
-                Ref<float> x17 = o0_4_1;
-                Ref<float> x18 = o0_4_2;
-                Ref<float> x19 = o0_4_3;
-                Ref<float> x20 = o0_5_0;
-                Ref<float> x21 = o0_5_1;
-                Ref<float> x22 = o0_5_2;
-                Ref<float> x23 = o0_5_3;
-                Ref<float> x24 = o0_6_0;
-                Ref<float> x25 = o0_6_1;
-                Ref<float> x26 = o0_6_2;
-                Ref<float> x27 = o0_6_3;
-                Ref<float> x28 = o0_7_0;
-                Ref<float> x29 = o0_7_1;
-                Ref<float> x30 = o0_7_2;
-                Ref<float> x31 = o0_7_3;
-                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o0_0_0 = x0.Value;
-                o0_0_1 = x1.Value;
-                o0_0_2 = x2.Value;
-                o0_0_3 = x3.Value;
-                o0_1_0 = x4.Value;
-                o0_1_1 = x5.Value;
-                o0_1_2 = x6.Value;
-                o0_1_3 = x7.Value;
-                o0_2_0 = x8.Value;
-                o0_2_1 = x9.Value;
-                o0_2_2 = x10.Value;
-                o0_2_3 = x11.Value;
-                o0_3_0 = x12.Value;
-                o0_3_1 = x13.Value;
-                o0_3_2 = x14.Value;
-                o0_3_3 = x15.Value;
-                o0_4_0 = x16.Value;
-                o0_4_1 = x17.Value;
-                o0_4_2 = x18.Value;
-                o0_4_3 = x19.Value;
-                o0_5_0 = x20.Value;
-                o0_5_1 = x21.Value;
-                o0_5_2 = x22.Value;
-                o0_5_3 = x23.Value;
-                o0_6_0 = x24.Value;
-                o0_6_1 = x25.Value;
-                o0_6_2 = x26.Value;
-                o0_6_3 = x27.Value;
-                o0_7_0 = x28.Value;
-                o0_7_1 = x29.Value;
-                o0_7_2 = x30.Value;
-                o0_7_3 = x31.Value;
-            }
-            {
-                Ref<float> x0 = o0_0_0;
-                Ref<float> x1 = o0_0_1;
-                Ref<float> x2 = o0_0_2;
-                Ref<float> x3 = o0_0_3;
-                Ref<float> x4 = o0_1_0;
-                Ref<float> x5 = o0_1_1;
-                Ref<float> x6 = o0_1_2;
-                Ref<float> x7 = o0_1_3;
-                Ref<float> x8 = o0_2_0;
-                Ref<float> x9 = o0_2_1;
-                Ref<float> x10 = o0_2_2;
-                Ref<float> x11 = o0_2_3;
-                Ref<float> x12 = o0_3_0;
-                Ref<float> x13 = o0_3_1;
-                Ref<float> x14 = o0_3_2;
-                Ref<float> x15 = o0_3_3;
-                Ref<float> x16 = o0_4_0;
-                Ref<float> x17 = o0_4_1;
-                Ref<float> x18 = o0_4_2;
-                Ref<float> x19 = o0_4_3;
-                Ref<float> x20 = o0_5_0;
-                Ref<float> x21 = o0_5_1;
-                Ref<float> x22 = o0_5_2;
-                Ref<float> x23 = o0_5_3;
-                Ref<float> x24 = o0_6_0;
-                Ref<float> x25 = o0_6_1;
-                Ref<float> x26 = o0_6_2;
-                Ref<float> x27 = o0_6_3;
-                Ref<float> x28 = o0_7_0;
-                Ref<float> x29 = o0_7_1;
-                Ref<float> x30 = o0_7_2;
-                Ref<float> x31 = o0_7_3;
-                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
-                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
-                Input<uint> one = 1u;
-                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
-                o0_0_0 = x0.Value;
-                o0_0_1 = x1.Value;
-                o0_0_2 = x2.Value;
-                o0_0_3 = x3.Value;
-                o0_1_0 = x4.Value;
-                o0_1_1 = x5.Value;
-                o0_1_2 = x6.Value;
-                o0_1_3 = x7.Value;
-                o0_2_0 = x8.Value;
-                o0_2_1 = x9.Value;
-                o0_2_2 = x10.Value;
-                o0_2_3 = x11.Value;
-                o0_3_0 = x12.Value;
-                o0_3_1 = x13.Value;
-                o0_3_2 = x14.Value;
-                o0_3_3 = x15.Value;
-                o0_4_0 = x16.Value;
-                o0_4_1 = x17.Value;
-                o0_4_2 = x18.Value;
-                o0_4_3 = x19.Value;
-                o0_5_0 = x20.Value;
-                o0_5_1 = x21.Value;
-                o0_5_2 = x22.Value;
-                o0_5_3 = x23.Value;
-                o0_6_0 = x24.Value;
-                o0_6_1 = x25.Value;
-                o0_6_2 = x26.Value;
-                o0_6_3 = x27.Value;
-                o0_7_0 = x28.Value;
-                o0_7_1 = x29.Value;
-                o0_7_2 = x30.Value;
-                o0_7_3 = x31.Value;
-            }
-        }
-
-        Ptx.CpAsyncWaitAll();
-        l0 += Ptx.ShflXor(l0, 1);
-        l0 += Ptx.ShflXor(l0, 2);
-        int row0 = (mBlock * 128) + 0 + wr + g;
-        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
-        l1 += Ptx.ShflXor(l1, 1);
-        l1 += Ptx.ShflXor(l1, 2);
-        int row1 = (mBlock * 128) + 8 + wr + g;
-        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
-        Warp.Barrier();
-        if (row0 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
-                }
-            }
-        }
-        if (row1 < p.QCount)
-        {
-            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
-            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
-            if (mode != 0)
-            {
-                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
-                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
-                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
-                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
-                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
-                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
-                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
-                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
-                if (t == 0)
-                {
-                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
-                }
-            }
-        }
-    }
-
-    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaBf16D128FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    /// <summary>sm_90a wgmma kernel: Bf16, head dim 128, 2 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaBf16D128Wg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
     {
         var dyn = SharedMemory.GetDynamic<Chunk16>();
         uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
@@ -11381,9 +6644,6 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         Ptx.FenceProxyAsync();
         Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -12016,8 +7276,482 @@ internal static class FlashKernels
         }
     }
 
-    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D64FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 1 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaF16D64Wg1(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 8192u;
+        uint sV = sK + 8192u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 7;
+        int ldRow = tid >> 3;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 128u;
+        ulong kvStride = (ulong)p.KvHeads * 128u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 128u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 128u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 16, 64, p.QCount - (mBlock * 64), 2048);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (nMax * 64), 2048);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - (n * 64), 2048);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 16, 64, p.KCount - ((n - 1) * 64), 2048);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 64 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 64, 2 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaF16D64Wg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
     {
         var dyn = SharedMemory.GetDynamic<Chunk16>();
         uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
@@ -12054,9 +7788,6 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         Ptx.FenceProxyAsync();
         Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
@@ -12493,8 +8224,678 @@ internal static class FlashKernels
         }
     }
 
-    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 64 query rows per block (one warpgroup), 64 keys per tile.</summary>
-    public static void WgmmaF16D128FusedWg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 1 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaF16D128Wg1(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
+    {
+        var dyn = SharedMemory.GetDynamic<Chunk16>();
+        uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
+        uint sK = sQ + 16384u;
+        uint sV = sK + 16384u;
+        int tid = Group.IdxX;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int wr = ((warp & 3) * 16) + ((warp >> 2) * 64);
+        int g = lane >> 2;
+        int t = lane & 3;
+        int mBlock = TileMath.MBlock(p, Grid.IdxX, Grid.DimX);
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        p.BlockRows = 64;
+        p.BlockKeys = 64;
+        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);
+        float c = p.ScaleLog2;
+        int ldChunk = tid & 15;
+        int ldRow = tid >> 4;
+        uint ldDst = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        uint ldDstKv = (uint)(((ldChunk >> 3) * 8192) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));
+        ulong qStride = (ulong)p.Heads * 256u;
+        ulong kvStride = (ulong)p.KvHeads * 256u;
+        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * 64)) * qStride) + ((ulong)h * 256u) + ((ulong)ldChunk * 16u);
+        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * 256u) + ((ulong)ldChunk * 16u);
+        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, 8, 64, p.QCount - (mBlock * 64), 1024);
+        if (nMin <= nMax)
+        {
+            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (nMax * 64), 1024);
+        }
+        Ptx.CpAsyncCommit();
+        Ptx.CpAsyncWaitAll();
+        Ptx.FenceProxyAsync();
+        Group.Barrier();
+        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
+        float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
+        float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;
+        float o0_2_0 = 0f, o0_2_1 = 0f, o0_2_2 = 0f, o0_2_3 = 0f;
+        float o0_3_0 = 0f, o0_3_1 = 0f, o0_3_2 = 0f, o0_3_3 = 0f;
+        float o0_4_0 = 0f, o0_4_1 = 0f, o0_4_2 = 0f, o0_4_3 = 0f;
+        float o0_5_0 = 0f, o0_5_1 = 0f, o0_5_2 = 0f, o0_5_3 = 0f;
+        float o0_6_0 = 0f, o0_6_1 = 0f, o0_6_2 = 0f, o0_6_3 = 0f;
+        float o0_7_0 = 0f, o0_7_1 = 0f, o0_7_2 = 0f, o0_7_3 = 0f;
+        float o1_0_0 = 0f, o1_0_1 = 0f, o1_0_2 = 0f, o1_0_3 = 0f;
+        float o1_1_0 = 0f, o1_1_1 = 0f, o1_1_2 = 0f, o1_1_3 = 0f;
+        float o1_2_0 = 0f, o1_2_1 = 0f, o1_2_2 = 0f, o1_2_3 = 0f;
+        float o1_3_0 = 0f, o1_3_1 = 0f, o1_3_2 = 0f, o1_3_3 = 0f;
+        float o1_4_0 = 0f, o1_4_1 = 0f, o1_4_2 = 0f, o1_4_3 = 0f;
+        float o1_5_0 = 0f, o1_5_1 = 0f, o1_5_2 = 0f, o1_5_3 = 0f;
+        float o1_6_0 = 0f, o1_6_1 = 0f, o1_6_2 = 0f, o1_6_3 = 0f;
+        float o1_7_0 = 0f, o1_7_1 = 0f, o1_7_2 = 0f, o1_7_3 = 0f;
+        for (int n = nMax; n >= nMin; n--)
+        {
+            if (n != nMax)
+            {
+                Ptx.CpAsyncWaitAll();
+                Ptx.FenceProxyAsync();
+                Group.Barrier();
+            }
+            uint vb = sV;
+            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - (n * 64), 1024);
+            Ptx.CpAsyncCommit();
+            float s0_0 = 0f, s0_1 = 0f, s0_2 = 0f, s0_3 = 0f;
+            float s1_0 = 0f, s1_1 = 0f, s1_2 = 0f, s1_3 = 0f;
+            float s2_0 = 0f, s2_1 = 0f, s2_2 = 0f, s2_3 = 0f;
+            float s3_0 = 0f, s3_1 = 0f, s3_2 = 0f, s3_3 = 0f;
+            float s4_0 = 0f, s4_1 = 0f, s4_2 = 0f, s4_3 = 0f;
+            float s5_0 = 0f, s5_1 = 0f, s5_2 = 0f, s5_3 = 0f;
+            float s6_0 = 0f, s6_1 = 0f, s6_2 = 0f, s6_3 = 0f;
+            float s7_0 = 0f, s7_1 = 0f, s7_2 = 0f, s7_3 = 0f;
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = s0_0;
+                Ref<float> x1 = s0_1;
+                Ref<float> x2 = s0_2;
+                Ref<float> x3 = s0_3;
+                Ref<float> x4 = s1_0;
+                Ref<float> x5 = s1_1;
+                Ref<float> x6 = s1_2;
+                Ref<float> x7 = s1_3;
+                Ref<float> x8 = s2_0;
+                Ref<float> x9 = s2_1;
+                Ref<float> x10 = s2_2;
+                Ref<float> x11 = s2_3;
+                Ref<float> x12 = s3_0;
+                Ref<float> x13 = s3_1;
+                Ref<float> x14 = s3_2;
+                Ref<float> x15 = s3_3;
+                Ref<float> x16 = s4_0;
+                Ref<float> x17 = s4_1;
+                Ref<float> x18 = s4_2;
+                Ref<float> x19 = s4_3;
+                Ref<float> x20 = s5_0;
+                Ref<float> x21 = s5_1;
+                Ref<float> x22 = s5_2;
+                Ref<float> x23 = s5_3;
+                Ref<float> x24 = s6_0;
+                Ref<float> x25 = s6_1;
+                Ref<float> x26 = s6_2;
+                Ref<float> x27 = s6_3;
+                Ref<float> x28 = s7_0;
+                Ref<float> x29 = s7_1;
+                Ref<float> x30 = s7_2;
+                Ref<float> x31 = s7_3;
+                Input<ulong> dq = Ptx.Desc128(sQ + (uint)((warp >> 2) * 8192), 16u, 1024u), dk = Ptx.Desc128(sK, 16u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 qd, kd; setp.ne.b32 p, %34, 0; add.s64 qd, %32, 0; add.s64 kd, %33, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 2; add.s64 kd, %33, 2; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 4; add.s64 kd, %33, 4; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 6; add.s64 kd, %33, 6; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 512; add.s64 kd, %33, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 514; add.s64 kd, %33, 514; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 516; add.s64 kd, %33, 516; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; add.s64 qd, %32, 518; add.s64 kd, %33, 518; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, qd, kd, p, 1, 1, 0, 0; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref dq, ref dk, ref one);
+                s0_0 = x0.Value;
+                s0_1 = x1.Value;
+                s0_2 = x2.Value;
+                s0_3 = x3.Value;
+                s1_0 = x4.Value;
+                s1_1 = x5.Value;
+                s1_2 = x6.Value;
+                s1_3 = x7.Value;
+                s2_0 = x8.Value;
+                s2_1 = x9.Value;
+                s2_2 = x10.Value;
+                s2_3 = x11.Value;
+                s3_0 = x12.Value;
+                s3_1 = x13.Value;
+                s3_2 = x14.Value;
+                s3_3 = x15.Value;
+                s4_0 = x16.Value;
+                s4_1 = x17.Value;
+                s4_2 = x18.Value;
+                s4_3 = x19.Value;
+                s5_0 = x20.Value;
+                s5_1 = x21.Value;
+                s5_2 = x22.Value;
+                s5_3 = x23.Value;
+                s6_0 = x24.Value;
+                s6_1 = x25.Value;
+                s6_2 = x26.Value;
+                s6_3 = x27.Value;
+                s7_0 = x28.Value;
+                s7_1 = x29.Value;
+                s7_2 = x30.Value;
+                s7_3 = x31.Value;
+            }
+            if (TileMath.TileNeedsMask(p, mBlock, n))
+            {
+                int dr = p.QPos0 - p.KPos0 + (mBlock * 64) - (n * 64) + wr + g - (2 * t);
+                int kl = p.KCount - (n * 64) - (2 * t);
+                s0_0 = Ptx.Mask(s0_0, dr + 0, 0, kl, p.DMin, p.DMax);
+                s0_1 = Ptx.Mask(s0_1, dr + -1, 1, kl, p.DMin, p.DMax);
+                s0_2 = Ptx.Mask(s0_2, dr + 8, 0, kl, p.DMin, p.DMax);
+                s0_3 = Ptx.Mask(s0_3, dr + 7, 1, kl, p.DMin, p.DMax);
+                s1_0 = Ptx.Mask(s1_0, dr + -8, 8, kl, p.DMin, p.DMax);
+                s1_1 = Ptx.Mask(s1_1, dr + -9, 9, kl, p.DMin, p.DMax);
+                s1_2 = Ptx.Mask(s1_2, dr + 0, 8, kl, p.DMin, p.DMax);
+                s1_3 = Ptx.Mask(s1_3, dr + -1, 9, kl, p.DMin, p.DMax);
+                s2_0 = Ptx.Mask(s2_0, dr + -16, 16, kl, p.DMin, p.DMax);
+                s2_1 = Ptx.Mask(s2_1, dr + -17, 17, kl, p.DMin, p.DMax);
+                s2_2 = Ptx.Mask(s2_2, dr + -8, 16, kl, p.DMin, p.DMax);
+                s2_3 = Ptx.Mask(s2_3, dr + -9, 17, kl, p.DMin, p.DMax);
+                s3_0 = Ptx.Mask(s3_0, dr + -24, 24, kl, p.DMin, p.DMax);
+                s3_1 = Ptx.Mask(s3_1, dr + -25, 25, kl, p.DMin, p.DMax);
+                s3_2 = Ptx.Mask(s3_2, dr + -16, 24, kl, p.DMin, p.DMax);
+                s3_3 = Ptx.Mask(s3_3, dr + -17, 25, kl, p.DMin, p.DMax);
+                s4_0 = Ptx.Mask(s4_0, dr + -32, 32, kl, p.DMin, p.DMax);
+                s4_1 = Ptx.Mask(s4_1, dr + -33, 33, kl, p.DMin, p.DMax);
+                s4_2 = Ptx.Mask(s4_2, dr + -24, 32, kl, p.DMin, p.DMax);
+                s4_3 = Ptx.Mask(s4_3, dr + -25, 33, kl, p.DMin, p.DMax);
+                s5_0 = Ptx.Mask(s5_0, dr + -40, 40, kl, p.DMin, p.DMax);
+                s5_1 = Ptx.Mask(s5_1, dr + -41, 41, kl, p.DMin, p.DMax);
+                s5_2 = Ptx.Mask(s5_2, dr + -32, 40, kl, p.DMin, p.DMax);
+                s5_3 = Ptx.Mask(s5_3, dr + -33, 41, kl, p.DMin, p.DMax);
+                s6_0 = Ptx.Mask(s6_0, dr + -48, 48, kl, p.DMin, p.DMax);
+                s6_1 = Ptx.Mask(s6_1, dr + -49, 49, kl, p.DMin, p.DMax);
+                s6_2 = Ptx.Mask(s6_2, dr + -40, 48, kl, p.DMin, p.DMax);
+                s6_3 = Ptx.Mask(s6_3, dr + -41, 49, kl, p.DMin, p.DMax);
+                s7_0 = Ptx.Mask(s7_0, dr + -56, 56, kl, p.DMin, p.DMax);
+                s7_1 = Ptx.Mask(s7_1, dr + -57, 57, kl, p.DMin, p.DMax);
+                s7_2 = Ptx.Mask(s7_2, dr + -48, 56, kl, p.DMin, p.DMax);
+                s7_3 = Ptx.Mask(s7_3, dr + -49, 57, kl, p.DMin, p.DMax);
+            }
+            float mx0 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_0, s0_1), Ptx.Max(s1_0, s1_1)), Ptx.Max(Ptx.Max(s2_0, s2_1), Ptx.Max(s3_0, s3_1))), Ptx.Max(Ptx.Max(Ptx.Max(s4_0, s4_1), Ptx.Max(s5_0, s5_1)), Ptx.Max(Ptx.Max(s6_0, s6_1), Ptx.Max(s7_0, s7_1))));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 1));
+            mx0 = Ptx.Max(mx0, Ptx.ShflXor(mx0, 2));
+            float mn0 = Ptx.Max(m0, mx0);
+            float ms0 = mn0 == float.NegativeInfinity ? 0f : mn0 * c;
+            float al0 = Ptx.Ex2((m0 * c) - ms0);
+            m0 = mn0;
+            s0_0 = Ptx.Ex2(Ptx.Fma(s0_0, c, -ms0));
+            s0_1 = Ptx.Ex2(Ptx.Fma(s0_1, c, -ms0));
+            s1_0 = Ptx.Ex2(Ptx.Fma(s1_0, c, -ms0));
+            s1_1 = Ptx.Ex2(Ptx.Fma(s1_1, c, -ms0));
+            s2_0 = Ptx.Ex2(Ptx.Fma(s2_0, c, -ms0));
+            s2_1 = Ptx.Ex2(Ptx.Fma(s2_1, c, -ms0));
+            s3_0 = Ptx.Ex2(Ptx.Fma(s3_0, c, -ms0));
+            s3_1 = Ptx.Ex2(Ptx.Fma(s3_1, c, -ms0));
+            s4_0 = Ptx.Ex2(Ptx.Fma(s4_0, c, -ms0));
+            s4_1 = Ptx.Ex2(Ptx.Fma(s4_1, c, -ms0));
+            s5_0 = Ptx.Ex2(Ptx.Fma(s5_0, c, -ms0));
+            s5_1 = Ptx.Ex2(Ptx.Fma(s5_1, c, -ms0));
+            s6_0 = Ptx.Ex2(Ptx.Fma(s6_0, c, -ms0));
+            s6_1 = Ptx.Ex2(Ptx.Fma(s6_1, c, -ms0));
+            s7_0 = Ptx.Ex2(Ptx.Fma(s7_0, c, -ms0));
+            s7_1 = Ptx.Ex2(Ptx.Fma(s7_1, c, -ms0));
+            float rs0 = ((((s0_0 + s0_1) + (s1_0 + s1_1)) + ((s2_0 + s2_1) + (s3_0 + s3_1))) + (((s4_0 + s4_1) + (s5_0 + s5_1)) + ((s6_0 + s6_1) + (s7_0 + s7_1))));
+            l0 = (l0 * al0) + rs0;
+            o0_0_0 *= al0;
+            o0_0_1 *= al0;
+            o0_1_0 *= al0;
+            o0_1_1 *= al0;
+            o0_2_0 *= al0;
+            o0_2_1 *= al0;
+            o0_3_0 *= al0;
+            o0_3_1 *= al0;
+            o0_4_0 *= al0;
+            o0_4_1 *= al0;
+            o0_5_0 *= al0;
+            o0_5_1 *= al0;
+            o0_6_0 *= al0;
+            o0_6_1 *= al0;
+            o0_7_0 *= al0;
+            o0_7_1 *= al0;
+            o1_0_0 *= al0;
+            o1_0_1 *= al0;
+            o1_1_0 *= al0;
+            o1_1_1 *= al0;
+            o1_2_0 *= al0;
+            o1_2_1 *= al0;
+            o1_3_0 *= al0;
+            o1_3_1 *= al0;
+            o1_4_0 *= al0;
+            o1_4_1 *= al0;
+            o1_5_0 *= al0;
+            o1_5_1 *= al0;
+            o1_6_0 *= al0;
+            o1_6_1 *= al0;
+            o1_7_0 *= al0;
+            o1_7_1 *= al0;
+            float mx1 = Ptx.Max(Ptx.Max(Ptx.Max(Ptx.Max(s0_2, s0_3), Ptx.Max(s1_2, s1_3)), Ptx.Max(Ptx.Max(s2_2, s2_3), Ptx.Max(s3_2, s3_3))), Ptx.Max(Ptx.Max(Ptx.Max(s4_2, s4_3), Ptx.Max(s5_2, s5_3)), Ptx.Max(Ptx.Max(s6_2, s6_3), Ptx.Max(s7_2, s7_3))));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 1));
+            mx1 = Ptx.Max(mx1, Ptx.ShflXor(mx1, 2));
+            float mn1 = Ptx.Max(m1, mx1);
+            float ms1 = mn1 == float.NegativeInfinity ? 0f : mn1 * c;
+            float al1 = Ptx.Ex2((m1 * c) - ms1);
+            m1 = mn1;
+            s0_2 = Ptx.Ex2(Ptx.Fma(s0_2, c, -ms1));
+            s0_3 = Ptx.Ex2(Ptx.Fma(s0_3, c, -ms1));
+            s1_2 = Ptx.Ex2(Ptx.Fma(s1_2, c, -ms1));
+            s1_3 = Ptx.Ex2(Ptx.Fma(s1_3, c, -ms1));
+            s2_2 = Ptx.Ex2(Ptx.Fma(s2_2, c, -ms1));
+            s2_3 = Ptx.Ex2(Ptx.Fma(s2_3, c, -ms1));
+            s3_2 = Ptx.Ex2(Ptx.Fma(s3_2, c, -ms1));
+            s3_3 = Ptx.Ex2(Ptx.Fma(s3_3, c, -ms1));
+            s4_2 = Ptx.Ex2(Ptx.Fma(s4_2, c, -ms1));
+            s4_3 = Ptx.Ex2(Ptx.Fma(s4_3, c, -ms1));
+            s5_2 = Ptx.Ex2(Ptx.Fma(s5_2, c, -ms1));
+            s5_3 = Ptx.Ex2(Ptx.Fma(s5_3, c, -ms1));
+            s6_2 = Ptx.Ex2(Ptx.Fma(s6_2, c, -ms1));
+            s6_3 = Ptx.Ex2(Ptx.Fma(s6_3, c, -ms1));
+            s7_2 = Ptx.Ex2(Ptx.Fma(s7_2, c, -ms1));
+            s7_3 = Ptx.Ex2(Ptx.Fma(s7_3, c, -ms1));
+            float rs1 = ((((s0_2 + s0_3) + (s1_2 + s1_3)) + ((s2_2 + s2_3) + (s3_2 + s3_3))) + (((s4_2 + s4_3) + (s5_2 + s5_3)) + ((s6_2 + s6_3) + (s7_2 + s7_3))));
+            l1 = (l1 * al1) + rs1;
+            o0_0_2 *= al1;
+            o0_0_3 *= al1;
+            o0_1_2 *= al1;
+            o0_1_3 *= al1;
+            o0_2_2 *= al1;
+            o0_2_3 *= al1;
+            o0_3_2 *= al1;
+            o0_3_3 *= al1;
+            o0_4_2 *= al1;
+            o0_4_3 *= al1;
+            o0_5_2 *= al1;
+            o0_5_3 *= al1;
+            o0_6_2 *= al1;
+            o0_6_3 *= al1;
+            o0_7_2 *= al1;
+            o0_7_3 *= al1;
+            o1_0_2 *= al1;
+            o1_0_3 *= al1;
+            o1_1_2 *= al1;
+            o1_1_3 *= al1;
+            o1_2_2 *= al1;
+            o1_2_3 *= al1;
+            o1_3_2 *= al1;
+            o1_3_3 *= al1;
+            o1_4_2 *= al1;
+            o1_4_3 *= al1;
+            o1_5_2 *= al1;
+            o1_5_3 *= al1;
+            o1_6_2 *= al1;
+            o1_6_3 *= al1;
+            o1_7_2 *= al1;
+            o1_7_3 *= al1;
+            uint pa0_0 = Ptx.PackF16(s0_0, s0_1);
+            uint pa0_1 = Ptx.PackF16(s0_2, s0_3);
+            uint pa0_2 = Ptx.PackF16(s1_0, s1_1);
+            uint pa0_3 = Ptx.PackF16(s1_2, s1_3);
+            uint pa1_0 = Ptx.PackF16(s2_0, s2_1);
+            uint pa1_1 = Ptx.PackF16(s2_2, s2_3);
+            uint pa1_2 = Ptx.PackF16(s3_0, s3_1);
+            uint pa1_3 = Ptx.PackF16(s3_2, s3_3);
+            uint pa2_0 = Ptx.PackF16(s4_0, s4_1);
+            uint pa2_1 = Ptx.PackF16(s4_2, s4_3);
+            uint pa2_2 = Ptx.PackF16(s5_0, s5_1);
+            uint pa2_3 = Ptx.PackF16(s5_2, s5_3);
+            uint pa3_0 = Ptx.PackF16(s6_0, s6_1);
+            uint pa3_1 = Ptx.PackF16(s6_2, s6_3);
+            uint pa3_2 = Ptx.PackF16(s7_0, s7_1);
+            uint pa3_3 = Ptx.PackF16(s7_2, s7_3);
+            Ptx.CpAsyncWaitAll();
+            Ptx.FenceProxyAsync();
+            Group.Barrier();
+            if (n > nMin)
+            {
+                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * 64) * kvStride), kvStride, ldRow, 8, 64, p.KCount - ((n - 1) * 64), 1024);
+            }
+            Ptx.CpAsyncCommit();
+            Ptx.WgmmaFence();
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 0; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 128; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o0_0_0;
+                Ref<float> x1 = o0_0_1;
+                Ref<float> x2 = o0_0_2;
+                Ref<float> x3 = o0_0_3;
+                Ref<float> x4 = o0_1_0;
+                Ref<float> x5 = o0_1_1;
+                Ref<float> x6 = o0_1_2;
+                Ref<float> x7 = o0_1_3;
+                Ref<float> x8 = o0_2_0;
+                Ref<float> x9 = o0_2_1;
+                Ref<float> x10 = o0_2_2;
+                Ref<float> x11 = o0_2_3;
+                Ref<float> x12 = o0_3_0;
+                Ref<float> x13 = o0_3_1;
+                Ref<float> x14 = o0_3_2;
+                Ref<float> x15 = o0_3_3;
+                Ref<float> x16 = o0_4_0;
+                Ref<float> x17 = o0_4_1;
+                Ref<float> x18 = o0_4_2;
+                Ref<float> x19 = o0_4_3;
+                Ref<float> x20 = o0_5_0;
+                Ref<float> x21 = o0_5_1;
+                Ref<float> x22 = o0_5_2;
+                Ref<float> x23 = o0_5_3;
+                Ref<float> x24 = o0_6_0;
+                Ref<float> x25 = o0_6_1;
+                Ref<float> x26 = o0_6_2;
+                Ref<float> x27 = o0_6_3;
+                Ref<float> x28 = o0_7_0;
+                Ref<float> x29 = o0_7_1;
+                Ref<float> x30 = o0_7_2;
+                Ref<float> x31 = o0_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 256; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 384; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o0_0_0 = x0.Value;
+                o0_0_1 = x1.Value;
+                o0_0_2 = x2.Value;
+                o0_0_3 = x3.Value;
+                o0_1_0 = x4.Value;
+                o0_1_1 = x5.Value;
+                o0_1_2 = x6.Value;
+                o0_1_3 = x7.Value;
+                o0_2_0 = x8.Value;
+                o0_2_1 = x9.Value;
+                o0_2_2 = x10.Value;
+                o0_2_3 = x11.Value;
+                o0_3_0 = x12.Value;
+                o0_3_1 = x13.Value;
+                o0_3_2 = x14.Value;
+                o0_3_3 = x15.Value;
+                o0_4_0 = x16.Value;
+                o0_4_1 = x17.Value;
+                o0_4_2 = x18.Value;
+                o0_4_3 = x19.Value;
+                o0_5_0 = x20.Value;
+                o0_5_1 = x21.Value;
+                o0_5_2 = x22.Value;
+                o0_5_3 = x23.Value;
+                o0_6_0 = x24.Value;
+                o0_6_1 = x25.Value;
+                o0_6_2 = x26.Value;
+                o0_6_3 = x27.Value;
+                o0_7_0 = x28.Value;
+                o0_7_1 = x29.Value;
+                o0_7_2 = x30.Value;
+                o0_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o1_0_0;
+                Ref<float> x1 = o1_0_1;
+                Ref<float> x2 = o1_0_2;
+                Ref<float> x3 = o1_0_3;
+                Ref<float> x4 = o1_1_0;
+                Ref<float> x5 = o1_1_1;
+                Ref<float> x6 = o1_1_2;
+                Ref<float> x7 = o1_1_3;
+                Ref<float> x8 = o1_2_0;
+                Ref<float> x9 = o1_2_1;
+                Ref<float> x10 = o1_2_2;
+                Ref<float> x11 = o1_2_3;
+                Ref<float> x12 = o1_3_0;
+                Ref<float> x13 = o1_3_1;
+                Ref<float> x14 = o1_3_2;
+                Ref<float> x15 = o1_3_3;
+                Ref<float> x16 = o1_4_0;
+                Ref<float> x17 = o1_4_1;
+                Ref<float> x18 = o1_4_2;
+                Ref<float> x19 = o1_4_3;
+                Ref<float> x20 = o1_5_0;
+                Ref<float> x21 = o1_5_1;
+                Ref<float> x22 = o1_5_2;
+                Ref<float> x23 = o1_5_3;
+                Ref<float> x24 = o1_6_0;
+                Ref<float> x25 = o1_6_1;
+                Ref<float> x26 = o1_6_2;
+                Ref<float> x27 = o1_6_3;
+                Ref<float> x28 = o1_7_0;
+                Ref<float> x29 = o1_7_1;
+                Ref<float> x30 = o1_7_2;
+                Ref<float> x31 = o1_7_3;
+                Input<uint> i0 = pa0_0; Input<uint> i1 = pa0_1; Input<uint> i2 = pa0_2; Input<uint> i3 = pa0_3; Input<uint> i4 = pa1_0; Input<uint> i5 = pa1_1; Input<uint> i6 = pa1_2; Input<uint> i7 = pa1_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 512; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 640; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o1_0_0 = x0.Value;
+                o1_0_1 = x1.Value;
+                o1_0_2 = x2.Value;
+                o1_0_3 = x3.Value;
+                o1_1_0 = x4.Value;
+                o1_1_1 = x5.Value;
+                o1_1_2 = x6.Value;
+                o1_1_3 = x7.Value;
+                o1_2_0 = x8.Value;
+                o1_2_1 = x9.Value;
+                o1_2_2 = x10.Value;
+                o1_2_3 = x11.Value;
+                o1_3_0 = x12.Value;
+                o1_3_1 = x13.Value;
+                o1_3_2 = x14.Value;
+                o1_3_3 = x15.Value;
+                o1_4_0 = x16.Value;
+                o1_4_1 = x17.Value;
+                o1_4_2 = x18.Value;
+                o1_4_3 = x19.Value;
+                o1_5_0 = x20.Value;
+                o1_5_1 = x21.Value;
+                o1_5_2 = x22.Value;
+                o1_5_3 = x23.Value;
+                o1_6_0 = x24.Value;
+                o1_6_1 = x25.Value;
+                o1_6_2 = x26.Value;
+                o1_6_3 = x27.Value;
+                o1_7_0 = x28.Value;
+                o1_7_1 = x29.Value;
+                o1_7_2 = x30.Value;
+                o1_7_3 = x31.Value;
+            }
+            {
+                Ref<float> x0 = o1_0_0;
+                Ref<float> x1 = o1_0_1;
+                Ref<float> x2 = o1_0_2;
+                Ref<float> x3 = o1_0_3;
+                Ref<float> x4 = o1_1_0;
+                Ref<float> x5 = o1_1_1;
+                Ref<float> x6 = o1_1_2;
+                Ref<float> x7 = o1_1_3;
+                Ref<float> x8 = o1_2_0;
+                Ref<float> x9 = o1_2_1;
+                Ref<float> x10 = o1_2_2;
+                Ref<float> x11 = o1_2_3;
+                Ref<float> x12 = o1_3_0;
+                Ref<float> x13 = o1_3_1;
+                Ref<float> x14 = o1_3_2;
+                Ref<float> x15 = o1_3_3;
+                Ref<float> x16 = o1_4_0;
+                Ref<float> x17 = o1_4_1;
+                Ref<float> x18 = o1_4_2;
+                Ref<float> x19 = o1_4_3;
+                Ref<float> x20 = o1_5_0;
+                Ref<float> x21 = o1_5_1;
+                Ref<float> x22 = o1_5_2;
+                Ref<float> x23 = o1_5_3;
+                Ref<float> x24 = o1_6_0;
+                Ref<float> x25 = o1_6_1;
+                Ref<float> x26 = o1_6_2;
+                Ref<float> x27 = o1_6_3;
+                Ref<float> x28 = o1_7_0;
+                Ref<float> x29 = o1_7_1;
+                Ref<float> x30 = o1_7_2;
+                Ref<float> x31 = o1_7_3;
+                Input<uint> i0 = pa2_0; Input<uint> i1 = pa2_1; Input<uint> i2 = pa2_2; Input<uint> i3 = pa2_3; Input<uint> i4 = pa3_0; Input<uint> i5 = pa3_1; Input<uint> i6 = pa3_2; Input<uint> i7 = pa3_3;
+                Input<ulong> dv = Ptx.Desc128(vb, 8192u, 1024u);
+                Input<uint> one = 1u;
+                CudaAsm.EmitRef("{ .reg .pred p; .reg .b64 vd; setp.ne.b32 p, %41, 0; add.s64 vd, %40, 768; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, vd, p, 1, 1, 1; add.s64 vd, %40, 896; wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%36,%37,%38,%39}, vd, p, 1, 1, 1; wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }", ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7, ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15, ref x16, ref x17, ref x18, ref x19, ref x20, ref x21, ref x22, ref x23, ref x24, ref x25, ref x26, ref x27, ref x28, ref x29, ref x30, ref x31, ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7, ref dv, ref one);
+                o1_0_0 = x0.Value;
+                o1_0_1 = x1.Value;
+                o1_0_2 = x2.Value;
+                o1_0_3 = x3.Value;
+                o1_1_0 = x4.Value;
+                o1_1_1 = x5.Value;
+                o1_1_2 = x6.Value;
+                o1_1_3 = x7.Value;
+                o1_2_0 = x8.Value;
+                o1_2_1 = x9.Value;
+                o1_2_2 = x10.Value;
+                o1_2_3 = x11.Value;
+                o1_3_0 = x12.Value;
+                o1_3_1 = x13.Value;
+                o1_3_2 = x14.Value;
+                o1_3_3 = x15.Value;
+                o1_4_0 = x16.Value;
+                o1_4_1 = x17.Value;
+                o1_4_2 = x18.Value;
+                o1_4_3 = x19.Value;
+                o1_5_0 = x20.Value;
+                o1_5_1 = x21.Value;
+                o1_5_2 = x22.Value;
+                o1_5_3 = x23.Value;
+                o1_6_0 = x24.Value;
+                o1_6_1 = x25.Value;
+                o1_6_2 = x26.Value;
+                o1_6_3 = x27.Value;
+                o1_7_0 = x28.Value;
+                o1_7_1 = x29.Value;
+                o1_7_2 = x30.Value;
+                o1_7_3 = x31.Value;
+            }
+        }
+
+        Ptx.CpAsyncWaitAll();
+        l0 += Ptx.ShflXor(l0, 1);
+        l0 += Ptx.ShflXor(l0, 2);
+        int row0 = (mBlock * 64) + 0 + wr + g;
+        float lo0 = FlashTiles.ReadLse(p, lse, h, row0);
+        l1 += Ptx.ShflXor(l1, 1);
+        l1 += Ptx.ShflXor(l1, 2);
+        int row1 = (mBlock * 64) + 8 + wr + g;
+        float lo1 = FlashTiles.ReadLse(p, lse, h, row1);
+        Warp.Barrier();
+        if (row0 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row0) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m0 * c, l0, lo0, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_0, o0_0_1);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_0, o0_1_1);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_0, o0_2_1);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_0, o0_3_1);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_0, o0_4_1);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_0, o0_5_1);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_0, o0_6_1);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_0, o0_7_1);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_0, o1_0_1);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_0, o1_1_1);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_0, o1_2_1);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_0, o1_3_1);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_0, o1_4_1);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_0, o1_5_1);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_0, o1_6_1);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_0, o1_7_1);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row0] = lseOut;
+                }
+            }
+        }
+        if (row1 < p.QCount)
+        {
+            long ob = (((long)(p.QRowOffset + row1) * p.Heads) + h) * 128 + (2 * t);
+            FlashTiles.Weights(p.Merge, m1 * c, l1, lo1, out float wa, out float wb, out float lseOut, out int mode);
+            if (mode != 0)
+            {
+                FlashTiles.Store(o, ob + 0, mode, wa, wb, o0_0_2, o0_0_3);
+                FlashTiles.Store(o, ob + 8, mode, wa, wb, o0_1_2, o0_1_3);
+                FlashTiles.Store(o, ob + 16, mode, wa, wb, o0_2_2, o0_2_3);
+                FlashTiles.Store(o, ob + 24, mode, wa, wb, o0_3_2, o0_3_3);
+                FlashTiles.Store(o, ob + 32, mode, wa, wb, o0_4_2, o0_4_3);
+                FlashTiles.Store(o, ob + 40, mode, wa, wb, o0_5_2, o0_5_3);
+                FlashTiles.Store(o, ob + 48, mode, wa, wb, o0_6_2, o0_6_3);
+                FlashTiles.Store(o, ob + 56, mode, wa, wb, o0_7_2, o0_7_3);
+                FlashTiles.Store(o, ob + 64, mode, wa, wb, o1_0_2, o1_0_3);
+                FlashTiles.Store(o, ob + 72, mode, wa, wb, o1_1_2, o1_1_3);
+                FlashTiles.Store(o, ob + 80, mode, wa, wb, o1_2_2, o1_2_3);
+                FlashTiles.Store(o, ob + 88, mode, wa, wb, o1_3_2, o1_3_3);
+                FlashTiles.Store(o, ob + 96, mode, wa, wb, o1_4_2, o1_4_3);
+                FlashTiles.Store(o, ob + 104, mode, wa, wb, o1_5_2, o1_5_3);
+                FlashTiles.Store(o, ob + 112, mode, wa, wb, o1_6_2, o1_6_3);
+                FlashTiles.Store(o, ob + 120, mode, wa, wb, o1_7_2, o1_7_3);
+                if (t == 0)
+                {
+                    lse[((long)h * p.LseStride) + p.QRowOffset + row1] = lseOut;
+                }
+            }
+        }
+    }
+
+    /// <summary>sm_90a wgmma kernel: F16, head dim 128, 2 warpgroup(s) x 64 query rows per block, 64 keys per tile.</summary>
+    public static void WgmmaF16D128Wg2(FlashParams p, ArrayView<float> o, ArrayView<float> lse)
     {
         var dyn = SharedMemory.GetDynamic<Chunk16>();
         uint sQ = (Ptx.SharedBase() + 1023u) & ~1023u;
@@ -12531,9 +8932,6 @@ internal static class FlashKernels
         Ptx.CpAsyncWaitAll();
         Ptx.FenceProxyAsync();
         Group.Barrier();
-        uint r7 = (uint)(lane & 7);
-        uint hq = (uint)(lane >> 4);
-        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);
         float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;
         float o0_0_0 = 0f, o0_0_1 = 0f, o0_0_2 = 0f, o0_0_3 = 0f;
         float o0_1_0 = 0f, o0_1_1 = 0f, o0_1_2 = 0f, o0_1_3 = 0f;

@@ -9,9 +9,11 @@ using RingAttention.Tensors;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// Loads (lazily, once) and launches the generated tensor-core kernels. 4 warps per block, 64 keys per tile,
-/// 64 or 128 query rows per block (<see cref="Slabs"/>); Q, K and V tiles in dynamic shared memory
-/// (64 KB for d=128 with 128 rows: above ILGPU's 48 KB default, raised with cuFuncSetAttribute).
+/// Loads (lazily, once) and launches the generated tensor-core kernels (Generator/gen_flash.py), 64 keys per tile:
+/// on Hopper the wgmma kernels (1 or 2 warpgroups of 64 query rows per block, PTX retargeted to sm_90a), elsewhere
+/// the mma.sync kernels (4 warps, 64 or 128 query rows per block, <see cref="Slabs"/>). Q, K and V tiles live in
+/// dynamic shared memory; above ILGPU's 48 KB default the limit is raised with cuFuncSetAttribute.
+/// Measured on the H100 (bench/NOTES.md): wgmma with 2 warpgroups, 2 blocks/SM, is the fastest for d = 64 and 128.
 /// </summary>
 internal sealed class FlashLauncher : IDisposable
 {
@@ -29,25 +31,7 @@ internal sealed class FlashLauncher : IDisposable
     /// <summary>Hopper (sm_90): use the wgmma kernels (PTX retargeted to sm_90a); otherwise the mma.sync ones.</summary>
     public bool UseWgmma { get; set; }
 
-    /// <summary>wgmma variant with V double-buffered so P·V overlaps the next tile's load and S (more shared memory).</summary>
-    public bool WgmmaOverlap { get; set; }
-
-    /// <summary>Keys per tile of the wgmma kernel: 64 (3 blocks/SM) or 128 (fewer barriers per FLOP, 2 blocks/SM).</summary>
-    public int WgmmaKeys { get; set; } = 64;
-
-    /// <summary>wgmma variant reading Q (the A operand of S) from shared memory instead of registers: 32 fewer registers.</summary>
-    public bool WgmmaQInShared { get; set; }
-
-    /// <summary>wgmma variant whose GEMM chains are single asm blocks (no ptxas-injected warpgroup.arrive between wgmmas).</summary>
-    public bool WgmmaFused { get; set; } = true;
-
-    /// <summary>
-    /// Also route d = 64 to the wgmma kernel. Only the fused variant: the one-asm-per-wgmma d = 64 kernel gave wrong
-    /// results on the H100 (bench/NOTES.md).
-    /// </summary>
-    public bool WgmmaD64 { get; set; } = true;
-
-    /// <summary>Warpgroups per block of the fused wgmma kernel: 1 (64 query rows) or 2 (128 rows sharing each K/V tile).</summary>
+    /// <summary>Warpgroups per block of the wgmma kernel: 1 (64 query rows) or 2 (128 rows sharing each K/V tile; measured 7–10 % faster).</summary>
     public int WgmmaWarpgroups { get; set; } = 2;
 
     /// <summary>Blocks per SM the wgmma kernels are compiled for (.minnctapersm; caps registers at 65536 / (128 x this)).</summary>
@@ -56,11 +40,15 @@ internal sealed class FlashLauncher : IDisposable
     /// <summary>m16 slabs per warp: 1 (64 rows per block) or 2 (128 rows per block, FA2's d=128 shape).</summary>
     public int Slabs { get; set; } = 2;
 
+    /// <summary>Name of the variant <see cref="Launch"/> uses (for benchmark records).</summary>
+    public string Variant => UseWgmma ? $"wgmma-wg{WgmmaWarpgroups}-b{WgmmaBlocksPerSm}" : $"mma-s{Slabs}";
+
     public bool Supports(ElementType type, int dim) => type is ElementType.F16 or ElementType.BF16 && dim is 64 or 128;
 
     public void Launch(FlashParams p, ElementType type, DeviceWorkspace ws)
     {
-        var e = Get(type, p.HeadDim, UseWgmma && (p.HeadDim == 128 || (WgmmaD64 && WgmmaFused)) ? (WgmmaKeys == 128 ? -2 : WgmmaOverlap ? -1 : WgmmaFused ? (WgmmaWarpgroups == 2 ? -5 : -4) : WgmmaQInShared ? -3 : 0) : Slabs);
+        // Variant key: mma.sync slabs per warp (1, 2), or -1 / -2 for the wgmma kernel with 1 / 2 warpgroups.
+        var e = Get(type, p.HeadDim, UseWgmma ? -WgmmaWarpgroups : Slabs);
         p.BlockRows = e.BlockRows;
         p.BlockKeys = e.BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
@@ -86,43 +74,33 @@ internal sealed class FlashLauncher : IDisposable
 
         Action<FlashParams, ArrayView<float>, ArrayView<float>> method = (type, dim, slabs) switch
         {
-            (ElementType.BF16, 64, 0) => FlashKernels.WgmmaBf16D64,
-            (ElementType.BF16, 128, 0) => FlashKernels.WgmmaBf16D128,
-            (ElementType.F16, 64, 0) => FlashKernels.WgmmaF16D64,
-            (ElementType.F16, 128, 0) => FlashKernels.WgmmaF16D128,
-            (ElementType.BF16, 128, -1) => FlashKernels.WgmmaBf16D128Overlap,
-            (ElementType.F16, 128, -1) => FlashKernels.WgmmaF16D128Overlap,
-            (ElementType.BF16, 128, -2) => FlashKernels.WgmmaBf16D128K128,
-            (ElementType.F16, 128, -2) => FlashKernels.WgmmaF16D128K128,
-            (ElementType.BF16, 128, -3) => FlashKernels.WgmmaBf16D128Qs,
-            (ElementType.F16, 128, -3) => FlashKernels.WgmmaF16D128Qs,
-            (ElementType.BF16, 128, -4) => FlashKernels.WgmmaBf16D128Fused,
-            (ElementType.F16, 128, -4) => FlashKernels.WgmmaF16D128Fused,
-            (ElementType.BF16, 64, -4) => FlashKernels.WgmmaBf16D64Fused,
-            (ElementType.F16, 64, -4) => FlashKernels.WgmmaF16D64Fused,
-            (ElementType.BF16, 64, -5) => FlashKernels.WgmmaBf16D64FusedWg2,
-            (ElementType.F16, 64, -5) => FlashKernels.WgmmaF16D64FusedWg2,
-            (ElementType.BF16, 128, -5) => FlashKernels.WgmmaBf16D128FusedWg2,
-            (ElementType.F16, 128, -5) => FlashKernels.WgmmaF16D128FusedWg2,
+            (ElementType.BF16, 64, -1) => FlashKernels.WgmmaBf16D64Wg1,
+            (ElementType.BF16, 64, -2) => FlashKernels.WgmmaBf16D64Wg2,
             (ElementType.BF16, 64, 1) => FlashKernels.FlashBf16D64S1,
             (ElementType.BF16, 64, 2) => FlashKernels.FlashBf16D64S2,
+            (ElementType.BF16, 128, -1) => FlashKernels.WgmmaBf16D128Wg1,
+            (ElementType.BF16, 128, -2) => FlashKernels.WgmmaBf16D128Wg2,
             (ElementType.BF16, 128, 1) => FlashKernels.FlashBf16D128S1,
             (ElementType.BF16, 128, 2) => FlashKernels.FlashBf16D128S2,
+            (ElementType.F16, 64, -1) => FlashKernels.WgmmaF16D64Wg1,
+            (ElementType.F16, 64, -2) => FlashKernels.WgmmaF16D64Wg2,
             (ElementType.F16, 64, 1) => FlashKernels.FlashF16D64S1,
             (ElementType.F16, 64, 2) => FlashKernels.FlashF16D64S2,
+            (ElementType.F16, 128, -1) => FlashKernels.WgmmaF16D128Wg1,
+            (ElementType.F16, 128, -2) => FlashKernels.WgmmaF16D128Wg2,
             (ElementType.F16, 128, 1) => FlashKernels.FlashF16D128S1,
             (ElementType.F16, 128, 2) => FlashKernels.FlashF16D128S2,
-            _ => throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and {slabs} slab(s)"),
+            _ => throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and variant {slabs}"),
         };
-        bool wgmma = slabs <= 0;
-        int threads = slabs == -5 ? 2 * Threads : Threads;
-        int blockRows = slabs == -5 ? 128 : wgmma ? 64 : 64 * slabs;
-        // wgmma tiles need 1024-byte alignment of the 128-byte swizzle atoms: 1 KB slack to align the base;
-        // the overlap variant holds two V tiles.
-        int keys = slabs == -2 ? 128 : BlockKeys;
-        int shared = ((blockRows + ((slabs == -1 ? 3 : 2) * keys)) * dim * 2) + (wgmma ? 1024 : 0);
+        bool wgmma = slabs < 0;
+        int threads = wgmma ? -slabs * Threads : Threads;
+        int blockRows = 64 * Math.Abs(slabs);
+        // wgmma tiles need 1024-byte alignment of the 128-byte swizzle atoms: 1 KB slack to align the base.
+        int keys = BlockKeys;
+        int shared = ((blockRows + (2 * keys)) * dim * 2) + (wgmma ? 1024 : 0);
         // mma.sync: 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
-        var specialization = new KernelSpecialization(threads, slabs == -5 ? Math.Max(1, WgmmaBlocksPerSm / 2) : wgmma ? WgmmaBlocksPerSm : 2);
+        // wgmma: WgmmaBlocksPerSm counts 128-thread warpgroups, so 2-warpgroup blocks get half as many per SM.
+        var specialization = new KernelSpecialization(threads, wgmma ? Math.Max(1, WgmmaBlocksPerSm / -slabs) : 2);
         var kernel = LoadPatched(method.Method, specialization, wgmma, out bool patched);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;

@@ -192,11 +192,14 @@ def kernel(dt, D, SLABS):
     return "\n".join(out)
 
 
-def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False, WG=1):
-    """sm_90a variant: one warpgroup (4 warps) per block, 64 query rows, 64 keys per tile. S = Q·Kᵀ and O += P·V on
-    wgmma m64n64k16 with A (Q, then P) from registers and B (K, then V transposed) from shared memory through
-    descriptors. Q/K/V tiles use the canonical 128-byte-swizzle layout: 64-column halves of 64 rows x 128 B,
-    16-B chunk c of row r at (c ^ (r & 7)), so one layout serves ldmatrix (Q), K-major B (K) and MN-major B (V)."""
+def wgmma_kernel(dt, D, WG):
+    """sm_90a kernel: WG warpgroups (4 warps each) per block, 64 query rows per warpgroup, all sharing each 64-key
+    K/V tile. S = Q·Kᵀ on wgmma m64n64k16 with A (Q) and B (K) from shared memory; O += P·V with A = P straight from
+    the S accumulators (registers) and B = V, transposed, from shared memory. Q/K/V tiles use the canonical
+    128-byte-swizzle layout: 64-column halves of rows x 128 B, 16-B chunk c of row r at (c ^ (r & 7)), 1024-B
+    aligned, so one layout serves the K-major operands (Q, K) and the MN-major one (V). Each GEMM chain is one asm
+    block with its commit and wait inside (see emit_chain_s)."""
+    RK = 64           # keys per tile
     R = 64 * WG       # query rows per block (WG warpgroups of 64 rows share each K/V tile)
     H = D // 64       # 64-column halves
     TILE = R * D * 2  # bytes of the Q tile
@@ -205,8 +208,8 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False, WG=1):
     KS = D // 16
     out = []
     w = out.append
-    name = f"Wgmma{dt}D{D}" + ("Overlap" if overlap else "") + ("K128" if RK == 128 else "") + ("Qs" if qsmem and not fused else "") + ("Fused" if fused else "") + (f"Wg{WG}" if WG > 1 else "")
-    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, 64 query rows per block (one warpgroup), {RK} keys per tile{'; V double-buffered so P·V of tile n runs on while tile n-1 loads and its S is issued' if overlap else ''}.</summary>")
+    name = f"Wgmma{dt}D{D}Wg{WG}"
+    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, {WG} warpgroup(s) x 64 query rows per block, {RK} keys per tile.</summary>")
     w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
     w("    {")
     w("        var dyn = SharedMemory.GetDynamic<Chunk16>();")
@@ -245,13 +248,6 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False, WG=1):
     w("        Ptx.CpAsyncWaitAll();")
     w("        Ptx.FenceProxyAsync();")
     w("        Group.Barrier();")
-    # Q fragments into registers (A layout of warp rows 16w..16w+15)
-    w("        uint r7 = (uint)(lane & 7);")
-    w("        uint hq = (uint)(lane >> 4);")
-    w(f"        uint qA = sQ + (uint)((wr + (lane & 15)) * 128);")
-    for kk in range(KS if not qsmem else 0):
-        half, cc = kk // 4, 2 * (kk % 4)
-        w(f"        Ptx.Ldsm4(qA + {half * R * 128}u + ((({cc}u + hq) ^ r7) << 4), out uint qa{kk}_0, out uint qa{kk}_1, out uint qa{kk}_2, out uint qa{kk}_3);")
     w("        float m0 = float.NegativeInfinity, l0 = 0f, m1 = float.NegativeInfinity, l1 = 0f;")
     for hh in range(H):
         for j in range(8):
@@ -264,27 +260,13 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False, WG=1):
     w("                Ptx.FenceProxyAsync();")
     w("                Group.Barrier();")
     w("            }")
-    vbuf = f"sV + (uint)((n & 1) * {TK})" if overlap else "sV"
-    w(f"            uint vb = {vbuf};")
+    w("            uint vb = sV;")
     w(f"            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - (n * {RK}), {rpp * 128});")
     w("            Ptx.CpAsyncCommit();")
     for j in range(NJ):
         w(f"            float s{j}_0 = 0f, s{j}_1 = 0f, s{j}_2 = 0f, s{j}_3 = 0f;")
     w("            Ptx.WgmmaFence();")
-    if fused:
-        emit_chain_s(w, dt, KS, R, RK)
-    for kk in range(KS if not fused else 0):
-        half, off = kk // 4, 32 * (kk % 4)
-        for kb in range(RK // 64):
-            sregs = ", ".join(f"ref s{j}_{e}" for j in range(8 * kb, 8 * kb + 8) for e in range(4))
-            bdesc = f"Ptx.Desc128(sK + {half * RK * 128 + kb * 64 * 128 + off}u, 16u, 1024u)"
-            if qsmem:
-                w(f"            Ptx.WgmmaSs{dt}({sregs}, Ptx.Desc128(sQ + {half * R * 128 + off}u, 16u, 1024u), {bdesc});")
-            else:
-                w(f"            Ptx.Wgmma{dt}({sregs}, qa{kk}_0, qa{kk}_1, qa{kk}_2, qa{kk}_3, {bdesc});")
-    if not fused:
-        w("            Ptx.WgmmaCommit();")
-        w("            Ptx.WgmmaWait0();")
+    emit_chain_s(w, dt, KS, R, RK)
     w("            if (TileMath.TileNeedsMask(p, mBlock, n))")
     w("            {")
     w(f"                int dr = p.QPos0 - p.KPos0 + (mBlock * {R}) - (n * {RK}) + wr + g - (2 * t);")
@@ -331,20 +313,8 @@ def wgmma_kernel(dt, D, overlap=False, RK=64, qsmem=False, fused=False, WG=1):
     w("            }")
     w("            Ptx.CpAsyncCommit();")
     w("            Ptx.WgmmaFence();")
-    if fused:
-        emit_chain_pv(w, dt, RK, H)
-    for kk in range(RK // 16 if not fused else 0):
-        for hh in range(H):
-            oregs = ", ".join(f"ref o{hh}_{j}_{e}" for j in range(8) for e in range(4))
-            w(f"            Ptx.Wgmma{dt}T({oregs}, pa{kk}_0, pa{kk}_1, pa{kk}_2, pa{kk}_3, Ptx.Desc128(vb + {hh * RK * 128 + kk * 2048}u, {RK * 128}u, 1024u));")
-    if not fused:
-        w("            Ptx.WgmmaCommit();")
-    if not overlap and not fused:
-        w("            Ptx.WgmmaWait0();")
+    emit_chain_pv(w, dt, RK, H)
     w("        }")
-    if overlap:
-        w("")
-        w("        Ptx.WgmmaWait0();")
     w("")
     w("        Ptx.CpAsyncWaitAll();")
     for r in range(2):
@@ -387,7 +357,6 @@ def _back(w, names):
 def emit_chain_s(w, dt, KS, R, RK):
     """S = Q·Kᵀ as ONE inline-asm block of KS back-to-back wgmmas (A = Q and B = K from shared memory): with one
     asm per wgmma, ILGPU's operand copies between them made ptxas inject a warpgroup.arrive before every wgmma."""
-    assert RK == 64
     ty = dt.lower()
     names = [f"s{j}_{e}" for j in range(8) for e in range(4)]
     regs = ",".join(f"%{i}" for i in range(32))
@@ -436,7 +405,7 @@ def emit_chain_pv(w, dt, RK, H):
 
 
 def main():
-    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, 128, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 128) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, 128, False, 64, True) for dt in ("Bf16", "F16")] + [wgmma_kernel(dt, d, False, 64, True, True) for dt in ("Bf16", "F16") for d in (64, 128)] + [wgmma_kernel(dt, d, False, 64, True, True, 2) for dt in ("Bf16", "F16") for d in (64, 128)])
+    body = "\n\n".join([kernel(*v) for v in VARIANTS] + [wgmma_kernel(dt, d, wg) for dt in ("Bf16", "F16") for d in (64, 128) for wg in (1, 2)])
     print("// <auto-generated> by Generator/gen_flash.py; edit the generator, not this file. </auto-generated>")
     print("#pragma warning disable IDE0059, IDE0060, CS0219")
     print("using ILGPU;")
