@@ -5,16 +5,8 @@ namespace RingAttention.Cluster.Tests;
 /// <summary>Random q/k/v safetensors files, the way a PyTorch user would write them.</summary>
 public static class TestInputs
 {
-    public static string Write(string path, int tokens, int heads, int kvHeads, int headDim, ElementType type, long seed)
-    {
-        SafetensorsFile.Write(path,
-        [
-            Tensor("q", type, seed, tokens, heads, headDim),
-            Tensor("k", type, seed, tokens, kvHeads, headDim),
-            Tensor("v", type, seed, tokens, kvHeads, headDim),
-        ]);
-        return path;
-    }
+    public static string Write(string path, int tokens, int heads, int kvHeads, int headDim, ElementType type, long seed) =>
+        RandomAttentionInputs.Write(path, tokens, heads, kvHeads, headDim, type, seed);
 
     public static (string Name, ElementType Type, long[] Shape, ReadOnlyMemory<byte> Data) Tensor(
         string name, ElementType type, long seed, int tokens, int heads, int headDim)

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using RingAttention.Client.Verification;
 using RingAttention.Grains;
+using RingAttention.Tensors;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -45,7 +46,7 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
             string output = Path.Combine(directory, "out.safetensors");
             var type = LayoutParser.ParseDType(settings.DType);
             AnsiConsole.WriteLine($"writing random q [{settings.Tokens}, 8, 64], k and v [{settings.Tokens}, 2, 64] {type} to {inputs}");
-            RandomInputs.Write(inputs, settings.Tokens, heads: 8, kvHeads: 2, headDim: 64, type, seed: Environment.TickCount64);
+            RandomAttentionInputs.Write(inputs, settings.Tokens, heads: 8, kvHeads: 2, headDim: 64, type, seed: Environment.TickCount64);
 
             await using var connection = await ClusterConnection.OpenAsync(null, settings.Silos, cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}; {settings.Shards} shards, zigzag layout, causal mask[/]");

@@ -48,7 +48,7 @@ public sealed class GenCommand : Command<GenSettings>
     {
         var type = LayoutParser.ParseDType(settings.DType);
         new AttentionSpec(settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, AttentionMask.None).Validate();
-        RandomInputs.Write(settings.Output!, settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, settings.Seed);
+        RandomAttentionInputs.Write(settings.Output!, settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, settings.Seed);
         AnsiConsole.WriteLine(
             $"wrote {settings.Output}: q [{settings.Tokens}, {settings.Heads}, {settings.HeadDim}], k and v [{settings.Tokens}, {settings.KvHeads}, {settings.HeadDim}] {type.SafetensorsName()}");
         return CliErrors.Ok;

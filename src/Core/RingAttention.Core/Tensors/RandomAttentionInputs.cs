@@ -1,0 +1,37 @@
+namespace RingAttention.Tensors;
+
+/// <summary>
+/// A safetensors file of random q [T, Hq, D], k and v [T, Hkv, D] (normal, std 1; <see cref="SyntheticTensor"/>),
+/// generated and written a chunk of rows at a time so that memory stays small whatever T is.
+/// </summary>
+public static class RandomAttentionInputs
+{
+    private const int ChunkRows = 1024;
+
+    public static string Write(string path, int tokens, int heads, int kvHeads, int headDim, ElementType type, long seed)
+    {
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is null || !Directory.Exists(directory))
+        {
+            throw new Attention.SpecValidationException("output", $"the directory of '{path}' does not exist");
+        }
+
+        var shapes = new (string Name, int Heads)[] { ("q", heads), ("k", kvHeads), ("v", kvHeads) };
+        using var writer = SafetensorsWriter.Create(path, shapes.Select(s => (s.Name, type, new long[] { tokens, s.Heads, headDim })));
+        foreach (var (name, rowHeads) in shapes)
+        {
+            int rowElements = rowHeads * headDim;
+            byte[] chunk = new byte[(long)Math.Min(ChunkRows, tokens) * rowElements * type.Size()];
+            for (int first = 0; first < tokens; first += ChunkRows)
+            {
+                int rows = Math.Min(ChunkRows, tokens - first);
+                var bytes = chunk.AsSpan(0, rows * rowElements * type.Size());
+                SyntheticTensor.FillRows(seed, name, type, rowElements, first, rows, bytes);
+                writer.WriteRows(name, first, bytes);
+            }
+        }
+
+        writer.Commit();
+        return path;
+    }
+}
