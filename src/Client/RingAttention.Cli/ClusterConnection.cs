@@ -39,7 +39,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             }
 
             var embedded = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions { Silos = silos, LogLevel = LogLevel.Warning }, ct);
-            return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName}");
+            return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName} ({embedded.DeviceReason})");
         }
 
         var gateways = cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();

@@ -38,8 +38,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     private readonly List<IHost> _silos;
     private readonly ComputeDevice _device;
 
-    private EmbeddedCluster(List<IHost> silos, ComputeDevice device, RingAttentionClient client, IReadOnlyList<SiloHostOptions> hosts)
+    private EmbeddedCluster(List<IHost> silos, ComputeDevice device, string deviceReason, RingAttentionClient client, IReadOnlyList<SiloHostOptions> hosts)
     {
+        DeviceReason = deviceReason;
         _silos = silos;
         _device = device;
         Client = client;
@@ -53,6 +54,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     public string DeviceName => _device.Name;
 
+    /// <summary>Why the silos compute on <see cref="DeviceName"/> (e.g. the CUDA device, or why there is none).</summary>
+    public string DeviceReason { get; }
+
     public static async Task<EmbeddedCluster> StartAsync(EmbeddedClusterOptions? options = null, CancellationToken ct = default)
     {
         options ??= new EmbeddedClusterOptions();
@@ -60,7 +64,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Silos, 1, nameof(options.Silos));
         var ring = new RingAttentionOptions();
         options.Configure?.Invoke(ring);
-        var (device, _) = DeviceSelection.Select(options.Device, ring.ComputeThreads);
+        var (device, deviceReason) = DeviceSelection.Select(options.Device, ring.ComputeThreads);
         string clusterId = $"embedded-{Guid.NewGuid():N}";
         int[] ports = FreePorts.Take(2 * options.Silos);
         var hosts = Enumerable.Range(0, options.Silos).Select(i => new SiloHostOptions
@@ -82,7 +86,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             var gateways = hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort));
             var certificate = options.TlsCertificatePath is null ? null : ClusterTls.Load(options.TlsCertificatePath, options.TlsCertificatePassword);
             var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, certificate, ct);
-            return new EmbeddedCluster(silos, device, client, hosts);
+            return new EmbeddedCluster(silos, device, deviceReason, client, hosts);
         }
         catch
         {
