@@ -26,6 +26,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     [Theory]
     [InlineData(1)]
     [InlineData(3000)]
+    [InlineData(40_961)] // 1.25 MiB + 32 B per tensor: full and partial chunks of K then V, whole CRC combined across them
     public async Task Fetch_PublishedBlock_ArrivesIntactAndOnlyOnce(int rows)
     {
         var block = Block(rows, seed: rows);
@@ -95,6 +96,63 @@ public sealed class DataPlaneTests : IAsyncLifetime
             new DataPlaneClient().FetchAsync($"127.0.0.1:{port}", "t", "b", 4, 0, CancellationToken.None));
 
         Assert.Contains("CRC", error.Message, StringComparison.Ordinal);
+        await peer;
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 0)]
+    [InlineData(0, 1)]
+    [InlineData(7, 1)]
+    [InlineData(1 << 20, 333)]
+    [InlineData(12_345, 1 << 20)]
+    public void Combine_EqualsChecksumOfConcatenation(int firstLength, int secondLength)
+    {
+        byte[] bytes = new byte[firstLength + secondLength];
+        new Random(firstLength ^ secondLength).NextBytes(bytes);
+        uint first = System.IO.Hashing.Crc32.HashToUInt32(bytes.AsSpan(0, firstLength));
+        uint second = System.IO.Hashing.Crc32.HashToUInt32(bytes.AsSpan(firstLength));
+
+        Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(bytes), BlockChecksum.Combine(first, second, secondLength));
+    }
+
+    [Fact]
+    public async Task Fetch_IntactChunksOfOtherBytes_FailsWholeBlockChecksum()
+    {
+        // Every chunk carries the right CRC for its bytes, but the bytes are not the announced block's.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        byte[] announced = [1, 2, 3, 4, 5, 6, 7, 8];
+        byte[] sent = [1, 2, 3, 4, 5, 6, 7, 9];
+        var peer = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            var stream = socket.GetStream();
+            await stream.ReadExactlyAsync(new byte[5]);
+            await DataPlaneProtocol.ReadStringAsync(stream, default);
+            await DataPlaneProtocol.ReadStringAsync(stream, default);
+            byte[] reply = new byte[1 + 12 + 2 * (12 + 4) + 4];
+            reply[0] = (byte)DataPlaneProtocol.Status.Ok;
+            BinaryPrimitives.WriteInt64LittleEndian(reply.AsSpan(1), sent.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(9), 4);
+            for (int i = 0; i < 2; i++)
+            {
+                int at = 13 + i * 16;
+                BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(at), i);
+                BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(at + 4), 4);
+                BinaryPrimitives.WriteUInt32LittleEndian(reply.AsSpan(at + 8), System.IO.Hashing.Crc32.HashToUInt32(sent.AsSpan(i * 4, 4)));
+                sent.AsSpan(i * 4, 4).CopyTo(reply.AsSpan(at + 12));
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(reply.AsSpan(45), System.IO.Hashing.Crc32.HashToUInt32(announced));
+            await stream.WriteAsync(reply);
+        });
+
+        var error = await Assert.ThrowsAsync<DataPlaneException>(() => new DataPlaneClient().FetchAsync(
+            $"127.0.0.1:{port}", "t", "b", announced.Length, System.IO.Hashing.Crc32.HashToUInt32(announced), CancellationToken.None));
+
+        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
         await peer;
     }
 

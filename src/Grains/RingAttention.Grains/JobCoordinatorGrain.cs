@@ -19,6 +19,7 @@ namespace RingAttention.Grains;
 public sealed partial class JobCoordinatorGrain(
     IOptions<RingAttentionOptions> options,
     IClusterMembershipService membership,
+    Orleans.Runtime.MembershipService.SiloMetadata.ISiloMetadataCache siloMetadata,
     ILogger<JobCoordinatorGrain> logger) : Grain, IJobCoordinatorGrain
 {
     private readonly Stopwatch _clock = new();
@@ -57,7 +58,17 @@ public sealed partial class JobCoordinatorGrain(
             return Reject("inputs", e.Message);
         }
 
-        int silos = Math.Max(1, membership.CurrentSnapshot.Members.Count(m => m.Value.Status == SiloStatus.Active));
+        var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key).ToList();
+        try
+        {
+            DeviceAdmission.Check(resolved, DeviceAdmission.Devices(siloMetadata, active));
+        }
+        catch (SpecValidationException e)
+        {
+            return Reject(e.Field, e.Reason);
+        }
+
+        int silos = Math.Max(1, active.Count);
         _bytesPerSilo = JobMemory.PerSilo(resolved, silos);
         long budget = options.Value.EffectiveSiloMemoryBytes;
         if (_bytesPerSilo > budget)

@@ -33,6 +33,9 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
 
     public abstract string Name { get; }
 
+    /// <summary>Total memory of the device, for admission (a job whose shard does not fit is refused up front).</summary>
+    public long DeviceMemoryBytes => Accelerator.MemorySize;
+
     internal Context Context { get; }
 
     internal Accelerator Accelerator { get; }

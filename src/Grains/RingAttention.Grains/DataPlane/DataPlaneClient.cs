@@ -63,9 +63,12 @@ public sealed class DataPlaneClient
             throw new DataPlaneException($"block {key}: peer sends {total} bytes, announcement said {expectedBytes}");
         }
 
-        byte[] data = new byte[total];
+        // Every byte is overwritten by a CRC-checked chunk before the array is returned; skipping the zeroing saves a
+        // pass over the block.
+        byte[] data = GC.AllocateUninitializedArray<byte>((int)total);
         byte[] chunkHeader = new byte[12];
         long offset = 0;
+        uint whole = 0; // CRC-32 of the bytes so far, combined from the verified chunk CRCs (one pass over the data)
         for (int expectedIndex = 0; offset < total; expectedIndex++)
         {
             await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
@@ -84,12 +87,12 @@ public sealed class DataPlaneClient
                 throw new DataPlaneException($"block {key}: chunk {index} failed its CRC-32 check");
             }
 
+            whole = BlockChecksum.Combine(whole, crc, length);
             offset += length;
         }
 
         byte[] trailer = new byte[4];
         await stream.ReadExactlyAsync(trailer, ct).ConfigureAwait(false);
-        uint whole = Crc32.HashToUInt32(data);
         if (whole != expectedChecksum || BinaryPrimitives.ReadUInt32LittleEndian(trailer) != expectedChecksum)
         {
             throw new DataPlaneException($"block {key}: checksum {whole:x8} does not match the announced {expectedChecksum:x8}");

@@ -8,11 +8,14 @@ namespace RingAttention.Grains.Hosting;
 /// uses every core or the whole GPU, and interleaving two shards would only thrash caches. Work runs on the thread
 /// pool, never on the grain scheduler.
 /// </summary>
-public sealed class ComputeDevice(IAttentionBackend backend) : IDisposable
+/// <param name="memoryBytes">Memory of an accelerator (null for the CPU, whose memory is the host's).</param>
+public sealed class ComputeDevice(IAttentionBackend backend, long? memoryBytes = null) : IDisposable
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
 
     public string Name => backend.Name;
+
+    public long? MemoryBytes => memoryBytes;
 
     /// <summary>Runs one kernel when the device is free; returns the kernel's own time (not the wait for the device).</summary>
     public async Task<TimeSpan> AccumulateAsync(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken ct)

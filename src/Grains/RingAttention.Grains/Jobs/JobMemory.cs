@@ -30,6 +30,20 @@ public static class JobMemory
         return (long)Math.Ceiling(Estimate(spec) * (double)shardsPerSilo / spec.Shards);
     }
 
+    /// <summary>
+    /// Device bytes one kernel call of the largest shard needs: its query rows and one K/V block in the storage dtype,
+    /// and its output (float32) and lse. Shards of a silo take turns on its device, so this is the device's peak.
+    /// </summary>
+    public static long DeviceWorkingSet(JobSpec spec)
+    {
+        long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
+        long size = spec.DType.Size();
+        long q = rows * spec.Heads * spec.HeadDim * size;
+        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
+        long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);
+        return q + kv + output;
+    }
+
     public static string Format(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",

@@ -14,7 +14,7 @@ public static class DeviceSelection
         {
             if (GpuBackends.TryCreateCuda(out var cuda, out string why))
             {
-                return (new ComputeDevice(cuda!), why);
+                return (new ComputeDevice(cuda!, (cuda as IlgpuAttentionBackend)?.DeviceMemoryBytes), why);
             }
 
             if (string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase))

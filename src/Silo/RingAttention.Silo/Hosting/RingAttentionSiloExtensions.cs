@@ -49,11 +49,17 @@ public static class RingAttentionSiloExtensions
         var (device, reason) = sharedDevice is null
             ? DeviceSelection.Select(host.Device, ringOptions.ComputeThreads)
             : (sharedDevice, "shared by the silos of this process");
-        silo.UseSiloMetadata(new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
         {
             [SiloMetadataKeys.Device] = device.Name,
             [SiloMetadataKeys.DataEndpoint] = dataServer.Endpoint,
-        });
+        };
+        if (device.MemoryBytes is long deviceMemory)
+        {
+            metadata[SiloMetadataKeys.DeviceMemory] = deviceMemory.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        silo.UseSiloMetadata(metadata);
 
         silo.Services.AddSingleton(store);
         silo.Services.AddSingleton(dataServer);
