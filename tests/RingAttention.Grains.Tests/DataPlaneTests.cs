@@ -117,6 +117,51 @@ public sealed class DataPlaneTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Compute_EqualsChecksumOfKeysThenValues()
+    {
+        var block = Block(40_961, seed: 5);
+
+        uint expected = System.IO.Hashing.Crc32.HashToUInt32([.. block.Keys.Data.ToArray(), .. block.Values.Data.ToArray()]);
+
+        Assert.Equal(expected, BlockChecksum.Compute(block));
+    }
+
+    [Fact]
+    public async Task Fetch_ChecksumNotFromCompute_ServerComputesChunkCrcs()
+    {
+        var block = Block(40_961, seed: 6);
+        uint checksum = System.IO.Hashing.Crc32.HashToUInt32([.. block.Keys.Data.ToArray(), .. block.Values.Data.ToArray()]);
+        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
+
+        byte[] bytes = await new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None);
+
+        Assert.Equal(block.Keys.Data.ToArray().Concat(block.Values.Data.ToArray()), bytes);
+    }
+
+    [Fact]
+    public async Task Fetch_BlockChangedAfterPublish_FailsChunkCrc()
+    {
+        // The chunk CRCs sent are the ones recorded when the publisher computed the checksum, so bytes that change
+        // between publish and transfer are caught at the chunk they sit in.
+        var spans = new[] { new TokenSpan(0, 40_961) };
+        byte[] keys = new byte[40_961 * 32];
+        byte[] values = new byte[keys.Length];
+        new Random(8).NextBytes(keys);
+        new Random(9).NextBytes(values);
+        var block = new KeyValueBlock(
+            new TensorRows(ElementType.BF16, 2, 8, spans, keys),
+            new TensorRows(ElementType.BF16, 2, 8, spans, values));
+        uint checksum = BlockChecksum.Compute(block);
+        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
+        values[(1 << 20) + 5] ^= 0x40; // second chunk of V
+
+        var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
+            new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None));
+
+        Assert.Contains("chunk 3 failed its CRC", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Fetch_IntactChunksOfOtherBytes_FailsWholeBlockChecksum()
     {
         // Every chunk carries the right CRC for its bytes, but the bytes are not the announced block's.

@@ -137,19 +137,19 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         BinaryPrimitives.WriteInt64LittleEndian(header, stored.Block.Bytes);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
         await stream.WriteAsync(header, ct).ConfigureAwait(false);
+        // Chunk CRCs recorded when the publisher computed the block's checksum (one pass at publish time, none here);
+        // computed now for a block whose checksum came from elsewhere.
+        uint[]? known = BlockChecksum.KnownChunkChecksums(stored.Block);
         int index = 0;
         byte[] chunkHeader = new byte[12];
-        foreach (var part in new[] { stored.Block.Keys.Data, stored.Block.Values.Data })
+        foreach (var chunk in DataPlaneProtocol.Chunks(stored.Block))
         {
-            for (int offset = 0; offset < part.Length; offset += DataPlaneProtocol.ChunkSize)
-            {
-                var chunk = part.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, part.Length - offset));
-                BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
-                BinaryPrimitives.WriteInt32LittleEndian(chunkHeader.AsSpan(4), chunk.Length);
-                BinaryPrimitives.WriteUInt32LittleEndian(chunkHeader.AsSpan(8), Crc32.HashToUInt32(chunk.Span));
-                await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
-                await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
-            }
+            uint crc = known is not null && index < known.Length ? known[index] : Crc32.HashToUInt32(chunk.Span);
+            BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
+            BinaryPrimitives.WriteInt32LittleEndian(chunkHeader.AsSpan(4), chunk.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(chunkHeader.AsSpan(8), crc);
+            await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
+            await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
         }
 
         byte[] trailer = new byte[4];

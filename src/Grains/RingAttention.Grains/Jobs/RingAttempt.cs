@@ -43,9 +43,18 @@ public sealed class RingAttempt
 
     public bool Has(int shard) => shard >= 0 && shard < _done.Length;
 
+    /// <summary>
+    /// A step report. Reports are one-way messages and may arrive late, even after the shard's done report: an older
+    /// one must not replace newer counters.
+    /// </summary>
     public void Step(int shard, int stepsDone, RingTotals totals)
     {
-        _steps[shard] = Math.Max(_steps[shard], stepsDone);
+        if (_done[shard] || stepsDone < _steps[shard])
+        {
+            return;
+        }
+
+        _steps[shard] = stepsDone;
         _totals[shard] = totals;
     }
 
