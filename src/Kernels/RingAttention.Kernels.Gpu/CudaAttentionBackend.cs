@@ -30,15 +30,15 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
 
     internal FlashLauncher Flash => _flash;
 
-    private protected override void Launch(FlashParams p, ElementType type)
+    private protected override void Launch(FlashParams p, ElementType type, DeviceViews views)
     {
         if (UseTensorCores && _flash.Supports(type, p.HeadDim))
         {
-            _flash.Launch(p, type, Workspace);
+            _flash.Launch(p, type, views.O, views.Lse);
         }
         else
         {
-            LaunchPortable(p, type);
+            LaunchPortable(p, type, views);
         }
     }
 

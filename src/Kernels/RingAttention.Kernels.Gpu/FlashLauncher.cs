@@ -45,7 +45,7 @@ internal sealed class FlashLauncher : IDisposable
 
     public bool Supports(ElementType type, int dim) => type is ElementType.F16 or ElementType.BF16 && dim is 64 or 128;
 
-    public void Launch(FlashParams p, ElementType type, DeviceWorkspace ws)
+    public void Launch(FlashParams p, ElementType type, ArrayView<float> o, ArrayView<float> lse)
     {
         // Variant key: mma.sync slabs per warp (1, 2), or -1 / -2 for the wgmma kernel with 1 / 2 warpgroups.
         var e = Get(type, p.HeadDim, UseWgmma ? -WgmmaWarpgroups : Slabs);
@@ -53,7 +53,7 @@ internal sealed class FlashLauncher : IDisposable
         p.BlockKeys = e.BlockKeys;
         int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
         var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(e.Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(e.SharedBytes / 16));
-        e.Run(_accelerator.DefaultStream, config, p, ws.O.View.AsContiguous(), ws.Lse.View.AsContiguous());
+        e.Run(_accelerator.DefaultStream, config, p, o, lse);
     }
 
     /// <summary>Registers, stack bytes and PTX of a variant (loads it if needed): the resource check of the notes' §4.</summary>

@@ -10,7 +10,7 @@ namespace RingAttention.Kernels.Gpu;
 /// device buffers, launches one kernel per (query span, key span) pair that has a visible key (a zigzag shard has
 /// two spans, so at most four launches), each merging into the running O/LSE on the device, and downloads the result.
 /// </summary>
-public abstract class IlgpuAttentionBackend : IAttentionBackend
+public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDeviceResidentBackend
 {
     /// <summary>Query rows per block of the portable kernel (threads per block), capped by the accelerator (16 on ILGPU's CPU one).</summary>
     private readonly int _portableBlockRows;
@@ -27,6 +27,7 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
         Accelerator = accelerator;
         OwnsContext = ownsContext;
         Workspace = new DeviceWorkspace(accelerator);
+        Pool = new DeviceBufferPool(accelerator);
         _portableBlockRows = Math.Min(64, accelerator.MaxGroupSize.X);
         _portable = accelerator.LoadStreamKernel<FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(PortableKernel.Run);
     }
@@ -41,6 +42,8 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
     internal Accelerator Accelerator { get; }
 
     internal DeviceWorkspace Workspace { get; }
+
+    internal DeviceBufferPool Pool { get; }
 
     private bool OwnsContext { get; }
 
@@ -62,24 +65,7 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
         ws.O.View.AsContiguous().SubView(0, accumulator.Output.LongLength).CopyFromCPU(accumulator.Output);
         ws.Lse.View.AsContiguous().SubView(0, accumulator.Lse.LongLength).CopyFromCPU(accumulator.Lse);
 
-        int qOffset = 0;
-        foreach (var qs in queries.Spans)
-        {
-            int kOffset = 0;
-            foreach (var ks in keyValues.Keys.Spans)
-            {
-                if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
-                {
-                    var p = MakeParams(spec, queries.Rows, qOffset, qs, kOffset, ks, merge: true);
-                    Launch(p, spec.DType);
-                }
-
-                kOffset += ks.Count;
-            }
-
-            qOffset += qs.Count;
-        }
-
+        LaunchSpans(spec, queries.Spans, queries.Rows, keyValues.Keys.Spans, WorkspaceViews());
         Accelerator.DefaultStream.Synchronize();
         ws.O.View.AsContiguous().SubView(0, accumulator.Output.LongLength).CopyToCPU(accumulator.Output);
         ws.Lse.View.AsContiguous().SubView(0, accumulator.Lse.LongLength).CopyToCPU(accumulator.Lse);
@@ -91,8 +77,45 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
     /// </summary>
     internal void LaunchResident(AttentionSpec spec, int qRows, int qPos0, int kRows, int kPos0, bool merge)
     {
-        var p = MakeParams(spec, qRows, 0, new TokenSpan(qPos0, qRows), 0, new TokenSpan(kPos0, kRows), merge);
-        Launch(p, spec.DType);
+        var views = WorkspaceViews();
+        var p = MakeParams(spec, views, qRows, 0, new TokenSpan(qPos0, qRows), 0, new TokenSpan(kPos0, kRows), merge);
+        Launch(p, spec.DType, views);
+    }
+
+    /// <summary>One launch per (query span, key span) pair with a visible key, each merging into views.O/Lse.</summary>
+    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<TokenSpan> kSpans, DeviceViews views)
+    {
+        int qOffset = 0;
+        foreach (var qs in qSpans)
+        {
+            int kOffset = 0;
+            foreach (var ks in kSpans)
+            {
+                if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
+                {
+                    var p = MakeParams(spec, views, qRows, qOffset, qs, kOffset, ks, merge: true);
+                    Launch(p, spec.DType, views);
+                }
+
+                kOffset += ks.Count;
+            }
+
+            qOffset += qs.Count;
+        }
+    }
+
+    private DeviceViews WorkspaceViews()
+    {
+        var ws = Workspace;
+        return new DeviceViews(
+            ws.Q.View.AsContiguous(),
+            ws.K.View.AsContiguous(),
+            ws.V.View.AsContiguous(),
+            ws.O.View.AsContiguous(),
+            ws.Lse.View.AsContiguous(),
+            (ulong)ws.Q.NativePtr.ToInt64(),
+            (ulong)ws.K.NativePtr.ToInt64(),
+            (ulong)ws.V.NativePtr.ToInt64());
     }
 
     public void Dispose()
@@ -104,6 +127,7 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
 
         _disposed = true;
         Workspace.Dispose();
+        Pool.Dispose();
         DisposeKernels();
         Accelerator.Dispose();
         if (OwnsContext)
@@ -115,38 +139,37 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
     }
 
     /// <summary>Launches the kernel that serves <paramref name="type"/> and the head dim in <paramref name="p"/>.</summary>
-    private protected virtual void Launch(FlashParams p, ElementType type) => LaunchPortable(p, type);
+    private protected virtual void Launch(FlashParams p, ElementType type, DeviceViews views) => LaunchPortable(p, type, views);
 
     private protected virtual void DisposeKernels()
     {
     }
 
-    private protected void LaunchPortable(FlashParams p, ElementType type)
+    private protected void LaunchPortable(FlashParams p, ElementType type, DeviceViews views)
     {
         p.BlockRows = _portableBlockRows;
         p.BlockKeys = PortableBlockKeys;
         int mBlocks = (p.QCount + p.BlockRows - 1) / p.BlockRows;
         int dtype = type switch { ElementType.F32 => 0, ElementType.F16 => 1, _ => 2 };
-        var ws = Workspace;
         _portable(
             new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(p.BlockRows, 1, 1)),
             p,
             dtype,
-            ws.Q.View.AsContiguous().Cast<ushort>(),
-            ws.K.View.AsContiguous().Cast<ushort>(),
-            ws.V.View.AsContiguous().Cast<ushort>(),
-            ws.O.View.AsContiguous(),
-            ws.Lse.View.AsContiguous());
+            views.Q.Cast<ushort>(),
+            views.K.Cast<ushort>(),
+            views.V.Cast<ushort>(),
+            views.O,
+            views.Lse);
     }
 
-    private FlashParams MakeParams(AttentionSpec spec, int lseStride, int qOffset, TokenSpan qs, int kOffset, TokenSpan ks, bool merge)
+    private static FlashParams MakeParams(AttentionSpec spec, DeviceViews views, int lseStride, int qOffset, TokenSpan qs, int kOffset, TokenSpan ks, bool merge)
     {
         var (dMin, dMax) = DeltaBounds(spec.Mask);
         return new FlashParams
         {
-            QPtr = (ulong)Workspace.Q.NativePtr.ToInt64(),
-            KPtr = (ulong)Workspace.K.NativePtr.ToInt64(),
-            VPtr = (ulong)Workspace.V.NativePtr.ToInt64(),
+            QPtr = views.QPtr,
+            KPtr = views.KPtr,
+            VPtr = views.VPtr,
             QRowOffset = qOffset,
             QCount = qs.Count,
             QPos0 = qs.Start,
@@ -182,10 +205,10 @@ public abstract class IlgpuAttentionBackend : IAttentionBackend
         return hi >= dMin && lo <= dMax;
     }
 
-    private static bool AnyVisible(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, IReadOnlyList<TokenSpan> kSpans) =>
+    internal static bool AnyVisible(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, IReadOnlyList<TokenSpan> kSpans) =>
         qSpans.Any(q => q.Count > 0 && kSpans.Any(k => k.Count > 0 && AnyVisible(spec.Mask, q, k)));
 
-    private static void Validate(AttentionSpec spec, TensorRows q, KeyValueBlock kv, PartialResult acc)
+    internal static void Validate(AttentionSpec spec, TensorRows q, KeyValueBlock kv, PartialResult acc)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(q);

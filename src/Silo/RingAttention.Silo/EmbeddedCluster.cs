@@ -54,6 +54,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     public string DeviceName => _device.Name;
 
+    /// <summary>The compute device every silo of this process shares (tests read its resident memory).</summary>
+    public ComputeDevice Device => _device;
+
     /// <summary>Why the silos compute on <see cref="DeviceName"/> (e.g. the CUDA device, or why there is none).</summary>
     public string DeviceReason { get; }
 

@@ -8,7 +8,48 @@ namespace RingAttention.Grains.DataPlane;
 /// <param name="Attempt">Attempt of the ring that published it (a retry must not drop a newer attempt's blocks).</param>
 /// <param name="Token">Job secret a remote peer must present to read the block.</param>
 /// <param name="Checksum">CRC-32 of K's bytes then V's bytes.</param>
-public sealed record StoredBlock(string JobId, long Attempt, string Token, KeyValueBlock Block, uint Checksum);
+/// <param name="Block">The block's bytes on the host; null when it lives on the silo's device (<see cref="Resident"/>).</param>
+public sealed record StoredBlock(string JobId, long Attempt, string Token, KeyValueBlock? Block, uint Checksum)
+{
+    /// <summary>
+    /// A device-resident block (GPU silo): a same-silo taker gets the device buffer itself; the data plane downloads it
+    /// once for a remote taker. Whoever takes the stored block owns this reference and must release it.
+    /// </summary>
+    public IResidentBlockReference? Resident { get; init; }
+
+    public long Bytes => Block?.Bytes ?? Resident?.Bytes ?? 0;
+
+    /// <summary>The block's bytes on the host: the stored ones, or a download of the device-resident block (released after).</summary>
+    public async Task<KeyValueBlock> ToHostAsync(CancellationToken ct)
+    {
+        if (Block is not null)
+        {
+            return Block;
+        }
+
+        var resident = Resident ?? throw new InvalidOperationException("stored block has neither host bytes nor a device buffer");
+        try
+        {
+            return await resident.DownloadAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            resident.Release();
+        }
+    }
+}
+
+/// <summary>One counted reference to a device-resident K/V block (see <c>ResidentBlock</c> in the ring).</summary>
+public interface IResidentBlockReference
+{
+    long Bytes { get; }
+
+    /// <summary>Copies the block to the host (one download).</summary>
+    Task<KeyValueBlock> DownloadAsync(CancellationToken ct);
+
+    /// <summary>Gives this reference back; the device memory is freed with the last one.</summary>
+    void Release();
+}
 
 /// <summary>
 /// Per-silo hand-off point of K/V blocks. Each block has exactly one consumer (the next shard of the ring), so
@@ -39,8 +80,9 @@ public sealed class BlockStore
         int removed = 0;
         foreach (var entry in _blocks)
         {
-            if (entry.Value.JobId == jobId && entry.Value.Attempt == attempt && _blocks.TryRemove(entry.Key, out _))
+            if (entry.Value.JobId == jobId && entry.Value.Attempt == attempt && _blocks.TryRemove(entry.Key, out var dropped))
             {
+                dropped.Resident?.Release();
                 removed++;
             }
         }

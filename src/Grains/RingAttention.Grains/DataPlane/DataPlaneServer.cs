@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using RingAttention.Kernels;
 
 namespace RingAttention.Grains.DataPlane;
 
@@ -90,6 +91,9 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
             string token = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
             key = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
             var status = Claim(key, token, out var block);
+            // A device-resident block is downloaded here, once, and its device reference released, before anything
+            // else can fail, so a broken connection cannot leak device memory.
+            var host = block is null ? null : await block.ToHostAsync(ct).ConfigureAwait(false);
             stream.WriteByte((byte)status);
             if (status != DataPlaneProtocol.Status.Ok)
             {
@@ -97,8 +101,8 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
                 return;
             }
 
-            await SendAsync(stream, block!, ct).ConfigureAwait(false);
-            LogServed(key, block!.Block.Bytes);
+            await SendAsync(stream, host!, block!.Checksum, ct).ConfigureAwait(false);
+            LogServed(key, block!.Bytes);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or InvalidDataException or SocketException)
         {
@@ -131,18 +135,18 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
 
-    private static async Task SendAsync(Stream stream, StoredBlock stored, CancellationToken ct)
+    private static async Task SendAsync(Stream stream, KeyValueBlock host, uint checksum, CancellationToken ct)
     {
         byte[] header = new byte[12];
-        BinaryPrimitives.WriteInt64LittleEndian(header, stored.Block.Bytes);
+        BinaryPrimitives.WriteInt64LittleEndian(header, host.Bytes);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
         await stream.WriteAsync(header, ct).ConfigureAwait(false);
         // Chunk CRCs recorded when the publisher computed the block's checksum (one pass at publish time, none here);
         // computed now for a block whose checksum came from elsewhere.
-        uint[]? known = BlockChecksum.KnownChunkChecksums(stored.Block);
+        uint[]? known = BlockChecksum.KnownChunkChecksums(host);
         int index = 0;
         byte[] chunkHeader = new byte[12];
-        foreach (var chunk in DataPlaneProtocol.Chunks(stored.Block))
+        foreach (var chunk in DataPlaneProtocol.Chunks(host))
         {
             uint crc = known is not null && index < known.Length ? known[index] : Crc32.HashToUInt32(chunk.Span);
             BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
@@ -153,7 +157,7 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         }
 
         byte[] trailer = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, stored.Checksum);
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum);
         await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
     }

@@ -17,6 +17,36 @@ public sealed class ComputeDevice(IAttentionBackend backend, long? memoryBytes =
 
     public long? MemoryBytes => memoryBytes;
 
+    /// <summary>
+    /// The backend's device-resident capability (a GPU), or null (the CPU, whose memory is the host's): when present,
+    /// the ring keeps q, the running result and K/V blocks on the device for the whole job.
+    /// </summary>
+    public IDeviceResidentBackend? Resident => backend as IDeviceResidentBackend;
+
+    /// <summary>Runs <paramref name="work"/> on the device when it is free (uploads, downloads: one device operation at a time).</summary>
+    public async Task<T> RunAsync<T>(Func<IDeviceResidentBackend, T> work, CancellationToken ct)
+    {
+        var resident = Resident ?? throw new InvalidOperationException($"{backend.Name} has no device-resident memory");
+        await _turn.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(() => work(resident), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    /// <summary>One kernel on device-resident operands when the device is free; returns the kernel's own time.</summary>
+    public Task<TimeSpan> AccumulateAsync(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken ct) =>
+        RunAsync(resident =>
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            resident.Accumulate(spec, queries, keyValues, accumulator, ct);
+            return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        }, ct);
+
     /// <summary>Runs one kernel when the device is free; returns the kernel's own time (not the wait for the device).</summary>
     public async Task<TimeSpan> AccumulateAsync(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken ct)
     {

@@ -7,9 +7,18 @@ namespace RingAttention.Silo.Hosting;
 /// <summary>Picks the silo's compute backend at start-up and says why: CUDA when asked or present, else the CPU.</summary>
 public static class DeviceSelection
 {
-    /// <param name="device">"auto" (CUDA device 0 if there is one, else CPU), "cuda" (CUDA or fail) or "cpu".</param>
+    /// <param name="device">
+    /// "auto" (CUDA device 0 if there is one, else CPU), "cuda" (CUDA or fail), "cpu", or "ilgpu-cpu" (the portable
+    /// kernel on ILGPU's CPU accelerator: slow, for tests, but it runs the device-resident ring without a GPU).
+    /// </param>
     public static (ComputeDevice Device, string Reason) Select(string device, int computeThreads)
     {
+        if (string.Equals(device, "ilgpu-cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            var portable = PortableAttentionBackend.CreateCpu();
+            return (new ComputeDevice(portable, portable.DeviceMemoryBytes), "ILGPU CPU accelerator requested (Silo:Device=ilgpu-cpu; device-resident ring, for tests)");
+        }
+
         if (!string.Equals(device, "cpu", StringComparison.OrdinalIgnoreCase))
         {
             if (GpuBackends.TryCreateCuda(out var cuda, out string why))

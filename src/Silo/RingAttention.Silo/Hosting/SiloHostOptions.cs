@@ -77,7 +77,7 @@ public sealed class SiloTlsOptions
 /// <summary>Refuses a bad silo configuration at start-up, naming the field and the rule.</summary>
 public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
 {
-    public static readonly string[] Devices = ["auto", "cuda", "cpu"];
+    public static readonly string[] Devices = ["auto", "cuda", "cpu", "ilgpu-cpu"];
 
     public static readonly string[] ClusteringModes = ["localhost", "redis"];
 

@@ -1,0 +1,371 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using RingAttention.Attention;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Gpu;
+
+/// <summary>The operands of one launch: q, k, v as raw bytes (with their device addresses for the tensor-core kernels), o and lse in float32.</summary>
+internal readonly record struct DeviceViews(
+    ArrayView<byte> Q, ArrayView<byte> K, ArrayView<byte> V, ArrayView<float> O, ArrayView<float> Lse, ulong QPtr, ulong KPtr, ulong VPtr);
+
+/// <summary>
+/// Device buffers of the resident handles, pooled by (rounded) size: a disposed handle's buffer waits for the next
+/// handle of its size, so a ring whose blocks all have about the same size allocates only in its first steps. The
+/// pool is emptied when no handle is alive (the end of a job) and when the backend is disposed. Growth checks free
+/// memory first and throws <see cref="DeviceMemoryException"/> with needed and free bytes.
+/// </summary>
+internal sealed class DeviceBufferPool(Accelerator accelerator) : IDisposable
+{
+    private readonly Dictionary<long, Stack<MemoryBuffer1D<byte, Stride1D.Dense>>> _free = new();
+    private readonly object _gate = new();
+    private long _liveBytes;
+    private long _pooledBytes;
+    private int _live;
+    private bool _disposed;
+
+    /// <summary>Bytes of live handles.</summary>
+    public long LiveBytes => Interlocked.Read(ref _liveBytes);
+
+    /// <summary>Bytes of idle pooled buffers.</summary>
+    public long PooledBytes => Interlocked.Read(ref _pooledBytes);
+
+    /// <summary>Buffers allocated from the device since creation (tests: a steady ring stops allocating).</summary>
+    public int Allocations { get; private set; }
+
+    /// <summary>Size class: 4 KiB granularity up to 2 MiB, 2 MiB above (shards of uneven token counts share buffers).</summary>
+    public static long Round(long bytes)
+    {
+        bytes = Math.Max(bytes, 16);
+        long unit = bytes <= (2 << 20) ? 4096 : 2 << 20;
+        return (bytes + unit - 1) / unit * unit;
+    }
+
+    public MemoryBuffer1D<byte, Stride1D.Dense> Rent(long bytes, string what)
+    {
+        long size = Round(bytes);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _live++;
+            _liveBytes += size;
+            if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
+            {
+                _pooledBytes -= size;
+                return stack.Pop();
+            }
+
+            // Idle buffers of other sizes go first, so the pool never stands between a job and the device's memory.
+            long free = accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : accelerator.MemorySize - _liveBytes - _pooledBytes;
+            if (size > free && _pooledBytes > 0)
+            {
+                DropPooled();
+                free = accelerator is CudaAccelerator c2 ? c2.GetFreeMemory() : accelerator.MemorySize - _liveBytes;
+            }
+
+            if (size > free)
+            {
+                _live--;
+                _liveBytes -= size;
+                throw new DeviceMemoryException(accelerator.Name, size, free, what);
+            }
+
+            Allocations++;
+            using var binding = accelerator.BindScoped();
+            return accelerator.Allocate1D<byte>(size);
+        }
+    }
+
+    public void Return(MemoryBuffer1D<byte, Stride1D.Dense> buffer)
+    {
+        lock (_gate)
+        {
+            _live--;
+            _liveBytes -= buffer.Length;
+            if (_disposed)
+            {
+                using var binding = accelerator.BindScoped();
+                buffer.Dispose();
+                return;
+            }
+
+            if (!_free.TryGetValue(buffer.Length, out var stack))
+            {
+                _free[buffer.Length] = stack = new Stack<MemoryBuffer1D<byte, Stride1D.Dense>>();
+            }
+
+            stack.Push(buffer);
+            _pooledBytes += buffer.Length;
+            if (_live == 0)
+            {
+                DropPooled();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            DropPooled();
+        }
+    }
+
+    /// <summary>Frees the idle buffers (callers may be on any thread, so the accelerator is bound for the frees).</summary>
+    private void DropPooled()
+    {
+        if (_pooledBytes == 0)
+        {
+            return;
+        }
+
+        using var binding = accelerator.BindScoped();
+        foreach (var stack in _free.Values)
+        {
+            while (stack.Count > 0)
+            {
+                stack.Pop().Dispose();
+            }
+        }
+
+        _free.Clear();
+        _pooledBytes = 0;
+    }
+}
+
+/// <summary>The device-resident half of the ILGPU backends (<see cref="IDeviceResidentBackend"/>).</summary>
+public abstract partial class IlgpuAttentionBackend
+{
+    public long ResidentBytes => Pool.LiveBytes;
+
+    /// <summary>Buffers the resident pool has allocated so far (tests).</summary>
+    internal int ResidentAllocations => Pool.Allocations;
+
+    public DeviceRows UploadRows(TensorRows rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var buffer = Pool.Rent(rows.Data.Length, $"{rows.Rows} query rows ({rows.Data.Length:N0} B)");
+        try
+        {
+            Copy(buffer, 0, rows.Data.Span);
+            return new IlgpuRows(this, buffer, rows.Type, rows.Heads, rows.HeadDim, rows.Spans, rows.Data.Length);
+        }
+        catch
+        {
+            Pool.Return(buffer);
+            throw;
+        }
+    }
+
+    public DeviceKeyValues UploadKeyValues(KeyValueBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var buffer = Pool.Rent(block.Bytes, $"K/V block of {block.Keys.Rows} rows ({block.Bytes:N0} B)");
+        try
+        {
+            Copy(buffer, 0, block.Keys.Data.Span);
+            Copy(buffer, block.Keys.Data.Length, block.Values.Data.Span);
+            return new IlgpuKeyValues(this, buffer, block.Keys.Type, block.Keys.Heads, block.Keys.HeadDim, block.Keys.Spans, block.Keys.Data.Length);
+        }
+        catch
+        {
+            Pool.Return(buffer);
+            throw;
+        }
+    }
+
+    public DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(headDim, 1);
+        long outputFloats = (long)rows * heads * headDim;
+        long lseFloats = (long)heads * rows;
+        long bytes = 4 * (outputFloats + lseFloats);
+        var buffer = Pool.Rent(bytes, $"running O/LSE of {rows} rows ({bytes:N0} B)");
+        try
+        {
+            var acc = new IlgpuAccumulator(this, buffer, rows, heads, headDim);
+            if (outputFloats > 0)
+            {
+                acc.Output.MemSetToZero();
+            }
+
+            if (lseFloats > 0)
+            {
+                var minusInf = new float[lseFloats];
+                Array.Fill(minusInf, float.NegativeInfinity);
+                acc.LseView.CopyFromCPU(minusInf);
+            }
+
+            Accelerator.DefaultStream.Synchronize();
+            return acc;
+        }
+        catch
+        {
+            Pool.Return(buffer);
+            throw;
+        }
+    }
+
+    public void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var q = Own<IlgpuRows>(queries, nameof(queries));
+        var kv = Own<IlgpuKeyValues>(keyValues, nameof(keyValues));
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
+        ValidateResident(spec, q, kv, acc);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (q.Rows == 0 || kv.Rows == 0 || !AnyVisible(spec, q.Spans, kv.Spans))
+        {
+            return;
+        }
+
+        var whole = kv.Buffer.View.AsContiguous();
+        long vBytes = kv.KeyBytes;
+        ulong kvBase = (ulong)kv.Buffer.NativePtr.ToInt64();
+        var views = new DeviceViews(
+            q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16)),
+            whole.SubView(0, Math.Max(kv.KeyBytes, 16)),
+            whole.SubView(kv.KeyBytes, vBytes),
+            acc.Output,
+            acc.LseView,
+            (ulong)q.Buffer.NativePtr.ToInt64(),
+            kvBase,
+            kvBase + (ulong)kv.KeyBytes);
+        LaunchSpans(spec, q.Spans, q.Rows, kv.Spans, views);
+        Accelerator.DefaultStream.Synchronize();
+    }
+
+    public KeyValueBlock DownloadKeyValues(DeviceKeyValues block)
+    {
+        var kv = Own<IlgpuKeyValues>(block, nameof(block));
+        byte[] bytes = new byte[2 * kv.KeyBytes];
+        if (bytes.Length > 0)
+        {
+            kv.Buffer.View.AsContiguous().SubView(0, bytes.Length).CopyToCPU(bytes.AsSpan());
+        }
+
+        var memory = bytes.AsMemory();
+        return new KeyValueBlock(
+            new TensorRows(kv.Type, kv.Heads, kv.HeadDim, kv.Spans, memory[..(int)kv.KeyBytes]),
+            new TensorRows(kv.Type, kv.Heads, kv.HeadDim, kv.Spans, memory[(int)kv.KeyBytes..]));
+    }
+
+    public void Download(DeviceAccumulator accumulator, PartialResult destination)
+    {
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Rows != acc.Rows || destination.Heads != acc.Heads || destination.HeadDim != acc.HeadDim)
+        {
+            throw new ArgumentException($"destination is {destination.Rows} x {destination.Heads} x {destination.HeadDim} but the accumulator is {acc.Rows} x {acc.Heads} x {acc.HeadDim}", nameof(destination));
+        }
+
+        if (destination.Output.Length > 0)
+        {
+            acc.Output.CopyToCPU(destination.Output.AsSpan());
+        }
+
+        if (destination.Lse.Length > 0)
+        {
+            acc.LseView.CopyToCPU(destination.Lse.AsSpan());
+        }
+    }
+
+    private static void Copy(MemoryBuffer1D<byte, Stride1D.Dense> buffer, long offset, ReadOnlySpan<byte> data)
+    {
+        if (data.Length > 0)
+        {
+            buffer.View.AsContiguous().SubView(offset, data.Length).CopyFromCPU(data);
+        }
+    }
+
+    private T Own<T>(DeviceHandle handle, string name)
+        where T : class, IOwnedBy
+    {
+        ArgumentNullException.ThrowIfNull(handle, name);
+        if (handle is not T own || !ReferenceEquals(own.Owner, this))
+        {
+            throw new ArgumentException("the handle belongs to another backend", name);
+        }
+
+        if (handle.IsDisposed)
+        {
+            throw new ObjectDisposedException(name, "the device handle was already disposed");
+        }
+
+        return own;
+    }
+
+    private static void ValidateResident(AttentionSpec spec, IlgpuRows q, IlgpuKeyValues kv, IlgpuAccumulator acc)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        if (q.Heads != spec.Heads || q.HeadDim != spec.HeadDim || q.Type != spec.DType)
+        {
+            throw new ArgumentException($"queries are {q.Heads} heads x {q.HeadDim} dims of {q.Type} but the spec says {spec.Heads} x {spec.HeadDim} of {spec.DType}", nameof(q));
+        }
+
+        if (kv.Heads != spec.KvHeads || kv.HeadDim != spec.HeadDim || kv.Type != spec.DType)
+        {
+            throw new ArgumentException($"keys/values are {kv.Heads} heads x {kv.HeadDim} dims of {kv.Type} but the spec says {spec.KvHeads} x {spec.HeadDim} of {spec.DType}", nameof(kv));
+        }
+
+        if (acc.Rows != q.Rows || acc.Heads != spec.Heads || acc.HeadDim != spec.HeadDim)
+        {
+            throw new ArgumentException($"accumulator is {acc.Rows} rows x {acc.Heads} heads x {acc.HeadDim} dims but queries are {q.Rows} x {spec.Heads} x {spec.HeadDim}", nameof(acc));
+        }
+    }
+
+    private interface IOwnedBy
+    {
+        IlgpuAttentionBackend Owner { get; }
+    }
+
+    private sealed class IlgpuRows(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans, long dataBytes)
+        : DeviceRows(type, heads, headDim, spans), IOwnedBy
+    {
+        public IlgpuAttentionBackend Owner => owner;
+
+        public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
+
+        public long DataBytes => dataBytes;
+
+        public override long Bytes => buffer.Length;
+
+        protected override void Release() => owner.Pool.Return(buffer);
+    }
+
+    private sealed class IlgpuKeyValues(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans, long keyBytes)
+        : DeviceKeyValues(type, heads, headDim, spans), IOwnedBy
+    {
+        public IlgpuAttentionBackend Owner => owner;
+
+        public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
+
+        /// <summary>Bytes of K (V follows at this offset and has as many).</summary>
+        public long KeyBytes => keyBytes;
+
+        public override long Bytes => buffer.Length;
+
+        protected override void Release() => owner.Pool.Return(buffer);
+    }
+
+    private sealed class IlgpuAccumulator(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, int rows, int heads, int headDim)
+        : DeviceAccumulator(rows, heads, headDim), IOwnedBy
+    {
+        public IlgpuAttentionBackend Owner => owner;
+
+        private long OutputFloats => (long)Rows * Heads * HeadDim;
+
+        public ArrayView<float> Output => buffer.View.AsContiguous().Cast<float>().SubView(0, Math.Max(OutputFloats, 1));
+
+        public ArrayView<float> LseView => buffer.View.AsContiguous().Cast<float>().SubView(OutputFloats, Math.Max((long)Heads * Rows, 1));
+
+        public override long Bytes => buffer.Length;
+
+        protected override void Release() => owner.Pool.Return(buffer);
+    }
+}
