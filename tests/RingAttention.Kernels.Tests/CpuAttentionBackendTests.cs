@@ -43,8 +43,16 @@ public class CpuAttentionBackendTests : AttentionBackendContract
         var c = AttentionCase.SelfAttention(4096, 8, 8, 128, ElementType.BF16, AttentionMask.None, seed: 4);
         _ = c.KeyValues; // generate the inputs before the clock starts
         using var backend = new CpuAttentionBackend();
-        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+        using var cancellation = new CancellationTokenSource();
+        // A dedicated thread, not a timer: under a loaded CI run the thread pool (busy with the kernel's own workers)
+        // ran a 20 ms timer only after the whole kernel had finished.
+        var canceller = new Thread(() =>
+        {
+            Thread.Sleep(20);
+            cancellation.Cancel();
+        });
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        canceller.Start();
         Assert.ThrowsAny<OperationCanceledException>(() => backend.Accumulate(c.Spec, c.Queries, c.KeyValues, c.NewAccumulator(), cancellation.Token));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"cancellation took {watch.Elapsed}");
     }
