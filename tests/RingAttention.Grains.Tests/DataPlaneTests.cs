@@ -117,6 +117,23 @@ public sealed class DataPlaneTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FetchInto_ReusedBuffer_ArrivesIntactEachTime()
+    {
+        byte[] buffer = new byte[40_961 * 32 * 2 + 7];
+        var client = new DataPlaneClient();
+        for (int seed = 0; seed < 2; seed++)
+        {
+            var block = Block(40_961, seed);
+            uint checksum = BlockChecksum.Compute(block);
+            _store.Put($"b{seed}", new StoredBlock("job", 1, "secret", block, checksum));
+
+            await client.FetchIntoAsync(_server.Endpoint, "secret", $"b{seed}", buffer.AsMemory(7, (int)block.Bytes), checksum, CancellationToken.None);
+
+            Assert.Equal(block.Keys.Data.ToArray().Concat(block.Values.Data.ToArray()), buffer.Skip(7));
+        }
+    }
+
+    [Fact]
     public void Compute_EqualsChecksumOfKeysThenValues()
     {
         var block = Block(40_961, seed: 5);
