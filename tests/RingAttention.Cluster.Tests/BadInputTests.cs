@@ -67,6 +67,11 @@ public sealed class BadInputTests(ClusterFixture fixture)
         AssertRefusedAsync(SyntheticJob() with { Tokens = 5, Shards = 6 }, "shards", "shards (6) must not exceed tokens (5)");
 
     [Fact]
+    public Task Submit_ShardLargerThanOneHostBuffer_RefusedWithMinimumShards() =>
+        AssertRefusedAsync(SyntheticJob() with { Tokens = 1 << 22, Heads = 32, KvHeads = 8, HeadDim = 128, DType = RingAttention.Tensors.ElementType.BF16, Shards = 1 },
+            "shards", "use at least 17 shards");
+
+    [Fact]
     public Task Submit_WindowBelowOne_Refused() =>
         AssertRefusedAsync(SyntheticJob() with { Window = 0 }, "window", "at least 1");
 

@@ -25,11 +25,12 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public static Task<ClusterConnection> OpenAsync(Commands.RunSettings settings, CancellationToken ct) =>
         OpenAsync(settings.Cluster, settings.Silos, ct, settings.ClusterId,
-            settings.TlsCertificate is null ? null : RingAttention.Client.Security.ClusterTls.Load(settings.TlsCertificate, settings.TlsPassword));
+            settings.TlsCertificate is null ? null : RingAttention.Client.Security.ClusterTls.Load(settings.TlsCertificate, settings.TlsPassword),
+            settings.MaxJobMemory);
 
     public static async Task<ClusterConnection> OpenAsync(
         string? cluster, int silos, CancellationToken ct, string clusterId = "ringattention",
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, long? maxJobMemory = null)
     {
         if (string.IsNullOrWhiteSpace(cluster))
         {
@@ -38,7 +39,12 @@ public sealed class ClusterConnection : IAsyncDisposable
                 throw new SpecValidationException("silos", $"silos ({silos}) must be at least 1");
             }
 
-            var embedded = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions { Silos = silos, LogLevel = LogLevel.Warning }, ct);
+            var embedded = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
+            {
+                Silos = silos,
+                LogLevel = LogLevel.Warning,
+                Configure = maxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,
+            }, ct);
             return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName} ({embedded.DeviceReason})");
         }
 

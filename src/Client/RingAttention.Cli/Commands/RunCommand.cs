@@ -58,9 +58,19 @@ public sealed class RunSettings : CommandSettings
     [CommandOption("--tls-password <PASSWORD>")]
     public string? TlsPassword { get; init; }
 
+    [CommandOption("--max-job-memory <BYTES>")]
+    [Description("embedded cluster: largest job in bytes (RingAttention:MaxJobMemoryBytes, default 8 GiB)")]
+    public long? MaxJobMemory { get; init; }
+
+    [CommandOption("--repeat <N>")]
+    [Description("run the job N times in the same cluster (warm runs for benchmarks); prints each run and the median")]
+    [DefaultValue(1)]
+    public int Repeat { get; init; } = 1;
+
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
+        : Repeat < 1 ? ValidationResult.Error($"--repeat ({Repeat}) must be at least 1")
         : ValidationResult.Success();
 }
 
@@ -81,10 +91,28 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         };
         await using var connection = await ClusterConnection.OpenAsync(settings, cancellationToken);
         AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
-        var job = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
-        var status = await JobProgressView.FollowAsync(job, cancellationToken);
-        JobProgressView.PrintFigures(status);
-        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {status.OutputPath}");
+        var runs = new List<Grains.JobStatus>();
+        for (int run = 1; run <= settings.Repeat; run++)
+        {
+            var job = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
+            var status = await JobProgressView.FollowAsync(job, cancellationToken);
+            runs.Add(status);
+            if (settings.Repeat > 1)
+            {
+                AnsiConsole.WriteLine(FormattableString.Invariant(
+                    $"run {run}: wall {status.ElapsedSeconds:0.000} s, kernel sum {status.Totals.ComputeSeconds:0.000} s, K/V wait sum {status.Totals.WaitSeconds:0.000} s, load sum {status.Totals.LoadSeconds:0.000} s"));
+            }
+        }
+
+        JobProgressView.PrintFigures(runs[^1]);
+        if (settings.Repeat > 1)
+        {
+            static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+            AnsiConsole.WriteLine(FormattableString.Invariant(
+                $"median of {runs.Count} runs: wall {Median(runs.Select(r => r.ElapsedSeconds)):0.000} s, kernel sum {Median(runs.Select(r => r.Totals.ComputeSeconds)):0.000} s"));
+        }
+
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {runs[^1].OutputPath}");
         return CliErrors.Ok;
     }
 }

@@ -45,6 +45,18 @@ public static class JobValidation
             throw new SpecValidationException("shards", $"shards ({resolved.Shards}) must not exceed tokens ({resolved.Tokens})");
         }
 
+        // Each shard reads its q rows into one host byte array, which .NET caps at Array.MaxLength bytes (measured:
+        // 256K tokens x 32 heads x 128 dims in bf16 on one shard overflowed it).
+        long rowBytes = (long)resolved.Heads * resolved.HeadDim * resolved.DType.Size();
+        long shardRows = (resolved.Tokens + (long)resolved.Shards - 1) / resolved.Shards;
+        if (shardRows * rowBytes > Array.MaxLength)
+        {
+            long minShards = ((resolved.Tokens * rowBytes) + Array.MaxLength - 1) / Array.MaxLength;
+            throw new SpecValidationException("shards",
+                $"a shard of {shardRows} tokens needs a {JobMemory.Format(shardRows * rowBytes)} host buffer for q but one buffer holds at most " +
+                $"{JobMemory.Format(Array.MaxLength)}; use at least {minShards} shards");
+        }
+
         long needed = JobMemory.Estimate(resolved);
         if (needed > options.MaxJobMemoryBytes)
         {
