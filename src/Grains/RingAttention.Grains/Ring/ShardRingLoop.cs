@@ -184,33 +184,14 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         }
 
         ct.ThrowIfCancellationRequested();
-        await context.Announce(new BlockAnnouncement
-        {
-            JobId = plan.JobId,
-            Attempt = plan.Attempt,
-            Step = step,
-            Owner = plan.BlockOwnerAt(step - 1),
-            BlockKey = key,
-            Bytes = block.Bytes,
-            Checksum = block.Checksum,
-            SiloId = context.LocalSiloId,
-            DataEndpoint = context.DataEndpoint,
-        });
+        await AnnounceAsync(key, step, block.Bytes, block.Checksum);
     }
 
     private async Task<ResidentBlock> ReceiveResidentAsync(int step, CancellationToken ct)
     {
-        var announcement = await context.Inbox.WaitAsync(plan.Attempt, step, context.StepTimeout, ct).ConfigureAwait(false);
-        context.Inbox.Forget(plan.Attempt, step);
-        int expectedOwner = plan.BlockOwnerAt(step);
-        if (announcement.Owner != expectedOwner)
+        var announcement = await AwaitAnnouncementAsync(step, ct).ConfigureAwait(false);
+        if (TakeLocal(announcement) is { } local)
         {
-            throw new InvalidOperationException($"step {step} of shard {plan.Index} expected the block of shard {expectedOwner}, got shard {announcement.Owner}'s");
-        }
-
-        if (announcement.SiloId == context.LocalSiloId && context.Store.TryTake(announcement.BlockKey, out var local))
-        {
-            _counters.Add(new RingTotals { LocalHandoffs = 1 });
             if (local.Resident is ResidentBlock resident)
             {
                 return resident; // the store's reference is now ours
@@ -220,11 +201,8 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             return await UploadAsync(host, local.Checksum, ct).ConfigureAwait(false);
         }
 
-        byte[] bytes = await context.DataClient.FetchAsync(
-            announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum, ct).ConfigureAwait(false);
-        _counters.Add(new RingTotals { BytesMoved = bytes.Length, RemoteTransfers = 1 });
-        RingTelemetry.BytesMoved.Add(bytes.Length);
-        return await UploadAsync(ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[expectedOwner], bytes), announcement.Checksum, ct).ConfigureAwait(false);
+        var fetched = await FetchRemoteAsync(announcement, ct).ConfigureAwait(false);
+        return await UploadAsync(fetched, announcement.Checksum, ct).ConfigureAwait(false);
     }
 
     /// <summary>Key of the block shard i hands to shard i+1 for that shard's step <paramref name="step"/>.</summary>
@@ -235,21 +213,25 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         uint checksum = await Task.Run(() => BlockChecksum.Compute(block), ct);
         string key = BlockKey(step);
         context.Store.Put(key, new StoredBlock(plan.JobId, plan.Attempt, plan.Token, block, checksum));
-        await context.Announce(new BlockAnnouncement
-        {
-            JobId = plan.JobId,
-            Attempt = plan.Attempt,
-            Step = step,
-            Owner = plan.BlockOwnerAt(step - 1),
-            BlockKey = key,
-            Bytes = block.Bytes,
-            Checksum = checksum,
-            SiloId = context.LocalSiloId,
-            DataEndpoint = context.DataEndpoint,
-        });
+        await AnnounceAsync(key, step, block.Bytes, checksum);
     }
 
-    private async Task<KeyValueBlock> ReceiveAsync(int step, CancellationToken ct)
+    /// <summary>Tells shard i+1 that the block for its step <paramref name="step"/> waits under <paramref name="key"/>.</summary>
+    private Task AnnounceAsync(string key, int step, long bytes, uint checksum) => context.Announce(new BlockAnnouncement
+    {
+        JobId = plan.JobId,
+        Attempt = plan.Attempt,
+        Step = step,
+        Owner = plan.BlockOwnerAt(step - 1),
+        BlockKey = key,
+        Bytes = bytes,
+        Checksum = checksum,
+        SiloId = context.LocalSiloId,
+        DataEndpoint = context.DataEndpoint,
+    });
+
+    /// <summary>Waits for the announcement of step <paramref name="step"/> and checks it carries the expected shard's block.</summary>
+    private async Task<BlockAnnouncement> AwaitAnnouncementAsync(int step, CancellationToken ct)
     {
         var announcement = await context.Inbox.WaitAsync(plan.Attempt, step, context.StepTimeout, ct).ConfigureAwait(false);
         context.Inbox.Forget(plan.Attempt, step);
@@ -259,16 +241,36 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             throw new InvalidOperationException($"step {step} of shard {plan.Index} expected the block of shard {expectedOwner}, got shard {announcement.Owner}'s");
         }
 
+        return announcement;
+    }
+
+    /// <summary>Same silo: takes the stored block (the caller owns it then); null when it must come over the data plane.</summary>
+    private StoredBlock? TakeLocal(BlockAnnouncement announcement)
+    {
         if (announcement.SiloId == context.LocalSiloId && context.Store.TryTake(announcement.BlockKey, out var local))
         {
             _counters.Add(new RingTotals { LocalHandoffs = 1 });
-            return await local.ToHostAsync(ct).ConfigureAwait(false);
+            return local;
         }
 
+        return null;
+    }
+
+    /// <summary>Pulls an announced block from the sender silo's data plane into host memory.</summary>
+    private async Task<KeyValueBlock> FetchRemoteAsync(BlockAnnouncement announcement, CancellationToken ct)
+    {
         byte[] bytes = await context.DataClient.FetchAsync(
             announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum, ct).ConfigureAwait(false);
         _counters.Add(new RingTotals { BytesMoved = bytes.Length, RemoteTransfers = 1 });
         RingTelemetry.BytesMoved.Add(bytes.Length);
-        return ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[expectedOwner], bytes);
+        return ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[announcement.Owner], bytes);
+    }
+
+    private async Task<KeyValueBlock> ReceiveAsync(int step, CancellationToken ct)
+    {
+        var announcement = await AwaitAnnouncementAsync(step, ct).ConfigureAwait(false);
+        return TakeLocal(announcement) is { } local
+            ? await local.ToHostAsync(ct).ConfigureAwait(false)
+            : await FetchRemoteAsync(announcement, ct).ConfigureAwait(false);
     }
 }
