@@ -96,7 +96,7 @@ public sealed class BadInputTests(ClusterFixture fixture)
 
     [Fact]
     public Task Submit_LargerThanMemoryLimit_RefusedWithNumbers() =>
-        AssertRefusedAsync(SyntheticJob() with { Tokens = 1 << 20, Heads = 8, KvHeads = 8, HeadDim = 64 }, "memory", "limit per job is 256 MiB");
+        AssertRefusedAsync(SyntheticJob() with { Tokens = 1 << 20, Heads = 8, KvHeads = 8, HeadDim = 64, Shards = 4 }, "memory", "limit per job is 256 MiB");
 
     [Fact]
     public Task Submit_OutputDirectoryMissing_Refused() =>

@@ -19,7 +19,12 @@ public sealed class ResidentClusterFixture : IAsyncLifetime
         {
             Silos = 3,
             Device = "ilgpu-cpu",
-            Configure = o => o.StepTimeout = TimeSpan.FromSeconds(60),
+            // 1 KiB staging buffers: every shard streams its q/K/V to the device and its output back in many chunks.
+            Configure = o =>
+            {
+                o.StepTimeout = TimeSpan.FromSeconds(60);
+                o.StagingBufferBytes = 1024;
+            },
         });
     }
 

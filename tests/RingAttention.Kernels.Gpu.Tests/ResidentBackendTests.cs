@@ -70,6 +70,70 @@ public sealed class ResidentBackendTests : IDisposable
         Assert.Equal(0, _backend.ResidentBytes);
     }
 
+    /// <summary>
+    /// Streaming in uneven chunks (the ring's load path for shards larger than one host array) gives the same handles
+    /// as a whole upload, and reading the result back a few rows at a time gives the same rows as a whole download.
+    /// </summary>
+    [Theory]
+    [InlineData(7)]
+    [InlineData(1000)]
+    public void ChunkedCopies_EqualWholeUploadAndDownload(int chunkBytes)
+    {
+        var spec = new AttentionSpec(77, 4, 2, 24, ElementType.BF16, AttentionMask.CausalMask).Validate();
+        var rng = new Random(chunkBytes);
+        TokenSpan[] spans = [new(0, 40), new(40, 37)];
+        var q = Reference.Random(rng, spec.DType, 4, 24, spans);
+        var block = new KeyValueBlock(Reference.Random(rng, spec.DType, 2, 24, spans), Reference.Random(rng, spec.DType, 2, 24, spans));
+        var whole = new PartialResult(q.Rows, 4, 24);
+        using (var dq = _backend.UploadRows(q))
+        using (var kv = _backend.UploadKeyValues(block))
+        using (var acc = _backend.CreateAccumulator(q.Rows, 4, 24))
+        {
+            _backend.Accumulate(spec, dq, kv, acc);
+            _backend.Download(acc, whole);
+        }
+
+        using var streamedQ = _backend.AllocateRows(spec.DType, 4, 24, spans);
+        using var streamedKv = _backend.AllocateKeyValues(spec.DType, 2, 24, spans);
+        Assert.Equal(q.Data.Length, streamedQ.DataBytes);
+        Assert.Equal(block.Keys.Data.Length, streamedKv.KeyBytes);
+        byte[] keysThenValues = [.. block.Keys.Data.ToArray(), .. block.Values.Data.ToArray()];
+        for (int offset = 0; offset < q.Data.Length; offset += chunkBytes)
+        {
+            _backend.CopyToDevice(streamedQ, offset, q.Data.Span[offset..Math.Min(q.Data.Length, offset + chunkBytes)]);
+        }
+
+        for (int offset = 0; offset < keysThenValues.Length; offset += chunkBytes)
+        {
+            _backend.CopyToDevice(streamedKv, offset, keysThenValues.AsSpan(offset, Math.Min(chunkBytes, keysThenValues.Length - offset)));
+        }
+
+        byte[] back = new byte[keysThenValues.Length];
+        _backend.CopyFromDevice(streamedKv, 0, back.AsSpan(0, 5));
+        _backend.CopyFromDevice(streamedKv, 5, back.AsSpan(5));
+        Assert.Equal(keysThenValues, back);
+
+        using var streamedAcc = _backend.CreateAccumulator(q.Rows, 4, 24);
+        _backend.Accumulate(spec, streamedQ, streamedKv, streamedAcc);
+        int rowElements = 4 * 24;
+        float[] rows = new float[q.Rows * rowElements];
+        for (int first = 0; first < q.Rows; first += 10)
+        {
+            int count = Math.Min(10, q.Rows - first);
+            _backend.DownloadOutputRows(streamedAcc, first, rows.AsSpan(first * rowElements, count * rowElements));
+        }
+
+        float[] lse = new float[4 * q.Rows];
+        _backend.DownloadLse(streamedAcc, lse);
+        Assert.Equal(whole.Output, rows);
+        Assert.Equal(whole.Lse, lse);
+        Assert.DoesNotContain(rows, float.IsNaN);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => _backend.CopyToDevice(streamedQ, q.Data.Length - 1, new byte[2]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _backend.DownloadOutputRows(streamedAcc, q.Rows, new float[rowElements]));
+        Assert.Throws<ArgumentException>(() => _backend.DownloadOutputRows(streamedAcc, 0, new float[rowElements + 1]));
+    }
+
     [Fact]
     public void KeyValues_RoundTrip_ByteForByte()
     {

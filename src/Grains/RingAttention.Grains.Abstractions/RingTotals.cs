@@ -24,6 +24,9 @@ public sealed record RingTotals
     /// <summary>Seconds spent reading this shard's inputs.</summary>
     [Id(5)] public double LoadSeconds { get; init; }
 
+    /// <summary>Seconds spent writing this shard's rows of the output (downloading them first where they live on a device).</summary>
+    [Id(6)] public double WriteSeconds { get; init; }
+
     public static RingTotals Zero { get; } = new();
 
     public RingTotals Add(RingTotals other) => new()
@@ -34,5 +37,6 @@ public sealed record RingTotals
         LocalHandoffs = LocalHandoffs + other.LocalHandoffs,
         RemoteTransfers = RemoteTransfers + other.RemoteTransfers,
         LoadSeconds = LoadSeconds + other.LoadSeconds,
+        WriteSeconds = WriteSeconds + other.WriteSeconds,
     };
 }

@@ -44,10 +44,13 @@ public sealed partial class JobCoordinatorGrain(
             return Status();
         }
 
+        var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key).ToList();
+        var devices = DeviceAdmission.Devices(siloMetadata, active).ToList();
+        var shape = new ClusterShape(HostPathSilos: devices.Count < Math.Max(1, active.Count), DeviceSilos: devices.Count);
         JobSpec resolved;
         try
         {
-            resolved = await Task.Run(() => JobValidation.Resolve(spec, options.Value));
+            resolved = await Task.Run(() => JobValidation.Resolve(spec, options.Value, shape));
         }
         catch (SpecValidationException e)
         {
@@ -58,10 +61,9 @@ public sealed partial class JobCoordinatorGrain(
             return Reject("inputs", e.Message);
         }
 
-        var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key).ToList();
         try
         {
-            DeviceAdmission.Check(resolved, DeviceAdmission.Devices(siloMetadata, active));
+            DeviceAdmission.Check(resolved, devices);
         }
         catch (SpecValidationException e)
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -84,15 +85,23 @@ public sealed partial class ShardGrain(
             options.Value.StepTimeout,
             // A duplicate announcement is harmless (the inbox keeps the first), so a transient failure is retried.
             announcement => Announcements.ExecuteOnContextAsync(() => edge.OnNextAsync(announcement)),
-            (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals)));
+            (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals))
+        {
+            StagingBytes = options.Value.StagingBufferBytes,
+        });
         using var activity = RingTelemetry.Activities.StartActivity("shard");
         activity?.SetTag("ringattention.job", plan.JobId);
         activity?.SetTag("ringattention.shard", plan.Index);
         try
         {
             LogShardStarted(plan.JobId, plan.Index, plan.Count, device.Name);
-            var result = await loop.RunAsync(ct);
-            await Task.Run(() => JobOutput.WriteShard(plan, result), ct);
+            using (var result = await loop.RunAsync(ct))
+            {
+                var write = Stopwatch.StartNew();
+                await Task.Run(() => JobOutput.WriteShardAsync(plan, result, options.Value.StagingBufferBytes, ct), ct);
+                loop.AddWriteSeconds(write.Elapsed.TotalSeconds);
+            }
+
             await coordinator.ReportShardDoneAsync(plan.Index, plan.Attempt, loop.Totals, device.Name);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

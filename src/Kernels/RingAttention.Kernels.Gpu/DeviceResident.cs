@@ -146,15 +146,15 @@ public abstract partial class IlgpuAttentionBackend
     public DeviceRows UploadRows(TensorRows rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var buffer = Pool.Rent(rows.Data.Length, $"{rows.Rows} query rows ({rows.Data.Length:N0} B)");
+        var handle = AllocateRows(rows.Type, rows.Heads, rows.HeadDim, rows.Spans);
         try
         {
-            Copy(buffer, 0, rows.Data.Span);
-            return new IlgpuRows(this, buffer, rows.Type, rows.Heads, rows.HeadDim, rows.Spans, rows.Data.Length);
+            CopyToDevice(handle, 0, rows.Data.Span);
+            return handle;
         }
         catch
         {
-            Pool.Return(buffer);
+            handle.Dispose();
             throw;
         }
     }
@@ -162,17 +162,96 @@ public abstract partial class IlgpuAttentionBackend
     public DeviceKeyValues UploadKeyValues(KeyValueBlock block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        var buffer = Pool.Rent(block.Bytes, $"K/V block of {block.Keys.Rows} rows ({block.Bytes:N0} B)");
+        var handle = AllocateKeyValues(block.Keys.Type, block.Keys.Heads, block.Keys.HeadDim, block.Keys.Spans);
         try
         {
-            Copy(buffer, 0, block.Keys.Data.Span);
-            Copy(buffer, block.Keys.Data.Length, block.Values.Data.Span);
-            return new IlgpuKeyValues(this, buffer, block.Keys.Type, block.Keys.Heads, block.Keys.HeadDim, block.Keys.Spans, block.Keys.Data.Length);
+            CopyToDevice(handle, 0, block.Keys.Data.Span);
+            CopyToDevice(handle, block.Keys.Data.Length, block.Values.Data.Span);
+            return handle;
         }
         catch
         {
-            Pool.Return(buffer);
+            handle.Dispose();
             throw;
+        }
+    }
+
+    public DeviceRows AllocateRows(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(spans);
+        long bytes = (long)spans.Sum(s => (long)s.Count) * heads * headDim * type.Size();
+        var buffer = Pool.Rent(bytes, $"{spans.Sum(s => (long)s.Count)} query rows ({bytes:N0} B)");
+        return new IlgpuRows(this, buffer, type, heads, headDim, spans);
+    }
+
+    public DeviceKeyValues AllocateKeyValues(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(spans);
+        long keyBytes = (long)spans.Sum(s => (long)s.Count) * heads * headDim * type.Size();
+        var buffer = Pool.Rent(2 * keyBytes, $"K/V block of {spans.Sum(s => (long)s.Count)} rows ({2 * keyBytes:N0} B)");
+        return new IlgpuKeyValues(this, buffer, type, heads, headDim, spans);
+    }
+
+    public void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
+    {
+        var (buffer, dataBytes) = BytesOf(target, nameof(target));
+        CheckRange(byteOffset, source.Length, dataBytes, nameof(byteOffset));
+        Copy(buffer, byteOffset, source);
+    }
+
+    public void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
+    {
+        var (buffer, dataBytes) = BytesOf(source, nameof(source));
+        CheckRange(byteOffset, destination.Length, dataBytes, nameof(byteOffset));
+        if (destination.Length > 0)
+        {
+            buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(destination);
+        }
+    }
+
+    public void DownloadOutputRows(DeviceAccumulator accumulator, long firstRow, Span<float> destination)
+    {
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
+        long rowElements = (long)acc.Heads * acc.HeadDim;
+        if (destination.Length % rowElements != 0)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} floats, not whole rows of {rowElements}", nameof(destination));
+        }
+
+        CheckRange(firstRow * rowElements, destination.Length, (long)acc.Rows * rowElements, nameof(firstRow));
+        if (destination.Length > 0)
+        {
+            acc.Output.SubView(firstRow * rowElements, destination.Length).CopyToCPU(destination);
+        }
+    }
+
+    public void DownloadLse(DeviceAccumulator accumulator, Span<float> destination)
+    {
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
+        long lse = (long)acc.Heads * acc.Rows;
+        if (destination.Length != lse)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} floats but lse has {lse}", nameof(destination));
+        }
+
+        if (lse > 0)
+        {
+            acc.LseView.CopyToCPU(destination);
+        }
+    }
+
+    private (MemoryBuffer1D<byte, Stride1D.Dense> Buffer, long DataBytes) BytesOf(DeviceHandle handle, string name) => handle switch
+    {
+        IlgpuRows => (Own<IlgpuRows>(handle, name).Buffer, ((IlgpuRows)handle).DataBytes),
+        IlgpuKeyValues => (Own<IlgpuKeyValues>(handle, name).Buffer, 2 * ((IlgpuKeyValues)handle).KeyBytes),
+        _ => throw new ArgumentException("only row and K/V handles of this backend hold bytes", name),
+    };
+
+    private static void CheckRange(long offset, long length, long size, string name)
+    {
+        if (offset < 0 || offset + length > size)
+        {
+            throw new ArgumentOutOfRangeException(name, $"[{offset}, {offset + length}) is outside the handle's {size} bytes");
         }
     }
 
@@ -263,15 +342,8 @@ public abstract partial class IlgpuAttentionBackend
             throw new ArgumentException($"destination is {destination.Rows} x {destination.Heads} x {destination.HeadDim} but the accumulator is {acc.Rows} x {acc.Heads} x {acc.HeadDim}", nameof(destination));
         }
 
-        if (destination.Output.Length > 0)
-        {
-            acc.Output.CopyToCPU(destination.Output.AsSpan());
-        }
-
-        if (destination.Lse.Length > 0)
-        {
-            acc.LseView.CopyToCPU(destination.Lse.AsSpan());
-        }
+        DownloadOutputRows(acc, 0, destination.Output);
+        DownloadLse(acc, destination.Lse);
     }
 
     private static void Copy(MemoryBuffer1D<byte, Stride1D.Dense> buffer, long offset, ReadOnlySpan<byte> data)
@@ -324,29 +396,24 @@ public abstract partial class IlgpuAttentionBackend
         IlgpuAttentionBackend Owner { get; }
     }
 
-    private sealed class IlgpuRows(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans, long dataBytes)
+    private sealed class IlgpuRows(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
         : DeviceRows(type, heads, headDim, spans), IOwnedBy
     {
         public IlgpuAttentionBackend Owner => owner;
 
         public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
 
-        public long DataBytes => dataBytes;
-
         public override long Bytes => buffer.Length;
 
         protected override void Release() => owner.Pool.Return(buffer);
     }
 
-    private sealed class IlgpuKeyValues(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans, long keyBytes)
+    private sealed class IlgpuKeyValues(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
         : DeviceKeyValues(type, heads, headDim, spans), IOwnedBy
     {
         public IlgpuAttentionBackend Owner => owner;
 
         public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
-
-        /// <summary>Bytes of K (V follows at this offset and has as many).</summary>
-        public long KeyBytes => keyBytes;
 
         public override long Bytes => buffer.Length;
 

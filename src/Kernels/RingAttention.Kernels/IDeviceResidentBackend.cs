@@ -18,6 +18,28 @@ public interface IDeviceResidentBackend
     /// <summary>Copies a K/V block to the device (K then V in one buffer).</summary>
     DeviceKeyValues UploadKeyValues(KeyValueBlock block);
 
+    /// <summary>
+    /// Device memory for query rows whose bytes arrive later through <see cref="CopyToDevice"/>, a chunk at a time:
+    /// a shard's q streams from its file to the device without ever being whole on the host (1M tokens of q in bf16
+    /// with 32 heads is 8 GiB, beyond one .NET array).
+    /// </summary>
+    DeviceRows AllocateRows(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans);
+
+    /// <summary>Device memory for a K/V block (K then V) whose bytes arrive later through <see cref="CopyToDevice"/>.</summary>
+    DeviceKeyValues AllocateKeyValues(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans);
+
+    /// <summary>Copies <paramref name="source"/> into a row or K/V handle at byte <paramref name="byteOffset"/> (K/V: V starts after K's bytes).</summary>
+    void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source);
+
+    /// <summary>Copies bytes of a row or K/V handle back to the host from byte <paramref name="byteOffset"/>.</summary>
+    void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination);
+
+    /// <summary>Copies output rows <c>[firstRow, firstRow + destination.Length / (heads * headDim))</c> of a running result to the host.</summary>
+    void DownloadOutputRows(DeviceAccumulator accumulator, long firstRow, Span<float> destination);
+
+    /// <summary>Copies the whole lse <c>[heads, rows]</c> of a running result to the host.</summary>
+    void DownloadLse(DeviceAccumulator accumulator, Span<float> destination);
+
     /// <summary>A running result on the device in the "no key seen" state (output 0, lse -inf).</summary>
     DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim);
 
@@ -72,6 +94,9 @@ public abstract class DeviceRows(ElementType type, int heads, int headDim, IRead
     public IReadOnlyList<TokenSpan> Spans { get; } = spans;
 
     public int Rows { get; } = spans.Sum(s => s.Count);
+
+    /// <summary>Bytes of the rows themselves (the device buffer may be larger).</summary>
+    public long DataBytes => (long)Rows * Heads * HeadDim * Type.Size();
 }
 
 /// <summary>A K/V block on a device: K then V, each <c>[rows, kvHeads, headDim]</c>, at the global positions <see cref="Spans"/>.</summary>
@@ -86,6 +111,9 @@ public abstract class DeviceKeyValues(ElementType type, int heads, int headDim, 
     public IReadOnlyList<TokenSpan> Spans { get; } = spans;
 
     public int Rows { get; } = spans.Sum(s => s.Count);
+
+    /// <summary>Bytes of K (V follows at this offset and has as many).</summary>
+    public long KeyBytes => (long)Rows * Heads * HeadDim * Type.Size();
 }
 
 /// <summary>A running O/LSE (float32) on a device; same layout as <see cref="PartialResult"/>.</summary>

@@ -100,7 +100,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             if (settings.Repeat > 1)
             {
                 AnsiConsole.WriteLine(FormattableString.Invariant(
-                    $"run {run}: wall {status.ElapsedSeconds:0.000} s, kernel sum {status.Totals.ComputeSeconds:0.000} s, K/V wait sum {status.Totals.WaitSeconds:0.000} s, load sum {status.Totals.LoadSeconds:0.000} s"));
+                    $"run {run}: wall {status.ElapsedSeconds:0.000} s, kernel sum {status.Totals.ComputeSeconds:0.000} s, K/V wait sum {status.Totals.WaitSeconds:0.000} s, load sum {status.Totals.LoadSeconds:0.000} s, write sum {status.Totals.WriteSeconds:0.000} s"));
             }
         }
 

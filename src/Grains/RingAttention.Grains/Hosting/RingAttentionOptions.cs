@@ -34,6 +34,11 @@ public sealed class RingAttentionOptions
     /// <summary>Threads the CPU backend may use. <value>Default: every core.</value></summary>
     public int ComputeThreads { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>Size of the reused host buffers through which a device-resident shard streams its inputs to the
+    /// device and its output back to the file (two per direction, so reading chunk j+1 overlaps copying chunk j).
+    /// <value>Default 64 MiB.</value></summary>
+    public int StagingBufferBytes { get; set; } = 64 << 20;
+
     /// <summary>Directories that job inputs and outputs must lie in (after resolving "..").
     /// <value>Default empty: any path the silo can read or write.</value></summary>
     public List<string> AllowedRoots { get; set; } = [];
@@ -68,6 +73,11 @@ public sealed class RingAttentionOptionsValidator : IValidateOptions<RingAttenti
         if (options.ComputeThreads < 1)
         {
             failures.Add($"{nameof(RingAttentionOptions.ComputeThreads)} ({options.ComputeThreads}) must be at least 1");
+        }
+
+        if (options.StagingBufferBytes < 1024)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.StagingBufferBytes)} ({options.StagingBufferBytes}) must be at least 1 KiB");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RingAttention.Grains.Ring;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -23,34 +24,72 @@ public static class JobOutput
             (LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
         ]);
 
-    /// <summary>Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row.</summary>
-    public static void WriteShard(ShardPlan plan, PartialResult result)
+    /// <summary>
+    /// Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row. o travels in
+    /// chunks of rows through two reused float buffers: the next chunk is read (downloaded from the device) while the
+    /// current one is converted and written, so neither a device result nor a converted copy is ever whole on the host.
+    /// </summary>
+    public static async Task WriteShardAsync(ShardPlan plan, IShardResult result, int chunkBytes, CancellationToken ct)
     {
         var spec = plan.Spec;
         using var file = SafetensorsSharedOutput.OpenForWrite(plan.PartialOutputPath);
         int rowElements = spec.Heads * spec.HeadDim;
-        // Converted and written a few MiB at a time: a whole converted copy of o would add its size to the shard's peak.
-        int chunkRows = Math.Max(1, (4 << 20) / (rowElements * spec.DType.Size()));
-        byte[] converted = new byte[chunkRows * rowElements * spec.DType.Size()];
-        int localRow = 0;
+        int chunkRows = Math.Max(1, chunkBytes / (rowElements * sizeof(float)));
+        var chunks = new List<(long LocalRow, int GlobalRow, int Rows)>();
+        long localRow = 0;
         foreach (var span in plan.OwnSpans)
         {
             for (int first = 0; first < span.Count; first += chunkRows)
             {
-                int rows = Math.Min(chunkRows, span.Count - first);
-                var source = result.Output.AsSpan((localRow + first) * rowElements, rows * rowElements);
-                var bytes = converted.AsSpan(0, source.Length * spec.DType.Size());
-                ElementConvert.FromSingle(source, spec.DType, bytes);
-                file.WriteElements(Output, (long)(span.Start + first) * rowElements, bytes);
-            }
-
-            for (int head = 0; head < spec.Heads; head++)
-            {
-                var lse = result.Lse.AsSpan((head * result.Rows) + localRow, span.Count);
-                file.WriteElements(LogSumExp, ((long)head * spec.Tokens) + span.Start, MemoryMarshal.AsBytes(lse));
+                chunks.Add((localRow + first, span.Start + first, Math.Min(chunkRows, span.Count - first)));
             }
 
             localRow += span.Count;
+        }
+
+        if (chunks.Count > 0)
+        {
+            int bufferRows = chunks.Max(c => c.Rows);
+            float[][] floats = [new float[bufferRows * rowElements], new float[chunks.Count > 1 ? bufferRows * rowElements : 0]];
+            byte[] converted = new byte[bufferRows * rowElements * spec.DType.Size()];
+            Task Read(int index) => result.ReadOutputRowsAsync(chunks[index].LocalRow, floats[index % 2].AsMemory(0, chunks[index].Rows * rowElements), ct);
+            var reading = Read(0);
+            for (int index = 0; index < chunks.Count; index++)
+            {
+                await reading.ConfigureAwait(false);
+                if (index + 1 < chunks.Count)
+                {
+                    reading = Read(index + 1);
+                }
+
+                var (_, globalRow, rows) = chunks[index];
+                var source = floats[index % 2].AsSpan(0, rows * rowElements);
+                var bytes = converted.AsSpan(0, source.Length * spec.DType.Size());
+                try
+                {
+                    ElementConvert.FromSingle(source, spec.DType, bytes);
+                    file.WriteElements(Output, (long)globalRow * rowElements, bytes);
+                }
+                catch
+                {
+                    await reading.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+                    throw;
+                }
+            }
+        }
+
+        float[] lse = new float[(long)spec.Heads * result.Rows];
+        await result.ReadLseAsync(lse, ct).ConfigureAwait(false);
+        int lseRow = 0;
+        foreach (var span in plan.OwnSpans)
+        {
+            for (int head = 0; head < spec.Heads; head++)
+            {
+                var slice = lse.AsSpan((int)(((long)head * result.Rows) + lseRow), span.Count);
+                file.WriteElements(LogSumExp, ((long)head * spec.Tokens) + span.Start, MemoryMarshal.AsBytes(slice));
+            }
+
+            lseRow += span.Count;
         }
     }
 }

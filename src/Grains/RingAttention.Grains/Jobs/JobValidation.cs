@@ -11,8 +11,10 @@ namespace RingAttention.Grains.Jobs;
 /// </summary>
 public static class JobValidation
 {
-    public static JobSpec Resolve(JobSpec spec, RingAttentionOptions options)
+    /// <param name="cluster">Which kinds of silo the shards may land on (default: a host-path silo, the strictest).</param>
+    public static JobSpec Resolve(JobSpec spec, RingAttentionOptions options, ClusterShape? cluster = null)
     {
+        cluster ??= ClusterShape.HostOnly;
         JobSpecLimits.Check(spec);
         CheckOutput(spec);
         PathConfinement.Check("output", spec.OutputPath, options.AllowedRoots);
@@ -45,18 +47,7 @@ public static class JobValidation
             throw new SpecValidationException("shards", $"shards ({resolved.Shards}) must not exceed tokens ({resolved.Tokens})");
         }
 
-        // Each shard reads its q rows into one host byte array, which .NET caps at Array.MaxLength bytes (measured:
-        // 256K tokens x 32 heads x 128 dims in bf16 on one shard overflowed it).
-        long rowBytes = (long)resolved.Heads * resolved.HeadDim * resolved.DType.Size();
-        long shardRows = (resolved.Tokens + (long)resolved.Shards - 1) / resolved.Shards;
-        if (shardRows * rowBytes > Array.MaxLength)
-        {
-            long minShards = ((resolved.Tokens * rowBytes) + Array.MaxLength - 1) / Array.MaxLength;
-            throw new SpecValidationException("shards",
-                $"a shard of {shardRows} tokens needs a {JobMemory.Format(shardRows * rowBytes)} host buffer for q but one buffer holds at most " +
-                $"{JobMemory.Format(Array.MaxLength)}; use at least {minShards} shards");
-        }
-
+        HostBufferLimits.Check(resolved, cluster.HostPathSilos, cluster.DeviceSilos);
         long needed = JobMemory.Estimate(resolved);
         if (needed > options.MaxJobMemoryBytes)
         {
@@ -106,4 +97,12 @@ public static class JobValidation
             }
         }
     }
+}
+
+/// <summary>What the coordinator knows of the silos a job's shards may land on.</summary>
+/// <param name="HostPathSilos">Some active silo computes on the host (the CPU backend).</param>
+/// <param name="DeviceSilos">Active silos with a device-resident backend.</param>
+public sealed record ClusterShape(bool HostPathSilos, int DeviceSilos)
+{
+    public static ClusterShape HostOnly { get; } = new(true, 0);
 }

@@ -29,6 +29,77 @@ public static class ShardInputs
             new TensorRows(spec.DType, spec.KvHeads, spec.HeadDim, spans, memory[half..]));
     }
 
+    /// <summary>
+    /// Streams one tensor's rows of the shard, in order, through two reused host buffers of whole rows: while
+    /// <paramref name="sink"/> consumes chunk j (a copy to the device), chunk j+1 is being read. The shard's rows are
+    /// never whole on the host, so their size is bounded by the device, not by one .NET array (2 GiB).
+    /// </summary>
+    /// <param name="sink">Receives (byte offset within the shard's rows of this tensor, bytes of whole rows).</param>
+    public static async Task StreamAsync(
+        JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads, int bufferBytes,
+        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct)
+    {
+        int rowElements = heads * spec.HeadDim;
+        int rowBytes = rowElements * spec.DType.Size();
+        int chunkRows = Math.Max(1, bufferBytes / rowBytes);
+        var chunks = new List<(int Start, int Count)>();
+        foreach (var span in spans)
+        {
+            for (int first = 0; first < span.Count; first += chunkRows)
+            {
+                chunks.Add((span.Start + first, Math.Min(chunkRows, span.Count - first)));
+            }
+        }
+
+        if (chunks.Count == 0)
+        {
+            return;
+        }
+
+        int bufferLength = chunks.Max(c => c.Count) * rowBytes;
+        byte[][] buffers = [new byte[bufferLength], chunks.Count > 1 ? new byte[bufferLength] : []];
+        using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
+        Task<ReadOnlyMemory<byte>> Read(int index) => Task.Run(() =>
+        {
+            var (start, count) = chunks[index];
+            var destination = buffers[index % 2].AsMemory(0, count * rowBytes);
+            if (file is not null)
+            {
+                file.ReadRows(name, start, count, destination.Span);
+            }
+            else
+            {
+                SyntheticTensor.FillRows(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, start, count, destination.Span);
+            }
+
+            return (ReadOnlyMemory<byte>)destination;
+        }, ct);
+
+        var reading = Read(0);
+        long offset = 0;
+        for (int index = 0; index < chunks.Count; index++)
+        {
+            var chunk = await reading.ConfigureAwait(false);
+            if (index + 1 < chunks.Count)
+            {
+                reading = Read(index + 1);
+            }
+
+            try
+            {
+                await sink(offset, chunk).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The read in flight writes into the other buffer; let it finish before the buffers go.
+                await reading.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+                throw;
+            }
+
+            offset += chunk.Length;
+        }
+    }
+
     private static TensorRows Rows(JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads)
     {
         int rowElements = heads * spec.HeadDim;

@@ -17,7 +17,11 @@ public sealed record RingLoopContext(
     string DataEndpoint,
     TimeSpan StepTimeout,
     Func<BlockAnnouncement, Task> Announce,
-    Func<int, RingTotals, Task> ReportStep);
+    Func<int, RingTotals, Task> ReportStep)
+{
+    /// <summary>Bytes of each reused host buffer a device-resident shard streams its inputs through.</summary>
+    public int StagingBytes { get; init; } = 64 << 20;
+}
 
 /// <summary>
 /// One shard's pass around the ring. At step s the shard computes its queries against the K/V block of shard
@@ -29,11 +33,17 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 {
     private readonly RingCounters _counters = new();
 
+    /// <summary>Host buffer that remote blocks of the device-resident path land in (reused every step).</summary>
+    private byte[]? _receiveBuffer;
+
     public RingTotals Totals => _counters.Snapshot();
 
-    /// <summary>Runs every step and returns this shard's result (the caller writes it).</summary>
-    public Task<PartialResult> RunAsync(CancellationToken ct) =>
-        context.Device.Resident is null ? RunOnHostAsync(ct) : RunResidentAsync(ct);
+    /// <summary>Adds the time the caller spent writing this shard's result (reported with the shard's totals).</summary>
+    public void AddWriteSeconds(double seconds) => _counters.Add(new RingTotals { WriteSeconds = seconds });
+
+    /// <summary>Runs every step and returns this shard's result (the caller writes it, then disposes it).</summary>
+    public async Task<IShardResult> RunAsync(CancellationToken ct) =>
+        context.Device.Resident is null ? new HostShardResult(await RunOnHostAsync(ct)) : await RunResidentAsync(ct);
 
     /// <summary>The host path (CPU backend): every block is a host <see cref="KeyValueBlock"/>.</summary>
     private async Task<PartialResult> RunOnHostAsync(CancellationToken ct)
@@ -42,15 +52,16 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var attention = spec.ToAttentionSpec();
         var load = Stopwatch.StartNew();
         var (queries, current) = await Task.Run(() => ShardInputs.Load(spec, plan.OwnSpans), ct);
+        uint? currentChecksum = null;
         _counters.Add(new RingTotals { LoadSeconds = load.Elapsed.TotalSeconds });
 
         var accumulator = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
         for (int step = 0; step < plan.Count; step++)
         {
-            Task<KeyValueBlock>? next = null;
+            Task<(KeyValueBlock Block, uint Checksum)>? next = null;
             if (step + 1 < plan.Count)
             {
-                await ForwardAsync(current, step + 1, ct);
+                await ForwardAsync(current, currentChecksum, step + 1, ct);
                 next = ReceiveAsync(step + 1, ct);
             }
 
@@ -65,7 +76,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             if (next is not null)
             {
                 var wait = Stopwatch.StartNew();
-                current = await next;
+                (current, currentChecksum) = await next;
                 _counters.Add(new RingTotals { WaitSeconds = wait.Elapsed.TotalSeconds });
                 RingTelemetry.WaitSeconds.Record(wait.Elapsed.TotalSeconds);
             }
@@ -76,17 +87,19 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 
     /// <summary>
     /// The device-resident path (GPU backend): q, the running O/LSE and the current K/V block live on the device for
-    /// the whole job. Own K/V is uploaded once; a same-silo hand-off passes the device block by reference; a block
-    /// from another silo is fetched to the host and uploaded once; the data plane downloads a block once when its
-    /// taker is remote; the result is downloaded once at the end. Every handle is released on every exit.
+    /// the whole job. Own q and K/V stream from the file to the device in chunks; a same-silo hand-off passes the
+    /// device block by reference; a block from another silo is fetched into a reused host buffer and uploaded once;
+    /// the data plane downloads a block once when its taker is remote; the result stays on the device for the
+    /// writer. Every handle is released on every exit.
     /// </summary>
-    private async Task<PartialResult> RunResidentAsync(CancellationToken ct)
+    private async Task<IShardResult> RunResidentAsync(CancellationToken ct)
     {
         var spec = plan.Spec;
         var attention = spec.ToAttentionSpec();
         var device = context.Device;
         DeviceRows? queries = null;
         DeviceAccumulator? accumulator = null;
+        DeviceShardResult? result = null;
         ResidentBlock? current = null;
         Task<ResidentBlock>? next = null;
         try
@@ -126,13 +139,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 }
             }
 
-            var result = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
-            var acc = accumulator;
-            await device.RunAsync(r =>
-            {
-                r.Download(acc, result);
-                return true;
-            }, ct);
+            result = new DeviceShardResult(device, accumulator);
             return result;
         }
         finally
@@ -141,26 +148,54 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             // A receive still pending (failure or cancellation) releases its block whenever it completes.
             _ = next?.ContinueWith(t => t.Result.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             queries?.Dispose();
-            accumulator?.Dispose();
+            if (result is null)
+            {
+                accumulator?.Dispose();
+            }
         }
     }
 
-    /// <summary>Reads the shard's rows on the host, uploads q and K/V once and lets the host copies go.</summary>
+    /// <summary>
+    /// Streams the shard's q, K and V rows from the file to the device through reused host buffers (never whole on the
+    /// host); the CRC of K then V, which a remote taker checks, is computed on the way.
+    /// </summary>
     private async Task<(DeviceRows Queries, ResidentBlock KeyValues)> LoadResidentAsync(JobSpec spec, CancellationToken ct)
     {
-        var (hostQueries, hostBlock) = await Task.Run(() => ShardInputs.Load(spec, plan.OwnSpans), ct);
-        uint checksum = await Task.Run(() => BlockChecksum.Compute(hostBlock), ct);
-        var queries = await context.Device.RunAsync(r => r.UploadRows(hostQueries), ct);
+        var device = context.Device;
+        var spans = plan.OwnSpans;
+        var queries = await device.RunAsync(r => r.AllocateRows(spec.DType, spec.Heads, spec.HeadDim, spans), ct);
+        DeviceKeyValues? keyValues = null;
         try
         {
-            return (queries, await UploadAsync(hostBlock, checksum, ct));
+            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Query, spec.Heads, context.StagingBytes,
+                (offset, bytes) => CopyToDeviceAsync(queries, offset, bytes, ct), ct);
+            var kv = keyValues = await device.RunAsync(r => r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans), ct);
+            var crc = new System.IO.Hashing.Crc32();
+            Task Sink(long offset, ReadOnlyMemory<byte> bytes)
+            {
+                crc.Append(bytes.Span);
+                return CopyToDeviceAsync(kv, offset, bytes, ct);
+            }
+
+            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Key, spec.KvHeads, context.StagingBytes, Sink, ct);
+            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Value, spec.KvHeads, context.StagingBytes,
+                (offset, bytes) => Sink(kv.KeyBytes + offset, bytes), ct);
+            return (queries, new ResidentBlock(device, kv, crc.GetCurrentHashAsUInt32()));
         }
         catch
         {
             queries.Dispose();
+            keyValues?.Dispose();
             throw;
         }
     }
+
+    private Task CopyToDeviceAsync(DeviceHandle target, long offset, ReadOnlyMemory<byte> bytes, CancellationToken ct) =>
+        context.Device.RunAsync(r =>
+        {
+            r.CopyToDevice(target, offset, bytes.Span);
+            return true;
+        }, ct);
 
     private async Task<ResidentBlock> UploadAsync(KeyValueBlock block, uint checksum, CancellationToken ct)
     {
@@ -201,16 +236,53 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             return await UploadAsync(host, local.Checksum, ct).ConfigureAwait(false);
         }
 
-        var fetched = await FetchRemoteAsync(announcement, ct).ConfigureAwait(false);
-        return await UploadAsync(fetched, announcement.Checksum, ct).ConfigureAwait(false);
+        return await FetchRemoteToDeviceAsync(announcement, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A block from another silo: pulled into this loop's one reused receive buffer (the previous block was uploaded
+    /// before this receive was posted, so the buffer is free), checked against its CRC, then uploaded once.
+    /// </summary>
+    private async Task<ResidentBlock> FetchRemoteToDeviceAsync(BlockAnnouncement announcement, CancellationToken ct)
+    {
+        int bytes = checked((int)announcement.Bytes);
+        if (_receiveBuffer is null || _receiveBuffer.Length < bytes)
+        {
+            _receiveBuffer = new byte[bytes];
+        }
+
+        var destination = _receiveBuffer.AsMemory(0, bytes);
+        await context.DataClient.FetchIntoAsync(
+            announcement.DataEndpoint, plan.Token, announcement.BlockKey, destination, announcement.Checksum, ct).ConfigureAwait(false);
+        _counters.Add(new RingTotals { BytesMoved = bytes, RemoteTransfers = 1 });
+        RingTelemetry.BytesMoved.Add(bytes);
+        var spec = plan.Spec;
+        var spans = plan.ShardSpans[announcement.Owner];
+        var device = context.Device;
+        var handle = await device.RunAsync(r =>
+        {
+            var kv = r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans);
+            try
+            {
+                r.CopyToDevice(kv, 0, destination.Span);
+                return kv;
+            }
+            catch
+            {
+                kv.Dispose();
+                throw;
+            }
+        }, ct).ConfigureAwait(false);
+        return new ResidentBlock(device, handle, announcement.Checksum);
     }
 
     /// <summary>Key of the block shard i hands to shard i+1 for that shard's step <paramref name="step"/>.</summary>
     private string BlockKey(int step) => $"{plan.JobId}/{plan.Attempt}/{step}/{plan.Next}";
 
-    private async Task ForwardAsync(KeyValueBlock block, int step, CancellationToken ct)
+    /// <param name="knownChecksum">The CRC a received block was verified against (null for the shard's own block).</param>
+    private async Task ForwardAsync(KeyValueBlock block, uint? knownChecksum, int step, CancellationToken ct)
     {
-        uint checksum = await Task.Run(() => BlockChecksum.Compute(block), ct);
+        uint checksum = knownChecksum ?? await Task.Run(() => BlockChecksum.Compute(block), ct);
         string key = BlockKey(step);
         context.Store.Put(key, new StoredBlock(plan.JobId, plan.Attempt, plan.Token, block, checksum));
         await AnnounceAsync(key, step, block.Bytes, checksum);
@@ -266,11 +338,12 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         return ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[announcement.Owner], bytes);
     }
 
-    private async Task<KeyValueBlock> ReceiveAsync(int step, CancellationToken ct)
+    private async Task<(KeyValueBlock Block, uint Checksum)> ReceiveAsync(int step, CancellationToken ct)
     {
         var announcement = await AwaitAnnouncementAsync(step, ct).ConfigureAwait(false);
-        return TakeLocal(announcement) is { } local
+        var block = TakeLocal(announcement) is { } local
             ? await local.ToHostAsync(ct).ConfigureAwait(false)
             : await FetchRemoteAsync(announcement, ct).ConfigureAwait(false);
+        return (block, announcement.Checksum);
     }
 }

@@ -1,0 +1,77 @@
+using RingAttention.Grains.Hosting;
+using RingAttention.Kernels;
+
+namespace RingAttention.Grains.Ring;
+
+/// <summary>
+/// A shard's finished O (float32 <c>[rows, heads, headDim]</c>) and LSE (<c>[heads, rows]</c>), wherever it lives. The
+/// output writer reads it a chunk of rows at a time, so a result on a device never has to be whole on the host;
+/// disposing it frees its memory.
+/// </summary>
+public interface IShardResult : IDisposable
+{
+    int Rows { get; }
+
+    int Heads { get; }
+
+    int HeadDim { get; }
+
+    /// <summary>Copies output rows <c>[firstRow, firstRow + destination.Length / (heads * headDim))</c>.</summary>
+    Task ReadOutputRowsAsync(long firstRow, Memory<float> destination, CancellationToken ct);
+
+    /// <summary>Copies the whole lse <c>[heads, rows]</c> (small: 4 bytes per row and head).</summary>
+    Task ReadLseAsync(Memory<float> destination, CancellationToken ct);
+}
+
+/// <summary>A result in host memory (the CPU backend).</summary>
+public sealed class HostShardResult(PartialResult result) : IShardResult
+{
+    public int Rows => result.Rows;
+
+    public int Heads => result.Heads;
+
+    public int HeadDim => result.HeadDim;
+
+    public Task ReadOutputRowsAsync(long firstRow, Memory<float> destination, CancellationToken ct)
+    {
+        long first = firstRow * Heads * HeadDim;
+        result.Output.AsSpan(checked((int)first), destination.Length).CopyTo(destination.Span);
+        return Task.CompletedTask;
+    }
+
+    public Task ReadLseAsync(Memory<float> destination, CancellationToken ct)
+    {
+        result.Lse.AsSpan().CopyTo(destination.Span);
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>A result still on the device: rows are downloaded when the writer asks for them.</summary>
+public sealed class DeviceShardResult(ComputeDevice device, DeviceAccumulator accumulator) : IShardResult
+{
+    public int Rows => accumulator.Rows;
+
+    public int Heads => accumulator.Heads;
+
+    public int HeadDim => accumulator.HeadDim;
+
+    public Task ReadOutputRowsAsync(long firstRow, Memory<float> destination, CancellationToken ct) =>
+        device.RunAsync(r =>
+        {
+            r.DownloadOutputRows(accumulator, firstRow, destination.Span);
+            return true;
+        }, ct);
+
+    public Task ReadLseAsync(Memory<float> destination, CancellationToken ct) =>
+        device.RunAsync(r =>
+        {
+            r.DownloadLse(accumulator, destination.Span);
+            return true;
+        }, ct);
+
+    public void Dispose() => accumulator.Dispose();
+}
