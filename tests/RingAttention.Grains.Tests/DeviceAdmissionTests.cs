@@ -12,17 +12,19 @@ public sealed class DeviceAdmissionTests
     };
 
     [Fact]
-    public void DeviceWorkingSet_MillionTokensEightShards_CountsOneShardsBuffers()
+    public void DevicePerSilo_MillionTokensEightShards_CountsEveryResidentShard()
     {
-        // 131072 rows: q 1 GiB (bf16), k+v 0.5 GiB, o float32 2 GiB, lse 16 MiB. Unsharded: 8 + 4 + 16 GiB + 128 MiB = 28.13 GiB.
-        long expected = (1L << 30) + (1L << 29) + (2L << 30) + (131072L * 32 * 4);
+        // 131072 rows per shard: q 1 GiB (bf16), o float32 2 GiB, lse 16 MiB, three K/V blocks of 0.5 GiB.
+        long shard = (1L << 30) + (2L << 30) + (131072L * 32 * 4) + (3L << 29);
 
-        Assert.Equal(expected, JobMemory.DeviceWorkingSet(Million));
+        Assert.Equal(8 * shard, JobMemory.DevicePerSilo(Million, 1)); // issue 4: all eight on one H100, 36.1 GiB
+        Assert.Equal(4 * shard, JobMemory.DevicePerSilo(Million, 2));
+        Assert.Equal(shard, JobMemory.DevicePerSilo(Million, 8));
     }
 
     [Fact]
     public void Check_ShardFitsEveryDevice_Passes() =>
-        DeviceAdmission.Check(Million, [("S1", "cuda:0", 80L << 30), ("S2", "cuda:0", 16L << 30)]);
+        DeviceAdmission.Check(Million, [("S1", "cuda:0", 80L << 30), ("S2", "cuda:0", 24L << 30)]);
 
     [Fact]
     public void Check_ShardLargerThanSmallestDevice_RefusedWithNeededAndFree()
@@ -32,7 +34,8 @@ public sealed class DeviceAdmissionTests
 
         Assert.Equal("memory", error.Field);
         Assert.Contains("cuda:1 on silo S2 has 24 GiB", error.Reason, StringComparison.Ordinal);
-        Assert.Contains("needs about 28.13 GiB", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("need about 28.13 GiB", error.Reason, StringComparison.Ordinal); // q 8 + o 16 + lse 0.13 + K/V 4
+
     }
 
     [Fact]

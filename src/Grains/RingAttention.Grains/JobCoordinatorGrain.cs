@@ -71,7 +71,7 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         int silos = Math.Max(1, active.Count);
-        _bytesPerSilo = JobMemory.PerSilo(resolved, silos);
+        _bytesPerSilo = JobMemory.PerSilo(resolved, silos, shape, options.Value.StagingBufferBytes);
         long budget = options.Value.EffectiveSiloMemoryBytes;
         if (_bytesPerSilo > budget)
         {

@@ -30,6 +30,18 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
 
     internal FlashLauncher Flash => _flash;
 
+    /// <summary>Loads the tensor-core kernels now (a silo does it at start) and returns how long that took.</summary>
+    public TimeSpan Preload()
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using (Accelerator.BindScoped())
+        {
+            _flash.Preload();
+        }
+
+        return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+    }
+
     private protected override void Launch(FlashParams p, ElementType type, DeviceViews views)
     {
         if (UseTensorCores && _flash.Supports(type, p.HeadDim))

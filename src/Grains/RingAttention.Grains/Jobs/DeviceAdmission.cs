@@ -5,19 +5,24 @@ using RingAttention.Grains.Placement;
 
 namespace RingAttention.Grains.Jobs;
 
-/// <summary>Refuses, before anything is scheduled, a job whose shard cannot fit on the smallest accelerator of the cluster.</summary>
+/// <summary>
+/// Refuses, before anything is scheduled, a job whose device-resident shards cannot fit on the smallest accelerator
+/// of the cluster. More shards do not help on one device (the whole job is resident there); more devices do.
+/// </summary>
 public static class DeviceAdmission
 {
     /// <param name="devices">(silo, device name, device memory) of every active silo that has an accelerator.</param>
     public static void Check(JobSpec spec, IEnumerable<(string Silo, string Device, long MemoryBytes)> devices)
     {
-        long needed = JobMemory.DeviceWorkingSet(spec);
-        foreach (var (silo, device, memory) in devices.OrderBy(d => d.MemoryBytes))
+        var list = devices.ToList();
+        long needed = JobMemory.DevicePerSilo(spec, list.Count);
+        int shardsPerSilo = (spec.Shards + Math.Max(1, list.Count) - 1) / Math.Max(1, list.Count);
+        foreach (var (silo, device, memory) in list.OrderBy(d => d.MemoryBytes))
         {
             if (needed > memory)
             {
                 throw new SpecValidationException("memory",
-                    $"a shard needs about {JobMemory.Format(needed)} of device memory but {device} on silo {silo} has {JobMemory.Format(memory)}; use more shards");
+                    $"{shardsPerSilo} shard(s) per device need about {JobMemory.Format(needed)} of device memory but {device} on silo {silo} has {JobMemory.Format(memory)}; use more silos with devices");
             }
 
             return;

@@ -9,6 +9,26 @@ namespace RingAttention.Grains.Jobs;
 /// </summary>
 public static class JobMemory
 {
+    /// <summary>
+    /// Host bytes of the job on the cluster it will run on. Where every silo has a device-resident backend, q, o and
+    /// the accumulators live on the devices and the host holds only staging buffers, the lse being written and, when
+    /// blocks may cross silos, a receive buffer and a downloaded copy of the forwarded block per shard.
+    /// </summary>
+    public static long Estimate(JobSpec spec, ClusterShape cluster, int stagingBytes)
+    {
+        if (cluster.HostPathSilos)
+        {
+            return Estimate(spec);
+        }
+
+        long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
+        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * spec.DType.Size();
+        long crossing = cluster.DeviceSilos > 1 && spec.Shards > 1 ? 2 * kv : 0;
+        long shard = (4L * stagingBytes) + (rows * spec.Heads * 4) + crossing;
+        return shard * spec.Shards;
+    }
+
+    /// <summary>Host bytes of the job where shards compute on the host (the CPU backend).</summary>
     public static long Estimate(JobSpec spec)
     {
         long tokens = spec.Tokens;
@@ -24,24 +44,28 @@ public static class JobMemory
     /// The most any one silo holds for this job: shards are placed round-robin, so a silo gets at most ceil(R / N)
     /// of the R shards, each holding about 1/R of the job's buffers.
     /// </summary>
-    public static long PerSilo(JobSpec spec, int silos)
+    public static long PerSilo(JobSpec spec, int silos, ClusterShape cluster, int stagingBytes)
     {
         int shardsPerSilo = (spec.Shards + Math.Max(1, silos) - 1) / Math.Max(1, silos);
-        return (long)Math.Ceiling(Estimate(spec) * (double)shardsPerSilo / spec.Shards);
+        return (long)Math.Ceiling(Estimate(spec, cluster, stagingBytes) * (double)shardsPerSilo / spec.Shards);
     }
 
     /// <summary>
-    /// Device bytes one kernel call of the largest shard needs: its query rows and one K/V block in the storage dtype,
-    /// and its output (float32) and lse. Shards of a silo take turns on its device, so this is the device's peak.
+    /// Device bytes a device silo holds for this job at its peak. A device-resident shard keeps its q rows and its
+    /// float32 O/LSE on the device for the whole job, plus up to three K/V blocks (the one it computes on, which it
+    /// also forwards and the store holds until the next shard takes it, the next one arriving, and its own until it
+    /// leaves); shards are placed round-robin, so a silo holds ceil(R / N) of them.
     /// </summary>
-    public static long DeviceWorkingSet(JobSpec spec)
+    public static long DevicePerSilo(JobSpec spec, int deviceSilos)
     {
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
         long size = spec.DType.Size();
         long q = rows * spec.Heads * spec.HeadDim * size;
         long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
         long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);
-        return q + kv + output;
+        long shard = q + output + (kv * Math.Min(spec.Shards, 3));
+        int shardsPerSilo = (spec.Shards + Math.Max(1, deviceSilos) - 1) / Math.Max(1, deviceSilos);
+        return shard * shardsPerSilo;
     }
 
     public static string Format(long bytes) => bytes switch

@@ -48,7 +48,7 @@ public static class JobValidation
         }
 
         HostBufferLimits.Check(resolved, cluster.HostPathSilos, cluster.DeviceSilos);
-        long needed = JobMemory.Estimate(resolved);
+        long needed = JobMemory.Estimate(resolved, cluster, options.StagingBufferBytes);
         if (needed > options.MaxJobMemoryBytes)
         {
             throw new SpecValidationException("memory",

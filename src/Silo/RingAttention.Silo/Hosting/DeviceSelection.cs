@@ -23,6 +23,11 @@ public static class DeviceSelection
         {
             if (GpuBackends.TryCreateCuda(out var cuda, out string why))
             {
+                if (cuda is CudaAttentionBackend tensorCores)
+                {
+                    why += $"; tensor-core kernels loaded in {tensorCores.Preload().TotalSeconds:0.0} s";
+                }
+
                 return (new ComputeDevice(cuda!, (cuda as IlgpuAttentionBackend)?.DeviceMemoryBytes), why);
             }
 
