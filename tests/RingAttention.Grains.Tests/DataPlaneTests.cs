@@ -116,6 +116,88 @@ public sealed class DataPlaneTests : IAsyncLifetime
         Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(bytes), BlockChecksum.Combine(first, second, secondLength));
     }
 
+    /// <summary>
+    /// A device-resident block (here: bytes behind the same interface the ring's device blocks implement) streams out
+    /// of the sender in 8 MiB pieces and into the receiver's sink in pieces of whole chunks, never whole on either
+    /// host; the bytes arrive intact and in order, and the sender's reference is released exactly once.
+    /// </summary>
+    [Theory]
+    [InlineData(20 * (1 << 20) + 13, 3 * (1 << 20) + 5)] // three sender pieces (the last partial), receiver pieces of 3 chunks
+    [InlineData(4096, 8 << 20)] // smaller than one chunk
+    public async Task FetchStreaming_ResidentBlock_ArrivesIntactInPieces(int bytes, int pieceBytes)
+    {
+        var resident = new HostResidentBlock(Random(bytes, seed: bytes));
+        uint checksum = System.IO.Hashing.Crc32.HashToUInt32(resident.Data);
+        _store.Put("r", new StoredBlock("job", 1, "secret", null, checksum) { Resident = resident });
+        byte[] received = new byte[bytes];
+        var pieces = new List<(long Offset, int Length)>();
+        int inSink = 0;
+
+        await new DataPlaneClient().FetchStreamingAsync(_server.Endpoint, "secret", "r", bytes, checksum, pieceBytes, async (offset, piece) =>
+        {
+            Assert.Equal(1, Interlocked.Increment(ref inSink)); // one sink call at a time
+            await Task.Delay(5); // a slow upload: the next piece keeps arriving meanwhile
+            piece.Span.CopyTo(received.AsSpan((int)offset));
+            pieces.Add((offset, piece.Length));
+            Interlocked.Decrement(ref inSink);
+        }, CancellationToken.None);
+
+        Assert.Equal(resident.Data, received);
+        Assert.Equal(1, resident.Releases);
+        Assert.Equal(0, _store.Count);
+        long expectedOffset = 0;
+        foreach (var (offset, length) in pieces)
+        {
+            Assert.Equal(expectedOffset, offset);
+            Assert.True(length <= Math.Max(pieceBytes / (1 << 20) * (1 << 20), 1 << 20), $"piece of {length} bytes");
+            expectedOffset += length;
+        }
+
+        Assert.True(bytes < 1 << 20 || pieces.Count > 1, "a multi-chunk block arrived in one piece");
+    }
+
+    [Fact]
+    public async Task FetchStreaming_ChecksumDiffersFromAnnouncement_ThrowsAndReleasesSender()
+    {
+        var resident = new HostResidentBlock(Random(3 << 20, seed: 7));
+        uint checksum = System.IO.Hashing.Crc32.HashToUInt32(resident.Data);
+        _store.Put("r", new StoredBlock("job", 1, "secret", null, checksum ^ 1) { Resident = resident });
+
+        var error = await Assert.ThrowsAsync<DataPlaneException>(() => new DataPlaneClient().FetchStreamingAsync(
+            _server.Endpoint, "secret", "r", resident.Data.Length, checksum ^ 1, 1 << 20, (_, _) => Task.CompletedTask, CancellationToken.None));
+        Assert.Contains("does not match", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, resident.Releases);
+    }
+
+    private static byte[] Random(int bytes, int seed)
+    {
+        byte[] data = new byte[bytes];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    /// <summary>Host bytes behind the device-block interface, counting releases.</summary>
+    private sealed class HostResidentBlock(byte[] data) : IResidentBlockReference
+    {
+        private int _releases;
+
+        public byte[] Data => data;
+
+        public int Releases => Volatile.Read(ref _releases);
+
+        public long Bytes => data.Length;
+
+        public Task<KeyValueBlock> DownloadAsync(CancellationToken ct) => throw new InvalidOperationException("the data plane must stream, not download whole");
+
+        public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct)
+        {
+            data.AsSpan((int)offset, destination.Length).CopyTo(destination.Span);
+            return Task.CompletedTask;
+        }
+
+        public void Release() => Interlocked.Increment(ref _releases);
+    }
+
     [Fact]
     public async Task FetchInto_ReusedBuffer_ArrivesIntactEachTime()
     {

@@ -22,32 +22,34 @@ public sealed class HostBufferLimitsTests
     };
 
     [Fact]
-    public void OneDeviceSilo_AnyShardCount_Accepted()
+    public void DeviceSilos_AnyShardCount_Accepted()
     {
+        // Device shards stream q, K/V and o in pieces: neither one shard's 8 GiB of q nor a 2 GiB K/V block is refused.
         foreach (int shards in new[] { 1, 2, 4, 8, 16 })
         {
-            HostBufferLimits.Check(Million(shards), hostPathSilos: false, deviceSilos: 1);
+            HostBufferLimits.Check(Million(shards), hostPathSilos: false);
         }
     }
 
     [Fact]
     public void HostSilo_QOfOneShardBeyondOneArray_RefusedWithMinimumShards()
     {
-        var e = Assert.Throws<SpecValidationException>(() => HostBufferLimits.Check(Million(4), hostPathSilos: true, deviceSilos: 0));
+        var e = Assert.Throws<SpecValidationException>(() => HostBufferLimits.Check(Million(4), hostPathSilos: true));
         Assert.Equal("shards", e.Field);
         Assert.Contains("for its q", e.Reason);
         Assert.Contains("use at least 5 shards", e.Reason);
-        HostBufferLimits.Check(Million(5), hostPathSilos: true, deviceSilos: 0);
+        HostBufferLimits.Check(Million(5), hostPathSilos: true);
     }
 
     [Fact]
-    public void SeveralDeviceSilos_KvBlockBeyondOneArray_Refused()
+    public void HostSilo_ReceivedKvBlockBeyondOneArray_Refused()
     {
-        // R = 2: a K/V block is 512K tokens x 8 heads x 128 x 2 B x 2 = 2 GiB, one byte over what an array holds.
-        var e = Assert.Throws<SpecValidationException>(() => HostBufferLimits.Check(Million(2), hostPathSilos: false, deviceSilos: 2));
+        // MHA (Hkv = Hq = 32) at R = 5: q of a shard is 1.6 GiB but a received K||V block is 3.2 GiB.
+        var mha = Million(5) with { KvHeads = 32 };
+        var e = Assert.Throws<SpecValidationException>(() => HostBufferLimits.Check(mha, hostPathSilos: true));
         Assert.Contains("K/V block", e.Reason);
-        Assert.Contains("use at least 3 shards", e.Reason);
-        HostBufferLimits.Check(Million(3), hostPathSilos: false, deviceSilos: 2);
-        HostBufferLimits.Check(Million(1), hostPathSilos: false, deviceSilos: 2); // one shard: nothing crosses silos
+        Assert.Contains("use at least 9 shards", e.Reason);
+        HostBufferLimits.Check(mha with { Shards = 9 }, hostPathSilos: true);
+        HostBufferLimits.Check(Million(1) with { KvHeads = 32 }, hostPathSilos: false);
     }
 }

@@ -53,7 +53,7 @@ public sealed class LoadTests(HarnessFixture fixture, ITestOutputHelper output)
         await Assert.ThrowsAsync<SpecValidationException>(() => client.SubmitAsync(new JobSpec { SyntheticSeed = 1, Tokens = 100, Heads = 3, KvHeads = 2, HeadDim = 8, OutputPath = fixture.PathFor("b.safetensors") }));
         var tooBig = await Assert.ThrowsAsync<SpecValidationException>(() => client.SubmitAsync(new JobSpec
         {
-            SyntheticSeed = 1, Tokens = 1 << 22, Heads = 8, KvHeads = 8, HeadDim = 64, Shards = 6, OutputPath = fixture.PathFor("c.safetensors"),
+            SyntheticSeed = 1, Tokens = 1 << 22, Heads = 8, KvHeads = 8, HeadDim = 64, Shards = 16, OutputPath = fixture.PathFor("c.safetensors"),
         }));
         Assert.Equal("memory", tooBig.Field);
 

@@ -192,20 +192,29 @@ public abstract partial class IlgpuAttentionBackend
         return new IlgpuKeyValues(this, buffer, type, heads, headDim, spans);
     }
 
+    /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
     public void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
     {
         var (buffer, dataBytes) = BytesOf(target, nameof(target));
         CheckRange(byteOffset, source.Length, dataBytes, nameof(byteOffset));
-        Copy(buffer, byteOffset, source);
+        if (source.Length > 0)
+        {
+            var stream = CopyStream;
+            buffer.View.AsContiguous().SubView(byteOffset, source.Length).CopyFromCPU(stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source), source.Length);
+            stream.Synchronize();
+        }
     }
 
+    /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
     public void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
         var (buffer, dataBytes) = BytesOf(source, nameof(source));
         CheckRange(byteOffset, destination.Length, dataBytes, nameof(byteOffset));
         if (destination.Length > 0)
         {
-            buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(destination);
+            var stream = CopyStream;
+            buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination), destination.Length);
+            stream.Synchronize();
         }
     }
 

@@ -45,6 +45,15 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDevice
 
     internal DeviceBufferPool Pool { get; }
 
+    /// <summary>
+    /// Stream of the byte copies of resident handles: a block streams to or from the device while a kernel runs on
+    /// the default stream (the ring's transfers overlap its compute). Created on first use.
+    /// </summary>
+    internal AcceleratorStream CopyStream => LazyInitializer.EnsureInitialized(ref _copyStream, ref _copyStreamGate, Accelerator.CreateStream);
+
+    private AcceleratorStream? _copyStream;
+    private object? _copyStreamGate;
+
     private bool OwnsContext { get; }
 
     public void Accumulate(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
@@ -126,6 +135,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDevice
         }
 
         _disposed = true;
+        _copyStream?.Dispose();
         Workspace.Dispose();
         Pool.Dispose();
         DisposeKernels();

@@ -8,7 +8,10 @@ namespace RingAttention.Kernels;
 /// the device for the whole job, and only what must leave it is downloaded. The handles are opaque and owned by the
 /// caller, who disposes each exactly when it is consumed; a disposed handle's memory goes back to the backend's pool
 /// (reused by the next handle of the same size), so a steady ring allocates nothing per step.
-/// Calls are not thread-safe with respect to each other: the caller runs one device operation at a time.
+/// Calls are not thread-safe with respect to each other: the caller runs one device operation at a time, with one
+/// exception: the copy lane (<see cref="AllocateRows"/>, <see cref="AllocateKeyValues"/>, <see cref="CopyToDevice"/>,
+/// <see cref="CopyFromDevice"/>) may run on another thread beside <see cref="Accumulate"/> (copies use their own
+/// stream), one copy-lane call at a time, on handles the kernel does not write.
 /// </summary>
 public interface IDeviceResidentBackend
 {

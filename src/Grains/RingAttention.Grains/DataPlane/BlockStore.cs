@@ -47,6 +47,9 @@ public interface IResidentBlockReference
     /// <summary>Copies the block to the host (one download).</summary>
     Task<KeyValueBlock> DownloadAsync(CancellationToken ct);
 
+    /// <summary>Copies bytes [offset, offset + destination.Length) of K then V to the host (the data plane streams a block this way).</summary>
+    Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct);
+
     /// <summary>Gives this reference back; the device memory is freed with the last one.</summary>
     void Release();
 }

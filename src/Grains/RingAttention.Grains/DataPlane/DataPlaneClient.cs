@@ -35,26 +35,107 @@ public sealed class DataPlaneClient
     /// </summary>
     public async Task FetchIntoAsync(string endpoint, string token, string key, Memory<byte> destination, uint expectedChecksum, CancellationToken ct)
     {
-        long expectedBytes = destination.Length;
+        using var client = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
+        await ReceiveAsync(client.GetStream(), key, destination, expectedChecksum, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Streams the block through two reused host buffers of <paramref name="pieceBytes"/> (rounded up to whole chunks):
+    /// each piece, once every chunk in it passed its CRC-32, goes to <paramref name="sink"/> (a copy to the device) while
+    /// the next piece arrives, so the block is never whole on the host and its upload overlaps its transfer. The whole
+    /// block's CRC is checked after the last piece: the caller must not use what the sink wrote before this returns.
+    /// </summary>
+    /// <param name="sink">Receives (byte offset in the block, verified bytes); one call at a time, in order.</param>
+    public async Task FetchStreamingAsync(
+        string endpoint, string token, string key, long expectedBytes, uint expectedChecksum, int pieceBytes,
+        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct)
+    {
+        using var client = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
+        var stream = client.GetStream();
+        var (total, chunkSize) = await ReadHeaderAsync(stream, key, expectedBytes, ct).ConfigureAwait(false);
+        int pieceLength = (int)Math.Min(total, Math.Max(chunkSize, (long)pieceBytes / chunkSize * chunkSize));
+        byte[][] buffers = [new byte[pieceLength], total > pieceLength ? new byte[pieceLength] : []];
+        Task[] sinking = [Task.CompletedTask, Task.CompletedTask];
+        int current = 0;
+        int fill = 0;
+        long pieceStart = 0;
+        byte[] chunkHeader = new byte[12];
+        long offset = 0;
+        uint whole = 0;
+        try
+        {
+            for (int expectedIndex = 0; offset < total; expectedIndex++)
+            {
+                await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
+                var (length, crc) = CheckChunkHeader(chunkHeader, key, expectedIndex, chunkSize, offset, total);
+                if (fill + length > pieceLength)
+                {
+                    // One sink call at a time, in order: the previous piece's is done, so its buffer is ours to refill.
+                    await sinking[current ^ 1].ConfigureAwait(false);
+                    sinking[current] = sink(pieceStart, buffers[current].AsMemory(0, fill));
+                    current ^= 1;
+                    pieceStart += fill;
+                    fill = 0;
+                }
+
+                var chunk = buffers[current].AsMemory(fill, length);
+                await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
+                if (Crc32.HashToUInt32(chunk.Span) != crc)
+                {
+                    throw new DataPlaneException($"block {key}: chunk {expectedIndex} failed its CRC-32 check");
+                }
+
+                whole = BlockChecksum.Combine(whole, crc, length);
+                fill += length;
+                offset += length;
+            }
+
+            if (fill > 0)
+            {
+                await sinking[current ^ 1].ConfigureAwait(false);
+                sinking[current] = sink(pieceStart, buffers[current].AsMemory(0, fill));
+            }
+
+            await Task.WhenAll(sinking).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A copy still running reads one of our buffers: let it end before they go.
+            await Task.WhenAll(sinking).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+
+        await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<TcpClient> OpenAsync(string endpoint, string token, string key, CancellationToken ct)
+    {
         int colon = endpoint.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), out int port))
         {
             throw new DataPlaneException($"data endpoint '{endpoint}' is not host:port");
         }
 
-        using var client = new TcpClient { NoDelay = true, ReceiveBufferSize = 4 << 20 };
-        await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
-        var stream = client.GetStream();
-        await SendRequestAsync(stream, token, key, ct).ConfigureAwait(false);
-
-        int status = stream.ReadByte();
-        if (status != (int)DataPlaneProtocol.Status.Ok)
+        var client = new TcpClient { NoDelay = true, ReceiveBufferSize = 4 << 20 };
+        try
         {
-            string reason = status < 0 ? "connection closed" : ((DataPlaneProtocol.Status)status).ToString();
-            throw new DataPlaneException($"peer {endpoint} refused block {key}: {reason}");
-        }
+            await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
+            var stream = client.GetStream();
+            await SendRequestAsync(stream, token, key, ct).ConfigureAwait(false);
+            int status = stream.ReadByte();
+            if (status != (int)DataPlaneProtocol.Status.Ok)
+            {
+                string reason = status < 0 ? "connection closed" : ((DataPlaneProtocol.Status)status).ToString();
+                throw new DataPlaneException($"peer {endpoint} refused block {key}: {reason}");
+            }
 
-        await ReceiveAsync(stream, key, destination, expectedChecksum, ct).ConfigureAwait(false);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
     }
 
     private static async Task SendRequestAsync(NetworkStream stream, string token, string key, CancellationToken ct)
@@ -69,7 +150,30 @@ public sealed class DataPlaneClient
 
     private static async Task ReceiveAsync(NetworkStream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
     {
-        long expectedBytes = data.Length;
+        var (total, chunkSize) = await ReadHeaderAsync(stream, key, data.Length, ct).ConfigureAwait(false);
+        byte[] chunkHeader = new byte[12];
+        long offset = 0;
+        uint whole = 0; // CRC-32 of the bytes so far, combined from the verified chunk CRCs (one pass over the data)
+        for (int expectedIndex = 0; offset < total; expectedIndex++)
+        {
+            await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
+            var (length, crc) = CheckChunkHeader(chunkHeader, key, expectedIndex, chunkSize, offset, total);
+            var chunk = data.Slice((int)offset, length);
+            await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
+            if (Crc32.HashToUInt32(chunk.Span) != crc)
+            {
+                throw new DataPlaneException($"block {key}: chunk {expectedIndex} failed its CRC-32 check");
+            }
+
+            whole = BlockChecksum.Combine(whole, crc, length);
+            offset += length;
+        }
+
+        await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<(long Total, int ChunkSize)> ReadHeaderAsync(NetworkStream stream, string key, long expectedBytes, CancellationToken ct)
+    {
         byte[] header = new byte[12];
         await stream.ReadExactlyAsync(header, ct).ConfigureAwait(false);
         long total = BinaryPrimitives.ReadInt64LittleEndian(header);
@@ -79,31 +183,24 @@ public sealed class DataPlaneClient
             throw new DataPlaneException($"block {key}: peer sends {total} bytes, announcement said {expectedBytes}");
         }
 
-        byte[] chunkHeader = new byte[12];
-        long offset = 0;
-        uint whole = 0; // CRC-32 of the bytes so far, combined from the verified chunk CRCs (one pass over the data)
-        for (int expectedIndex = 0; offset < total; expectedIndex++)
+        return (total, chunkSize);
+    }
+
+    private static (int Length, uint Crc) CheckChunkHeader(byte[] chunkHeader, string key, int expectedIndex, int chunkSize, long offset, long total)
+    {
+        int index = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader.AsSpan(4));
+        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(chunkHeader.AsSpan(8));
+        if (index != expectedIndex || length <= 0 || length > chunkSize || offset + length > total)
         {
-            await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
-            int index = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader);
-            int length = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader.AsSpan(4));
-            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(chunkHeader.AsSpan(8));
-            if (index != expectedIndex || length <= 0 || length > chunkSize || offset + length > total)
-            {
-                throw new DataPlaneException($"block {key}: bad chunk header (index {index}, length {length}) at byte {offset}");
-            }
-
-            var chunk = data.Slice((int)offset, length);
-            await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
-            if (Crc32.HashToUInt32(chunk.Span) != crc)
-            {
-                throw new DataPlaneException($"block {key}: chunk {index} failed its CRC-32 check");
-            }
-
-            whole = BlockChecksum.Combine(whole, crc, length);
-            offset += length;
+            throw new DataPlaneException($"block {key}: bad chunk header (index {index}, length {length}) at byte {offset}");
         }
 
+        return (length, crc);
+    }
+
+    private static async Task CheckTrailerAsync(NetworkStream stream, string key, uint whole, uint expectedChecksum, CancellationToken ct)
+    {
         byte[] trailer = new byte[4];
         await stream.ReadExactlyAsync(trailer, ct).ConfigureAwait(false);
         if (whole != expectedChecksum || BinaryPrimitives.ReadUInt32LittleEndian(trailer) != expectedChecksum)

@@ -91,9 +91,6 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
             string token = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
             key = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
             var status = Claim(key, token, out var block);
-            // A device-resident block is downloaded here, once, and its device reference released, before anything
-            // else can fail, so a broken connection cannot leak device memory.
-            var host = block is null ? null : await block.ToHostAsync(ct).ConfigureAwait(false);
             stream.WriteByte((byte)status);
             if (status != DataPlaneProtocol.Status.Ok)
             {
@@ -101,8 +98,26 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
                 return;
             }
 
-            await SendAsync(stream, host!, block!.Checksum, ct).ConfigureAwait(false);
-            LogServed(key, block!.Bytes);
+            if (block!.Block is { } host)
+            {
+                await SendAsync(stream, host, block.Checksum, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                // A device-resident block streams from the device; the claimed reference is released on every exit,
+                // so a broken connection cannot leak device memory.
+                var resident = block.Resident ?? throw new InvalidOperationException($"stored block {key} has neither host bytes nor a device buffer");
+                try
+                {
+                    await SendFromDeviceAsync(stream, resident, block.Checksum, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    resident.Release();
+                }
+            }
+
+            LogServed(key, block.Bytes);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or InvalidDataException or SocketException)
         {
@@ -161,6 +176,63 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Sends a device-resident block without ever holding it whole on the host: pieces of
+    /// <see cref="DevicePieceChunks"/> chunks are copied from the device into two reused buffers, the next piece's copy
+    /// running while the current piece's chunks (each with its CRC-32, computed here) go out on the socket.
+    /// </summary>
+    private static async Task SendFromDeviceAsync(Stream stream, IResidentBlockReference resident, uint checksum, CancellationToken ct)
+    {
+        long total = resident.Bytes;
+        byte[] header = new byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(header, total);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
+        await stream.WriteAsync(header, ct).ConfigureAwait(false);
+        long pieceBytes = (long)DataPlaneProtocol.ChunkSize * DevicePieceChunks;
+        int bufferBytes = (int)Math.Min(pieceBytes, total);
+        byte[][] buffers = [new byte[bufferBytes], total > bufferBytes ? new byte[bufferBytes] : []];
+        Task Copy(int piece) => resident.CopyToHostAsync(piece * pieceBytes, buffers[piece % 2].AsMemory(0, (int)Math.Min(pieceBytes, total - (piece * pieceBytes))), ct);
+        int pieces = (int)((total + pieceBytes - 1) / pieceBytes);
+        var copying = pieces > 0 ? Copy(0) : Task.CompletedTask;
+        byte[] chunkHeader = new byte[12];
+        int index = 0;
+        try
+        {
+            for (int piece = 0; piece < pieces; piece++)
+            {
+                await copying.ConfigureAwait(false);
+                if (piece + 1 < pieces)
+                {
+                    copying = Copy(piece + 1);
+                }
+
+                var bytes = buffers[piece % 2].AsMemory(0, (int)Math.Min(pieceBytes, total - (piece * pieceBytes)));
+                for (int offset = 0; offset < bytes.Length; offset += DataPlaneProtocol.ChunkSize)
+                {
+                    var chunk = bytes.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, bytes.Length - offset));
+                    BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
+                    BinaryPrimitives.WriteInt32LittleEndian(chunkHeader.AsSpan(4), chunk.Length);
+                    BinaryPrimitives.WriteUInt32LittleEndian(chunkHeader.AsSpan(8), Crc32.HashToUInt32(chunk.Span));
+                    await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
+                    await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            // The copy in flight writes into a buffer of ours and holds the device block: let it finish first.
+            await copying.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        byte[] trailer = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum);
+        await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
+        await stream.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Data-plane chunks per device copy when streaming a resident block (8 MiB pieces).</summary>
+    private const int DevicePieceChunks = 8;
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Data plane served block {Key} ({Bytes} bytes)")]
     private partial void LogServed(string key, long bytes);

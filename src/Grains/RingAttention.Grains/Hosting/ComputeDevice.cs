@@ -12,6 +12,7 @@ namespace RingAttention.Grains.Hosting;
 public sealed class ComputeDevice(IAttentionBackend backend, long? memoryBytes = null) : IDisposable
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly SemaphoreSlim _copyLane = new(1, 1);
 
     public string Name => backend.Name;
 
@@ -35,6 +36,24 @@ public sealed class ComputeDevice(IAttentionBackend backend, long? memoryBytes =
         finally
         {
             _turn.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs a copy-lane operation (allocate, copy bytes of a handle; see <see cref="IDeviceResidentBackend"/>) without
+    /// waiting for the kernel in progress: a K/V block streams in or out while the device computes.
+    /// </summary>
+    public async Task<T> CopyAsync<T>(Func<IDeviceResidentBackend, T> work, CancellationToken ct)
+    {
+        var resident = Resident ?? throw new InvalidOperationException($"{backend.Name} has no device-resident memory");
+        await _copyLane.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(() => work(resident), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _copyLane.Release();
         }
     }
 
@@ -70,5 +89,6 @@ public sealed class ComputeDevice(IAttentionBackend backend, long? memoryBytes =
     {
         backend.Dispose();
         _turn.Dispose();
+        _copyLane.Dispose();
     }
 }

@@ -6,15 +6,14 @@ namespace RingAttention.Grains.Jobs;
 /// <summary>
 /// What must fit in one host array (.NET caps an array at <see cref="Array.MaxLength"/> elements, about 2 GiB of
 /// bytes): on a silo without a device-resident backend (the CPU backend) a shard's q rows and each received K/V
-/// block live in host arrays; on device silos only a K/V block that crosses silos does (one receive buffer).
-/// A device shard's q, K/V and output stream between file and device in chunks and have no such limit. Checked by
+/// block live in host arrays. A device shard's q, K/V and output stream between file and device, and its K/V blocks
+/// between devices, in pieces: no such limit. Checked by
 /// the coordinator, which knows which silos the shards may land on; the error names the minimum shard count.
 /// </summary>
 public static class HostBufferLimits
 {
     /// <param name="hostPathSilos">Some active silo computes on the host (its shards hold q and K/V in host arrays).</param>
-    /// <param name="deviceSilos">Active silos with a device-resident backend (more than one: K/V may cross silos).</param>
-    public static void Check(JobSpec spec, bool hostPathSilos, int deviceSilos)
+    public static void Check(JobSpec spec, bool hostPathSilos)
     {
         long tokens = spec.Tokens;
         long shardRows = (tokens + spec.Shards - 1) / spec.Shards;
@@ -26,7 +25,8 @@ public static class HostBufferLimits
         }
 
         // Only received blocks are one K||V array (a shard's own K and V are two); one shard receives nothing.
-        if (spec.Shards > 1 && (hostPathSilos || deviceSilos > 1))
+        // Device silos stream blocks between devices in pieces, whatever their size.
+        if (spec.Shards > 1 && hostPathSilos)
         {
             Refuse(spec, "K/V block", shardRows, kvRowBytes, "a K/V block received from another shard lands in one host buffer");
         }

@@ -47,7 +47,7 @@ public static class JobValidation
             throw new SpecValidationException("shards", $"shards ({resolved.Shards}) must not exceed tokens ({resolved.Tokens})");
         }
 
-        HostBufferLimits.Check(resolved, cluster.HostPathSilos, cluster.DeviceSilos);
+        HostBufferLimits.Check(resolved, cluster.HostPathSilos);
         long needed = JobMemory.Estimate(resolved, cluster, options.StagingBufferBytes);
         if (needed > options.MaxJobMemoryBytes)
         {

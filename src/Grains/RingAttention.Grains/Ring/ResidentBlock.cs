@@ -46,6 +46,12 @@ public sealed class ResidentBlock : IResidentBlockReference
 
     public Task<KeyValueBlock> DownloadAsync(CancellationToken ct) => _device.RunAsync(r => r.DownloadKeyValues(Handle), ct);
 
+    public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct) => _device.CopyAsync(r =>
+    {
+        r.CopyFromDevice(Handle, offset, destination.Span);
+        return true;
+    }, ct);
+
     public void Release()
     {
         int left = Interlocked.Decrement(ref _references);

@@ -33,9 +33,6 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 {
     private readonly RingCounters _counters = new();
 
-    /// <summary>Host buffer that remote blocks of the device-resident path land in (reused every step).</summary>
-    private byte[]? _receiveBuffer;
-
     public RingTotals Totals => _counters.Snapshot();
 
     /// <summary>Adds the time the caller spent writing this shard's result (reported with the shard's totals).</summary>
@@ -240,41 +237,41 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     }
 
     /// <summary>
-    /// A block from another silo: pulled into this loop's one reused receive buffer (the previous block was uploaded
-    /// before this receive was posted, so the buffer is free), checked against its CRC, then uploaded once.
+    /// A block from another silo streams from the sender's device to ours in pieces (<see cref="RingLoopContext.StagingBytes"/>
+    /// at most, through two reused host buffers): each piece is uploaded on the copy lane while the next one arrives,
+    /// and all of it while this shard's kernel of the current step runs. The block is used only after its whole CRC
+    /// matched the announcement.
     /// </summary>
     private async Task<ResidentBlock> FetchRemoteToDeviceAsync(BlockAnnouncement announcement, CancellationToken ct)
     {
-        int bytes = checked((int)announcement.Bytes);
-        if (_receiveBuffer is null || _receiveBuffer.Length < bytes)
-        {
-            _receiveBuffer = new byte[bytes];
-        }
-
-        var destination = _receiveBuffer.AsMemory(0, bytes);
-        await context.DataClient.FetchIntoAsync(
-            announcement.DataEndpoint, plan.Token, announcement.BlockKey, destination, announcement.Checksum, ct).ConfigureAwait(false);
-        _counters.Add(new RingTotals { BytesMoved = bytes, RemoteTransfers = 1 });
-        RingTelemetry.BytesMoved.Add(bytes);
         var spec = plan.Spec;
         var spans = plan.ShardSpans[announcement.Owner];
         var device = context.Device;
-        var handle = await device.RunAsync(r =>
+        var handle = await device.CopyAsync(r => r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans), ct).ConfigureAwait(false);
+        try
         {
-            var kv = r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans);
-            try
+            if (handle.KeyBytes * 2 != announcement.Bytes)
             {
-                r.CopyToDevice(kv, 0, destination.Span);
-                return kv;
+                throw new InvalidOperationException($"block of shard {announcement.Owner} is announced as {announcement.Bytes} bytes but its spans hold {handle.KeyBytes * 2}");
             }
-            catch
-            {
-                kv.Dispose();
-                throw;
-            }
-        }, ct).ConfigureAwait(false);
+
+            await context.DataClient.FetchStreamingAsync(
+                announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum,
+                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => CopyToDeviceAsync(handle, offset, bytes, ct), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        _counters.Add(new RingTotals { BytesMoved = announcement.Bytes, RemoteTransfers = 1 });
+        RingTelemetry.BytesMoved.Add(announcement.Bytes);
         return new ResidentBlock(device, handle, announcement.Checksum);
     }
+
+    /// <summary>Largest piece of a streamed cross-silo block (8 MiB: big enough for full-speed copies, small enough to pipeline).</summary>
+    private const int PieceBytes = 8 << 20;
 
     /// <summary>Key of the block shard i hands to shard i+1 for that shard's step <paramref name="step"/>.</summary>
     private string BlockKey(int step) => $"{plan.JobId}/{plan.Attempt}/{step}/{plan.Next}";
