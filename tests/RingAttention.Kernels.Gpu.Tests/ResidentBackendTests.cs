@@ -135,6 +135,24 @@ public sealed class ResidentBackendTests : IDisposable
     }
 
     [Fact]
+    public void PageLockedStaging_CopiesBothWays()
+    {
+        TokenSpan[] spans = [new(0, 9)];
+        using var rows = _backend.AllocateRows(ElementType.F16, 3, 8, spans);
+        byte[] pinned = GC.AllocateUninitializedArray<byte>((int)rows.DataBytes, pinned: true);
+        new Random(5).NextBytes(pinned);
+        byte[] expected = [.. pinned];
+        using (_backend.PageLock(pinned))
+        {
+            _backend.CopyToDevice(rows, 0, pinned);
+            Array.Clear(pinned);
+            _backend.CopyFromDevice(rows, 0, pinned);
+        }
+
+        Assert.Equal(expected, pinned);
+    }
+
+    [Fact]
     public void KeyValues_RoundTrip_ByteForByte()
     {
         var rng = new Random(5);

@@ -218,6 +218,14 @@ public abstract partial class IlgpuAttentionBackend
         }
     }
 
+    public IDisposable PageLock<T>(T[] pinnedArray)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(pinnedArray);
+        using var binding = Accelerator.BindScoped();
+        return Accelerator.CreatePageLockFromPinned(pinnedArray);
+    }
+
     public void DownloadOutputRows(DeviceAccumulator accumulator, long firstRow, Span<float> destination)
     {
         var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));

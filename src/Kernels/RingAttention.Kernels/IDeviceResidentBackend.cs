@@ -37,6 +37,14 @@ public interface IDeviceResidentBackend
     /// <summary>Copies bytes of a row or K/V handle back to the host from byte <paramref name="byteOffset"/>.</summary>
     void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination);
 
+    /// <summary>
+    /// Registers a pinned host array (allocated with <c>GC.AllocateArray(length, pinned: true)</c>) with the device so
+    /// that copies to and from it run as direct DMA instead of through the driver's bounce buffer; dispose to unregister
+    /// (before the array goes).
+    /// </summary>
+    IDisposable PageLock<T>(T[] pinnedArray)
+        where T : unmanaged;
+
     /// <summary>Copies output rows <c>[firstRow, firstRow + destination.Length / (heads * headDim))</c> of a running result to the host.</summary>
     void DownloadOutputRows(DeviceAccumulator accumulator, long firstRow, Span<float> destination);
 

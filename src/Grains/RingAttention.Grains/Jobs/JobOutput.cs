@@ -50,7 +50,9 @@ public static class JobOutput
         if (chunks.Count > 0)
         {
             int bufferRows = chunks.Max(c => c.Rows);
-            float[][] floats = [new float[bufferRows * rowElements], new float[chunks.Count > 1 ? bufferRows * rowElements : 0]];
+            using var first = result.AllocateStaging(bufferRows * rowElements);
+            using var second = result.AllocateStaging(chunks.Count > 1 ? bufferRows * rowElements : 0);
+            float[][] floats = [first.Array, second.Array];
             byte[] converted = new byte[bufferRows * rowElements * spec.DType.Size()];
             Task Read(int index) => result.ReadOutputRowsAsync(chunks[index].LocalRow, floats[index % 2].AsMemory(0, chunks[index].Rows * rowElements), ct);
             var reading = Read(0);

@@ -1,4 +1,5 @@
 using RingAttention.Attention;
+using RingAttention.Grains.Hosting;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -35,9 +36,10 @@ public static class ShardInputs
     /// never whole on the host, so their size is bounded by the device, not by one .NET array (2 GiB).
     /// </summary>
     /// <param name="sink">Receives (byte offset within the shard's rows of this tensor, bytes of whole rows).</param>
+    /// <param name="device">The device the rows go to: its staging buffers are page-locked (null: plain arrays).</param>
     public static async Task StreamAsync(
         JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads, int bufferBytes,
-        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct)
+        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, ComputeDevice? device = null)
     {
         int rowElements = heads * spec.HeadDim;
         int rowBytes = rowElements * spec.DType.Size();
@@ -57,7 +59,9 @@ public static class ShardInputs
         }
 
         int bufferLength = chunks.Max(c => c.Count) * rowBytes;
-        byte[][] buffers = [new byte[bufferLength], chunks.Count > 1 ? new byte[bufferLength] : []];
+        using var firstBuffer = StagingBuffer<byte>.Allocate(device, bufferLength);
+        using var secondBuffer = StagingBuffer<byte>.Allocate(device, chunks.Count > 1 ? bufferLength : 0);
+        byte[][] buffers = [firstBuffer.Array, secondBuffer.Array];
         using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
         Task<ReadOnlyMemory<byte>> Read(int index) => Task.Run(() =>
         {

@@ -21,6 +21,9 @@ public interface IShardResult : IDisposable
 
     /// <summary>Copies the whole lse <c>[heads, rows]</c> (small: 4 bytes per row and head).</summary>
     Task ReadLseAsync(Memory<float> destination, CancellationToken ct);
+
+    /// <summary>A buffer to read output rows into (page-locked where the result lives on a device).</summary>
+    StagingBuffer<float> AllocateStaging(int length);
 }
 
 /// <summary>A result in host memory (the CPU backend).</summary>
@@ -44,6 +47,8 @@ public sealed class HostShardResult(PartialResult result) : IShardResult
         result.Lse.AsSpan().CopyTo(destination.Span);
         return Task.CompletedTask;
     }
+
+    public StagingBuffer<float> AllocateStaging(int length) => StagingBuffer<float>.Allocate(null, length);
 
     public void Dispose()
     {
@@ -72,6 +77,8 @@ public sealed class DeviceShardResult(ComputeDevice device, DeviceAccumulator ac
             r.DownloadLse(accumulator, destination.Span);
             return true;
         }, ct);
+
+    public StagingBuffer<float> AllocateStaging(int length) => StagingBuffer<float>.Allocate(device, length);
 
     public void Dispose() => accumulator.Dispose();
 }

@@ -165,7 +165,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         try
         {
             await ShardInputs.StreamAsync(spec, spans, ShardInputs.Query, spec.Heads, context.StagingBytes,
-                (offset, bytes) => CopyToDeviceAsync(queries, offset, bytes, ct), ct);
+                (offset, bytes) => CopyToDeviceAsync(queries, offset, bytes, ct), ct, device);
             var kv = keyValues = await device.RunAsync(r => r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans), ct);
             var crc = new System.IO.Hashing.Crc32();
             Task Sink(long offset, ReadOnlyMemory<byte> bytes)
@@ -174,9 +174,9 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 return CopyToDeviceAsync(kv, offset, bytes, ct);
             }
 
-            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Key, spec.KvHeads, context.StagingBytes, Sink, ct);
+            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Key, spec.KvHeads, context.StagingBytes, Sink, ct, device);
             await ShardInputs.StreamAsync(spec, spans, ShardInputs.Value, spec.KvHeads, context.StagingBytes,
-                (offset, bytes) => Sink(kv.KeyBytes + offset, bytes), ct);
+                (offset, bytes) => Sink(kv.KeyBytes + offset, bytes), ct, device);
             return (queries, new ResidentBlock(device, kv, crc.GetCurrentHashAsUInt32()));
         }
         catch

@@ -1,0 +1,42 @@
+namespace RingAttention.Grains.Hosting;
+
+/// <summary>
+/// A reused host buffer that shard data streams through on its way to or from the device: pinned and page-locked
+/// when the silo has a device (copies run as direct DMA), a plain array otherwise. Dispose to unlock.
+/// </summary>
+public sealed class StagingBuffer<T> : IDisposable
+    where T : unmanaged
+{
+    private readonly IDisposable? _lock;
+
+    private StagingBuffer(T[] array, IDisposable? pageLock)
+    {
+        Array = array;
+        _lock = pageLock;
+    }
+
+    public T[] Array { get; }
+
+    public bool PageLocked => _lock is not null;
+
+    public static StagingBuffer<T> Allocate(ComputeDevice? device, int length)
+    {
+        if (device?.Resident is not { } resident || length == 0)
+        {
+            return new StagingBuffer<T>(new T[length], null);
+        }
+
+        var array = GC.AllocateUninitializedArray<T>(length, pinned: true);
+        try
+        {
+            return new StagingBuffer<T>(array, resident.PageLock(array));
+        }
+        catch (Exception)
+        {
+            // Page-locking is an optimisation: a device that refuses it still copies from a pinned array.
+            return new StagingBuffer<T>(array, null);
+        }
+    }
+
+    public void Dispose() => _lock?.Dispose();
+}
