@@ -195,6 +195,8 @@ public sealed class DataPlaneTests : IAsyncLifetime
             return Task.CompletedTask;
         }
 
+        public RingAttention.Grains.Hosting.StagingBuffer<byte> AllocateStaging(int length) => RingAttention.Grains.Hosting.StagingBuffer<byte>.Allocate(null, length);
+
         public void Release() => Interlocked.Increment(ref _releases);
     }
 

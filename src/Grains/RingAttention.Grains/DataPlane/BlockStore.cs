@@ -50,6 +50,9 @@ public interface IResidentBlockReference
     /// <summary>Copies bytes [offset, offset + destination.Length) of K then V to the host (the data plane streams a block this way).</summary>
     Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct);
 
+    /// <summary>A host buffer to stream the block through (page-locked for the block's device).</summary>
+    Hosting.StagingBuffer<byte> AllocateStaging(int length);
+
     /// <summary>Gives this reference back; the device memory is freed with the last one.</summary>
     void Release();
 }

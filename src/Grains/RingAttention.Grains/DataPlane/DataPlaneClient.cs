@@ -46,15 +46,19 @@ public sealed class DataPlaneClient
     /// block's CRC is checked after the last piece: the caller must not use what the sink wrote before this returns.
     /// </summary>
     /// <param name="sink">Receives (byte offset in the block, verified bytes); one call at a time, in order.</param>
+    /// <param name="allocate">Makes the two piece buffers (page-locked for the sink's device); null: plain arrays.</param>
     public async Task FetchStreamingAsync(
         string endpoint, string token, string key, long expectedBytes, uint expectedChecksum, int pieceBytes,
-        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct)
+        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Func<int, Hosting.StagingBuffer<byte>>? allocate = null)
     {
+        allocate ??= length => Hosting.StagingBuffer<byte>.Allocate(null, length);
         using var client = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
         var stream = client.GetStream();
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, expectedBytes, ct).ConfigureAwait(false);
         int pieceLength = (int)Math.Min(total, Math.Max(chunkSize, (long)pieceBytes / chunkSize * chunkSize));
-        byte[][] buffers = [new byte[pieceLength], total > pieceLength ? new byte[pieceLength] : []];
+        using var first = allocate(pieceLength);
+        using var second = allocate(total > pieceLength ? pieceLength : 0);
+        byte[][] buffers = [first.Array, second.Array];
         Task[] sinking = [Task.CompletedTask, Task.CompletedTask];
         int current = 0;
         int fill = 0;

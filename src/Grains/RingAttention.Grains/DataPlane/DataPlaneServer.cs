@@ -191,7 +191,9 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         await stream.WriteAsync(header, ct).ConfigureAwait(false);
         long pieceBytes = (long)DataPlaneProtocol.ChunkSize * DevicePieceChunks;
         int bufferBytes = (int)Math.Min(pieceBytes, total);
-        byte[][] buffers = [new byte[bufferBytes], total > bufferBytes ? new byte[bufferBytes] : []];
+        using var first = resident.AllocateStaging(bufferBytes);
+        using var second = resident.AllocateStaging(total > bufferBytes ? bufferBytes : 0);
+        byte[][] buffers = [first.Array, second.Array];
         Task Copy(int piece) => resident.CopyToHostAsync(piece * pieceBytes, buffers[piece % 2].AsMemory(0, (int)Math.Min(pieceBytes, total - (piece * pieceBytes))), ct);
         int pieces = (int)((total + pieceBytes - 1) / pieceBytes);
         var copying = pieces > 0 ? Copy(0) : Task.CompletedTask;

@@ -27,4 +27,8 @@ public static class RingTelemetry
     public static readonly Histogram<double> KernelSeconds = Meter.CreateHistogram<double>("ringattention.kernel_time", "s", "Kernel time per ring step");
 
     public static readonly Histogram<double> WaitSeconds = Meter.CreateHistogram<double>("ringattention.step_wait_time", "s", "Time a shard waited for its next K/V block after its kernel");
+
+    public static readonly Histogram<double> LoadSeconds = Meter.CreateHistogram<double>("ringattention.shard_load_time", "s", "Time a shard took to read its inputs (onto its device, where it has one)");
+
+    public static readonly Histogram<double> WriteSeconds = Meter.CreateHistogram<double>("ringattention.shard_write_time", "s", "Time a shard took to write its rows of the output");
 }

@@ -52,6 +52,8 @@ public sealed class ResidentBlock : IResidentBlockReference
         return true;
     }, ct);
 
+    public StagingBuffer<byte> AllocateStaging(int length) => StagingBuffer<byte>.Allocate(_device, length);
+
     public void Release()
     {
         int left = Interlocked.Decrement(ref _references);

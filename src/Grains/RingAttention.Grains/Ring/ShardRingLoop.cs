@@ -36,7 +36,11 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     public RingTotals Totals => _counters.Snapshot();
 
     /// <summary>Adds the time the caller spent writing this shard's result (reported with the shard's totals).</summary>
-    public void AddWriteSeconds(double seconds) => _counters.Add(new RingTotals { WriteSeconds = seconds });
+    public void AddWriteSeconds(double seconds)
+    {
+        _counters.Add(new RingTotals { WriteSeconds = seconds });
+        RingTelemetry.WriteSeconds.Record(seconds);
+    }
 
     /// <summary>Runs every step and returns this shard's result (the caller writes it, then disposes it).</summary>
     public async Task<IShardResult> RunAsync(CancellationToken ct) =>
@@ -51,6 +55,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var (queries, current) = await Task.Run(() => ShardInputs.Load(spec, plan.OwnSpans), ct);
         uint? currentChecksum = null;
         _counters.Add(new RingTotals { LoadSeconds = load.Elapsed.TotalSeconds });
+        RingTelemetry.LoadSeconds.Record(load.Elapsed.TotalSeconds);
 
         var accumulator = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
         for (int step = 0; step < plan.Count; step++)
@@ -104,6 +109,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             var load = Stopwatch.StartNew();
             (queries, current) = await LoadResidentAsync(spec, ct);
             _counters.Add(new RingTotals { LoadSeconds = load.Elapsed.TotalSeconds });
+            RingTelemetry.LoadSeconds.Record(load.Elapsed.TotalSeconds);
             int rows = queries.Rows;
             accumulator = await device.RunAsync(r => r.CreateAccumulator(rows, spec.Heads, spec.HeadDim), ct);
             for (int step = 0; step < plan.Count; step++)
@@ -257,7 +263,8 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 
             await context.DataClient.FetchStreamingAsync(
                 announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum,
-                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => CopyToDeviceAsync(handle, offset, bytes, ct), ct).ConfigureAwait(false);
+                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => CopyToDeviceAsync(handle, offset, bytes, ct), ct,
+                length => StagingBuffer<byte>.Allocate(device, length)).ConfigureAwait(false);
         }
         catch
         {
