@@ -257,12 +257,10 @@ public abstract partial class IlgpuAttentionBackend
         }
     }
 
-    private (MemoryBuffer1D<byte, Stride1D.Dense> Buffer, long DataBytes) BytesOf(DeviceHandle handle, string name) => handle switch
-    {
-        IlgpuRows => (Own<IlgpuRows>(handle, name).Buffer, ((IlgpuRows)handle).DataBytes),
-        IlgpuKeyValues => (Own<IlgpuKeyValues>(handle, name).Buffer, 2 * ((IlgpuKeyValues)handle).KeyBytes),
-        _ => throw new ArgumentException("only row and K/V handles of this backend hold bytes", name),
-    };
+    private (MemoryBuffer1D<byte, Stride1D.Dense> Buffer, long DataBytes) BytesOf(DeviceHandle handle, string name) =>
+        handle is IByteHandle
+            ? (Own<IByteHandle>(handle, name).Buffer, ((IByteHandle)handle).DataBytes)
+            : throw new ArgumentException("only row and K/V handles of this backend hold bytes", name);
 
     private static void CheckRange(long offset, long length, long size, string name)
     {
@@ -413,8 +411,16 @@ public abstract partial class IlgpuAttentionBackend
         IlgpuAttentionBackend Owner { get; }
     }
 
+    /// <summary>A row or K/V handle: bytes in one pooled buffer (the buffer may be longer than the data).</summary>
+    private interface IByteHandle : IOwnedBy
+    {
+        MemoryBuffer1D<byte, Stride1D.Dense> Buffer { get; }
+
+        long DataBytes { get; }
+    }
+
     private sealed class IlgpuRows(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
-        : DeviceRows(type, heads, headDim, spans), IOwnedBy
+        : DeviceRows(type, heads, headDim, spans), IByteHandle
     {
         public IlgpuAttentionBackend Owner => owner;
 
@@ -426,11 +432,13 @@ public abstract partial class IlgpuAttentionBackend
     }
 
     private sealed class IlgpuKeyValues(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
-        : DeviceKeyValues(type, heads, headDim, spans), IOwnedBy
+        : DeviceKeyValues(type, heads, headDim, spans), IByteHandle
     {
         public IlgpuAttentionBackend Owner => owner;
 
         public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
+
+        public long DataBytes => 2 * KeyBytes;
 
         public override long Bytes => buffer.Length;
 
