@@ -320,22 +320,121 @@ public sealed class ManifestTests
         Assert.Contains("LoadBalancer", readme);
     }
 
-    [SkippableFact]
-    public void Tls_component_mounts_the_certificate_secret_and_passes_its_path_and_password()
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Silos_listen_on_the_pod_ip_with_tls_from_the_secret_by_default(string dir)
     {
-        var r = Kustomize.RenderWith("k8s/overlays/gpu", "k8s/components/tls");
-        var path = r.Config("Silo__Tls__CertificatePath");
-        Assert.False(string.IsNullOrEmpty(path));
-        var mount = r.SiloContainer["volumeMounts"]!.AsArray().Single(m => path!.StartsWith(m!["mountPath"].S()! + "/", StringComparison.Ordinal))!;
-        Assert.Equal("true", mount["readOnly"].S());
-        var volume = r.SiloPod["volumes"]!.AsArray().Single(v => v!["name"].S() == mount["name"].S())!;
-        var secret = volume["secret"]?["secretName"].S();
-        Assert.False(string.IsNullOrEmpty(secret));
-        var password = r.SiloContainer["env"]!.AsArray().Single(e => e!["name"].S() == "Silo__Tls__CertificatePassword")!;
-        Assert.Equal(secret, password["valueFrom"]?["secretKeyRef"]?["name"].S());
-        // The overlay's own settings survive the component.
-        Assert.Equal("ringattention/silo:cuda", r.SiloContainer.S("image"));
-        Assert.Equal("1", r.SiloContainer["resources"]!["limits"]!["nvidia.com/gpu"].S());
+        var r = Kustomize.Render(dir);
+        // Beyond loopback (probes and peers arrive at the pod IP), which the silo allows only with TLS.
+        Assert.Equal("0.0.0.0", r.Setting("Silo__ListenAddress"));
+        Assert.NotEqual("true", r.Setting("Silo__Insecure")?.ToLowerInvariant());
+
+        // The certificate file lies in a read-only mount of the Secret.
+        var path = r.Setting("Silo__Tls__CertificatePath");
+        Assert.False(string.IsNullOrEmpty(path), $"{dir}: Silo__Tls__CertificatePath is not set: the silo would refuse to start");
+        Assert.Equal($"{Names.TlsDirectory}/silo.pfx", path);
+        var mount = r.MountAt(Names.TlsDirectory);
+        Assert.True(mount is not null, $"{dir}: nothing is mounted at {Names.TlsDirectory}");
+        Assert.Equal("true", mount!["readOnly"].S());
+        var volume = r.Volume(mount.S("name")!);
+        Assert.True(volume is not null, $"{dir}: no volume named {mount.S("name")}");
+        Assert.Equal(Names.TlsSecret, volume!["secret"]?["secretName"].S());
+        Assert.NotEqual("true", volume["secret"]?["optional"].S());
+        Assert.Contains(volume["secret"]?["defaultMode"].S(), new[] { "288", "256" }); // 0440 or 0400: not world-readable
+
+        // Password (required) and cluster token (optional key) come from the same Secret, never from the ConfigMap.
+        var password = SecretRef(r, "Silo__Tls__CertificatePassword");
+        Assert.Equal((Names.TlsSecret, "password", false), password);
+        var token = SecretRef(r, "Silo__ClusterToken");
+        Assert.Equal((Names.TlsSecret, "token", true), token);
+        Assert.Null(r.Config("Silo__Tls__CertificatePassword"));
+        Assert.Null(r.Config("Silo__ClusterToken"));
+    }
+
+    /// <summary>Secret name, key and optional flag of an env entry set with secretKeyRef.</summary>
+    private static (string? Secret, string? Key, bool Optional) SecretRef(Rendered r, string name)
+    {
+        var entry = r.Env(name);
+        Assert.True(entry is not null, $"{r.Source}: silo env has no {name}");
+        var reference = entry!["valueFrom"]?["secretKeyRef"];
+        Assert.True(reference is not null, $"{r.Source}: {name} does not come from a Secret");
+        return (reference!["name"].S(), reference["key"].S(), reference["optional"].S() == "true");
+    }
+
+    [SkippableTheory]
+    [InlineData("k8s/base", "ringattention/silo:cpu")]
+    [InlineData("k8s/overlays/cpu", "ringattention/silo:cpu")]
+    [InlineData("k8s/overlays/gpu", "ringattention/silo:cuda")]
+    public void Insecure_dev_component_drops_tls_and_says_insecure(string dir, string image)
+    {
+        var r = Kustomize.RenderWith(dir, Names.InsecureDev);
+        Assert.Equal("true", r.Setting("Silo__Insecure"));
+        Assert.Equal("0.0.0.0", r.Setting("Silo__ListenAddress"));
+
+        // No TLS setting anywhere, no certificate mount, and nothing that needs the Secret to exist.
+        Assert.DoesNotContain(r.SiloEnv, e => e.S("name")!.StartsWith("Silo__Tls__", StringComparison.Ordinal));
+        Assert.DoesNotContain(r.SiloConfigMap["data"]!.AsObject(), kv => kv.Key.StartsWith("Silo__Tls__", StringComparison.Ordinal));
+        Assert.Null(r.MountAt(Names.TlsDirectory));
+        Assert.DoesNotContain(r.SiloPod["volumes"]!.AsArray(), v => v!["secret"] is not null);
+        Assert.All(r.SiloEnv.Where(e => e["valueFrom"]?["secretKeyRef"] is not null),
+            e => Assert.Equal("true", e["valueFrom"]!["secretKeyRef"]!["optional"].S()));
+
+        // The rest of the overlay survives the component.
+        Assert.Equal(image, r.SiloContainer.S("image"));
+        Assert.Equal("/data", r.Config("RingAttention__AllowedRoots__0"));
+        Assert.NotNull(r.MountAt("/data"));
+        Assert.NotNull(r.MountAt("/tmp"));
+        Assert.Equal(dir.EndsWith("gpu", StringComparison.Ordinal) ? "1" : null, r.SiloContainer["resources"]!["limits"]!["nvidia.com/gpu"].S());
+    }
+
+    [Fact]
+    public void Insecure_dev_replaces_the_tls_component_and_is_documented()
+    {
+        Assert.False(Directory.Exists(Repo.PathOf("k8s/components/tls")), "k8s/components/tls is gone: TLS is in the base now");
+        Assert.True(File.Exists(Repo.PathOf($"{Names.InsecureDev}/kustomization.yaml")));
+        var stale = Directory.EnumerateFiles(Repo.PathOf("k8s"), "*", SearchOption.AllDirectories)
+            .Where(f => File.ReadAllText(f).Contains("components/tls", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(Repo.Root, f))
+            .ToList();
+        Assert.True(stale.Count == 0, $"still naming components/tls: {string.Join(", ", stale)}");
+
+        var component = Repo.ReadText($"{Names.InsecureDev}/kustomization.yaml");
+        Assert.Contains("production", component, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("warning", component, StringComparison.OrdinalIgnoreCase);
+
+        var readme = Repo.ReadText("k8s/README.md");
+        Assert.Contains("## Security", readme);
+        foreach (var needle in new[] { "components/insecure-dev", Names.TlsSecret, "--from-literal=token=", "Silo__ListenAddress", "AllowedRoots", "appendonly" })
+        {
+            Assert.Contains(needle, readme);
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kustomizations))]
+    public void Redis_keeps_membership_in_an_append_only_file_on_its_volume(string dir)
+    {
+        var r = Kustomize.Render(dir);
+        var pod = r.Get("Deployment", Names.Redis)["spec"]!["template"]!["spec"]!.AsObject();
+        var redis = Rendered.Container(pod, "redis");
+        var args = redis["args"]?.AsArray().Select(a => a.S() ?? "").ToList() ?? [];
+        string? Arg(string name)
+        {
+            var i = args.LastIndexOf(name);
+            return i >= 0 && i + 1 < args.Count ? args[i + 1] : null;
+        }
+
+        Assert.Equal("yes", Arg("--appendonly"));
+        Assert.Equal("everysec", Arg("--appendfsync"));
+        var aofDir = Arg("--dir");
+        Assert.Equal("/data", aofDir);
+
+        // The AOF directory is a writable volume that outlives a container restart (the root filesystem is read-only).
+        var mount = redis["volumeMounts"]?.AsArray().SingleOrDefault(m => m!["mountPath"].S() == aofDir);
+        Assert.True(mount is not null, $"{dir}: Redis has no volume at {aofDir}");
+        Assert.NotEqual("true", mount!["readOnly"].S());
+        var volume = pod["volumes"]!.AsArray().Single(v => v!["name"].S() == mount["name"].S())!;
+        Assert.True(volume["emptyDir"] is not null || volume["persistentVolumeClaim"] is not null, $"{dir}: Redis's {aofDir} is neither an emptyDir nor a claim");
     }
 
     [Fact]

@@ -40,6 +40,24 @@ internal sealed class Rendered(string source, IReadOnlyList<JsonObject> objects)
 
     public string? Config(string key) => SiloConfigMap["data"]?[key].S();
 
+    /// <summary>The silo container's explicit environment (env, not envFrom).</summary>
+    public IReadOnlyList<JsonObject> SiloEnv =>
+        SiloContainer["env"]?.AsArray().Select(e => e!.AsObject()).ToList() ?? [];
+
+    /// <summary>The silo's env entry of that name, or null.</summary>
+    public JsonObject? Env(string name) => SiloEnv.SingleOrDefault(e => e.S("name") == name);
+
+    /// <summary>A literal setting as the silo sees it: an env entry wins over the ConfigMap (envFrom), as in Kubernetes.</summary>
+    public string? Setting(string name) => Env(name) is { } entry ? entry.S("value") : Config(name);
+
+    /// <summary>The silo's volume mount at that path, or null.</summary>
+    public JsonObject? MountAt(string mountPath) =>
+        SiloContainer["volumeMounts"]?.AsArray().Select(m => m!.AsObject()).SingleOrDefault(m => m.S("mountPath") == mountPath);
+
+    /// <summary>The silo pod's volume of that name, or null.</summary>
+    public JsonObject? Volume(string name) =>
+        SiloPod["volumes"]?.AsArray().Select(v => v!.AsObject()).SingleOrDefault(v => v.S("name") == name);
+
     public static JsonObject Container(JsonObject podSpec, string name) =>
         podSpec["containers"]!.AsArray().Select(c => c!.AsObject()).SingleOrDefault(c => c.S("name") == name)
         ?? throw new Xunit.Sdk.XunitException($"no container named {name}");
@@ -80,6 +98,9 @@ internal static class Names
     public const string Gateway = "ringattention-gateway";
     public const string Redis = "ringattention-redis";
     public const string Data = "ringattention-data";
+    public const string TlsSecret = "ringattention-silo-tls";
+    public const string TlsDirectory = "/etc/ringattention/tls";
+    public const string InsecureDev = "k8s/components/insecure-dev";
 }
 
 internal static class JsonExtensions

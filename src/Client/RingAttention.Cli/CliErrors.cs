@@ -14,6 +14,12 @@ public static class CliErrors
     public const int JobFailed = 3;
     public const int VerificationFailed = 4;
 
+    /// <summary>The cluster refused this client (no or wrong cluster token).</summary>
+    public const int NotAuthorized = 5;
+
+    /// <summary>Interrupted (SIGINT/SIGTERM): the job was cancelled on the cluster. 128 + SIGINT, as shells report it.</summary>
+    public const int Cancelled = 130;
+
     public static async Task<int> RunAsync(Func<Task<int>> run)
     {
         try
@@ -35,6 +41,16 @@ public static class CliErrors
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return BadInput;
         }
+        catch (RingJobFailedException e) when (e.Status.State == Grains.JobState.Cancelled)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]cancelled[/]{(e.Status.Error is string why ? ": " + why : "")}");
+            return Cancelled;
+        }
+        catch (Grains.Security.ClusterAuthenticationException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] token: {e.Message}");
+            return NotAuthorized;
+        }
         catch (RingJobFailedException e)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
@@ -43,7 +59,12 @@ public static class CliErrors
         catch (OperationCanceledException)
         {
             AnsiConsole.MarkupLine("[yellow]cancelled[/]");
-            return JobFailed;
+            return Cancelled;
+        }
+        catch (Exception e) when (e is OrleansException || Grains.RingResilience.IsTransient(e))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] lost the cluster: {e.Message}");
+            return Unexpected;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
         {

@@ -23,14 +23,17 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public string Description { get; }
 
+    /// <summary>For <c>run</c>: an embedded cluster may touch only the directories of the files the user named.</summary>
     public static Task<ClusterConnection> OpenAsync(Commands.RunSettings settings, CancellationToken ct) =>
-        OpenAsync(settings.Cluster, settings.Silos, ct, settings.ClusterId,
+        OpenAsync(settings.Cluster, settings.Silos, ct, [DirectoryOf(settings.Inputs!), DirectoryOf(settings.Output!)], settings.ClusterId,
             settings.TlsCertificate is null ? null : RingAttention.Client.Security.ClusterTls.Load(settings.TlsCertificate, settings.TlsPassword),
-            settings.MaxJobMemory);
+            settings.MaxJobMemory, settings.Token ?? Environment.GetEnvironmentVariable(Grains.Security.ClusterToken.EnvironmentVariable));
 
+    /// <param name="roots">Directories the embedded cluster's jobs may read and write (ignored for a running cluster,
+    /// whose operator configured its own).</param>
     public static async Task<ClusterConnection> OpenAsync(
-        string? cluster, int silos, CancellationToken ct, string clusterId = "ringattention",
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, long? maxJobMemory = null)
+        string? cluster, int silos, CancellationToken ct, IReadOnlyList<string> roots, string clusterId = "ringattention",
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, long? maxJobMemory = null, string? token = null)
     {
         if (string.IsNullOrWhiteSpace(cluster))
         {
@@ -43,13 +46,14 @@ public sealed class ClusterConnection : IAsyncDisposable
             {
                 Silos = silos,
                 LogLevel = LogLevel.Warning,
+                AllowedRoots = roots.Distinct(StringComparer.Ordinal).ToList(),
                 Configure = maxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,
             }, ct);
             return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName} ({embedded.DeviceReason})");
         }
 
         var gateways = cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
-        var remote = await RingAttentionClient.ConnectAsync(gateways, clusterId, certificate: certificate, ct: ct);
+        var remote = await RingAttentionClient.ConnectAsync(gateways, clusterId, certificate: certificate, ct: ct, token: token);
         return new ClusterConnection(null, remote, $"cluster at {cluster}");
     }
 
@@ -65,6 +69,8 @@ public sealed class ClusterConnection : IAsyncDisposable
             await _remote.DisposeAsync();
         }
     }
+
+    private static string DirectoryOf(string path) => Path.GetDirectoryName(Path.GetFullPath(path))!;
 
     private static IPEndPoint ParseEndpoint(string text)
     {

@@ -8,10 +8,36 @@ namespace RingAttention.Cli;
 /// <summary>A progress bar of ring steps while a job runs, then its figures.</summary>
 public static class JobProgressView
 {
-    /// <summary>Follows <paramref name="job"/> to its end; Ctrl+C cancels the job. Returns the final status.</summary>
+    /// <summary>Seconds a job of this CLI runs on without a status call before the cluster cancels it (the CLI polls
+    /// four times a second, so only a dead or frozen CLI misses it).</summary>
+    public const int LeaseSeconds = 20;
+
+    /// <summary>
+    /// Submits under a job id chosen here, so that a Ctrl+C during the submit call can still cancel the job by id
+    /// if the cluster accepted it.
+    /// </summary>
+    public static async Task<RingJob> SubmitAsync(RingAttentionClient client, JobSpec spec, CancellationToken ct)
+    {
+        string id = RingAttentionClient.NewJobId();
+        try
+        {
+            return await client.SubmitAsync(spec, id, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            await CancelQuietlyAsync(client.GetJob(id));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Follows <paramref name="job"/> to its end. Cancelling <paramref name="ct"/> (Ctrl+C, SIGTERM) cancels the job on
+    /// the cluster, waits until it has stopped and removed its partial output, and ends with <see cref="RingJobFailedException"/>
+    /// (state Cancelled). Returns the final status.
+    /// </summary>
     public static async Task<JobStatus> FollowAsync(RingJob job, CancellationToken ct)
     {
-        using var registration = ct.Register(() => _ = job.CancelAsync());
+        using var registration = ct.Register(() => _ = CancelQuietlyAsync(job));
         JobStatus final = await job.GetStatusAsync();
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -22,7 +48,8 @@ public static class JobProgressView
                 {
                     bar.MaxValue = Math.Max(1, status.StepsTotal);
                     bar.Value = status.StepsDone;
-                    bar.Description = $"{status.StepsDone}/{status.StepsTotal} ring steps, {status.TokensPerSecond:N0} tokens/s";
+                    string note = status.State is JobState.Running or JobState.Queued && status.Error is string n ? $" ({n})" : "";
+                    bar.Description = Markup.Escape($"{status.StepsDone}/{status.StepsTotal} ring steps, {status.TokensPerSecond:N0} tokens/s{note}");
                     final = status;
                 }
 
@@ -32,6 +59,19 @@ public static class JobProgressView
                 }
             });
         return final.State == JobState.Completed ? final : throw new RingJobFailedException(final);
+    }
+
+    private static async Task CancelQuietlyAsync(RingJob job)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await job.CancelAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException || Grains.RingResilience.IsTransient(e))
+        {
+            // The cluster is unreachable: the job's lease ends it once no status call arrives.
+        }
     }
 
     public static void PrintFigures(JobStatus status)

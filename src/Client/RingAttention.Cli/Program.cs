@@ -17,4 +17,5 @@ app.Configure(config =>
         .WithDescription("Check sampled rows of an output against its inputs with a float64 reference.");
 });
 
-return await CliErrors.RunAsync(() => app.RunAsync(args));
+using var interruption = new Interruption();
+return await CliErrors.RunAsync(() => app.RunAsync(args, interruption.Token));

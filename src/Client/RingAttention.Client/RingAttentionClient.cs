@@ -28,9 +28,11 @@ public sealed class RingAttentionClient : IAsyncDisposable
 
     /// <summary>Connects to a cluster through the given gateways (host:port of each silo's gateway).</summary>
     /// <param name="certificate">The cluster's TLS certificate when its silos use TLS (see <see cref="Security.ClusterTls"/>).</param>
+    /// <param name="token">The cluster token when its silos require one (Silo:ClusterToken); sent with every call.</param>
     public static async Task<RingAttentionClient> ConnectAsync(
         IEnumerable<IPEndPoint> gateways, string clusterId = "ringattention", string serviceId = "ringattention",
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default)
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default,
+        string? token = null)
     {
         var endpoints = gateways.ToArray();
         if (endpoints.Length == 0)
@@ -44,6 +46,15 @@ public sealed class RingAttentionClient : IAsyncDisposable
         {
             client.UseStaticClustering(endpoints);
             client.AddActivityPropagation();
+            if (token is not null)
+            {
+                client.AddOutgoingGrainCallFilter(context =>
+                {
+                    RequestContext.Set(Grains.Security.ClusterToken.RequestContextKey, token);
+                    return context.Invoke();
+                });
+            }
+
             if (certificate is not null)
             {
                 client.UseTls(certificate, tls => Security.ClusterTls.Configure(tls, certificate));

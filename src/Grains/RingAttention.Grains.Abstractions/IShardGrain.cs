@@ -15,4 +15,12 @@ public interface IShardGrain : IGrainWithStringKey
 
     /// <summary>Stops the ring loop of <paramref name="attempt"/>.</summary>
     Task CancelAsync(long attempt);
+
+    /// <summary>
+    /// Where <paramref name="attempt"/> stands on this activation. The coordinator asks every second: a shard whose
+    /// failure report was lost answers Failed, one whose silo died is re-activated by the call and answers Unknown,
+    /// so no fault leaves a ring waiting for a step timeout. Answered from memory, hence the short timeout.
+    /// </summary>
+    [ResponseTimeout("00:00:03")]
+    Task<ShardCondition> ProbeAsync(long attempt);
 }

@@ -46,6 +46,14 @@ public sealed record JobSpec
     /// <summary>Path of the output safetensors file; it appears only when the job completes.</summary>
     [Id(12)] public string OutputPath { get; init; } = "";
 
+    /// <summary>Replace an existing output file that RingAttention did not write (CLI --force). A RingAttention output
+    /// is replaced without it; the input file never is.</summary>
+    [Id(13)] public bool Overwrite { get; init; }
+
+    /// <summary>Seconds the job keeps running without a status call from a client: the CLI sets it, so a job whose CLI
+    /// was killed is cancelled rather than left running for nobody (--detach leaves it null). <value>Default null: no lease.</value></summary>
+    [Id(14)] public int? ClientLeaseSeconds { get; init; }
+
     public AttentionMask Mask => new(Causal, Window);
 
     /// <summary>The attention problem this job computes (shape fields as given; validate separately).</summary>

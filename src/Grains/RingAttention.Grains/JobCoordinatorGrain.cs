@@ -17,6 +17,7 @@ namespace RingAttention.Grains;
 /// is order-free, so a re-run gives the same answer), up to <see cref="RingAttentionOptions.MaxAttempts"/>.
 /// </summary>
 public sealed partial class JobCoordinatorGrain(
+    [PersistentState("job", JobStorage.Name)] IPersistentState<JobRecord> record,
     IOptions<RingAttentionOptions> options,
     IClusterMembershipService membership,
     Orleans.Runtime.MembershipService.SiloMetadata.ISiloMetadataCache siloMetadata,
@@ -34,11 +35,48 @@ public sealed partial class JobCoordinatorGrain(
     private IGrainTimer? _watchdog;
     private long _bytesPerSilo;
     private string? _note;
+    private ShardWatch? _watch;
+    private string? _stalePartial;
+    private readonly Stopwatch _sinceClientContact = Stopwatch.StartNew();
 
     private string JobId => this.GetPrimaryKeyString();
 
+    /// <summary>
+    /// Reads the job's record. A job that was queued or running when its previous coordinator's silo left resumes:
+    /// it asks for admission again and starts a fresh ring attempt (the old attempt's temp output is removed first).
+    /// A finished job answers its final status from the record.
+    /// </summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var saved = record.State;
+        if (saved.Spec is not { } spec || saved.State == JobState.Unknown)
+        {
+            return Task.CompletedTask;
+        }
+
+        _spec = spec;
+        _attemptsUsed = saved.AttemptsUsed;
+        _error = saved.Error;
+        _errorField = saved.ErrorField;
+        _bytesPerSilo = saved.BytesPerSilo;
+        if (saved.State.IsFinal())
+        {
+            _state = saved.State;
+            return Task.CompletedTask;
+        }
+
+        _spans = ShardLayouts.Plan(spec.Layout, spec.Tokens, spec.Shards);
+        _stalePartial = saved.PartialPath;
+        _state = JobState.Queued;
+        _note = "resumed: the job's coordinator moved to this silo";
+        LogJobResumed(JobId, saved.AttemptsUsed);
+        StartWatchdog();
+        return Task.CompletedTask;
+    }
+
     public async Task<JobStatus> SubmitAsync(JobSpec spec)
     {
+        _sinceClientContact.Restart();
         if (_state != JobState.Unknown)
         {
             return Status();
@@ -83,12 +121,50 @@ public sealed partial class JobCoordinatorGrain(
         _spec = resolved;
         _spans = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
         _state = JobState.Queued;
+        if (!await SaveAsync())
+        {
+            return Status();
+        }
+
+        StartWatchdog();
+        await RequestAdmissionAsync();
+        return Status();
+    }
+
+    private void StartWatchdog() =>
         _watchdog = this.RegisterGrainTimer(WatchAsync, new GrainTimerCreationOptions(options.Value.HealthCheckPeriod, options.Value.HealthCheckPeriod)
         {
             KeepAlive = true,
         });
-        await RequestAdmissionAsync();
-        return Status();
+
+    /// <summary>
+    /// Writes the job's record. False when another activation of this job wrote first (the storage's ETag changed):
+    /// that one owns the job now, so this one stands down without touching shards or files.
+    /// </summary>
+    private async Task<bool> SaveAsync()
+    {
+        var saved = record.State;
+        saved.Spec = _spec;
+        saved.State = _state;
+        saved.AttemptId = _attempt?.Id ?? saved.AttemptId;
+        saved.AttemptsUsed = _attemptsUsed;
+        saved.Error = _error;
+        saved.ErrorField = _errorField;
+        saved.PartialPath = _attempt?.PartialPath ?? saved.PartialPath;
+        saved.BytesPerSilo = _bytesPerSilo;
+        try
+        {
+            await record.WriteStateAsync();
+            return true;
+        }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            _state = JobState.Unknown;
+            _watchdog?.Dispose();
+            LogSuperseded(JobId);
+            DeactivateOnIdle();
+            return false;
+        }
     }
 
     public async Task AdmittedAsync()
@@ -126,7 +202,11 @@ public sealed partial class JobCoordinatorGrain(
         await StartAttemptAsync();
     }
 
-    public Task<JobStatus> GetStatusAsync() => Task.FromResult(Status());
+    public Task<JobStatus> GetStatusAsync()
+    {
+        _sinceClientContact.Restart();
+        return Task.FromResult(Status());
+    }
 
     public async Task<JobStatus> CancelAsync()
     {
@@ -165,14 +245,14 @@ public sealed partial class JobCoordinatorGrain(
 
         try
         {
-            await Task.Run(() => SafetensorsSharedOutput.Commit(current.PartialPath, _spec!.OutputPath));
-            Finish(JobState.Completed, null);
+            await Task.Run(() => OutputTarget.Commit(_spec!, current.PartialPath));
+            await FinishAsync(JobState.Completed, null);
             RingTelemetry.QueryTokens.Add(_spec!.Tokens);
             LogJobCompleted(JobId, _clock.Elapsed.TotalSeconds, _attemptsUsed);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SpecValidationException)
         {
-            await FailAsync($"could not move the output into place at '{_spec!.OutputPath}': {e.Message}");
+            await FailAsync($"could not move the output into place at '{_spec!.OutputPath}': {(e is SpecValidationException v ? v.Reason : e.Message)}");
         }
     }
 
@@ -193,22 +273,29 @@ public sealed partial class JobCoordinatorGrain(
     private async Task StartAttemptAsync()
     {
         var spec = _spec!;
-        var previous = _attempt;
-        long id = RingAttempt.NextId(previous?.Id ?? 0);
+        string? previousPartial = _attempt?.PartialPath ?? _stalePartial;
+        long id = RingAttempt.NextId(Math.Max(_attempt?.Id ?? 0, record.State.AttemptId));
         string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var attempt = new RingAttempt(id, spec.Shards, JobOutput.PartialPath(spec.OutputPath, JobId, id), token);
         _attempt = attempt;
         _attemptsUsed++;
+        _watch = new ShardWatch(spec.Shards);
+        _stalePartial = null;
+        if (!await SaveAsync())
+        {
+            return;
+        }
         using var activity = RingTelemetry.Activities.StartActivity("start ring attempt");
         activity?.SetTag("ringattention.job", JobId);
         activity?.SetTag("ringattention.attempt", _attemptsUsed);
         try
         {
-            await Task.Run(() => JobOutput.Create(spec, attempt.PartialPath));
-            if (previous is not null)
+            if (previousPartial is not null)
             {
-                await Task.Run(() => SafetensorsSharedOutput.Abort(previous.PartialPath));
+                await Task.Run(() => SafetensorsSharedOutput.Abort(previousPartial));
             }
+
+            await Task.Run(() => JobOutput.Create(spec, attempt.PartialPath));
 
             await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(async i =>
             {
@@ -246,6 +333,7 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         LogRetry(JobId, _attemptsUsed + 1, reason);
+        _note = $"attempt {_attemptsUsed + 1}/{options.Value.MaxAttempts}: {reason}";
         await CancelShardsAsync(_attempt!);
         await StartAttemptAsync();
     }
@@ -267,6 +355,14 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
+        if (_spec!.ClientLeaseSeconds is int lease && _sinceClientContact.Elapsed.TotalSeconds > lease)
+        {
+            LogLeaseExpired(JobId, lease);
+            await StopAsync(JobState.Cancelled,
+                $"no client asked for the job's status for {lease} s (its client went away; submit with --detach to keep a job running without one)");
+            return;
+        }
+
         var snapshot = membership.CurrentSnapshot;
         for (int i = 0; i < attempt.Shards; i++)
         {
@@ -274,6 +370,36 @@ public sealed partial class JobCoordinatorGrain(
             {
                 await RetryOrFailAsync($"silo {silo} of shard {i} left the cluster");
                 return;
+            }
+        }
+
+        // Membership notices a dead process; the probes notice everything else (a failure report lost with a silo, a
+        // shard grain re-activated elsewhere, a silo that stopped answering) within a few periods.
+        var probed = Enumerable.Range(0, attempt.Shards).Where(i => attempt.Silos[i] is not null && !attempt.IsDone(i)).ToList();
+        var answers = await Task.WhenAll(probed.Select(ProbeAsync));
+        if (_attempt != attempt || _state != JobState.Running)
+        {
+            return;
+        }
+
+        for (int k = 0; k < probed.Count; k++)
+        {
+            if (_watch!.Observe(probed[k], answers[k]) is string reason)
+            {
+                await RetryOrFailAsync(reason);
+                return;
+            }
+        }
+
+        async Task<ShardCondition?> ProbeAsync(int shard)
+        {
+            try
+            {
+                return await Shard(shard).ProbeAsync(attempt.Id);
+            }
+            catch (Exception e) when (RingResilience.IsTransient(e))
+            {
+                return null;
             }
         }
     }
@@ -298,7 +424,7 @@ public sealed partial class JobCoordinatorGrain(
     /// <summary>Ends a running job without output: tells every shard to stop and removes the partial file.</summary>
     private async Task StopAsync(JobState final, string? error)
     {
-        Finish(final, error);
+        await FinishAsync(final, error);
         if (_attempt is { } attempt)
         {
             await CancelShardsAsync(attempt);
@@ -315,9 +441,17 @@ public sealed partial class JobCoordinatorGrain(
 
         _state = final;
         _error = error;
+        _note = null;
         _clock.Stop();
         _watchdog?.Dispose();
         RingTelemetry.Jobs.Add(1, new KeyValuePair<string, object?>("outcome", final.ToString().ToLowerInvariant()));
+    }
+
+    /// <summary>Ends the job and records the end, so a later activation answers it instead of running the job again.</summary>
+    private async Task FinishAsync(JobState final, string? error)
+    {
+        Finish(final, error);
+        await SaveAsync();
     }
 
     private async Task CancelShardsAsync(RingAttempt attempt) =>
@@ -384,4 +518,13 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Job {JobId}: starting attempt {Attempt}: {Reason}")]
     private partial void LogRetry(string jobId, int attempt, string reason);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Job {JobId} resumed on this silo after {Attempts} attempts elsewhere")]
+    private partial void LogJobResumed(string jobId, int attempts);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Job {JobId}: another activation owns the job; this one stands down")]
+    private partial void LogSuperseded(string jobId);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Job {JobId}: no client contact for {Lease} s; cancelling")]
+    private partial void LogLeaseExpired(string jobId, int lease);
 }

@@ -30,8 +30,12 @@ public sealed partial class ShardGrain(
 {
     private readonly RingInbox _inbox = new();
     private static readonly Polly.ResiliencePipeline Announcements = RingResilience.Create();
+
+    /// <summary>Done and failed reports are idempotent (the coordinator ignores a repeat), so transient failures are retried.</summary>
+    private static readonly Polly.ResiliencePipeline Reports = RingResilience.Create();
     private CancellationTokenSource? _running;
     private long _attempt = long.MinValue;
+    private ShardCondition _condition = new(ShardPhase.Unknown);
 
     public Task<string> StartAsync(ShardPlan plan)
     {
@@ -43,6 +47,7 @@ public sealed partial class ShardGrain(
 
         _running?.Cancel();
         _attempt = plan.Attempt;
+        _condition = new(ShardPhase.Running);
         _inbox.DropBefore(plan.Attempt);
         _running = new CancellationTokenSource();
         DelayDeactivation(TimeSpan.FromDays(1));
@@ -59,6 +64,9 @@ public sealed partial class ShardGrain(
 
         return Task.CompletedTask;
     }
+
+    public Task<ShardCondition> ProbeAsync(long attempt) =>
+        Task.FromResult(attempt == _attempt ? _condition : new ShardCondition(ShardPhase.Unknown));
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
     {
@@ -102,7 +110,8 @@ public sealed partial class ShardGrain(
                 loop.AddWriteSeconds(write.Elapsed.TotalSeconds);
             }
 
-            await coordinator.ReportShardDoneAsync(plan.Index, plan.Attempt, loop.Totals, device.Name);
+            SetCondition(plan.Attempt, new(ShardPhase.Done));
+            await Reports.ExecuteOnContextAsync(() => coordinator.ReportShardDoneAsync(plan.Index, plan.Attempt, loop.Totals, device.Name));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -116,16 +125,35 @@ public sealed partial class ShardGrain(
             string error = e is TimeoutException
                 ? $"shard {plan.Index} waited longer than {options.Value.StepTimeout} for a K/V block"
                 : $"shard {plan.Index} on {device.Name}: {e.Message}";
-            await coordinator.ReportShardFailedAsync(plan.Index, plan.Attempt, error);
+            // Kept for the coordinator's probe too: if this report is lost with the coordinator's silo, the next
+            // probe still learns the failure within a second.
+            SetCondition(plan.Attempt, new(ShardPhase.Failed, error));
+            try
+            {
+                await Reports.ExecuteOnContextAsync(() => coordinator.ReportShardFailedAsync(plan.Index, plan.Attempt, error));
+            }
+            catch (Exception report) when (RingResilience.IsTransient(report))
+            {
+                // The coordinator's silo is gone for now; its next activation's probe reads the failure from here.
+            }
         }
         finally
         {
             if (_attempt == plan.Attempt)
             {
-                DeactivateOnIdle();
+                // Stay a while so the coordinator's probes find the outcome here rather than a fresh activation.
+                DelayDeactivation(TimeSpan.FromMinutes(2));
             }
 
             ReclaimShardMemory();
+        }
+    }
+
+    private void SetCondition(long attempt, ShardCondition condition)
+    {
+        if (attempt == _attempt)
+        {
+            _condition = condition;
         }
     }
 

@@ -27,6 +27,14 @@ public sealed class EmbeddedClusterOptions
     public string? TlsCertificatePath { get; set; }
 
     public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>Directories job files may lie in (every silo's RingAttention:AllowedRoots). The CLI names the directories of
+    /// the files the user gave. <value>Default empty: no file jobs.</value></summary>
+    public IReadOnlyList<string> AllowedRoots { get; set; } = [];
+
+    /// <summary>A token every client call must carry (Silo:ClusterToken); the embedded client sends it.
+    /// <value>Default null: none (the silos listen on loopback only).</value></summary>
+    public string? ClusterToken { get; set; }
 }
 
 /// <summary>
@@ -79,6 +87,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             ClusterId = clusterId,
             HttpPort = 0,
             Tls = new SiloTlsOptions { CertificatePath = options.TlsCertificatePath, CertificatePassword = options.TlsCertificatePassword },
+            ClusterToken = options.ClusterToken,
         }).ToList();
 
         var silos = new List<IHost>();
@@ -88,7 +97,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             silos.AddRange(await Task.WhenAll(hosts.Skip(1).Select(h => StartSiloAsync(h, options, device, ct))));
             var gateways = hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort));
             var certificate = options.TlsCertificatePath is null ? null : ClusterTls.Load(options.TlsCertificatePath, options.TlsCertificatePassword);
-            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, certificate, ct);
+            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, certificate, ct, options.ClusterToken);
             return new EmbeddedCluster(silos, device, deviceReason, client, hosts);
         }
         catch
@@ -111,7 +120,11 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.UseOrleans(silo => silo.AddRingAttention(host, options.Configure, device));
+        builder.UseOrleans(silo => silo.AddRingAttention(host, ring =>
+        {
+            ring.AllowedRoots.AddRange(options.AllowedRoots);
+            options.Configure?.Invoke(ring);
+        }, device));
         var app = builder.Build();
         await app.StartAsync(ct);
         return app;

@@ -16,12 +16,17 @@ var builder = WebApplication.CreateBuilder(args);
 var host = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
 var ringSection = builder.Configuration.GetSection(RingAttentionOptions.SectionName);
 builder.Logging.ClearProviders();
-builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+    o.UseUtcTimestamp = true;
+});
 // Orleans and Polly (placement retries) log every activation at Information; keep our own events readable.
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-builder.WebHost.UseUrls(host.HttpPort == 0 ? [] : [$"http://0.0.0.0:{host.HttpPort}"]);
+builder.WebHost.UseUrls(host.HttpPort == 0 ? [] : [$"http://{HttpHost(host.ListenAddress)}:{host.HttpPort}"]);
 builder.UseOrleans(silo =>
 {
     silo.AddRingAttention(host, options => ringSection.Bind(options));
@@ -34,6 +39,13 @@ builder.Services.AddHealthChecks().AddCheck<SiloReadinessCheck>("silo", tags: ["
 builder.Services.AddRingAttentionTelemetry();
 
 var app = builder.Build();
+if (host.ListensBeyondLoopback && host.Tls.CertificatePath is null)
+{
+    app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RingAttention.Security").LogWarning(
+        "INSECURE: Silo:Insecure=true and the silo listens on {Address} without TLS: any host that reaches these ports can join the cluster, submit jobs and read or write files under the allowed roots",
+        host.ListenAddress);
+}
+
 app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapPrometheusScrapingEndpoint("/metrics");
@@ -43,3 +55,5 @@ if (host.Dashboard)
 }
 
 await app.RunAsync();
+
+static string HttpHost(string address) => System.Net.IPAddress.Parse(address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address;

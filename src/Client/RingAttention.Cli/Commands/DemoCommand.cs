@@ -48,16 +48,16 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
             AnsiConsole.WriteLine($"writing random q [{settings.Tokens}, 8, 64], k and v [{settings.Tokens}, 2, 64] {type} to {inputs}");
             RandomAttentionInputs.Write(inputs, settings.Tokens, heads: 8, kvHeads: 2, headDim: 64, type, seed: Environment.TickCount64);
 
-            await using var connection = await ClusterConnection.OpenAsync(null, settings.Silos, cancellationToken);
+            await using var connection = await ClusterConnection.OpenAsync(null, settings.Silos, cancellationToken, [directory]);
             AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}; {settings.Shards} shards, zigzag layout, causal mask[/]");
-            var job = await connection.Client.SubmitAsync(new JobSpec
+            var job = await JobProgressView.SubmitAsync(connection.Client, new JobSpec
             {
                 InputPath = inputs,
                 OutputPath = output,
                 Causal = true,
                 Shards = settings.Shards,
                 Layout = ShardLayout.Zigzag,
-            }, ct: cancellationToken);
+            }, cancellationToken);
             var status = await JobProgressView.FollowAsync(job, cancellationToken);
             JobProgressView.PrintFigures(status);
 

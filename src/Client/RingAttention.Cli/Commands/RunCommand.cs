@@ -58,6 +58,18 @@ public sealed class RunSettings : CommandSettings
     [CommandOption("--tls-password <PASSWORD>")]
     public string? TlsPassword { get; init; }
 
+    [CommandOption("--token <TOKEN>")]
+    [Description("the cluster token, when its silos require one (default: the RINGATTN_TOKEN environment variable)")]
+    public string? Token { get; init; }
+
+    [CommandOption("--force")]
+    [Description("replace an existing output file that RingAttention did not write")]
+    public bool Force { get; init; }
+
+    [CommandOption("--detach")]
+    [Description("with --cluster: submit, print the job id and exit; the job runs on without this process")]
+    public bool Detach { get; init; }
+
     [CommandOption("--max-job-memory <BYTES>")]
     [Description("embedded cluster: largest job in bytes (RingAttention:MaxJobMemoryBytes, default 8 GiB)")]
     public long? MaxJobMemory { get; init; }
@@ -71,6 +83,8 @@ public sealed class RunSettings : CommandSettings
         string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
         : Repeat < 1 ? ValidationResult.Error($"--repeat ({Repeat}) must be at least 1")
+        : Detach && string.IsNullOrWhiteSpace(Cluster) ? ValidationResult.Error("--detach needs --cluster (an embedded cluster ends with this process)")
+        : Detach && Repeat > 1 ? ValidationResult.Error("--detach and --repeat cannot be combined")
         : ValidationResult.Success();
 }
 
@@ -88,13 +102,23 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             Scale = settings.Scale,
             Shards = settings.Shards,
             Layout = LayoutParser.Parse(settings.Layout),
+            Overwrite = settings.Force,
+            // A job whose CLI dies is cancelled by the cluster after this long without a status call (unless detached).
+            ClientLeaseSeconds = settings.Detach ? null : JobProgressView.LeaseSeconds,
         };
         await using var connection = await ClusterConnection.OpenAsync(settings, cancellationToken);
         AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
+        if (settings.Detach)
+        {
+            var detached = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
+            AnsiConsole.WriteLine($"submitted {detached.Id}; it runs on without this process");
+            return CliErrors.Ok;
+        }
+
         var runs = new List<Grains.JobStatus>();
         for (int run = 1; run <= settings.Repeat; run++)
         {
-            var job = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
+            var job = await JobProgressView.SubmitAsync(connection.Client, spec, cancellationToken);
             var status = await JobProgressView.FollowAsync(job, cancellationToken);
             runs.Add(status);
             if (settings.Repeat > 1)

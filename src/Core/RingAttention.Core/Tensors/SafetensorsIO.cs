@@ -22,7 +22,10 @@ internal static class SafetensorsIO
         }
     }
 
-    /// <summary>Reads the 8-byte length and the JSON header, rejecting absurd lengths before allocating.</summary>
+    /// <summary>
+    /// Reads the 8-byte length and the JSON header, rejecting absurd lengths before allocating. Messages never repeat
+    /// the length: for a file that is not safetensors those 8 bytes are its content (a password file's first 8 characters).
+    /// </summary>
     public static SafetensorsHeader ReadHeader(SafeFileHandle handle, string path, string field)
     {
         long fileLength = RandomAccess.GetLength(handle);
@@ -38,13 +41,13 @@ internal static class SafetensorsIO
         if (headerLength > SafetensorsHeader.MaxHeaderBytes)
         {
             throw SafetensorsHeaderParser.NotSafetensors(field, path,
-                $"header length {headerLength} exceeds the limit of {SafetensorsHeader.MaxHeaderBytes} bytes");
+                $"its first 8 bytes are not a header length of at most {SafetensorsHeader.MaxHeaderBytes} bytes");
         }
 
         if (8 + (long)headerLength > fileLength)
         {
             throw SafetensorsHeaderParser.NotSafetensors(field, path,
-                $"header length {headerLength} runs past the end of the file ({fileLength} bytes)");
+                "its header length runs past the end of the file");
         }
 
         var json = new byte[headerLength];

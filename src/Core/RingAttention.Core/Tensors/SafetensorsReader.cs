@@ -32,6 +32,18 @@ public sealed class SafetensorsReader : IDisposable
     /// <summary>Opens <paramref name="path"/> and validates its header; errors name <paramref name="field"/>.</summary>
     public static SafetensorsReader Open(string path, string field = "inputs")
     {
+        // Checked before open: opening a FIFO blocks until a writer appears (a silo thread hung on one forever), and a
+        // directory or device is never a tensor file.
+        switch (Files.FileIdentity.Of(path).Kind)
+        {
+            case Files.FileKind.Missing:
+                throw new SpecValidationException(field, $"file '{path}' does not exist");
+            case Files.FileKind.Directory:
+                throw new SpecValidationException(field, $"'{path}' is a directory, not a safetensors file");
+            case Files.FileKind.Other:
+                throw new SpecValidationException(field, $"'{path}' is not a regular file (a FIFO, socket or device is never read)");
+        }
+
         SafeFileHandle handle;
         try
         {
@@ -41,7 +53,11 @@ public sealed class SafetensorsReader : IDisposable
         {
             throw new SpecValidationException(field, $"file '{path}' does not exist");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (UnauthorizedAccessException)
+        {
+            throw new SpecValidationException(field, $"file '{path}' is not readable");
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException)
         {
             throw new SpecValidationException(field, $"cannot open '{path}': {ex.Message}");
         }

@@ -22,10 +22,13 @@ public sealed class SafetensorsSharedOutput : IDisposable
     public SafetensorsHeader Header { get; }
 
     /// <summary>Writes the header of <paramref name="tensors"/> (laid out in order) to <paramref name="tempPath"/> and pre-sizes it.</summary>
-    public static void Create(string tempPath, IEnumerable<(string Name, ElementType Type, long[] Shape)> tensors)
+    /// <param name="metadata">The header's "__metadata__" (string pairs), or null for none.</param>
+    public static void Create(string tempPath, IEnumerable<(string Name, ElementType Type, long[] Shape)> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
-        byte[] header = SafetensorsHeaderWriter.Build(tensors.ToList(), null, out long dataLength);
-        using var handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite);
+        byte[] header = SafetensorsHeaderWriter.Build(tensors.ToList(), metadata, out long dataLength);
+        // CreateNew: a temp name is never reused, so a file already there is someone else's and stays untouched.
+        using var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
         RandomAccess.SetLength(handle, 8 + header.Length + dataLength);
         Span<byte> prefix = stackalloc byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);

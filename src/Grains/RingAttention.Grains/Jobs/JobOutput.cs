@@ -22,7 +22,7 @@ public static class JobOutput
         [
             (Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),
             (LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
-        ]);
+        ], OutputTarget.Marker);
 
     /// <summary>
     /// Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row. o travels in

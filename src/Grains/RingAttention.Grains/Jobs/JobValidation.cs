@@ -16,12 +16,19 @@ public static class JobValidation
     {
         cluster ??= ClusterShape.HostOnly;
         JobSpecLimits.Check(spec);
-        CheckOutput(spec);
+        if (string.IsNullOrWhiteSpace(spec.OutputPath))
+        {
+            throw new SpecValidationException("output", "an output path is required");
+        }
+
+        // Confinement first: nothing outside the roots is looked at, so no answer tells whether a file exists there.
         PathConfinement.Check("output", spec.OutputPath, options.AllowedRoots);
         if (spec.InputPath is string inputPath)
         {
             PathConfinement.Check("inputs", inputPath, options.AllowedRoots);
         }
+
+        OutputTarget.CheckPath(spec);
 
         if (spec.Shards < 1)
         {
@@ -56,6 +63,7 @@ public static class JobValidation
                 $"({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.MaxJobMemoryBytes)})");
         }
 
+        OutputTarget.CheckWritable(resolved, OutputTarget.Bytes(resolved));
         if (resolved.InputPath is string input)
         {
             CheckFinite(input);
@@ -63,26 +71,6 @@ public static class JobValidation
 
         _ = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
         return resolved;
-    }
-
-    private static void CheckOutput(JobSpec spec)
-    {
-        if (string.IsNullOrWhiteSpace(spec.OutputPath))
-        {
-            throw new SpecValidationException("output", "an output path is required");
-        }
-
-        string full = Path.GetFullPath(spec.OutputPath);
-        string? directory = Path.GetDirectoryName(full);
-        if (directory is null || !Directory.Exists(directory))
-        {
-            throw new SpecValidationException("output", $"the directory of output '{spec.OutputPath}' does not exist");
-        }
-
-        if (spec.InputPath is not null && string.Equals(full, Path.GetFullPath(spec.InputPath), StringComparison.Ordinal))
-        {
-            throw new SpecValidationException("output", $"output '{spec.OutputPath}' must not overwrite the input file");
-        }
     }
 
     private static void CheckFinite(string path)

@@ -43,6 +43,8 @@ public sealed class RingAttempt
 
     public bool Has(int shard) => shard >= 0 && shard < _done.Length;
 
+    public bool IsDone(int shard) => _done[shard];
+
     /// <summary>
     /// A step report. Reports are one-way messages and may arrive late, even after the shard's done report: an older
     /// one must not replace newer counters.

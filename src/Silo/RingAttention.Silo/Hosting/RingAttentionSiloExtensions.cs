@@ -33,6 +33,11 @@ public static class RingAttentionSiloExtensions
             silo.UseTls(certificate, tls => ClusterTls.Configure(tls, certificate));
         }
 
+        if (host.ClusterToken is string token)
+        {
+            silo.AddIncomingGrainCallFilter(new Security.ClusterTokenFilter(token));
+        }
+
         silo.AddMemoryStreams(Grains.RingStreams.Provider, streams =>
         {
             // Implicit subscriptions only: no PubSubStore to lose, and a shard is subscribed before it starts.
@@ -42,7 +47,7 @@ public static class RingAttentionSiloExtensions
         });
 
         var store = new BlockStore();
-        var dataServer = new DataPlaneServer(store, IPAddress.Any, host.DataPort, host.AdvertisedHost);
+        var dataServer = new DataPlaneServer(store, host.ListenIPAddress, host.DataPort, host.AdvertisedHost);
 
         var ringOptions = new RingAttentionOptions();
         configure?.Invoke(ringOptions);
@@ -79,15 +84,32 @@ public static class RingAttentionSiloExtensions
         if (host.IsRedis)
         {
             silo.UseRedisClustering(host.RedisConnectionString);
+            // Job records beside membership: a coordinator re-activated on another silo resumes its job from here.
+            silo.AddRedisGrainStorage(JobStorage.Name, o =>
+            {
+                o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(host.RedisConnectionString);
+                o.EntryExpiry = TimeSpan.FromDays(7);
+            });
             silo.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = host.ClusterId;
                 o.ServiceId = host.ServiceId;
             });
-            silo.ConfigureEndpoints(ResolveAdvertised(host.AdvertisedHost), host.SiloPort, host.GatewayPort, listenOnAnyHostAddress: true);
+            // Advertise the address peers dial; listen only where configured (loopback unless the operator opened it).
+            var advertised = ResolveAdvertised(host.AdvertisedHost);
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.AdvertisedIPAddress = advertised;
+                o.SiloPort = host.SiloPort;
+                o.GatewayPort = host.GatewayPort;
+                o.SiloListeningEndpoint = new IPEndPoint(host.ListenIPAddress, host.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(host.ListenIPAddress, host.GatewayPort);
+            });
         }
         else
         {
+            // One machine: the records live as long as the cluster's silos (an embedded cluster lives in one process).
+            silo.AddMemoryGrainStorage(JobStorage.Name);
             IPEndPoint? primary = host.PrimarySiloPort == 0 ? null : new IPEndPoint(IPAddress.Loopback, host.PrimarySiloPort);
             silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, primary, host.ServiceId, host.ClusterId);
         }

@@ -46,6 +46,20 @@ public sealed class SiloHostOptions
     /// <summary>K/V data-plane port; 0 picks a free one (it is advertised in silo metadata). <value>Default 0.</value></summary>
     public int DataPort { get; set; }
 
+    /// <summary>Address the silo, gateway, data-plane and HTTP ports listen on ("0.0.0.0": every interface). Anything but
+    /// loopback needs TLS (<see cref="Tls"/>) or <see cref="Insecure"/>. <value>Default "127.0.0.1": nothing beyond
+    /// this machine can connect.</value></summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Let a silo listen beyond loopback without TLS: any host that reaches the ports can then join, submit
+    /// jobs and read or write files under the allowed roots. For throwaway test clusters on a private network only;
+    /// the silo logs a warning at start. <value>Default false.</value></summary>
+    public bool Insecure { get; set; }
+
+    /// <summary>Secret every client call must carry (CLI --token or RINGATTN_TOKEN); calls without it are refused.
+    /// Complements the pinned TLS certificate when many users share one certificate. <value>Default null: no token.</value></summary>
+    public string? ClusterToken { get; set; }
+
     /// <summary>Address peers use to reach this silo's data plane. <value>Default "127.0.0.1".</value></summary>
     public string AdvertisedHost { get; set; } = "127.0.0.1";
 
@@ -59,6 +73,12 @@ public sealed class SiloHostOptions
     public string ServiceId { get; set; } = "ringattention";
 
     public bool IsRedis => string.Equals(Clustering, "redis", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The parsed <see cref="ListenAddress"/> (validated at start).</summary>
+    public System.Net.IPAddress ListenIPAddress => System.Net.IPAddress.Parse(ListenAddress);
+
+    /// <summary>True when some port is reachable from other machines.</summary>
+    public bool ListensBeyondLoopback => !System.Net.IPAddress.IsLoopback(ListenIPAddress);
 }
 
 /// <summary>
@@ -112,6 +132,21 @@ public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
         if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
         {
             failures.Add($"{nameof(SiloHostOptions.Device)} ('{options.Device}') must be one of {string.Join(", ", Devices)}");
+        }
+
+        if (!System.Net.IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add($"{nameof(SiloHostOptions.ListenAddress)} ('{options.ListenAddress}') must be an IP address (127.0.0.1, 0.0.0.0, or one of this machine's)");
+        }
+        else if (options.ListensBeyondLoopback && options.Tls.CertificatePath is null && !options.Insecure)
+        {
+            failures.Add($"{nameof(SiloHostOptions.ListenAddress)} ({options.ListenAddress}) reaches beyond this machine, so the cluster needs TLS: " +
+                $"set {nameof(SiloHostOptions.Tls)}:{nameof(SiloTlsOptions.CertificatePath)} (or {nameof(SiloHostOptions.Insecure)}=true for a throwaway test cluster)");
+        }
+
+        if (options.ClusterToken is { Length: < 16 })
+        {
+            failures.Add($"{nameof(SiloHostOptions.ClusterToken)} must be at least 16 characters");
         }
 
         if (string.IsNullOrWhiteSpace(options.AdvertisedHost))
