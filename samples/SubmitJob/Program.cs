@@ -3,7 +3,9 @@
 using RingAttention.Grains;
 using RingAttention.Silo;
 
-await using var cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions { Silos = 3 });
+// Jobs may read and write only under AllowedRoots: here, the directories of the two files.
+string[] roots = [.. args.Take(2).Select(a => Path.GetDirectoryName(Path.GetFullPath(a))!)];
+await using var cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions { Silos = 3, AllowedRoots = roots });
 // Or, against running silos: await RingAttentionClient.ConnectAsync([new IPEndPoint(IPAddress.Loopback, 30000)]);
 
 var job = await cluster.Client.SubmitAsync(new JobSpec

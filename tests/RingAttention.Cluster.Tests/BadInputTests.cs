@@ -17,8 +17,8 @@ public sealed class BadInputTests(ClusterFixture fixture)
         AssertRefusedAsync(FileJob(fixture.PathFor("does-not-exist.safetensors")), "inputs", "does-not-exist.safetensors");
 
     [Fact]
-    public Task Submit_UnreadableFile_Refused() =>
-        AssertRefusedAsync(FileJob(fixture.Directory), "inputs", "cannot open");
+    public Task Submit_DirectoryAsInput_RefusedAsDirectory() =>
+        AssertRefusedAsync(FileJob(Directory.CreateDirectory(fixture.PathFor("a-directory")).FullName), "inputs", "is a directory");
 
     [Fact]
     public Task Submit_NotSafetensors_Refused()

@@ -22,6 +22,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             Silos = 3,
             Device = "cpu",
+            AllowedRoots = [Directory],
             Configure = o =>
             {
                 o.MaxJobMemoryBytes = MemoryLimitBytes;

@@ -19,6 +19,7 @@ public sealed class ResidentClusterFixture : IAsyncLifetime
         {
             Silos = 3,
             Device = "ilgpu-cpu",
+            AllowedRoots = [Directory],
             // 1 KiB staging buffers: every shard streams its q/K/V to the device and its output back in many chunks.
             Configure = o =>
             {

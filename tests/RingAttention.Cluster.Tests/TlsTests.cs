@@ -22,6 +22,7 @@ public sealed class TlsTests : IAsyncLifetime
             Device = "cpu",
             TlsCertificatePath = certificate,
             TlsCertificatePassword = "pw",
+            AllowedRoots = [_directory],
         });
     }
 

@@ -13,7 +13,37 @@ public sealed class PathConfinementTests : IDisposable
     public void Check_PathInsideRoot_Passes() => PathConfinement.Check("inputs", Path.Combine(_root, "a", "qkv.safetensors"), [_root]);
 
     [Fact]
-    public void Check_NoRootsConfigured_AnyPathPasses() => PathConfinement.Check("inputs", "/etc/passwd", []);
+    public void Check_NoRootsConfigured_EveryPathRefused()
+    {
+        var error = Assert.Throws<SpecValidationException>(() => PathConfinement.Check("inputs", "/etc/passwd", []));
+
+        Assert.Contains("AllowedRoots", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_LinkToDirectoryOutsideRoot_Refused()
+    {
+        string link = Path.Combine(_root, "etc-link");
+        Directory.CreateSymbolicLink(link, "/etc");
+
+        Assert.Throws<SpecValidationException>(() => PathConfinement.Check("inputs", Path.Combine(link, "hostname"), [_root]));
+        Assert.Throws<SpecValidationException>(() => PathConfinement.Check("output", Path.Combine(link, "new.conf"), [_root]));
+    }
+
+    [Fact]
+    public void Check_RootReachedThroughALink_Passes()
+    {
+        string alias = _root + "-alias";
+        Directory.CreateSymbolicLink(alias, _root);
+        try
+        {
+            PathConfinement.Check("inputs", Path.Combine(alias, "qkv.safetensors"), [_root]);
+        }
+        finally
+        {
+            Directory.Delete(alias);
+        }
+    }
 
     [Theory]
     [InlineData("../outside.safetensors")]

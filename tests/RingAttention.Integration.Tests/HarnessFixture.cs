@@ -22,7 +22,7 @@ public sealed class HarnessFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         int portBase = 200 + (Environment.ProcessId % 40 * 20);
-        Cluster = new LocalCluster(Path.Combine(Directory, "state"), portBase, redisPort: 6400 + (Environment.ProcessId % 500),
+        Cluster = new LocalCluster(Path.Combine(Directory, "state"), portBase, redisPort: 6400 + (Environment.ProcessId % 500), dataDirectory: Directory,
             siloArgs: $"--Silo:ProbeTimeout=00:00:01 --RingAttention:StepTimeout=00:00:30 --RingAttention:SiloMemoryBytes={SiloMemoryBytes}");
         try
         {

@@ -11,7 +11,8 @@ public sealed class LocalCluster
 {
     private readonly Dictionary<string, string> _environment;
 
-    public LocalCluster(string stateDirectory, int portBase, int redisPort, string siloArgs)
+    /// <param name="dataDirectory">The cluster's data directory: job files must lie under it (RINGATTN_DATA_DIR).</param>
+    public LocalCluster(string stateDirectory, int portBase, int redisPort, string siloArgs, string dataDirectory)
     {
         RepositoryRoot = FindRepositoryRoot();
         StateDirectory = stateDirectory;
@@ -22,6 +23,7 @@ public sealed class LocalCluster
             ["RINGATTN_PORT_BASE"] = portBase.ToString(),
             ["RINGATTN_REDIS_PORT"] = redisPort.ToString(),
             ["RINGATTN_SILO_ARGS"] = siloArgs,
+            ["RINGATTN_DATA_DIR"] = dataDirectory,
             ["RINGATTN_NO_BUILD"] = File.Exists(SiloDll) ? "1" : "0",
         };
     }
