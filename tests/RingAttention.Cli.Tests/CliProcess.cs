@@ -12,6 +12,57 @@ public static class CliProcess
 
     public static async Task<Result> RunAsync(params string[] args)
     {
+        using var process = Start(args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return new Result(process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>
+    /// Runs the CLI until its output shows <paramref name="whenSeen"/>, then sends it <paramref name="signal"/>
+    /// ("INT" for Ctrl+C, "TERM"); returns the result and the seconds from the signal to the exit.
+    /// </summary>
+    public static async Task<(Result Result, double SecondsToExit)> RunInterruptedAsync(string signal, string whenSeen, params string[] args)
+    {
+        using var process = Start(args);
+        var output = new System.Text.StringBuilder();
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLine(object? _, DataReceivedEventArgs e)
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+                if (e.Data?.Contains(whenSeen, StringComparison.Ordinal) == true)
+                {
+                    seen.TrySetResult();
+                }
+            }
+        }
+
+        process.OutputDataReceived += OnLine;
+        process.ErrorDataReceived += OnLine;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await seen.Task.WaitAsync(timeout.Token);
+        using (var kill = Process.Start("kill", ["-s", signal, process.Id.ToString()])!)
+        {
+            await kill.WaitForExitAsync(timeout.Token);
+        }
+
+        var clock = Stopwatch.StartNew();
+        await process.WaitForExitAsync(timeout.Token);
+        double seconds = clock.Elapsed.TotalSeconds;
+        lock (output)
+        {
+            return (new Result(process.ExitCode, output.ToString()), seconds);
+        }
+    }
+
+    private static Process Start(string[] args)
+    {
         string cli = Path.Combine(AppContext.BaseDirectory, "ringattn.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(cli);
@@ -22,11 +73,6 @@ public static class CliProcess
 
         // Spectre.Console wraps at the terminal width; a wide fake terminal keeps messages on one line for asserts.
         start.Environment["COLUMNS"] = "400";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, await stdout + await stderr);
+        return Process.Start(start)!;
     }
 }

@@ -30,6 +30,47 @@ public sealed class CliTests : IDisposable
         Assert.True(wrongMask.ExitCode == 4, wrongMask.ToString());
     }
 
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Run_InterruptedMidJob_CancelsExits130AndLeavesNoFile(string signal)
+    {
+        string inputs = PathFor("big.safetensors");
+        string output = PathFor("interrupted.safetensors");
+        var gen = await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "16384", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16");
+        Assert.True(gen.ExitCode == 0, gen.ToString());
+
+        // The progress view prints the job id once the job runs on the cluster.
+        var (run, seconds) = await CliProcess.RunInterruptedAsync(signal, "ring steps",
+            "run", "--inputs", inputs, "--output", output, "--shards", "8", "--silos", "2");
+
+        Assert.True(run.ExitCode == 130, run.ToString());
+        Assert.Contains("cancelled", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrote", run.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+        Assert.Empty(Directory.GetFiles(_directory, "*.partial"));
+        // The job stops within a step; the rest is the embedded cluster shutting down.
+        Assert.True(seconds < 15, $"took {seconds:0.0} s from the signal to the exit");
+    }
+
+    [Fact]
+    public async Task Run_OutputIsForeignFile_RefusedUnlessForce()
+    {
+        string inputs = PathFor("small.safetensors");
+        string victim = PathFor("victim.conf");
+        File.WriteAllText(victim, "keep me");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "256", "--heads", "2", "--kv-heads", "1", "--head-dim", "16")).ExitCode);
+
+        var refused = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", victim, "--silos", "1", "--shards", "2");
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("--force", refused.Output, StringComparison.Ordinal);
+        Assert.Equal("keep me", File.ReadAllText(victim));
+
+        var forced = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", victim, "--silos", "1", "--shards", "2", "--force");
+        Assert.True(forced.ExitCode == 0, forced.ToString());
+        Assert.NotEqual("keep me", File.ReadAllText(victim));
+    }
+
     [Fact]
     public async Task Run_MissingInputFile_ExitsTwoNamingFieldWithoutStackTrace()
     {

@@ -64,6 +64,22 @@ public sealed class JobLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Lease_ClientStopsAskingForStatus_JobCancelledWithoutOutput()
+    {
+        var spec = LongJob("abandoned.safetensors") with { Tokens = 32_768, DType = RingAttention.Tensors.ElementType.BF16, ClientLeaseSeconds = 1 };
+        var job = await fixture.Cluster.Client.SubmitAsync(spec);
+
+        // Nobody asks: the coordinator's next checks find the lease expired (a CLI killed with -9 looks like this).
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var status = await job.GetStatusAsync();
+
+        Assert.Equal(JobState.Cancelled, status.State);
+        Assert.Contains("client went away", status.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(spec.OutputPath));
+        Assert.DoesNotContain(Directory.GetFiles(fixture.Directory, "*.partial"), f => f.Contains("abandoned", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Submit_SameJobIdTwice_ReturnsTheFirstJob()
     {
         string id = RingAttention.Client.RingAttentionClient.NewJobId();

@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using RingAttention.Grains.Hosting;
 using RingAttention.Kernels;
 
 namespace RingAttention.Grains.DataPlane;
@@ -18,6 +19,7 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
+    private readonly RefusalCounter _refusals = new(TimeSpan.FromSeconds(10));
 
     public DataPlaneServer(BlockStore store, IPAddress address, int port, string advertisedHost)
     {
@@ -94,7 +96,11 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
             stream.WriteByte((byte)status);
             if (status != DataPlaneProtocol.Status.Ok)
             {
-                LogRefused(key, status);
+                if (_refusals.Refused() is long refused)
+                {
+                    LogRefused(key, status, refused);
+                }
+
                 return;
             }
 
@@ -239,8 +245,8 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Data plane served block {Key} ({Bytes} bytes)")]
     private partial void LogServed(string key, long bytes);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Data plane refused block {Key}: {Status}")]
-    private partial void LogRefused(string key, DataPlaneProtocol.Status status);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Data plane refused block {Key}: {Status} ({Refused} refusals since the last warning; at most one warning per 10 s)")]
+    private partial void LogRefused(string key, DataPlaneProtocol.Status status, long refused);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Data plane transfer of block {Key} failed: {Reason}")]
     private partial void LogTransferFailed(string key, string reason);

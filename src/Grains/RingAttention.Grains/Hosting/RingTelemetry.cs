@@ -18,6 +18,8 @@ public static class RingTelemetry
 
     public static readonly Counter<long> Jobs = Meter.CreateCounter<long>("ringattention.jobs", "{job}", "Jobs that ended, by outcome");
 
+    public static readonly Counter<long> DataPlaneRefusals = Meter.CreateCounter<long>("ringattention.data_plane_refusals", "{request}", "Data-plane requests refused (wrong token, unknown or already served block)");
+
     public static readonly Counter<long> RingSteps = Meter.CreateCounter<long>("ringattention.ring_steps", "{step}", "Ring steps computed by shards");
 
     public static readonly Counter<long> QueryTokens = Meter.CreateCounter<long>("ringattention.tokens", "{token}", "Query tokens whose attention completed");
