@@ -15,7 +15,7 @@ namespace RingAttention.Client;
 public sealed class RingAttentionClient : IAsyncDisposable
 {
     private readonly IHost? _host;
-    private readonly Polly.ResiliencePipeline _calls = RingResilience.Create();
+    private readonly Polly.ResiliencePipeline _calls = RingResilience.CreatePatient();
 
     /// <summary>Wraps an Orleans client that is already connected (the embedded cluster's, or a test's).</summary>
     public RingAttentionClient(IClusterClient cluster, IHost? ownedHost = null)

@@ -55,4 +55,21 @@ public static class RingResilience
             Delay = TimeSpan.FromMilliseconds(200),
         })
         .Build();
+
+    /// <summary>
+    /// For a client following a job: keeps retrying for about two minutes (delays capped at 5 s). A killed silo takes
+    /// its gateway with it and membership needs a few probe periods to declare it dead; until then calls routed through
+    /// it fail. The five quick retries of <see cref="Create"/> (about 6 s) once ran out and crashed the CLI.
+    /// </summary>
+    public static ResiliencePipeline CreatePatient() => new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+            MaxRetryAttempts = 30,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(5),
+        })
+        .Build();
 }

@@ -37,6 +37,7 @@ public sealed partial class JobCoordinatorGrain(
     private string? _note;
     private ShardWatch? _watch;
     private string? _stalePartial;
+    private IDisposable? _partialHold;
     private readonly Stopwatch _sinceClientContact = Stopwatch.StartNew();
 
     private string JobId => this.GetPrimaryKeyString();
@@ -120,6 +121,8 @@ public sealed partial class JobCoordinatorGrain(
 
         _spec = resolved;
         _spans = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
+        // Temp outputs of this output name that nobody holds are leftovers of a killed client or silo.
+        await Task.Run(() => StalePartials.SweepBeside(resolved.OutputPath));
         _state = JobState.Queued;
         if (!await SaveAsync())
         {
@@ -139,7 +142,8 @@ public sealed partial class JobCoordinatorGrain(
 
     /// <summary>
     /// Writes the job's record. False when another activation of this job wrote first (the storage's ETag changed):
-    /// that one owns the job now, so this one stands down without touching shards or files.
+    /// that one owns the job now, so this one stands down without touching shards or files. A store that is down
+    /// (Redis restarting) does not stop the job: it runs on, only without a record to resume from until the next write.
     /// </summary>
     private async Task<bool> SaveAsync()
     {
@@ -164,6 +168,11 @@ public sealed partial class JobCoordinatorGrain(
             LogSuperseded(JobId);
             DeactivateOnIdle();
             return false;
+        }
+        catch (Exception e) when (e is not Orleans.Storage.InconsistentStateException)
+        {
+            LogRecordNotSaved(e, JobId);
+            return true;
         }
     }
 
@@ -290,12 +299,13 @@ public sealed partial class JobCoordinatorGrain(
         activity?.SetTag("ringattention.attempt", _attemptsUsed);
         try
         {
+            ReleasePartialHold();
             if (previousPartial is not null)
             {
                 await Task.Run(() => SafetensorsSharedOutput.Abort(previousPartial));
             }
 
-            await Task.Run(() => JobOutput.Create(spec, attempt.PartialPath));
+            _partialHold = await Task.Run(() => JobOutput.Create(spec, attempt.PartialPath));
 
             await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(async i =>
             {
@@ -442,9 +452,16 @@ public sealed partial class JobCoordinatorGrain(
         _state = final;
         _error = error;
         _note = null;
+        ReleasePartialHold();
         _clock.Stop();
         _watchdog?.Dispose();
         RingTelemetry.Jobs.Add(1, new KeyValuePair<string, object?>("outcome", final.ToString().ToLowerInvariant()));
+    }
+
+    private void ReleasePartialHold()
+    {
+        _partialHold?.Dispose();
+        _partialHold = null;
     }
 
     /// <summary>Ends the job and records the end, so a later activation answers it instead of running the job again.</summary>
@@ -524,6 +541,9 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Job {JobId}: another activation owns the job; this one stands down")]
     private partial void LogSuperseded(string jobId);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Job {JobId}: could not save the job record; the job runs on")]
+    private partial void LogRecordNotSaved(Exception exception, string jobId);
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Job {JobId}: no client contact for {Lease} s; cancelling")]
     private partial void LogLeaseExpired(string jobId, int lease);

@@ -21,19 +21,51 @@ public sealed class SafetensorsSharedOutput : IDisposable
 
     public SafetensorsHeader Header { get; }
 
-    /// <summary>Writes the header of <paramref name="tensors"/> (laid out in order) to <paramref name="tempPath"/> and pre-sizes it.</summary>
+    /// <summary>
+    /// Writes the header of <paramref name="tensors"/> (laid out in order) to <paramref name="tempPath"/> and pre-sizes
+    /// it. Returns the open handle: the creator holds it (a shared lock) while the output is in progress, which is how
+    /// <see cref="RemoveIfAbandoned"/> tells a live temp file from one whose process died.
+    /// </summary>
     /// <param name="metadata">The header's "__metadata__" (string pairs), or null for none.</param>
-    public static void Create(string tempPath, IEnumerable<(string Name, ElementType Type, long[] Shape)> tensors,
+    public static SafeFileHandle Create(string tempPath, IEnumerable<(string Name, ElementType Type, long[] Shape)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         byte[] header = SafetensorsHeaderWriter.Build(tensors.ToList(), metadata, out long dataLength);
         // CreateNew: a temp name is never reused, so a file already there is someone else's and stays untouched.
-        using var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
-        RandomAccess.SetLength(handle, 8 + header.Length + dataLength);
-        Span<byte> prefix = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
-        RandomAccess.Write(handle, prefix, 0);
-        RandomAccess.Write(handle, header, 8);
+        var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        try
+        {
+            RandomAccess.SetLength(handle, 8 + header.Length + dataLength);
+            Span<byte> prefix = stackalloc byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+            RandomAccess.Write(handle, prefix, 0);
+            RandomAccess.Write(handle, header, 8);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Removes <paramref name="tempPath"/> if no process holds it open and returns true; false if one does. .NET on
+    /// Unix takes a shared advisory lock (flock) for every handle opened with sharing, so an exclusive, non-blocking open
+    /// succeeds only when the creator and every writer are gone (a killed process's locks die with it).
+    /// </summary>
+    public static bool RemoveIfAbandoned(string tempPath)
+    {
+        try
+        {
+            using var probe = File.OpenHandle(tempPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            File.Delete(tempPath);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Opens a file made by <see cref="Create"/> for positional writes, shared with the other writers.</summary>

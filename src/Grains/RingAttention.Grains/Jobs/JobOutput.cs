@@ -17,7 +17,8 @@ public static class JobOutput
     public static string PartialPath(string outputPath, string jobId, long attempt) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, $".{Path.GetFileName(outputPath)}.{jobId}.{attempt}.partial");
 
-    public static void Create(JobSpec spec, string partialPath) =>
+    /// <summary>Creates the attempt's temp file; the returned handle is held by the coordinator until the attempt ends.</summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string partialPath) =>
         SafetensorsSharedOutput.Create(partialPath,
         [
             (Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),

@@ -70,6 +70,7 @@ public static class RingAttentionSiloExtensions
         silo.Services.AddSingleton(dataServer);
         silo.Services.AddSingleton<DataPlaneClient>();
         silo.Services.AddHostedService<DataPlaneHostedService>();
+        silo.Services.AddHostedService<StalePartialSweep>();
         silo.Services.AddSingleton(device);
         silo.Services.AddHostedService(sp => new DeviceAnnouncement(sp.GetRequiredService<ILogger<DeviceAnnouncement>>(), device.Name, reason, dataServer.Endpoint));
         silo.Services.AddOptions<RingAttentionOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
