@@ -34,7 +34,8 @@ public sealed class HarnessFixture : IAsyncLifetime
             return;
         }
 
-        Client = await RingAttentionClient.ConnectAsync(await Cluster.GatewaysAsync(), await Cluster.ClusterIdAsync());
+        // Gateways from the membership table: a frozen silo's gateway is dropped once the cluster declares it dead.
+        Client = await RingAttentionClient.ConnectThroughRedisAsync($"localhost:{Cluster.RedisPort}", await Cluster.ClusterIdAsync());
     }
 
     public async Task DisposeAsync()

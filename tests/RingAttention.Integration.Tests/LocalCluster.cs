@@ -17,6 +17,7 @@ public sealed class LocalCluster
         RepositoryRoot = FindRepositoryRoot();
         StateDirectory = stateDirectory;
         PortBase = portBase;
+        RedisPort = redisPort;
         _environment = new()
         {
             ["RINGATTN_CLUSTER_DIR"] = stateDirectory,
@@ -34,6 +35,8 @@ public sealed class LocalCluster
 
     public int PortBase { get; }
 
+    public int RedisPort { get; }
+
     public string SiloDll => Path.Combine(RepositoryRoot, "src/Silo/RingAttention.Silo/bin/Release/net10.0/RingAttention.Silo.dll");
 
     public Task<string> StartAsync(int silos) => RunAsync("start", silos.ToString());
@@ -43,6 +46,40 @@ public sealed class LocalCluster
     public Task<string> KillAsync(int silo) => RunAsync("kill", silo.ToString());
 
     public Task<string> RestartAsync(int silo) => RunAsync("restart", silo.ToString());
+
+    public Task<string> RedisKillAsync() => RunAsync("redis-kill");
+
+    public Task<string> RedisStartAsync() => RunAsync("redis-start");
+
+    public Task<string> RedisRestartAsync() => RunAsync("redis-restart");
+
+    /// <summary>Sends a signal ("STOP", "CONT") to silo <paramref name="silo"/>'s process.</summary>
+    public async Task SignalAsync(int silo, string signal)
+    {
+        using var kill = Process.Start("kill", ["-s", signal, ProcessId(silo).ToString()])!;
+        await kill.WaitForExitAsync();
+    }
+
+    public bool IsAlive(int silo)
+    {
+        try
+        {
+            return !Process.GetProcessById(ProcessId(silo)).HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Starts silo <paramref name="silo"/> again unless its process still runs (a silo declared dead exits by itself).</summary>
+    public async Task EnsureRunningAsync(int silo)
+    {
+        if (!IsAlive(silo))
+        {
+            await RestartAsync(silo);
+        }
+    }
 
     public async Task<IPEndPoint[]> GatewaysAsync() => (await RunAsync("gateways")).Trim()
         .Split(',').Select(g => new IPEndPoint(IPAddress.Loopback, int.Parse(g.Split(':')[1]))).ToArray();

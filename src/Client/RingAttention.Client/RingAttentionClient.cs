@@ -29,7 +29,7 @@ public sealed class RingAttentionClient : IAsyncDisposable
     /// <summary>Connects to a cluster through the given gateways (host:port of each silo's gateway).</summary>
     /// <param name="certificate">The cluster's TLS certificate when its silos use TLS (see <see cref="Security.ClusterTls"/>).</param>
     /// <param name="token">The cluster token when its silos require one (Silo:ClusterToken); sent with every call.</param>
-    public static async Task<RingAttentionClient> ConnectAsync(
+    public static Task<RingAttentionClient> ConnectAsync(
         IEnumerable<IPEndPoint> gateways, string clusterId = "ringattention", string serviceId = "ringattention",
         System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default,
         string? token = null)
@@ -40,11 +40,37 @@ public sealed class RingAttentionClient : IAsyncDisposable
             throw new ArgumentException("at least one gateway endpoint is required", nameof(gateways));
         }
 
+        return ConnectCoreAsync(client => client.UseStaticClustering(endpoints), clusterId, serviceId, certificate, token, ct);
+    }
+
+    /// <summary>
+    /// Connects through the gateways that the cluster's Redis membership table lists as active, refreshed every
+    /// <see cref="GatewayRefreshPeriod"/>. A fixed gateway list cannot drop a silo that is frozen (SIGSTOP, a hung
+    /// VM): its sockets stay open, so calls routed through it time out until it dies. From the membership table,
+    /// the client stops using a gateway as soon as the cluster has declared its silo dead.
+    /// </summary>
+    public static Task<RingAttentionClient> ConnectThroughRedisAsync(
+        string redisConnectionString, string clusterId = "ringattention", string serviceId = "ringattention",
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default,
+        string? token = null) =>
+        ConnectCoreAsync(client =>
+        {
+            client.UseRedisClustering(redisConnectionString);
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = GatewayRefreshPeriod);
+        }, clusterId, serviceId, certificate, token, ct);
+
+    /// <summary>How often a client that discovers gateways from membership re-reads them.</summary>
+    public static readonly TimeSpan GatewayRefreshPeriod = TimeSpan.FromSeconds(2);
+
+    private static async Task<RingAttentionClient> ConnectCoreAsync(
+        Action<IClientBuilder> clustering, string clusterId, string serviceId,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string? token, CancellationToken ct)
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
         {
-            client.UseStaticClustering(endpoints);
+            clustering(client);
             client.AddActivityPropagation();
             if (token is not null)
             {

@@ -13,6 +13,12 @@ public interface IShardGrain : IGrainWithStringKey
     /// </summary>
     Task<string> StartAsync(ShardPlan plan);
 
+    /// <summary>
+    /// Shard i-1 announces a K/V block to this shard (the control plane of one ring edge; the bytes travel on the data
+    /// plane). Idempotent: the inbox keeps the first announcement of an (attempt, step), so a retried call is harmless.
+    /// </summary>
+    Task AnnounceAsync(BlockAnnouncement announcement);
+
     /// <summary>Stops the ring loop of <paramref name="attempt"/>.</summary>
     Task CancelAsync(long attempt);
 

@@ -42,39 +42,6 @@ public sealed partial class JobCoordinatorGrain(
 
     private string JobId => this.GetPrimaryKeyString();
 
-    /// <summary>
-    /// Reads the job's record. A job that was queued or running when its previous coordinator's silo left resumes:
-    /// it asks for admission again and starts a fresh ring attempt (the old attempt's temp output is removed first).
-    /// A finished job answers its final status from the record.
-    /// </summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        var saved = record.State;
-        if (saved.Spec is not { } spec || saved.State == JobState.Unknown)
-        {
-            return Task.CompletedTask;
-        }
-
-        _spec = spec;
-        _attemptsUsed = saved.AttemptsUsed;
-        _error = saved.Error;
-        _errorField = saved.ErrorField;
-        _bytesPerSilo = saved.BytesPerSilo;
-        if (saved.State.IsFinal())
-        {
-            _state = saved.State;
-            return Task.CompletedTask;
-        }
-
-        _spans = ShardLayouts.Plan(spec.Layout, spec.Tokens, spec.Shards);
-        _stalePartial = saved.PartialPath;
-        _state = JobState.Queued;
-        _note = "resumed: the job's coordinator moved to this silo";
-        LogJobResumed(JobId, saved.AttemptsUsed);
-        StartWatchdog();
-        return Task.CompletedTask;
-    }
-
     public async Task<JobStatus> SubmitAsync(JobSpec spec)
     {
         _sinceClientContact.Restart();
@@ -139,42 +106,6 @@ public sealed partial class JobCoordinatorGrain(
         {
             KeepAlive = true,
         });
-
-    /// <summary>
-    /// Writes the job's record. False when another activation of this job wrote first (the storage's ETag changed):
-    /// that one owns the job now, so this one stands down without touching shards or files. A store that is down
-    /// (Redis restarting) does not stop the job: it runs on, only without a record to resume from until the next write.
-    /// </summary>
-    private async Task<bool> SaveAsync()
-    {
-        var saved = record.State;
-        saved.Spec = _spec;
-        saved.State = _state;
-        saved.AttemptId = _attempt?.Id ?? saved.AttemptId;
-        saved.AttemptsUsed = _attemptsUsed;
-        saved.Error = _error;
-        saved.ErrorField = _errorField;
-        saved.PartialPath = _attempt?.PartialPath ?? saved.PartialPath;
-        saved.BytesPerSilo = _bytesPerSilo;
-        try
-        {
-            await record.WriteStateAsync();
-            return true;
-        }
-        catch (Orleans.Storage.InconsistentStateException)
-        {
-            _state = JobState.Unknown;
-            _watchdog?.Dispose();
-            LogSuperseded(JobId);
-            DeactivateOnIdle();
-            return false;
-        }
-        catch (Exception e) when (e is not Orleans.Storage.InconsistentStateException)
-        {
-            LogRecordNotSaved(e, JobId);
-            return true;
-        }
-    }
 
     public async Task AdmittedAsync()
     {
@@ -276,7 +207,7 @@ public sealed partial class JobCoordinatorGrain(
     private bool IsCurrent(int shard, long attempt) =>
         _state == JobState.Running && _attempt is { } current && current.Id == attempt && current.Has(shard);
 
-    private IShardGrain Shard(int index) => GrainFactory.GetGrain<IShardGrain>(RingStreams.ShardKey(JobId, index));
+    private IShardGrain Shard(int index) => GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(JobId, index));
 
     /// <summary>Starts a fresh run of the whole ring; shards of the previous attempt stop when their grain is restarted.</summary>
     private async Task StartAttemptAsync()
@@ -346,72 +277,6 @@ public sealed partial class JobCoordinatorGrain(
         _note = $"attempt {_attemptsUsed + 1}/{options.Value.MaxAttempts}: {reason}";
         await CancelShardsAsync(_attempt!);
         await StartAttemptAsync();
-    }
-
-    /// <summary>
-    /// Timer. Queued: ask for admission again (the admission grain may have lost its state with its silo).
-    /// Running: a shard whose silo is shutting down or dead will never finish; start the next attempt.
-    /// </summary>
-    private async Task WatchAsync(CancellationToken ct)
-    {
-        if (_state == JobState.Queued)
-        {
-            await RequestAdmissionAsync();
-            return;
-        }
-
-        if (_state != JobState.Running || _attempt is not { } attempt)
-        {
-            return;
-        }
-
-        if (_spec!.ClientLeaseSeconds is int lease && _sinceClientContact.Elapsed.TotalSeconds > lease)
-        {
-            LogLeaseExpired(JobId, lease);
-            await StopAsync(JobState.Cancelled,
-                $"no client asked for the job's status for {lease} s (its client went away; submit with --detach to keep a job running without one)");
-            return;
-        }
-
-        var snapshot = membership.CurrentSnapshot;
-        for (int i = 0; i < attempt.Shards; i++)
-        {
-            if (attempt.Silos[i] is string silo && snapshot.GetSiloStatus(SiloAddress.FromParsableString(silo)).IsTerminating())
-            {
-                await RetryOrFailAsync($"silo {silo} of shard {i} left the cluster");
-                return;
-            }
-        }
-
-        // Membership notices a dead process; the probes notice everything else (a failure report lost with a silo, a
-        // shard grain re-activated elsewhere, a silo that stopped answering) within a few periods.
-        var probed = Enumerable.Range(0, attempt.Shards).Where(i => attempt.Silos[i] is not null && !attempt.IsDone(i)).ToList();
-        var answers = await Task.WhenAll(probed.Select(ProbeAsync));
-        if (_attempt != attempt || _state != JobState.Running)
-        {
-            return;
-        }
-
-        for (int k = 0; k < probed.Count; k++)
-        {
-            if (_watch!.Observe(probed[k], answers[k]) is string reason)
-            {
-                await RetryOrFailAsync(reason);
-                return;
-            }
-        }
-
-        async Task<ShardCondition?> ProbeAsync(int shard)
-        {
-            try
-            {
-                return await Shard(shard).ProbeAsync(attempt.Id);
-            }
-            catch (Exception e) when (RingResilience.IsTransient(e))
-            {
-                return null;
-            }
-        }
     }
 
     private JobStatus Reject(string field, string reason)
@@ -514,37 +379,4 @@ public sealed partial class JobCoordinatorGrain(
             CoordinatorSilo = RuntimeIdentity,
         };
     }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Job {JobId} started: {Tokens} tokens, {Heads}/{KvHeads} heads, dim {HeadDim}, {DType}, {Shards} shards ({Layout})")]
-    private partial void LogJobStarted(string jobId, int tokens, int heads, int kvHeads, int headDim, ElementType dType, int shards, ShardLayout layout);
-
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Job {JobId} completed in {Seconds:0.000} s ({Attempts} attempts)")]
-    private partial void LogJobCompleted(string jobId, double seconds, int attempts);
-
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Job {JobId} rejected: {Field}: {Reason}")]
-    private partial void LogJobRejected(string jobId, string field, string reason);
-
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Job {JobId} failed: {Error}")]
-    private partial void LogJobFailed(string jobId, string error);
-
-    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Job {JobId} cancelled")]
-    private partial void LogJobCancelled(string jobId);
-
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Job {JobId}: could not cancel shard {Index}")]
-    private partial void LogCancelFailed(Exception exception, string jobId, int index);
-
-    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Job {JobId}: starting attempt {Attempt}: {Reason}")]
-    private partial void LogRetry(string jobId, int attempt, string reason);
-
-    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Job {JobId} resumed on this silo after {Attempts} attempts elsewhere")]
-    private partial void LogJobResumed(string jobId, int attempts);
-
-    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Job {JobId}: another activation owns the job; this one stands down")]
-    private partial void LogSuperseded(string jobId);
-
-    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Job {JobId}: could not save the job record; the job runs on")]
-    private partial void LogRecordNotSaved(Exception exception, string jobId);
-
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Job {JobId}: no client contact for {Lease} s; cancelling")]
-    private partial void LogLeaseExpired(string jobId, int lease);
 }

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
-using Orleans.Streams;
-using Orleans.Streams.Core;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Hosting;
 using RingAttention.Grains.Jobs;
@@ -13,12 +11,11 @@ using RingAttention.Grains.Ring;
 namespace RingAttention.Grains;
 
 /// <summary>
-/// Shard i of a job. Reentrant so that stream announcements and cancellation interleave with the ring loop, which
-/// runs on this grain's scheduler (it produces on streams) and sends its kernels to the silo's device.
+/// Shard i of a job. Reentrant so that announcements, probes and cancellation interleave with the ring loop, which
+/// runs on this grain's scheduler (it calls the next shard) and sends its kernels to the silo's device.
 /// </summary>
 [DevicePlacement]
 [Reentrant]
-[ImplicitStreamSubscription(RingStreams.EdgeNamespace)]
 public sealed partial class ShardGrain(
     ComputeDevice device,
     BlockStore store,
@@ -26,7 +23,7 @@ public sealed partial class ShardGrain(
     DataPlaneServer dataServer,
     ILocalSiloDetails silo,
     IOptions<RingAttentionOptions> options,
-    ILogger<ShardGrain> logger) : Grain, IShardGrain, IStreamSubscriptionObserver
+    ILogger<ShardGrain> logger) : Grain, IShardGrain
 {
     private readonly RingInbox _inbox = new();
     private static readonly Polly.ResiliencePipeline Announcements = RingResilience.Create();
@@ -68,21 +65,16 @@ public sealed partial class ShardGrain(
     public Task<ShardCondition> ProbeAsync(long attempt) =>
         Task.FromResult(attempt == _attempt ? _condition : new ShardCondition(ShardPhase.Unknown));
 
-    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    public Task AnnounceAsync(BlockAnnouncement announcement)
     {
-        var handle = handleFactory.Create<BlockAnnouncement>();
-        await handle.ResumeAsync((announcement, _) =>
-        {
-            _inbox.Post(announcement);
-            return Task.CompletedTask;
-        });
+        _inbox.Post(announcement);
+        return Task.CompletedTask;
     }
 
     private async Task RunAsync(ShardPlan plan, CancellationToken ct)
     {
         var coordinator = GrainFactory.GetGrain<IJobCoordinatorGrain>(plan.JobId);
-        var edge = this.GetStreamProvider(RingStreams.Provider)
-            .GetStream<BlockAnnouncement>(StreamId.Create(RingStreams.EdgeNamespace, RingStreams.ShardKey(plan.JobId, plan.Next)));
+        var next = GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(plan.JobId, plan.Next));
         var loop = new ShardRingLoop(plan, new RingLoopContext(
             device,
             store,
@@ -92,7 +84,7 @@ public sealed partial class ShardGrain(
             dataServer.Endpoint,
             options.Value.StepTimeout,
             // A duplicate announcement is harmless (the inbox keeps the first), so a transient failure is retried.
-            announcement => Announcements.ExecuteOnContextAsync(() => edge.OnNextAsync(announcement)),
+            announcement => Announcements.ExecuteOnContextAsync(() => next.AnnounceAsync(announcement)),
             (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals))
         {
             StagingBytes = options.Value.StagingBufferBytes,

@@ -27,7 +27,7 @@ public sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPlac
             throw new OrleansException($"no silo advertises a compute device ('{SiloMetadataKeys.Device}' metadata) for {target.GrainIdentity}");
         }
 
-        var (jobId, index) = RingStreams.ParseShardKey(target.GrainIdentity.Key.ToString()!);
+        var (jobId, index) = ShardKeys.ParseShardKey(target.GrainIdentity.Key.ToString()!);
         int start = (int)((uint)StableHash(jobId) % (uint)withDevice.Length);
         return Task.FromResult(withDevice[(start + index) % withDevice.Length]);
     }

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace RingAttention.Grains.Ring;
 
 /// <summary>
-/// Announcements that reached a shard, by (attempt, step). Stream events may arrive before the shard starts, or
-/// before the loop asks for them; whoever comes first creates the slot.
+/// Announcements that reached a shard, by (attempt, step). An announcement may arrive before the shard starts, or
+/// before the loop asks for it; whoever comes first creates the slot.
 /// </summary>
 public sealed class RingInbox
 {

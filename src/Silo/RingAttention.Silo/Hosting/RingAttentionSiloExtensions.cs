@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
-using Orleans.Streams;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Hosting;
 using RingAttention.Client.Security;
@@ -37,14 +36,6 @@ public static class RingAttentionSiloExtensions
         {
             silo.AddIncomingGrainCallFilter(new Security.ClusterTokenFilter(token));
         }
-
-        silo.AddMemoryStreams(Grains.RingStreams.Provider, streams =>
-        {
-            // Implicit subscriptions only: no PubSubStore to lose, and a shard is subscribed before it starts.
-            streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-            // The default 100 ms poll would add up to 100 ms to every ring step's hand-off.
-            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(5)));
-        });
 
         var store = new BlockStore();
         var dataServer = new DataPlaneServer(store, host.ListenIPAddress, host.DataPort, host.AdvertisedHost);

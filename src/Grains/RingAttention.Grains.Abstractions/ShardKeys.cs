@@ -1,14 +1,8 @@
 namespace RingAttention.Grains;
 
-/// <summary>Names of the Orleans streams of the control plane.</summary>
-public static class RingStreams
+/// <summary>Grain keys of shard grains: "job/index".</summary>
+public static class ShardKeys
 {
-    /// <summary>Stream provider (memory streams; events are small announcements only).</summary>
-    public const string Provider = "ring";
-
-    /// <summary>Namespace of ring-edge streams; the key is the receiving shard's grain key, so one stream per edge.</summary>
-    public const string EdgeNamespace = "ring-edge";
-
     /// <summary>Grain key of shard <paramref name="index"/> of job <paramref name="jobId"/>.</summary>
     public static string ShardKey(string jobId, int index) => $"{jobId}/{index}";
 
