@@ -52,6 +52,13 @@ public sealed class ClusterConnection : IAsyncDisposable
             return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName} ({embedded.DeviceReason})");
         }
 
+        if (cluster.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            string redis = cluster[RedisScheme.Length..];
+            var discovered = await RingAttentionClient.ConnectThroughRedisAsync(redis, clusterId, certificate: certificate, ct: ct, token: token);
+            return new ClusterConnection(null, discovered, $"cluster {clusterId} (gateways from Redis at {redis})");
+        }
+
         var gateways = cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
         var remote = await RingAttentionClient.ConnectAsync(gateways, clusterId, certificate: certificate, ct: ct, token: token);
         return new ClusterConnection(null, remote, $"cluster at {cluster}");
@@ -69,6 +76,9 @@ public sealed class ClusterConnection : IAsyncDisposable
             await _remote.DisposeAsync();
         }
     }
+
+    /// <summary>--cluster redis://HOST:PORT: find the gateways in the cluster's Redis membership table.</summary>
+    public const string RedisScheme = "redis://";
 
     private static string DirectoryOf(string path) => Path.GetDirectoryName(Path.GetFullPath(path))!;
 

@@ -43,7 +43,7 @@ public sealed class RunSettings : CommandSettings
     public int Silos { get; init; } = 3;
 
     [CommandOption("--cluster <HOST:PORT,...>")]
-    [Description("gateways of a running cluster instead of an embedded one")]
+    [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo)")]
     public string? Cluster { get; init; }
 
     [CommandOption("--cluster-id <ID>")]

@@ -1,0 +1,84 @@
+using System.Text.RegularExpressions;
+using RingAttention.Cli.Tests;
+using RingAttention.Grains;
+using RingAttention.Tensors;
+using Xunit.Abstractions;
+
+namespace RingAttention.Integration.Tests;
+
+/// <summary>
+/// The README's cluster commands, as a user runs them: <c>ringattn run --cluster ...</c> against the three silo
+/// processes, to completion, interrupted (SIGINT, SIGTERM), and killed (the job's lease ends it).
+/// </summary>
+[Collection(HarnessCollection.Name)]
+public sealed partial class CliClusterTests(HarnessFixture fixture, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task Run_ThroughGatewaysAndThroughRedis_WritesOutput()
+    {
+        Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
+        string input = Inputs.Write(fixture.PathFor("cli-input.safetensors"), 2048, 4, 2, 32, ElementType.BF16, seed: 21);
+        string id = await fixture.Cluster.ClusterIdAsync();
+        string gateways = string.Join(',', (await fixture.Cluster.GatewaysAsync()).Select(g => $"localhost:{g.Port}"));
+
+        foreach (string cluster in new[] { gateways, $"redis://localhost:{fixture.Cluster.RedisPort}" })
+        {
+            string outputPath = fixture.PathFor($"cli-out-{cluster.Length}.safetensors");
+            var run = await CliProcess.RunAsync("run", "--inputs", input, "--output", outputPath, "--causal", "--cluster", cluster, "--cluster-id", id);
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.True(File.Exists(outputPath));
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Run_InterruptedMidJob_JobCancelledOnTheClusterExit130NoPartial(string signal)
+    {
+        Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
+        string input = Inputs.Write(fixture.PathFor($"cli-long-{signal}.safetensors"), 32_768, 8, 2, 64, ElementType.BF16, seed: 22);
+        string outputPath = fixture.PathFor($"cli-interrupted-{signal}.safetensors");
+
+        var (run, seconds) = await CliProcess.RunInterruptedAsync(signal, "ring steps",
+            "run", "--inputs", input, "--output", outputPath, "--causal", "--shards", "6",
+            "--cluster", $"redis://localhost:{fixture.Cluster.RedisPort}", "--cluster-id", await fixture.Cluster.ClusterIdAsync());
+
+        output.WriteLine($"SIG{signal}: exit {run.ExitCode} {seconds:0.00} s after the signal");
+        Assert.True(run.ExitCode == 130, run.ToString());
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+        var status = await fixture.Client.GetJob(JobIdIn(run.Output)).GetStatusAsync();
+        Assert.Equal(JobState.Cancelled, status.State);
+        Assert.False(File.Exists(outputPath));
+        Assert.Empty(Directory.GetFiles(fixture.Directory, $".cli-interrupted-{signal}*.partial"));
+    }
+
+    [SkippableFact]
+    public async Task Run_CliKilled_JobCancelledWhenItsLeaseEnds_UnlessDetached()
+    {
+        Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
+        string input = Inputs.Write(fixture.PathFor("cli-killed.safetensors"), 65_536, 8, 2, 64, ElementType.BF16, seed: 23);
+        string outputPath = fixture.PathFor("cli-killed-out.safetensors");
+
+        var (run, _) = await CliProcess.RunInterruptedAsync("KILL", "ring steps",
+            "run", "--inputs", input, "--output", outputPath, "--causal", "--shards", "6",
+            "--cluster", $"redis://localhost:{fixture.Cluster.RedisPort}", "--cluster-id", await fixture.Cluster.ClusterIdAsync());
+        var job = fixture.Client.GetJob(JobIdIn(run.Output));
+
+        // No status calls arrive any more: within the lease (20 s) plus a watchdog period the job is cancelled.
+        await Task.Delay(TimeSpan.FromSeconds(25));
+        var status = await job.GetStatusAsync();
+
+        output.WriteLine($"after the CLI was killed: {status.State}: {status.Error}");
+        Assert.Equal(JobState.Cancelled, status.State);
+        Assert.Contains("client went away", status.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(outputPath));
+    }
+
+    private static string JobIdIn(string cliOutput) => JobId().Match(cliOutput) is { Success: true } m
+        ? m.Value
+        : throw new Xunit.Sdk.XunitException("no job id in the CLI output:\n" + cliOutput);
+
+    [GeneratedRegex(@"job-\d{8}-\d{6}-[0-9a-f]{8}")]
+    private static partial Regex JobId();
+}
