@@ -46,7 +46,16 @@ public static class CliProcess
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await seen.Task.WaitAsync(timeout.Token);
+        await Task.WhenAny(seen.Task, process.WaitForExitAsync(timeout.Token));
+        if (!seen.Task.IsCompleted)
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            lock (output)
+            {
+                throw new Xunit.Sdk.XunitException($"the CLI exited ({process.ExitCode}) before printing '{whenSeen}':\n{output}");
+            }
+        }
+
         using (var kill = Process.Start("kill", ["-s", signal, process.Id.ToString()])!)
         {
             await kill.WaitForExitAsync(timeout.Token);

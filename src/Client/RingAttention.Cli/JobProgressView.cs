@@ -10,7 +10,7 @@ public static class JobProgressView
 {
     /// <summary>Seconds a job of this CLI runs on without a status call before the cluster cancels it (the CLI polls
     /// four times a second, so only a dead or frozen CLI misses it).</summary>
-    public const int LeaseSeconds = 20;
+    public const int DefaultLeaseSeconds = 20;
 
     /// <summary>
     /// Submits under a job id chosen here, so that a Ctrl+C during the submit call can still cancel the job by id
@@ -38,6 +38,7 @@ public static class JobProgressView
     public static async Task<JobStatus> FollowAsync(RingJob job, CancellationToken ct)
     {
         using var registration = ct.Register(() => _ = CancelQuietlyAsync(job));
+        AnsiConsole.MarkupLineInterpolated($"[grey]job {job.Id}[/]");
         JobStatus final = await job.GetStatusAsync();
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())

@@ -66,6 +66,11 @@ public sealed class RunSettings : CommandSettings
     [Description("replace an existing output file that RingAttention did not write")]
     public bool Force { get; init; }
 
+    [CommandOption("--lease <SECONDS>")]
+    [Description("with --cluster: the cluster cancels the job when this process has not asked for its status for this long (it was killed or lost its network)")]
+    [DefaultValue(JobProgressView.DefaultLeaseSeconds)]
+    public int Lease { get; init; } = JobProgressView.DefaultLeaseSeconds;
+
     [CommandOption("--detach")]
     [Description("with --cluster: submit, print the job id and exit; the job runs on without this process")]
     public bool Detach { get; init; }
@@ -85,6 +90,7 @@ public sealed class RunSettings : CommandSettings
         : Repeat < 1 ? ValidationResult.Error($"--repeat ({Repeat}) must be at least 1")
         : Detach && string.IsNullOrWhiteSpace(Cluster) ? ValidationResult.Error("--detach needs --cluster (an embedded cluster ends with this process)")
         : Detach && Repeat > 1 ? ValidationResult.Error("--detach and --repeat cannot be combined")
+        : Lease is < 5 or > 86_400 ? ValidationResult.Error($"--lease ({Lease}) must be between 5 and 86400 seconds")
         : ValidationResult.Success();
 }
 
@@ -104,7 +110,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             Layout = LayoutParser.Parse(settings.Layout),
             Overwrite = settings.Force,
             // A job whose CLI dies is cancelled by the cluster after this long without a status call (unless detached).
-            ClientLeaseSeconds = settings.Detach ? null : JobProgressView.LeaseSeconds,
+            ClientLeaseSeconds = settings.Detach ? null : settings.Lease,
         };
         await using var connection = await ClusterConnection.OpenAsync(settings, cancellationToken);
         AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
