@@ -99,14 +99,24 @@ start_silo() {
   local i=$1 dir
   dir=$(data_dir)
   rotate_log "$i"
+  rm -f "$state/silo-$i.pid"
+  # A silo that exits with 75 (its membership table vanished from Redis) is started again so that it registers afresh;
+  # any other exit (kill, stop, a crash) ends the loop. The pid file always holds the running silo process's pid.
   # shellcheck disable=SC2086
-  nohup dotnet "$dll" --Silo:Clustering=redis --Silo:RedisConnectionString="localhost:$redis_port" \
+  nohup bash -c '
+    while true; do
+      dotnet "$0" "$@" & echo $! >"'"$state/silo-$i.pid"'"
+      wait $! && exit 0 || code=$?
+      [ "$code" = 75 ] || exit "$code"
+      echo "silo exited 75 (membership table gone): starting it again" >&2
+    done' "$dll" --Silo:Clustering=redis --Silo:RedisConnectionString="localhost:$redis_port" \
     --Silo:ClusterId="$(cat "$state/cluster-id")" --Silo:SiloName="silo$i" \
     --Silo:SiloPort="$(silo_port "$i")" --Silo:GatewayPort="$(gateway_port "$i")" \
     --Silo:DataPort=$((11200 + base + i)) --Silo:HttpPort="$(http_port "$i")" \
     --RingAttention:AllowedRoots:0="$dir" ${RINGATTN_SILO_ARGS:-} \
-    >"$state/silo-$i.log" 2>&1 &
-  echo $! >"$state/silo-$i.pid"
+    >>"$state/silo-$i.log" 2>&1 &
+  # Wait for the wrapper to record the silo's own pid (kill and stop signal the silo, not the wrapper).
+  for _ in $(seq 100); do [ -s "$state/silo-$i.pid" ] && break; sleep 0.05; done
 }
 
 stop_silo() {   # SIGTERM (graceful: the silo leaves the membership table), SIGKILL after 15 s

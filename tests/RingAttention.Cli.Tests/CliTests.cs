@@ -54,6 +54,39 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_AfterAKilledRun_ItsAbandonedTempOutputIsRemoved()
+    {
+        string inputs = PathFor("killed.safetensors");
+        string output = PathFor("killed-out.safetensors");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "16384", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16")).ExitCode);
+        var (killed, _) = await CliProcess.RunInterruptedAsync("KILL", "ring steps", "run", "--inputs", inputs, "--output", output, "--shards", "8", "--silos", "2");
+        string[] left = Directory.GetFiles(_directory, ".killed-out.safetensors.*.partial");
+        Assert.True(left.Length == 1, killed.ToString());
+        // Older than the sweep's guard against a file being created this instant.
+        File.SetLastWriteTimeUtc(left[0], DateTime.UtcNow - TimeSpan.FromMinutes(5));
+
+        var again = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", output, "--shards", "4", "--silos", "1");
+
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Empty(Directory.GetFiles(_directory, "*.partial"));
+    }
+
+    [SkippableFact]
+    public async Task Run_OutputDirectoryReadOnly_RefusedBeforeWork()
+    {
+        Skip.If(Environment.UserName == "root", "root writes into read-only directories; run the tests as another user to check this");
+        string inputs = PathFor("ro-in.safetensors");
+        string directory = Directory.CreateDirectory(PathFor("read-only")).FullName;
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "128", "--heads", "2", "--kv-heads", "1", "--head-dim", "16")).ExitCode);
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+
+        var run = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", Path.Combine(directory, "o.safetensors"), "--silos", "1", "--shards", "1");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("not writable", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_OutputIsForeignFile_RefusedUnlessForce()
     {
         string inputs = PathFor("small.safetensors");

@@ -76,6 +76,24 @@ public sealed partial class CliClusterTests(HarnessFixture fixture, ITestOutputH
         Assert.False(File.Exists(outputPath));
     }
 
+    [SkippableFact]
+    public async Task Run_Detached_ExitsAtOnceAndTheJobRunsOn()
+    {
+        Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
+        string input = Inputs.Write(fixture.PathFor("cli-detached.safetensors"), 4096, 4, 2, 32, ElementType.BF16, seed: 24);
+        string outputPath = fixture.PathFor("cli-detached-out.safetensors");
+
+        var run = await CliProcess.RunAsync("run", "--inputs", input, "--output", outputPath, "--causal", "--detach", "--lease", "5",
+            "--cluster", $"redis://localhost:{fixture.Cluster.RedisPort}", "--cluster-id", await fixture.Cluster.ClusterIdAsync());
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // Nobody watches the job, and it has no lease: it completes.
+        await Task.Delay(TimeSpan.FromSeconds(7));
+        var status = await fixture.Client.GetJob(JobIdIn(run.Output)).WaitAsync();
+        Assert.Equal(JobState.Completed, status.State);
+        Assert.True(File.Exists(outputPath));
+    }
+
     private static string JobIdIn(string cliOutput) => JobId().Match(cliOutput) is { Success: true } m
         ? m.Value
         : throw new Xunit.Sdk.XunitException("no job id in the CLI output:\n" + cliOutput);

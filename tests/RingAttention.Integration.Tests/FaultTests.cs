@@ -38,12 +38,25 @@ public sealed class FaultTests(HarnessFixture fixture, ITestOutputHelper output)
             int victim = random.Next(HarnessFixture.Silos);
             var atKill = await FaultWhenAsync(job, random.Next(1, Shards * 2), () => fixture.Cluster.KillAsync(victim));
 
-            var status = await job.WaitAsync();
+            var notes = new HashSet<string>();
+            JobStatus status = atKill;
+            await foreach (var seen in job.WatchAsync(TimeSpan.FromMilliseconds(50)))
+            {
+                status = seen;
+                if (seen.State is JobState.Running or JobState.Queued && seen.Error is string note)
+                {
+                    notes.Add(note);
+                }
+            }
+
             clock.Stop();
 
             output.WriteLine($"trial {trial}: killed silo {victim} at step {atKill.StepsDone}; {status.Attempts} attempts, " +
                 $"{job.Resubmissions} resubmissions, {clock.Elapsed.TotalSeconds:0.0} s (fault-free {clean.TotalSeconds:0.0} s)");
             Assert.Equal(JobState.Completed, status.State);
+            // Progress says why the ring started again ("attempt 2/3: silo ... left the cluster", or "resumed: ...").
+            Assert.True(notes.Any(n => n.StartsWith("attempt ", StringComparison.Ordinal) || n.StartsWith("resumed", StringComparison.Ordinal)),
+                $"trial {trial}: progress never showed the retry; saw: {string.Join(" | ", notes)}");
             // The coordinator either re-ran the ring or was itself lost and resumed from its record: the kill hit the job.
             Assert.True(status.Attempts >= 2, $"trial {trial}: the kill did not hit the job");
             Assert.Equal(0, job.Resubmissions);
@@ -156,6 +169,42 @@ public sealed class FaultTests(HarnessFixture fixture, ITestOutputHelper output)
 
         await AssertNoTempOutputsAsync();
         Report("Redis killed (2 s down) and restarted mid-job", recoveries, clean);
+    }
+
+    [SkippableFact]
+    public async Task Drill_MembershipTableLost_SilosRegisterAgainAndJobsRun()
+    {
+        Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
+        var (input, expected, _) = await FaultFreeAsync("flushed");
+        int[] before = Enumerable.Range(0, HarnessFixture.Silos).Select(fixture.Cluster.ProcessId).ToArray();
+
+        await fixture.Cluster.FlushRedisAsync();
+        var clock = Stopwatch.StartNew();
+        // Each silo notices within two checks, exits 75, and local-cluster.sh starts it again.
+        await Task.Delay(MembershipTableWatchPeriod * 2);
+        await WaitUntilAsync(() => Enumerable.Range(0, HarnessFixture.Silos).All(i => fixture.Cluster.ProcessId(i) is int pid && pid > 0 && pid != before[i]), TimeSpan.FromSeconds(60));
+        await fixture.Cluster.WaitAllReadyAsync(HarnessFixture.Silos, TimeSpan.FromSeconds(60));
+        output.WriteLine($"membership table flushed: all silos registered again after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        // Jobs run on all three again, not on half of them.
+        for (int i = 0; i < 3; i++)
+        {
+            await AssertServesAsync(input, expected, $"after-flush-{i}");
+        }
+
+        WriteRow(FormattableString.Invariant($"| Redis emptied (FLUSHALL: the membership table is gone) | 3/3 next jobs | - | silos re-registered {clock.Elapsed.TotalSeconds:0.0} s after | | | |"));
+    }
+
+    private static readonly TimeSpan MembershipTableWatchPeriod = TimeSpan.FromSeconds(5);
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < timeout, $"not within {timeout}");
+            await Task.Delay(250);
+        }
     }
 
     [SkippableFact]

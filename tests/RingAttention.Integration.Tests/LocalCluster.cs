@@ -53,6 +53,34 @@ public sealed class LocalCluster
 
     public Task<string> RedisRestartAsync() => RunAsync("redis-restart");
 
+    /// <summary>Empties the cluster's Redis (FLUSHALL): the membership table is gone, as after a restart without persistence.</summary>
+    public async Task FlushRedisAsync()
+    {
+        using var cli = Process.Start("redis-cli", ["-p", RedisPort.ToString(), "flushall"])!;
+        await cli.WaitForExitAsync();
+    }
+
+    /// <summary>Waits until every silo answers ready (GET /healthz/ready via the script's status).</summary>
+    public async Task WaitAllReadyAsync(int silos, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            string status = await RunAsync("status");
+            if (status.Split('\n').Count(l => l.EndsWith("Healthy", StringComparison.Ordinal)) == silos)
+            {
+                return;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"silos not ready after {timeout}: {status}");
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
     /// <summary>Sends a signal ("STOP", "CONT") to silo <paramref name="silo"/>'s process.</summary>
     public async Task SignalAsync(int silo, string signal)
     {
@@ -90,7 +118,8 @@ public sealed class LocalCluster
     public int IndexOf(string siloAddress) => int.Parse(siloAddress.Split(':')[1]) - 11111 - PortBase;
 
     /// <summary>Process id of silo <paramref name="silo"/>.</summary>
-    public int ProcessId(int silo) => int.Parse(File.ReadAllText(Path.Combine(StateDirectory, $"silo-{silo}.pid")).Trim());
+    /// <remarks>-1 while the file is being rewritten (a silo being started again).</remarks>
+    public int ProcessId(int silo) => int.TryParse(File.ReadAllText(Path.Combine(StateDirectory, $"silo-{silo}.pid")).Trim(), out int pid) ? pid : -1;
 
     private async Task<string> RunAsync(params string[] args)
     {

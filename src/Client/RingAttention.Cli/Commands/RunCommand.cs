@@ -117,7 +117,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         if (settings.Detach)
         {
             var detached = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
-            AnsiConsole.WriteLine($"submitted {detached.Id}; it runs on without this process");
+            AnsiConsole.WriteLine($"submitted {detached.Id}; it runs on without this process (no lease)");
             return CliErrors.Ok;
         }
 

@@ -76,6 +76,8 @@ public static class RingAttentionSiloExtensions
         if (host.IsRedis)
         {
             silo.UseRedisClustering(host.RedisConnectionString);
+            silo.Services.AddHostedService(sp => new MembershipTableWatch(
+                host, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<MembershipTableWatch>>()));
             // Job records beside membership: a coordinator re-activated on another silo resumes its job from here.
             silo.AddRedisGrainStorage(JobStorage.Name, o =>
             {
