@@ -72,6 +72,7 @@ public sealed class CliTests : IDisposable
     }
 
     [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Run_OutputDirectoryReadOnly_RefusedBeforeWork()
     {
         Skip.If(Environment.UserName == "root", "root writes into read-only directories; run the tests as another user to check this");

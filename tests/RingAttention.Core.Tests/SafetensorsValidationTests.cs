@@ -68,22 +68,25 @@ public sealed class SafetensorsValidationTests : IDisposable
     }
 
     [Fact]
-    public void Open_HeaderLengthOverLimit_ThrowsNamingLimit()
+    public void Open_HeaderLengthOverLimit_ThrowsNamingLimitButNotTheBytes()
     {
         var file = new byte[64];
         BinaryPrimitives.WriteUInt64LittleEndian(file, 100_000_001);
         var ex = Assert.Throws<SpecValidationException>(() => SafetensorsReader.Open(Write("huge.safetensors", file)));
         Assert.Equal("inputs", ex.Field);
-        Assert.Contains("header length 100000001 exceeds the limit of 100000000 bytes", ex.Reason);
+        Assert.Contains("not a header length of at most 100000000 bytes", ex.Reason);
+        // Those 8 bytes are the file's content when it is not safetensors (a password file's first characters).
+        Assert.DoesNotContain("100000001", ex.Reason);
     }
 
     [Fact]
-    public void Open_HeaderLengthPastEndOfFile_ThrowsNamingBoth()
+    public void Open_HeaderLengthPastEndOfFile_ThrowsWithoutTheBytes()
     {
         var file = new byte[64];
         BinaryPrimitives.WriteUInt64LittleEndian(file, 57);
         var ex = Assert.Throws<SpecValidationException>(() => SafetensorsReader.Open(Write("cut.safetensors", file)));
-        Assert.Contains("header length 57 runs past the end of the file (64 bytes)", ex.Reason);
+        Assert.Contains("header length runs past the end of the file", ex.Reason);
+        Assert.DoesNotContain("57", ex.Reason);
     }
 
     [Fact]

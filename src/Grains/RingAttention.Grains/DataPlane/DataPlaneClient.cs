@@ -8,7 +8,8 @@ namespace RingAttention.Grains.DataPlane;
 public sealed class DataPlaneException(string message) : IOException(message);
 
 /// <summary>Fetches one K/V block from a peer silo's <see cref="DataPlaneServer"/>, verifying every chunk.</summary>
-public sealed class DataPlaneClient
+/// <param name="tls">The cluster's TLS (null: plain TCP, for silos that listen on loopback only).</param>
+public sealed class DataPlaneClient(DataPlaneTls? tls = null)
 {
     /// <summary>
     /// Reads the block <paramref name="key"/> from <paramref name="endpoint"/> (host:port) into one array holding
@@ -35,8 +36,8 @@ public sealed class DataPlaneClient
     /// </summary>
     public async Task FetchIntoAsync(string endpoint, string token, string key, Memory<byte> destination, uint expectedChecksum, CancellationToken ct)
     {
-        using var client = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
-        await ReceiveAsync(client.GetStream(), key, destination, expectedChecksum, ct).ConfigureAwait(false);
+        await using var connection = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
+        await ReceiveAsync(connection.Stream, key, destination, expectedChecksum, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -52,8 +53,8 @@ public sealed class DataPlaneClient
         Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Func<int, Hosting.StagingBuffer<byte>>? allocate = null)
     {
         allocate ??= length => Hosting.StagingBuffer<byte>.Allocate(null, length);
-        using var client = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
-        var stream = client.GetStream();
+        await using var connection = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
+        var stream = connection.Stream;
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, expectedBytes, ct).ConfigureAwait(false);
         int pieceLength = (int)Math.Min(total, Math.Max(chunkSize, (long)pieceBytes / chunkSize * chunkSize));
         using var first = allocate(pieceLength);
@@ -112,7 +113,19 @@ public sealed class DataPlaneClient
         await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
     }
 
-    private static async Task<TcpClient> OpenAsync(string endpoint, string token, string key, CancellationToken ct)
+    /// <summary>An open, accepted request: the socket and the stream over it (TLS or the socket's own).</summary>
+    private sealed class Connection(TcpClient client, Stream stream) : IAsyncDisposable
+    {
+        public Stream Stream { get; } = stream;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Stream.DisposeAsync().ConfigureAwait(false);
+            client.Dispose();
+        }
+    }
+
+    private async Task<Connection> OpenAsync(string endpoint, string token, string key, CancellationToken ct)
     {
         int colon = endpoint.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), out int port))
@@ -124,7 +137,7 @@ public sealed class DataPlaneClient
         try
         {
             await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
-            var stream = client.GetStream();
+            Stream stream = tls is null ? client.GetStream() : await tls.ConnectAsync(client.GetStream(), endpoint[..colon], ct).ConfigureAwait(false);
             await SendRequestAsync(stream, token, key, ct).ConfigureAwait(false);
             int status = stream.ReadByte();
             if (status != (int)DataPlaneProtocol.Status.Ok)
@@ -133,7 +146,12 @@ public sealed class DataPlaneClient
                 throw new DataPlaneException($"peer {endpoint} refused block {key}: {reason}");
             }
 
-            return client;
+            return new Connection(client, stream);
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            client.Dispose();
+            throw new DataPlaneException($"peer {endpoint} failed the cluster's TLS handshake: {e.Message}");
         }
         catch
         {
@@ -142,7 +160,7 @@ public sealed class DataPlaneClient
         }
     }
 
-    private static async Task SendRequestAsync(NetworkStream stream, string token, string key, CancellationToken ct)
+    private static async Task SendRequestAsync(Stream stream, string token, string key, CancellationToken ct)
     {
         byte[] head = new byte[5];
         BinaryPrimitives.WriteUInt32LittleEndian(head, DataPlaneProtocol.Magic);
@@ -152,7 +170,7 @@ public sealed class DataPlaneClient
         await DataPlaneProtocol.WriteStringAsync(stream, key, ct).ConfigureAwait(false);
     }
 
-    private static async Task ReceiveAsync(NetworkStream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
+    private static async Task ReceiveAsync(Stream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
     {
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, data.Length, ct).ConfigureAwait(false);
         byte[] chunkHeader = new byte[12];
@@ -176,7 +194,7 @@ public sealed class DataPlaneClient
         await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
     }
 
-    private static async Task<(long Total, int ChunkSize)> ReadHeaderAsync(NetworkStream stream, string key, long expectedBytes, CancellationToken ct)
+    private static async Task<(long Total, int ChunkSize)> ReadHeaderAsync(Stream stream, string key, long expectedBytes, CancellationToken ct)
     {
         byte[] header = new byte[12];
         await stream.ReadExactlyAsync(header, ct).ConfigureAwait(false);
@@ -203,7 +221,7 @@ public sealed class DataPlaneClient
         return (length, crc);
     }
 
-    private static async Task CheckTrailerAsync(NetworkStream stream, string key, uint whole, uint expectedChecksum, CancellationToken ct)
+    private static async Task CheckTrailerAsync(Stream stream, string key, uint whole, uint expectedChecksum, CancellationToken ct)
     {
         byte[] trailer = new byte[4];
         await stream.ReadExactlyAsync(trailer, ct).ConfigureAwait(false);

@@ -21,9 +21,13 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
     private Task? _acceptLoop;
     private readonly RefusalCounter _refusals = new(TimeSpan.FromSeconds(10));
 
-    public DataPlaneServer(BlockStore store, IPAddress address, int port, string advertisedHost)
+    private readonly DataPlaneTls? _tls;
+
+    /// <param name="tls">The cluster's TLS (null: plain TCP, for silos that listen on loopback only).</param>
+    public DataPlaneServer(BlockStore store, IPAddress address, int port, string advertisedHost, DataPlaneTls? tls = null)
     {
         _store = store;
+        _tls = tls;
         _listener = new TcpListener(address, port);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -76,12 +80,17 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
     {
         using var _ = client;
         client.NoDelay = true;
-        var stream = client.GetStream();
+        Stream stream = client.GetStream();
         string key = "?";
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            if (_tls is not null)
+            {
+                stream = await _tls.AcceptAsync(stream, timeout.Token).ConfigureAwait(false);
+            }
+
             byte[] head = new byte[5];
             await stream.ReadExactlyAsync(head, timeout.Token).ConfigureAwait(false);
             if (BinaryPrimitives.ReadUInt32LittleEndian(head) != DataPlaneProtocol.Magic || head[4] != DataPlaneProtocol.Version)
@@ -125,9 +134,21 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
 
             LogServed(key, block.Bytes);
         }
+        catch (System.Security.Authentication.AuthenticationException)
+        {
+            // A peer without the cluster certificate: counted and rate-limited like every other refusal.
+            if (_refusals.Refused() is long refused)
+            {
+                LogRefused(key, DataPlaneProtocol.Status.BadRequest, refused);
+            }
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException or InvalidDataException or SocketException)
         {
             LogTransferFailed(key, e.Message);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -26,10 +26,13 @@ public static class RingAttentionSiloExtensions
         SiloHostOptionsValidator.ThrowIfInvalid(host);
         silo.UseClustering(host);
         silo.AddActivityPropagation();
+        DataPlaneTls? dataTls = null;
         if (host.Tls.CertificatePath is string certificatePath)
         {
             var certificate = ClusterTls.Load(certificatePath, host.Tls.CertificatePassword);
             silo.UseTls(certificate, tls => ClusterTls.Configure(tls, certificate));
+            // The K/V bytes travel under the same certificate as the control plane.
+            dataTls = new DataPlaneTls(certificate);
         }
 
         if (host.ClusterToken is string token)
@@ -38,7 +41,7 @@ public static class RingAttentionSiloExtensions
         }
 
         var store = new BlockStore();
-        var dataServer = new DataPlaneServer(store, host.ListenIPAddress, host.DataPort, host.AdvertisedHost);
+        var dataServer = new DataPlaneServer(store, host.ListenIPAddress, host.DataPort, host.AdvertisedHost, dataTls);
 
         var ringOptions = new RingAttentionOptions();
         configure?.Invoke(ringOptions);
@@ -59,7 +62,7 @@ public static class RingAttentionSiloExtensions
 
         silo.Services.AddSingleton(store);
         silo.Services.AddSingleton(dataServer);
-        silo.Services.AddSingleton<DataPlaneClient>();
+        silo.Services.AddSingleton(new DataPlaneClient(dataTls));
         silo.Services.AddHostedService<DataPlaneHostedService>();
         silo.Services.AddHostedService<StalePartialSweep>();
         silo.Services.AddSingleton(device);
