@@ -160,6 +160,45 @@ public sealed class FileSafetyTests(ClusterFixture fixture)
         }
     }
 
+    [SkippableFact]
+    public async Task Submit_OutputLargerThanFreeSpace_RefusedBeforeWork()
+    {
+        string small = Directory.CreateDirectory(fixture.PathFor($"small-fs-{Guid.NewGuid():N}")).FullName;
+        Skip.IfNot(await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small) == 0,
+            "mounting a 1 MiB tmpfs needs root with CAP_SYS_ADMIN");
+        try
+        {
+            var error = await Assert.ThrowsAsync<SpecValidationException>(() => fixture.Cluster.Client.SubmitAsync(new JobSpec
+            {
+                // o alone is 4096 x 2 x 64 x 4 B = 2 MiB.
+                SyntheticSeed = 1, Tokens = 4096, Heads = 2, KvHeads = 1, HeadDim = 64, Shards = 2,
+                OutputPath = Path.Combine(small, "o.safetensors"),
+            }));
+
+            Assert.Equal("output", error.Field);
+            Assert.Contains("free", error.Reason, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFileSystemEntries(small));
+        }
+        finally
+        {
+            await RunAsync("umount", small);
+        }
+    }
+
+    private static async Task<int> RunAsync(string program, params string[] args)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            await process.WaitForExitAsync();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1;
+        }
+    }
+
     private static void Link(string target, string alias)
     {
         using var ln = Process.Start("ln", [target, alias])!;

@@ -33,7 +33,7 @@ public sealed partial class JobCoordinatorGrain
         _spans = ShardLayouts.Plan(spec.Layout, spec.Tokens, spec.Shards);
         _stalePartial = saved.PartialPath;
         _state = JobState.Queued;
-        _note = "resumed: the job's coordinator moved to this silo";
+        _note = $"resumed after attempt {saved.AttemptsUsed}: the job's coordinator moved to this silo";
         LogJobResumed(JobId, saved.AttemptsUsed);
         StartWatchdog();
         return Task.CompletedTask;

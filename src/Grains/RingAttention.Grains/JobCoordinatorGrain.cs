@@ -34,7 +34,11 @@ public sealed partial class JobCoordinatorGrain(
     private string? _errorField;
     private IGrainTimer? _watchdog;
     private long _bytesPerSilo;
+    /// <summary>Why the job is not on its first plain run (a retry, a resume), shown with progress until it ends.</summary>
     private string? _note;
+
+    /// <summary>Why the job waits in the admission queue; cleared when it runs.</summary>
+    private string? _queueNote;
     private ShardWatch? _watch;
     private string? _stalePartial;
     private IDisposable? _partialHold;
@@ -127,7 +131,7 @@ public sealed partial class JobCoordinatorGrain(
         }
         else
         {
-            _note = $"queued for memory: {answer.Ahead} jobs ahead; {JobMemory.Format(answer.ReservedBytes)} of {JobMemory.Format(answer.BudgetBytes)} " +
+            _queueNote = $"queued for memory: {answer.Ahead} jobs ahead; {JobMemory.Format(answer.ReservedBytes)} of {JobMemory.Format(answer.BudgetBytes)} " +
                 $"per silo reserved, this job needs {JobMemory.Format(_bytesPerSilo)}";
         }
     }
@@ -136,7 +140,7 @@ public sealed partial class JobCoordinatorGrain(
     {
         var spec = _spec!;
         _state = JobState.Running;
-        _note = null;
+        _queueNote = null;
         _clock.Start();
         LogJobStarted(JobId, spec.Tokens, spec.Heads, spec.KvHeads, spec.HeadDim, spec.DType, spec.Shards, spec.Layout);
         await StartAttemptAsync();
@@ -317,6 +321,7 @@ public sealed partial class JobCoordinatorGrain(
         _state = final;
         _error = error;
         _note = null;
+        _queueNote = null;
         ReleasePartialHold();
         _clock.Stop();
         _watchdog?.Dispose();
@@ -368,7 +373,7 @@ public sealed partial class JobCoordinatorGrain(
             Shards = shards,
             ElapsedSeconds = elapsed,
             TokensPerSecond = elapsed > 0 ? tokens * fraction / elapsed : 0,
-            Error = _error ?? _note,
+            Error = _error ?? _queueNote ?? _note,
             ErrorField = _errorField,
             OutputPath = _state == JobState.Completed ? _spec?.OutputPath : null,
             Totals = _attempt?.Totals ?? RingTotals.Zero,

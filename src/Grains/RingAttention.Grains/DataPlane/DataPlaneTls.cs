@@ -13,39 +13,30 @@ public sealed class DataPlaneTls(X509Certificate2 certificate)
 {
     private const SslProtocols Protocols = SslProtocols.Tls13 | SslProtocols.Tls12;
 
-    public async Task<Stream> AcceptAsync(Stream network, CancellationToken ct)
-    {
-        var ssl = new SslStream(network, leaveInnerStreamOpen: false, Pinned);
-        try
+    public Task<Stream> AcceptAsync(Stream network, CancellationToken ct) =>
+        AuthenticateAsync(network, ssl => ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
         {
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = certificate,
-                ClientCertificateRequired = true,
-                EnabledSslProtocols = Protocols,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            }, ct).ConfigureAwait(false);
-            return ssl;
-        }
-        catch
-        {
-            await ssl.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+            ServerCertificate = certificate,
+            ClientCertificateRequired = true,
+            EnabledSslProtocols = Protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        }, ct));
 
-    public async Task<Stream> ConnectAsync(Stream network, string host, CancellationToken ct)
+    public Task<Stream> ConnectAsync(Stream network, string host, CancellationToken ct) =>
+        AuthenticateAsync(network, ssl => ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            ClientCertificates = [certificate],
+            EnabledSslProtocols = Protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        }, ct));
+
+    private async Task<Stream> AuthenticateAsync(Stream network, Func<SslStream, Task> handshake)
     {
         var ssl = new SslStream(network, leaveInnerStreamOpen: false, Pinned);
         try
         {
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = host,
-                ClientCertificates = [certificate],
-                EnabledSslProtocols = Protocols,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            }, ct).ConfigureAwait(false);
+            await handshake(ssl).ConfigureAwait(false);
             return ssl;
         }
         catch
