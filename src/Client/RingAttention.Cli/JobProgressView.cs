@@ -49,7 +49,8 @@ public static class JobProgressView
                 {
                     bar.MaxValue = Math.Max(1, status.StepsTotal);
                     bar.Value = status.StepsDone;
-                    string note = status.State is JobState.Running or JobState.Queued && status.Error is string n ? $" ({n})" : "";
+                    string note = status.State == JobState.Queued && status.Error is string queued ? $" ({queued})"
+                        : status.Note is string why ? $" ({why})" : "";
                     bar.Description = Markup.Escape($"{status.StepsDone}/{status.StepsTotal} ring steps, {status.TokensPerSecond:N0} tokens/s{note}");
                     final = status;
                 }
@@ -82,6 +83,11 @@ public static class JobProgressView
         table.AddRow("tokens", $"{status.Tokens:N0}");
         table.AddRow("shards", $"{status.Shards} on {status.Backends}");
         table.AddRow("wall time", $"{status.ElapsedSeconds:0.000} s");
+        if (status.Note is string note)
+        {
+            table.AddRow("ring attempts", Markup.Escape($"{status.Attempts} (last: {note})"));
+        }
+
         table.AddRow("tokens/s", $"{status.Tokens / status.ElapsedSeconds:N0}");
         table.AddRow("GFLOP/s", $"{flops / status.ElapsedSeconds / 1e9:0.0} ({flops / 1e9:0.0} GFLOP, 4 per visible pair per head per dim)");
         table.AddRow("kernel time (sum over shards)", $"{status.Totals.ComputeSeconds:0.000} s");

@@ -50,5 +50,9 @@ public sealed record JobStatus
     /// <summary>Silo of the coordinator grain (for operators and fault drills).</summary>
     [Id(16)] public string? CoordinatorSilo { get; init; }
 
+    /// <summary>Why the job needed more than one ring attempt ("attempt 2/3: silo ... left the cluster", "resumed ..."):
+    /// shown with progress while it runs and kept in the final status. Null for a job that ran once.</summary>
+    [Id(17)] public string? Note { get; init; }
+
     public double Fraction => StepsTotal == 0 ? 0 : (double)StepsDone / StepsTotal;
 }

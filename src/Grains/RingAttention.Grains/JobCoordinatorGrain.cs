@@ -320,7 +320,6 @@ public sealed partial class JobCoordinatorGrain(
 
         _state = final;
         _error = error;
-        _note = null;
         _queueNote = null;
         ReleasePartialHold();
         _clock.Stop();
@@ -373,7 +372,8 @@ public sealed partial class JobCoordinatorGrain(
             Shards = shards,
             ElapsedSeconds = elapsed,
             TokensPerSecond = elapsed > 0 ? tokens * fraction / elapsed : 0,
-            Error = _error ?? _queueNote ?? _note,
+            Error = _error ?? _queueNote,
+            Note = _note,
             ErrorField = _errorField,
             OutputPath = _state == JobState.Completed ? _spec?.OutputPath : null,
             Totals = _attempt?.Totals ?? RingTotals.Zero,
