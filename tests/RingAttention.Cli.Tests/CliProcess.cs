@@ -10,9 +10,14 @@ public static class CliProcess
         public override string ToString() => $"exit {ExitCode}:\n{Output}";
     }
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunProcessAsync(Start(args));
+
+    /// <summary>Runs another .NET program of the repository (a sample) the same way.</summary>
+    public static Task<Result> RunDotnetAsync(string dll, params string[] args) => RunProcessAsync(Start(args, dll));
+
+    private static async Task<Result> RunProcessAsync(Process started)
     {
-        using var process = Start(args);
+        using var process = started;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
@@ -70,9 +75,9 @@ public static class CliProcess
         }
     }
 
-    private static Process Start(string[] args)
+    private static Process Start(string[] args, string? dll = null)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "ringattn.dll");
+        string cli = dll ?? Path.Combine(AppContext.BaseDirectory, "ringattn.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(cli);
         foreach (string arg in args)

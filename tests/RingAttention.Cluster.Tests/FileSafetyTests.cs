@@ -185,6 +185,30 @@ public sealed class FileSafetyTests(ClusterFixture fixture)
         }
     }
 
+    [SkippableFact]
+    public async Task Submit_OutputOnReadOnlyFileSystem_RefusedBeforeWork()
+    {
+        // A read-only mount: even root cannot create the output there (a chmod'ed directory would not stop root).
+        string readOnly = Directory.CreateDirectory(fixture.PathFor($"ro-fs-{Guid.NewGuid():N}")).FullName;
+        Skip.IfNot(await RunAsync("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", readOnly) == 0,
+            "mounting a read-only tmpfs needs root with CAP_SYS_ADMIN");
+        try
+        {
+            var error = await Assert.ThrowsAsync<SpecValidationException>(() => fixture.Cluster.Client.SubmitAsync(new JobSpec
+            {
+                SyntheticSeed = 1, Tokens = 64, Heads = 2, KvHeads = 1, HeadDim = 16, Shards = 2,
+                OutputPath = Path.Combine(readOnly, "o.safetensors"),
+            }));
+
+            Assert.Equal("output", error.Field);
+            Assert.Contains("not writable", error.Reason, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RunAsync("umount", readOnly);
+        }
+    }
+
     private static async Task<int> RunAsync(string program, params string[] args)
     {
         try
