@@ -108,7 +108,7 @@ start_silo() {
       dotnet "$0" "$@" & echo $! >"'"$state/silo-$i.pid"'"
       wait $! && exit 0 || code=$?
       [ "$code" = 75 ] || exit "$code"
-      echo "silo exited 75 (membership table gone): starting it again" >&2
+      echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) warn: local-cluster.sh: silo exited 75 (membership table gone): starting it again" >&2
     done' "$dll" --Silo:Clustering=redis --Silo:RedisConnectionString="localhost:$redis_port" \
     --Silo:ClusterId="$(cat "$state/cluster-id")" --Silo:SiloName="silo$i" \
     --Silo:SiloPort="$(silo_port "$i")" --Silo:GatewayPort="$(gateway_port "$i")" \

@@ -161,51 +161,36 @@ public sealed class FileSafetyTests(ClusterFixture fixture)
     }
 
     [SkippableFact]
-    public async Task Submit_OutputLargerThanFreeSpace_RefusedBeforeWork()
-    {
-        string small = Directory.CreateDirectory(fixture.PathFor($"small-fs-{Guid.NewGuid():N}")).FullName;
-        Skip.IfNot(await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small) == 0,
-            "mounting a 1 MiB tmpfs needs root with CAP_SYS_ADMIN");
-        try
-        {
-            var error = await Assert.ThrowsAsync<SpecValidationException>(() => fixture.Cluster.Client.SubmitAsync(new JobSpec
-            {
-                // o alone is 4096 x 2 x 64 x 4 B = 2 MiB.
-                SyntheticSeed = 1, Tokens = 4096, Heads = 2, KvHeads = 1, HeadDim = 64, Shards = 2,
-                OutputPath = Path.Combine(small, "o.safetensors"),
-            }));
-
-            Assert.Equal("output", error.Field);
-            Assert.Contains("free", error.Reason, StringComparison.Ordinal);
-            Assert.Empty(Directory.GetFileSystemEntries(small));
-        }
-        finally
-        {
-            await RunAsync("umount", small);
-        }
-    }
+    public Task Submit_OutputLargerThanFreeSpace_RefusedBeforeWork() =>
+        // o alone is 4096 x 2 x 64 x 4 B = 2 MiB, on a 1 MiB file system.
+        AssertRefusedOnMountAsync("size=1m", tokens: 4096, headDim: 64, "free");
 
     [SkippableFact]
-    public async Task Submit_OutputOnReadOnlyFileSystem_RefusedBeforeWork()
-    {
+    public Task Submit_OutputOnReadOnlyFileSystem_RefusedBeforeWork() =>
         // A read-only mount: even root cannot create the output there (a chmod'ed directory would not stop root).
-        string readOnly = Directory.CreateDirectory(fixture.PathFor($"ro-fs-{Guid.NewGuid():N}")).FullName;
-        Skip.IfNot(await RunAsync("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", readOnly) == 0,
-            "mounting a read-only tmpfs needs root with CAP_SYS_ADMIN");
+        AssertRefusedOnMountAsync("ro,size=1m", tokens: 64, headDim: 16, "not writable");
+
+    /// <summary>Mounts a small tmpfs with <paramref name="mountOptions"/> under the root and submits a job whose output goes there.</summary>
+    private async Task AssertRefusedOnMountAsync(string mountOptions, int tokens, int headDim, string reasonPart)
+    {
+        string mount = Directory.CreateDirectory(fixture.PathFor($"fs-{Guid.NewGuid():N}")).FullName;
+        Skip.IfNot(await RunAsync("mount", "-t", "tmpfs", "-o", mountOptions, "tmpfs", mount) == 0,
+            "mounting a tmpfs needs root with CAP_SYS_ADMIN");
         try
         {
             var error = await Assert.ThrowsAsync<SpecValidationException>(() => fixture.Cluster.Client.SubmitAsync(new JobSpec
             {
-                SyntheticSeed = 1, Tokens = 64, Heads = 2, KvHeads = 1, HeadDim = 16, Shards = 2,
-                OutputPath = Path.Combine(readOnly, "o.safetensors"),
+                SyntheticSeed = 1, Tokens = tokens, Heads = 2, KvHeads = 1, HeadDim = headDim, Shards = 2,
+                OutputPath = Path.Combine(mount, "o.safetensors"),
             }));
 
             Assert.Equal("output", error.Field);
-            Assert.Contains("not writable", error.Reason, StringComparison.Ordinal);
+            Assert.Contains(reasonPart, error.Reason, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFileSystemEntries(mount));
         }
         finally
         {
-            await RunAsync("umount", readOnly);
+            await RunAsync("umount", mount);
         }
     }
 
