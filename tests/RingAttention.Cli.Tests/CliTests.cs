@@ -115,6 +115,40 @@ public sealed class CliTests : IDisposable
         Assert.True(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData("run", "--casual", "--causal")]
+    [InlineData("run", "--shard", "--shards")]
+    [InlineData("gen", "--tokns", "--tokens")]
+    [InlineData("verify", "--row", "--rows")]
+    public async Task UnknownOption_RefusedWithSuggestionAndNothingWritten(string command, string typo, string meant)
+    {
+        string output = PathFor($"typo-{command}.safetensors");
+        string[] args = command == "gen"
+            ? ["gen", "--output", output, typo, "100"]
+            : [command, "--inputs", PathFor("none.safetensors"), "--output", output, typo, .. (typo == "--casual" ? Array.Empty<string>() : ["4"])];
+
+        var result = await CliProcess.RunAsync(args);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"Unknown option '{typo[2..]}'", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"Did you mean {meant}?", result.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("gen")]
+    [InlineData("verify")]
+    [InlineData("demo")]
+    public async Task Help_EveryCommand_PrintsUsageWithoutCrashing(string command)
+    {
+        var help = await CliProcess.RunAsync(command, "--help");
+
+        Assert.True(help.ExitCode == 0, help.ToString());
+        Assert.Contains("USAGE", help.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", help.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_MissingInputFile_ExitsTwoNamingFieldWithoutStackTrace()
     {

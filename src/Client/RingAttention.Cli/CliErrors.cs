@@ -20,7 +20,8 @@ public static class CliErrors
     /// <summary>Interrupted (SIGINT/SIGTERM): the job was cancelled on the cluster. 128 + SIGINT, as shells report it.</summary>
     public const int Cancelled = 130;
 
-    public static async Task<int> RunAsync(Func<Task<int>> run)
+    /// <param name="args">The command line, for the "did you mean" of an unknown option.</param>
+    public static async Task<int> RunAsync(Func<Task<int>> run, IReadOnlyList<string>? args = null)
     {
         try
         {
@@ -33,7 +34,7 @@ public static class CliErrors
         }
         catch (CommandParseException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}{OptionSuggestion.For(e.Message, args ?? [])}");
             return BadInput;
         }
         catch (CommandRuntimeException e)

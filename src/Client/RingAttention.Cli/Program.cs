@@ -7,6 +7,8 @@ app.Configure(config =>
 {
     config.SetApplicationName("ringattn");
     config.PropagateExceptions();
+    // A misspelt flag must not be ignored: `--casual` once ran a non-causal job and exited 0.
+    config.Settings.StrictParsing = true;
     config.AddCommand<DemoCommand>("demo")
         .WithDescription("Start a 3-silo cluster in this process, run a random 16K-token causal GQA job around the ring, verify it.");
     config.AddCommand<RunCommand>("run")
@@ -18,4 +20,4 @@ app.Configure(config =>
 });
 
 using var interruption = new Interruption();
-return await CliErrors.RunAsync(() => app.RunAsync(args, interruption.Token));
+return await CliErrors.RunAsync(() => app.RunAsync(args, interruption.Token), args);

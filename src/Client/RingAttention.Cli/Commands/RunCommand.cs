@@ -8,11 +8,12 @@ namespace RingAttention.Cli.Commands;
 public sealed class RunSettings : CommandSettings
 {
     [CommandOption("--inputs <PATH>")]
-    [Description("safetensors file with q [T, Hq, D], k and v [T, Hkv, D] (F32, F16 or BF16)")]
+    // Help text is console markup: brackets are doubled.
+    [Description("safetensors file with q [[T, Hq, D]], k and v [[T, Hkv, D]] (F32, F16 or BF16)")]
     public string? Inputs { get; init; }
 
     [CommandOption("--output <PATH>")]
-    [Description("safetensors file to write: o [T, Hq, D] in the input dtype, lse [Hq, T] F32")]
+    [Description("safetensors file to write: o [[T, Hq, D]] in the input dtype, lse [[Hq, T]] F32")]
     public string? Output { get; init; }
 
     [CommandOption("--causal")]
