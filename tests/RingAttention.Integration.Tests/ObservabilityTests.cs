@@ -28,6 +28,10 @@ public sealed class ObservabilityTests(HarnessFixture fixture)
 
         Assert.Contains("ringattention_ring_steps", metrics, StringComparison.Ordinal);
         Assert.Contains("ringattention_kernel_time", metrics, StringComparison.Ordinal);
+        // Step times have buckets that fit them (milliseconds to minutes), not the defaults that start at 5 s.
+        var kernelBuckets = metrics.Split('\n').Where(l => l.StartsWith("ringattention_kernel_time_seconds_bucket", StringComparison.Ordinal)).ToList();
+        Assert.Contains(kernelBuckets, l => l.Contains("le=\"0.005\"", StringComparison.Ordinal));
+        Assert.Contains(kernelBuckets, l => l.Contains("le=\"600\"", StringComparison.Ordinal));
         Assert.Contains("ringattention_jobs", metrics, StringComparison.Ordinal);
     }
 }
