@@ -50,7 +50,7 @@ public sealed class CliTests : IDisposable
         Assert.False(File.Exists(output));
         Assert.Empty(Directory.GetFiles(_directory, "*.partial"));
         // The job stops within a step; the rest is the embedded cluster shutting down.
-        Assert.True(seconds < 15, $"took {seconds:0.0} s from the signal to the exit");
+        Assert.True(seconds < 5, $"took {seconds:0.0} s from the signal to the exit");
     }
 
     [Fact]
