@@ -14,8 +14,13 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task<JobStatus> SubmitAsync(JobSpec spec);
 
-    /// <summary>A snapshot; answered from memory, so a short timeout lets a client notice a dead silo quickly.</summary>
-    [ResponseTimeout("00:00:05")]
+    /// <summary>
+    /// A snapshot, answered from memory and interleaved with the coordinator's other turns (a watchdog tick that waits
+    /// on a silent shard's probe, an attempt that is starting), so it never waits behind them; hence the short timeout,
+    /// which lets a client notice a frozen or dead silo quickly.
+    /// </summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:00:03")]
     Task<JobStatus> GetStatusAsync();
 
     /// <summary>Stops every shard and removes the partial output. No effect on a finished job.</summary>
