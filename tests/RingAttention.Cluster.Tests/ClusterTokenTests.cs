@@ -6,31 +6,37 @@ using RingAttention.Silo;
 
 namespace RingAttention.Cluster.Tests;
 
-/// <summary>A cluster with a token serves only clients that present it; the silos' own calls need none.</summary>
-public sealed class ClusterTokenTests : IAsyncLifetime
+/// <summary>One embedded cluster with a cluster token, shared by the tests of <see cref="ClusterTokenTests"/>.</summary>
+public sealed class TokenClusterFixture : IAsyncLifetime
 {
-    private const string Token = "a-cluster-token-of-some-length";
-    private readonly string _directory = Directory.CreateTempSubdirectory("ringattn-token-").FullName;
-    private EmbeddedCluster _cluster = null!;
+    public const string Token = "a-cluster-token-of-some-length";
 
-    public async Task InitializeAsync() => _cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("ringattn-token-").FullName;
+
+    public EmbeddedCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
     {
         Silos = 2,
         Device = "cpu",
         ClusterToken = Token,
-        AllowedRoots = [_directory],
+        AllowedRoots = [Directory],
     });
 
     public async Task DisposeAsync()
     {
-        await _cluster.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
+        await Cluster.DisposeAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
     }
+}
 
+/// <summary>A cluster with a token serves only clients that present it; the silos' own calls need none.</summary>
+public sealed class ClusterTokenTests(TokenClusterFixture fixture) : IClassFixture<TokenClusterFixture>
+{
     [Fact]
     public async Task Submit_ClientWithToken_Completes()
     {
-        var job = await _cluster.Client.SubmitAsync(Job("with-token"));
+        var job = await fixture.Cluster.Client.SubmitAsync(Job("with-token"));
         Assert.Equal(JobState.Completed, (await job.WaitAsync()).State);
     }
 
@@ -40,15 +46,15 @@ public sealed class ClusterTokenTests : IAsyncLifetime
     public async Task Submit_ClientWithoutTheToken_RefusedAndNothingWritten(string? token)
     {
         await using var stranger = await RingAttentionClient.ConnectAsync(
-            _cluster.Hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort)),
-            _cluster.Hosts[0].ClusterId, _cluster.Hosts[0].ServiceId, token: token);
+            fixture.Cluster.Hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort)),
+            fixture.Cluster.Hosts[0].ClusterId, fixture.Cluster.Hosts[0].ServiceId, token: token);
         var spec = Job("stranger");
 
         var error = await Assert.ThrowsAsync<ClusterAuthenticationException>(() => stranger.SubmitAsync(spec));
 
         Assert.Contains("token", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(spec.OutputPath));
-        Assert.Empty(Directory.GetFiles(_directory));
+        Assert.Empty(Directory.GetFiles(fixture.Directory, "*stranger*"));
         // Reading someone else's job is refused as well.
         await Assert.ThrowsAsync<ClusterAuthenticationException>(() => stranger.GetJob("job-any").GetStatusAsync());
     }
@@ -56,6 +62,6 @@ public sealed class ClusterTokenTests : IAsyncLifetime
     private JobSpec Job(string name) => new()
     {
         SyntheticSeed = 1, Tokens = 128, Heads = 2, KvHeads = 1, HeadDim = 16, Shards = 2, Causal = true,
-        OutputPath = Path.Combine(_directory, name + ".safetensors"),
+        OutputPath = Path.Combine(fixture.Directory, name + ".safetensors"),
     };
 }

@@ -76,6 +76,33 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         var ring = new RingAttentionOptions();
         options.Configure?.Invoke(ring);
         var (device, deviceReason) = DeviceSelection.Select(options.Device, ring.ComputeThreads);
+        // The free ports are free when asked for, not necessarily when bound: another process can take one in between
+        // (seen in CI with several test processes starting clusters at once). Such a start is retried on new ports.
+        for (int tries = 1; ; tries++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(options, device, deviceReason, ct);
+            }
+            catch (Exception e) when (tries < 3 && IsPortTaken(e))
+            {
+            }
+            catch
+            {
+                device.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private static bool IsPortTaken(Exception e) =>
+        e is Microsoft.AspNetCore.Connections.AddressInUseException ||
+        (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }) ||
+        (e.InnerException is { } inner && IsPortTaken(inner));
+
+    private static async Task<EmbeddedCluster> StartOnFreePortsAsync(
+        EmbeddedClusterOptions options, ComputeDevice device, string deviceReason, CancellationToken ct)
+    {
         string clusterId = $"embedded-{Guid.NewGuid():N}";
         int[] ports = FreePorts.Take(2 * options.Silos);
         var hosts = Enumerable.Range(0, options.Silos).Select(i => new SiloHostOptions
@@ -103,7 +130,6 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         catch
         {
             await StopAllAsync(silos);
-            device.Dispose();
             throw;
         }
     }
