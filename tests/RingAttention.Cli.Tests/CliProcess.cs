@@ -5,12 +5,19 @@ namespace RingAttention.Cli.Tests;
 /// <summary>Runs <c>ringattn</c> as its own process, the way a user does, and captures what it prints.</summary>
 public static class CliProcess
 {
-    public sealed record Result(int ExitCode, string Output)
+    /// <summary>What a run printed: <see cref="Stdout"/> and <see cref="Stderr"/> apart (for --json), and both.</summary>
+    public sealed record Result(int ExitCode, string Stdout, string Stderr = "")
     {
+        public string Output => Stdout + Stderr;
+
         public override string ToString() => $"exit {ExitCode}:\n{Output}";
     }
 
     public static Task<Result> RunAsync(params string[] args) => RunProcessAsync(Start(args));
+
+    /// <summary>Runs the CLI with extra environment variables (RINGATTN_CLUSTER, ...).</summary>
+    public static Task<Result> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunProcessAsync(Start(args, environment: environment));
 
     /// <summary>Runs another .NET program of the repository (a sample) the same way.</summary>
     public static Task<Result> RunDotnetAsync(string dll, params string[] args) => RunProcessAsync(Start(args, dll));
@@ -22,7 +29,7 @@ public static class CliProcess
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, await stdout + await stderr);
+        return new Result(process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>
@@ -75,7 +82,7 @@ public static class CliProcess
         }
     }
 
-    private static Process Start(string[] args, string? dll = null)
+    private static Process Start(string[] args, string? dll = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         string cli = dll ?? Path.Combine(AppContext.BaseDirectory, "ringattn.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -87,6 +94,11 @@ public static class CliProcess
 
         // Spectre.Console wraps at the terminal width; a wide fake terminal keeps messages on one line for asserts.
         start.Environment["COLUMNS"] = "400";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         return Process.Start(start)!;
     }
 }

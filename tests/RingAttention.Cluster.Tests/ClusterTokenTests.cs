@@ -47,7 +47,7 @@ public sealed class ClusterTokenTests(TokenClusterFixture fixture) : IClassFixtu
     {
         await using var stranger = await RingAttentionClient.ConnectAsync(
             fixture.Cluster.Hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort)),
-            fixture.Cluster.Hosts[0].ClusterId, fixture.Cluster.Hosts[0].ServiceId, token: token);
+            new ClientConnectionOptions { ClusterId = fixture.Cluster.Hosts[0].ClusterId, ServiceId = fixture.Cluster.Hosts[0].ServiceId, Token = token });
         var spec = Job("stranger");
 
         var error = await Assert.ThrowsAsync<ClusterAuthenticationException>(() => stranger.SubmitAsync(spec));

@@ -90,7 +90,8 @@ public sealed class TlsTests : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var attempt = async () =>
         {
-            await using var client = await RingAttentionClient.ConnectAsync(gateways, _cluster.Hosts[0].ClusterId, certificate: certificate, ct: timeout.Token);
+            await using var client = await RingAttentionClient.ConnectAsync(
+                gateways, new ClientConnectionOptions { ClusterId = _cluster.Hosts[0].ClusterId, Certificate = certificate }, timeout.Token);
             await client.GetJob("probe").GetStatusAsync(timeout.Token);
         };
 

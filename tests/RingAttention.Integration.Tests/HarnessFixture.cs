@@ -35,7 +35,8 @@ public sealed class HarnessFixture : IAsyncLifetime
         }
 
         // Gateways from the membership table: a frozen silo's gateway is dropped once the cluster declares it dead.
-        Client = await RingAttentionClient.ConnectThroughRedisAsync($"localhost:{Cluster.RedisPort}", await Cluster.ClusterIdAsync());
+        Client = await RingAttentionClient.ConnectThroughRedisAsync(
+            $"localhost:{Cluster.RedisPort}", new ClientConnectionOptions { ClusterId = await Cluster.ClusterIdAsync() });
     }
 
     public async Task DisposeAsync()

@@ -17,60 +17,77 @@ public static class CliErrors
     /// <summary>The cluster refused this client (no or wrong cluster token).</summary>
     public const int NotAuthorized = 5;
 
+    /// <summary>No gateway of the named cluster answered in time (wrong address or cluster id, or the cluster is down).</summary>
+    public const int Unreachable = 6;
+
     /// <summary>Interrupted (SIGINT/SIGTERM): the job was cancelled on the cluster. 128 + SIGINT, as shells report it.</summary>
     public const int Cancelled = 130;
 
-    /// <param name="args">The command line, for the "did you mean" of an unknown option.</param>
+    /// <param name="args">The command line: the "did you mean" of an unknown option, and which command's flags errors name.</param>
     public static async Task<int> RunAsync(Func<Task<int>> run, IReadOnlyList<string>? args = null)
     {
+        args ??= [];
+        string? command = args.FirstOrDefault(a => !a.StartsWith('-'));
         try
         {
             return await run();
         }
         catch (SpecValidationException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Field}: {e.Reason}");
-            return BadInput;
+            var (name, message) = FlagNames.For(command, e.Field, e.Reason);
+            return Fail($"{name}: {message}", name, BadInput);
         }
         catch (CommandParseException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}{OptionSuggestion.For(e.Message, args ?? [])}");
-            return BadInput;
+            return Fail(e.Message + OptionSuggestion.For(e.Message, args), null, BadInput);
         }
         catch (CommandRuntimeException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            return BadInput;
+            return Fail(e.Message, null, BadInput);
         }
         catch (RingJobFailedException e) when (e.Status.State == Grains.JobState.Cancelled)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]cancelled[/]{(e.Status.Error is string why ? ": " + why : "")}");
-            return Cancelled;
+            return Fail("cancelled" + (e.Status.Error is string why ? ": " + why : ""), null, Cancelled, "yellow");
         }
         catch (Grains.Security.ClusterAuthenticationException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] token: {e.Message}");
-            return NotAuthorized;
+            return Fail($"--token: {e.Message}", "--token", NotAuthorized);
         }
         catch (RingJobFailedException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            return JobFailed;
+            return Fail(e.Message, null, JobFailed);
+        }
+        catch (ClusterUnreachableException e)
+        {
+            return Fail(e.Message, "--cluster", Unreachable);
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLine("[yellow]cancelled[/]");
-            return Cancelled;
+            return Fail("cancelled", null, Cancelled, "yellow");
         }
         catch (Exception e) when (e is OrleansException || Grains.RingResilience.IsTransient(e))
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] lost the cluster: {e.Message}");
-            return Unexpected;
+            return Fail($"lost the cluster: {e.Message}", null, Unexpected);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            return Unexpected;
+            return Fail(e.Message, null, Unexpected);
         }
+    }
+
+    /// <summary>One line on the console (stderr with --json, whose stdout gets the same as a JSON document).</summary>
+    private static int Fail(string message, string? field, int exitCode, string colour = "red")
+    {
+        if (colour == "red")
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {message}");
+        }
+        else
+        {
+            AnsiConsole.MarkupLineInterpolated($"[{colour}]{message}[/]");
+        }
+
+        CliOutput.Result(new Reports.ErrorReport(message, field, exitCode), Reports.CliJson.Default.ErrorReport);
+        return exitCode;
     }
 }

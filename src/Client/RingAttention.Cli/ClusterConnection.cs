@@ -2,87 +2,111 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using RingAttention.Attention;
 using RingAttention.Client;
+using RingAttention.Client.Logging;
 using RingAttention.Silo;
 
 namespace RingAttention.Cli;
 
-/// <summary>A client on an embedded in-process cluster (the default) or on running silos (--cluster host:port,...).</summary>
+/// <summary>
+/// A client on an embedded in-process cluster (the default) or on running silos (--cluster host:port,... or
+/// redis://host:port), with the framework's logs going to a file rather than the console.
+/// </summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
     private readonly EmbeddedCluster? _embedded;
     private readonly RingAttentionClient? _remote;
+    private readonly FileLog _log;
 
-    private ClusterConnection(EmbeddedCluster? embedded, RingAttentionClient? remote, string description)
+    private ClusterConnection(EmbeddedCluster? embedded, RingAttentionClient? remote, FileLog log, string description)
     {
         _embedded = embedded;
         _remote = remote;
+        _log = log;
         Description = description;
     }
 
     public RingAttentionClient Client => _embedded?.Client ?? _remote!;
 
+    /// <summary>What this connects to, and where its framework log is.</summary>
     public string Description { get; }
 
-    /// <summary>For <c>run</c>: an embedded cluster may touch only the directories of the files the user named.</summary>
-    public static Task<ClusterConnection> OpenAsync(Commands.RunSettings settings, CancellationToken ct) =>
-        OpenAsync(settings.Cluster, settings.Silos, ct, [DirectoryOf(settings.Inputs!), DirectoryOf(settings.Output!)], settings.ClusterId,
-            settings.TlsCertificate is null ? null : RingAttention.Client.Security.ClusterTls.Load(settings.TlsCertificate, settings.TlsPassword),
-            settings.MaxJobMemory, settings.Token ?? Environment.GetEnvironmentVariable(Grains.Security.ClusterToken.EnvironmentVariable));
+    public string LogPath => _log.Path;
 
     /// <param name="roots">Directories the embedded cluster's jobs may read and write (ignored for a running cluster,
     /// whose operator configured its own).</param>
-    public static async Task<ClusterConnection> OpenAsync(
-        string? cluster, int silos, CancellationToken ct, IReadOnlyList<string> roots, string clusterId = "ringattention",
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, long? maxJobMemory = null, string? token = null)
+    public static async Task<ClusterConnection> OpenAsync(ClusterTarget target, CliSettings output, IReadOnlyList<string> roots, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(cluster))
+        var log = output.LogFile is string path ? new FileLog(path) : FileLog.CreateDefault();
+        try
         {
-            if (silos < 1)
-            {
-                throw new SpecValidationException("silos", $"silos ({silos}) must be at least 1");
-            }
+            // Warnings and errors always reach the file; --verbose adds Information and shows it on stderr.
+            var logging = log.Configure(output.Verbose ? LogLevel.Information : LogLevel.Warning, alsoToStandardError: output.Verbose);
+            return await OpenAsync(target, roots, log, logging, ct);
+        }
+        catch
+        {
+            log.Dispose();
+            throw;
+        }
+    }
 
+    private static async Task<ClusterConnection> OpenAsync(
+        ClusterTarget target, IReadOnlyList<string> roots, FileLog log, Action<ILoggingBuilder> logging, CancellationToken ct)
+    {
+        string logNote = $"framework log: {log.Path}";
+        if (target.Embedded)
+        {
             var embedded = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
             {
-                Silos = silos,
-                LogLevel = LogLevel.Warning,
+                Silos = target.Silos,
+                ConfigureLogging = logging,
                 AllowedRoots = roots.Distinct(StringComparer.Ordinal).ToList(),
-                Configure = maxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,
+                Configure = target.MaxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,
             }, ct);
-            return new ClusterConnection(embedded, null, $"embedded cluster of {silos} silos on {embedded.DeviceName} ({embedded.DeviceReason})");
+            return new ClusterConnection(embedded, null, log,
+                $"embedded cluster of {target.Silos} silos on {embedded.DeviceName} ({embedded.DeviceReason}); {logNote}");
         }
 
-        if (cluster.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
+        var options = new ClientConnectionOptions
         {
-            string redis = cluster[RedisScheme.Length..];
-            var discovered = await RingAttentionClient.ConnectThroughRedisAsync(redis, clusterId, certificate: certificate, ct: ct, token: token);
-            return new ClusterConnection(null, discovered, $"cluster {clusterId} (gateways from Redis at {redis})");
+            ClusterId = target.ClusterId,
+            Certificate = target.TlsCertificate is null ? null : RingAttention.Client.Security.ClusterTls.Load(target.TlsCertificate, target.TlsPassword),
+            Token = target.Token,
+            ConfigureLogging = logging,
+        };
+        if (target.Cluster!.StartsWith(ClusterTarget.RedisScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            string redis = target.Cluster[ClusterTarget.RedisScheme.Length..];
+            var discovered = await RingAttentionClient.ConnectThroughRedisAsync(redis, options, ct);
+            return new ClusterConnection(null, discovered, log, $"cluster {target.ClusterId} (gateways from Redis at {redis}); {logNote}");
         }
 
-        var gateways = cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
-        var remote = await RingAttentionClient.ConnectAsync(gateways, clusterId, certificate: certificate, ct: ct, token: token);
-        return new ClusterConnection(null, remote, $"cluster at {cluster}");
+        var gateways = target.Cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
+        var remote = await RingAttentionClient.ConnectAsync(gateways, options, ct);
+        return new ClusterConnection(null, remote, log, $"cluster {target.ClusterId} at {target.Cluster}; {logNote}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_embedded is not null)
+        try
         {
-            await _embedded.DisposeAsync();
-        }
+            if (_embedded is not null)
+            {
+                await _embedded.DisposeAsync();
+            }
 
-        if (_remote is not null)
+            if (_remote is not null)
+            {
+                await _remote.DisposeAsync();
+            }
+        }
+        finally
         {
-            await _remote.DisposeAsync();
+            _log.Dispose();
         }
     }
 
-    /// <summary>--cluster redis://HOST:PORT: find the gateways in the cluster's Redis membership table.</summary>
-    public const string RedisScheme = "redis://";
-
-    private static string DirectoryOf(string path) => Path.GetDirectoryName(Path.GetFullPath(path))!;
-
-    private static IPEndPoint ParseEndpoint(string text)
+    internal static IPEndPoint ParseEndpoint(string text)
     {
         int colon = text.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is < 1 or > 65535)
@@ -91,7 +115,14 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
 
         string host = text[..colon];
-        var address = IPAddress.TryParse(host, out var parsed) ? parsed : Dns.GetHostAddresses(host).First();
-        return new IPEndPoint(address, port);
+        try
+        {
+            var address = IPAddress.TryParse(host, out var parsed) ? parsed : Dns.GetHostAddresses(host).First();
+            return new IPEndPoint(address, port);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new SpecValidationException("cluster", $"host '{host}' of gateway '{text}' does not resolve ({e.Message})");
+        }
     }
 }

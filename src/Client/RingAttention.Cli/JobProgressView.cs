@@ -1,4 +1,3 @@
-using RingAttention.Attention;
 using RingAttention.Client;
 using RingAttention.Grains;
 using Spectre.Console;
@@ -33,35 +32,36 @@ public static class JobProgressView
     /// <summary>
     /// Follows <paramref name="job"/> to its end. Cancelling <paramref name="ct"/> (Ctrl+C, SIGTERM) cancels the job on
     /// the cluster, waits until it has stopped and removed its partial output, and ends with <see cref="RingJobFailedException"/>
-    /// (state Cancelled). Returns the final status.
+    /// (state Cancelled). Returns the final status. A queued job shows why it waits; a retried one says so.
     /// </summary>
     public static async Task<JobStatus> FollowAsync(RingJob job, CancellationToken ct)
     {
         using var registration = ct.Register(() => _ = CancelQuietlyAsync(job));
         AnsiConsole.MarkupLineInterpolated($"[grey]job {job.Id}[/]");
         JobStatus final = await job.GetStatusAsync();
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-            .StartAsync(async context =>
+        await StageProgress.RunAsync("ring steps", async report =>
+        {
+            await foreach (var status in job.WatchAsync(TimeSpan.FromMilliseconds(250), CancellationToken.None))
             {
-                var bar = context.AddTask($"ring steps of {job.Id}", maxValue: 1);
-                await foreach (var status in job.WatchAsync(TimeSpan.FromMilliseconds(250), CancellationToken.None))
-                {
-                    bar.MaxValue = Math.Max(1, status.StepsTotal);
-                    bar.Value = status.StepsDone;
-                    string note = status.State == JobState.Queued && status.Error is string queued ? $" ({queued})"
-                        : status.Note is string why ? $" ({why})" : "";
-                    bar.Description = Markup.Escape($"{status.StepsDone}/{status.StepsTotal} ring steps, {status.TokensPerSecond:N0} tokens/s{note}");
-                    final = status;
-                }
+                report(new ProgressUpdate(status.StepsDone, Math.Max(1, status.StepsTotal), Stage(status),
+                    status.State == JobState.Running ? $"{status.StepsDone}/{status.StepsTotal}, {status.TokensPerSecond:N0} tokens/s" : null));
+                final = status;
+            }
 
-                if (final.State == JobState.Completed)
-                {
-                    bar.Value = bar.MaxValue;
-                }
-            });
+            return final;
+        });
         return final.State == JobState.Completed ? final : throw new RingJobFailedException(final);
     }
+
+    /// <summary>A stage changes when the job's state does, or when it is retried (progress restarts then); the end is
+    /// not a stage of its own (the progress says "done", the figures follow).</summary>
+    private static string Stage(JobStatus status) => status.State switch
+    {
+        JobState.Queued => status.Error ?? "queued",
+        JobState.Running or JobState.Completed when status.Attempts > 1 => $"running, attempt {status.Attempts}" + (status.Note is string why ? $" ({why})" : ""),
+        JobState.Running or JobState.Completed => "running",
+        _ => status.State.ToString().ToLowerInvariant(),
+    };
 
     private static async Task CancelQuietlyAsync(RingJob job)
     {
@@ -76,23 +76,22 @@ public static class JobProgressView
         }
     }
 
-    public static void PrintFigures(JobStatus status)
+    public static void PrintFigures(Reports.JobReport report)
     {
-        double flops = AttentionFlops.Count(status.Spec!.ToAttentionSpec());
         var table = new Table().AddColumns("figure", "value").HideHeaders();
-        table.AddRow("tokens", $"{status.Tokens:N0}");
-        table.AddRow("shards", $"{status.Shards} on {status.Backends}");
-        table.AddRow("wall time", $"{status.ElapsedSeconds:0.000} s");
-        if (status.Note is string note)
+        table.AddRow("tokens", $"{report.Tokens:N0}");
+        table.AddRow("shards", Markup.Escape($"{report.Shards} on {report.Backends}"));
+        table.AddRow("wall time", $"{report.WallSeconds:0.000} s");
+        if (report.Note is string note)
         {
-            table.AddRow("ring attempts", Markup.Escape($"{status.Attempts} (last: {note})"));
+            table.AddRow("ring attempts", Markup.Escape($"{report.Attempts} (last: {note})"));
         }
 
-        table.AddRow("tokens/s", $"{status.Tokens / status.ElapsedSeconds:N0}");
-        table.AddRow("GFLOP/s", $"{flops / status.ElapsedSeconds / 1e9:0.0} ({flops / 1e9:0.0} GFLOP, 4 per visible pair per head per dim)");
-        table.AddRow("kernel time (sum over shards)", $"{status.Totals.ComputeSeconds:0.000} s");
-        table.AddRow("wait for K/V (sum)", $"{status.Totals.WaitSeconds:0.000} s");
-        table.AddRow("K/V moved between silos", $"{status.Totals.BytesMoved / 1e6:N1} MB in {status.Totals.RemoteTransfers} transfers; {status.Totals.LocalHandoffs} zero-copy hand-offs");
+        table.AddRow("tokens/s", $"{report.TokensPerSecond:N0}");
+        table.AddRow("GFLOP/s", $"{report.GflopPerSecond:0.0} ({report.Gflop:0.0} GFLOP, 4 per visible pair per head per dim)");
+        table.AddRow("kernel time (sum over shards)", $"{report.KernelSeconds:0.000} s");
+        table.AddRow("wait for K/V (sum)", $"{report.WaitSeconds:0.000} s");
+        table.AddRow("K/V moved between silos", $"{report.BytesMoved / 1e6:N1} MB in {report.RemoteTransfers} transfers; {report.LocalHandoffs} zero-copy hand-offs");
         AnsiConsole.Write(table);
     }
 }

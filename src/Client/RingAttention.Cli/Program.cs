@@ -2,6 +2,8 @@ using RingAttention.Cli;
 using RingAttention.Cli.Commands;
 using Spectre.Console.Cli;
 
+// Before anything prints: with --json, stdout is kept for the one JSON document.
+CliOutput.Configure(args);
 var app = new CommandApp();
 app.Configure(config =>
 {

@@ -27,12 +27,9 @@ public sealed class RingAttentionClient : IAsyncDisposable
     public IClusterClient Cluster { get; }
 
     /// <summary>Connects to a cluster through the given gateways (host:port of each silo's gateway).</summary>
-    /// <param name="certificate">The cluster's TLS certificate when its silos use TLS (see <see cref="Security.ClusterTls"/>).</param>
-    /// <param name="token">The cluster token when its silos require one (Silo:ClusterToken); sent with every call.</param>
+    /// <exception cref="ClusterUnreachableException">No gateway of the cluster answered within the connect timeout.</exception>
     public static Task<RingAttentionClient> ConnectAsync(
-        IEnumerable<IPEndPoint> gateways, string clusterId = "ringattention", string serviceId = "ringattention",
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default,
-        string? token = null)
+        IEnumerable<IPEndPoint> gateways, ClientConnectionOptions? options = null, CancellationToken ct = default)
     {
         var endpoints = gateways.ToArray();
         if (endpoints.Length == 0)
@@ -40,7 +37,8 @@ public sealed class RingAttentionClient : IAsyncDisposable
             throw new ArgumentException("at least one gateway endpoint is required", nameof(gateways));
         }
 
-        return ConnectCoreAsync(client => client.UseStaticClustering(endpoints), clusterId, serviceId, certificate, token, ct);
+        return ConnectCoreAsync(client => client.UseStaticClustering(endpoints), string.Join(", ", endpoints.Select(e => e.ToString())),
+            options ?? new(), ct, () => GatewayProbe.DescribeAsync(endpoints, TimeSpan.FromSeconds(2)));
     }
 
     /// <summary>
@@ -50,29 +48,28 @@ public sealed class RingAttentionClient : IAsyncDisposable
     /// the client stops using a gateway as soon as the cluster has declared its silo dead.
     /// </summary>
     public static Task<RingAttentionClient> ConnectThroughRedisAsync(
-        string redisConnectionString, string clusterId = "ringattention", string serviceId = "ringattention",
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, CancellationToken ct = default,
-        string? token = null) =>
+        string redisConnectionString, ClientConnectionOptions? options = null, CancellationToken ct = default) =>
         ConnectCoreAsync(client =>
         {
             client.UseRedisClustering(redisConnectionString);
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = GatewayRefreshPeriod);
-        }, clusterId, serviceId, certificate, token, ct);
+        }, $"the gateways listed in Redis at {redisConnectionString}", options ?? new(), ct,
+            () => Task.FromResult($"Redis at {redisConnectionString} is unreachable, or lists no live silo of that cluster id"));
 
     /// <summary>How often a client that discovers gateways from membership re-reads them.</summary>
     public static readonly TimeSpan GatewayRefreshPeriod = TimeSpan.FromSeconds(2);
 
     private static async Task<RingAttentionClient> ConnectCoreAsync(
-        Action<IClientBuilder> clustering, string clusterId, string serviceId,
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string? token, CancellationToken ct)
+        Action<IClientBuilder> clustering, string where, ClientConnectionOptions options, CancellationToken ct, Func<Task<string>> diagnose)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.ClearProviders();
+        options.ConfigureLogging?.Invoke(builder.Logging);
         builder.UseOrleansClient(client =>
         {
             clustering(client);
             client.AddActivityPropagation();
-            if (token is not null)
+            if (options.Token is string token)
             {
                 client.AddOutgoingGrainCallFilter(context =>
                 {
@@ -81,21 +78,31 @@ public sealed class RingAttentionClient : IAsyncDisposable
                 });
             }
 
-            if (certificate is not null)
+            if (options.Certificate is { } certificate)
             {
                 client.UseTls(certificate, tls => Security.ClusterTls.Configure(tls, certificate));
             }
 
             client.Configure<ClusterOptions>(o =>
             {
-                o.ClusterId = clusterId;
-                o.ServiceId = serviceId;
+                o.ClusterId = options.ClusterId;
+                o.ServiceId = options.ServiceId;
             });
         });
         var host = builder.Build();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(options.ConnectTimeout);
         try
         {
-            await host.StartAsync(ct);
+            await host.StartAsync(deadline.Token);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new ClusterUnreachableException(
+                $"could not join cluster '{options.ClusterId}' through {where} within {options.ConnectTimeout.TotalSeconds:0} s: {await diagnose()}. " +
+                $"Check that the cluster is running and that its id is '{options.ClusterId}' (scripts/local-cluster.sh id prints a local " +
+                "cluster's id; a silo's Silo:ClusterId setting is its id).", e);
         }
         catch
         {

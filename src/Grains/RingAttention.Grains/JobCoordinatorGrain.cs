@@ -240,7 +240,7 @@ public sealed partial class JobCoordinatorGrain(
                 await Task.Run(() => SafetensorsSharedOutput.Abort(previousPartial));
             }
 
-            _partialHold = await Task.Run(() => JobOutput.Create(spec, attempt.PartialPath));
+            _partialHold = await Task.Run(() => JobOutput.Create(spec, JobId, attempt.PartialPath));
 
             await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(async i =>
             {

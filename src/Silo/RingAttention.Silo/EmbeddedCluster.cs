@@ -17,8 +17,11 @@ public sealed class EmbeddedClusterOptions
     /// <summary>"auto" or "cpu". <value>Default "auto".</value></summary>
     public string Device { get; set; } = "auto";
 
-    /// <summary>Log level of the silos' console logs. <value>Default Warning.</value></summary>
-    public LogLevel LogLevel { get; set; } = LogLevel.Warning;
+    /// <summary>
+    /// Where the silos' and the client's framework logs go (e.g. <c>FileLog.Configure</c>). <value>Default null:
+    /// nowhere; an embedded cluster does not write to its host program's console.</value>
+    /// </summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; set; }
 
     /// <summary>Applied to every silo's ring options (limits, timeouts, threads).</summary>
     public Action<RingAttentionOptions>? Configure { get; set; }
@@ -124,7 +127,14 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             silos.AddRange(await Task.WhenAll(hosts.Skip(1).Select(h => StartSiloAsync(h, options, device, ct))));
             var gateways = hosts.Select(h => new IPEndPoint(IPAddress.Loopback, h.GatewayPort));
             var certificate = options.TlsCertificatePath is null ? null : ClusterTls.Load(options.TlsCertificatePath, options.TlsCertificatePassword);
-            var client = await RingAttentionClient.ConnectAsync(gateways, clusterId, hosts[0].ServiceId, certificate, ct, options.ClusterToken);
+            var client = await RingAttentionClient.ConnectAsync(gateways, new ClientConnectionOptions
+            {
+                ClusterId = clusterId,
+                ServiceId = hosts[0].ServiceId,
+                Certificate = certificate,
+                Token = options.ClusterToken,
+                ConfigureLogging = options.ConfigureLogging,
+            }, ct);
             return new EmbeddedCluster(silos, device, deviceReason, client, hosts);
         }
         catch
@@ -144,8 +154,8 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     private static async Task<IHost> StartSiloAsync(SiloHostOptions host, EmbeddedClusterOptions options, ComputeDevice device, CancellationToken ct)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(options.LogLevel);
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.ClearProviders();
+        options.ConfigureLogging?.Invoke(builder.Logging);
         builder.UseOrleans(silo => silo.AddRingAttention(host, ring =>
         {
             ring.AllowedRoots.AddRange(options.AllowedRoots);

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using RingAttention.Cli.Reports;
 using RingAttention.Client.Verification;
 using RingAttention.Grains;
 using RingAttention.Tensors;
@@ -7,27 +8,36 @@ using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands;
 
-public sealed class DemoSettings : CommandSettings
+public sealed class DemoSettings : CliSettings
 {
     [CommandOption("--tokens <T>")]
+    [Description("sequence length")]
     [DefaultValue(16_384)]
     public int Tokens { get; init; } = 16_384;
 
     [CommandOption("--silos <N>")]
+    [Description("silos of the embedded cluster")]
     [DefaultValue(3)]
     public int Silos { get; init; } = 3;
 
     [CommandOption("--shards <R>")]
+    [Description("shard grains in the ring")]
     [DefaultValue(6)]
     public int Shards { get; init; } = 6;
 
     [CommandOption("--dtype <DTYPE>")]
+    [Description("f32, f16 or bf16")]
     [DefaultValue("bf16")]
     public string DType { get; init; } = "bf16";
 
     [CommandOption("--keep <DIR>")]
     [Description("keep the input and output files in DIR instead of a temporary directory")]
     public string? Keep { get; init; }
+
+    public override ValidationResult Validate() =>
+        Shards < 1 || Shards > Tokens ? ValidationResult.Error($"--shards ({Shards}) must be between 1 and --tokens ({Tokens})")
+        : Silos < 1 ? ValidationResult.Error($"--silos ({Silos}) must be at least 1")
+        : ValidationResult.Success();
 }
 
 /// <summary>
@@ -36,19 +46,25 @@ public sealed class DemoSettings : CommandSettings
 /// </summary>
 public sealed class DemoCommand : AsyncCommand<DemoSettings>
 {
+    private const int Heads = 8, KvHeads = 2, HeadDim = 64;
+
     public override async Task<int> ExecuteAsync(CommandContext context, DemoSettings settings, CancellationToken cancellationToken)
     {
-        string directory = settings.Keep ?? Path.Combine(Path.GetTempPath(), "ringattn-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        var type = LayoutParser.ParseDType(settings.DType);
+        new Attention.AttentionSpec(settings.Tokens, Heads, KvHeads, HeadDim, type, new Attention.AttentionMask(true, null)).Validate();
+        var target = ClusterTarget.Resolve(ClusterTarget.EmbeddedName, null, settings.Silos, null, null, null, null);
+        string directory = settings.Keep is null
+            ? Path.Combine(Path.GetTempPath(), "ringattn-demo-" + Guid.NewGuid().ToString("N")[..8])
+            : Path.GetFullPath(settings.Keep);
         Directory.CreateDirectory(directory);
         try
         {
             string inputs = Path.Combine(directory, "qkv.safetensors");
             string output = Path.Combine(directory, "out.safetensors");
-            var type = LayoutParser.ParseDType(settings.DType);
-            AnsiConsole.WriteLine($"writing random q [{settings.Tokens}, 8, 64], k and v [{settings.Tokens}, 2, 64] {type} to {inputs}");
-            RandomAttentionInputs.Write(inputs, settings.Tokens, heads: 8, kvHeads: 2, headDim: 64, type, seed: Environment.TickCount64);
+            AnsiConsole.WriteLine($"random q [{settings.Tokens}, {Heads}, {HeadDim}], k and v [{settings.Tokens}, {KvHeads}, {HeadDim}] {type.SafetensorsName()} in {inputs}");
+            await GenCommand.WriteAsync(inputs, settings.Tokens, Heads, KvHeads, HeadDim, type, Environment.TickCount64);
 
-            await using var connection = await ClusterConnection.OpenAsync(null, settings.Silos, cancellationToken, [directory]);
+            await using var connection = await ClusterConnection.OpenAsync(target, settings, [directory], cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}; {settings.Shards} shards, zigzag layout, causal mask[/]");
             var job = await JobProgressView.SubmitAsync(connection.Client, new JobSpec
             {
@@ -58,11 +74,12 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
                 Shards = settings.Shards,
                 Layout = ShardLayout.Zigzag,
             }, cancellationToken);
-            var status = await JobProgressView.FollowAsync(job, cancellationToken);
-            JobProgressView.PrintFigures(status);
+            var report = JobReport.From(await JobProgressView.FollowAsync(job, cancellationToken));
+            CliOutput.Human(() => JobProgressView.PrintFigures(report));
 
-            var report = await Task.Run(() => OutputVerifier.Verify(inputs, output, new(true, null), null, rows: 64, seed: 7), cancellationToken);
-            return VerificationView.Print(report);
+            var verification = await VerifyCommand.CheckAsync(inputs, output, causal: true, window: null, scale: null, rows: 64, seed: 7, cancellationToken);
+            CliOutput.Result(new DemoReport(inputs, report, verification, connection.LogPath), CliJson.Default.DemoReport);
+            return verification.Passed ? CliErrors.Ok : CliErrors.VerificationFailed;
         }
         finally
         {

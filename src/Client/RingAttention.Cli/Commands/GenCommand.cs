@@ -1,30 +1,35 @@
 using System.ComponentModel;
 using RingAttention.Attention;
+using RingAttention.Cli.Reports;
 using RingAttention.Tensors;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands;
 
-public sealed class GenSettings : CommandSettings
+public sealed class GenSettings : CliSettings
 {
     [CommandOption("--output <PATH>")]
     [Description("safetensors file to write (q, k, v)")]
     public string? Output { get; init; }
 
     [CommandOption("--tokens <T>")]
+    [Description("sequence length")]
     [DefaultValue(4096)]
     public int Tokens { get; init; } = 4096;
 
     [CommandOption("--heads <HQ>")]
+    [Description("query heads")]
     [DefaultValue(8)]
     public int Heads { get; init; } = 8;
 
     [CommandOption("--kv-heads <HKV>")]
+    [Description("key/value heads (must divide --heads)")]
     [DefaultValue(2)]
     public int KvHeads { get; init; } = 2;
 
     [CommandOption("--head-dim <D>")]
+    [Description("head dimension")]
     [DefaultValue(64)]
     public int HeadDim { get; init; } = 64;
 
@@ -34,6 +39,7 @@ public sealed class GenSettings : CommandSettings
     public string DType { get; init; } = "bf16";
 
     [CommandOption("--seed <SEED>")]
+    [Description("random seed: the same seed and shape give the same file")]
     [DefaultValue(1L)]
     public long Seed { get; init; } = 1;
 
@@ -42,15 +48,26 @@ public sealed class GenSettings : CommandSettings
 }
 
 /// <summary><c>ringattn gen</c>: random inputs (normal, std 1) of a given shape, dtype and seed.</summary>
-public sealed class GenCommand : Command<GenSettings>
+public sealed class GenCommand : AsyncCommand<GenSettings>
 {
-    public override int Execute(CommandContext context, GenSettings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, GenSettings settings, CancellationToken cancellationToken)
     {
         var type = LayoutParser.ParseDType(settings.DType);
-        new AttentionSpec(settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, AttentionMask.None).Validate();
-        RandomAttentionInputs.Write(settings.Output!, settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, settings.Seed);
+        string output = Path.GetFullPath(settings.Output!);
+        await WriteAsync(output, settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, settings.Seed);
         AnsiConsole.WriteLine(
-            $"wrote {settings.Output}: q [{settings.Tokens}, {settings.Heads}, {settings.HeadDim}], k and v [{settings.Tokens}, {settings.KvHeads}, {settings.HeadDim}] {type.SafetensorsName()}");
+            $"wrote {output}: q [{settings.Tokens}, {settings.Heads}, {settings.HeadDim}], k and v [{settings.Tokens}, {settings.KvHeads}, {settings.HeadDim}] {type.SafetensorsName()}");
+        CliOutput.Result(new GenReport(output, settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type.SafetensorsName(), settings.Seed,
+            new FileInfo(output).Length), CliJson.Default.GenReport);
         return CliErrors.Ok;
+    }
+
+    /// <summary>Validates the shape, then writes the file with progress (it takes seconds from about 32K tokens).</summary>
+    public static Task WriteAsync(string path, int tokens, int heads, int kvHeads, int headDim, ElementType type, long seed)
+    {
+        new AttentionSpec(tokens, heads, kvHeads, headDim, type, AttentionMask.None).Validate();
+        return StageProgress.RunAsync("writing inputs", report => Task.Run(() =>
+            RandomAttentionInputs.Write(path, tokens, heads, kvHeads, headDim, type, seed,
+                (done, total) => report(new ProgressUpdate(done, total, "writing", $"{done / 1e6:N0} of {total / 1e6:N0} MB")))));
     }
 }

@@ -1,11 +1,13 @@
 using System.ComponentModel;
+using RingAttention.Cli.Reports;
 using RingAttention.Grains;
+using RingAttention.Grains.Hosting;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands;
 
-public sealed class RunSettings : CommandSettings
+public sealed class RunSettings : CliSettings
 {
     [CommandOption("--inputs <PATH>")]
     // Help text is console markup: brackets are doubled.
@@ -29,34 +31,34 @@ public sealed class RunSettings : CommandSettings
     public float? Scale { get; init; }
 
     [CommandOption("--shards <R>")]
-    [Description("shard grains in the ring (default 4)")]
+    [Description("shard grains in the ring")]
     [DefaultValue(4)]
     public int Shards { get; init; } = 4;
 
     [CommandOption("--layout <LAYOUT>")]
-    [Description("contiguous or zigzag (default zigzag: equal causal work per shard)")]
+    [Description("contiguous or zigzag (zigzag gives every shard equal causal work)")]
     [DefaultValue("zigzag")]
     public string Layout { get; init; } = "zigzag";
 
     [CommandOption("--silos <N>")]
-    [Description("silos of the embedded cluster (default 3); ignored with --cluster")]
+    [Description("silos of the embedded cluster; ignored with --cluster")]
     [DefaultValue(3)]
     public int Silos { get; init; } = 3;
 
     [CommandOption("--cluster <HOST:PORT,...>")]
-    [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo)")]
+    [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo); default: the RINGATTN_CLUSTER environment variable, else embedded")]
     public string? Cluster { get; init; }
 
     [CommandOption("--cluster-id <ID>")]
-    [Description("cluster id of the running cluster (default ringattention)")]
-    [DefaultValue("ringattention")]
-    public string ClusterId { get; init; } = "ringattention";
+    [Description("cluster id of the running cluster (default: the RINGATTN_CLUSTER_ID environment variable, else ringattention)")]
+    public string? ClusterId { get; init; }
 
     [CommandOption("--tls-cert <PFX>")]
     [Description("the cluster's TLS certificate, when its silos use TLS")]
     public string? TlsCertificate { get; init; }
 
     [CommandOption("--tls-password <PASSWORD>")]
+    [Description("password of the --tls-cert file")]
     public string? TlsPassword { get; init; }
 
     [CommandOption("--token <TOKEN>")]
@@ -77,7 +79,7 @@ public sealed class RunSettings : CommandSettings
     public bool Detach { get; init; }
 
     [CommandOption("--max-job-memory <BYTES>")]
-    [Description("embedded cluster: largest job in bytes (RingAttention:MaxJobMemoryBytes, default 8 GiB)")]
+    [Description("embedded cluster: largest job in bytes (RingAttention:MaxJobMemoryBytes, default 8 GiB, at least 1 MiB)")]
     public long? MaxJobMemory { get; init; }
 
     [CommandOption("--repeat <N>")]
@@ -89,7 +91,9 @@ public sealed class RunSettings : CommandSettings
         string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
         : Repeat < 1 ? ValidationResult.Error($"--repeat ({Repeat}) must be at least 1")
-        : Detach && string.IsNullOrWhiteSpace(Cluster) ? ValidationResult.Error("--detach needs --cluster (an embedded cluster ends with this process)")
+        // The silo's own rule, so the flag and the setting cannot disagree; said with the flag's name.
+        : MaxJobMemory is long limit && new RingAttentionOptionsValidator().Validate(null, new RingAttentionOptions { MaxJobMemoryBytes = limit })
+            is { Failed: true } invalid ? ValidationResult.Error($"--max-job-memory: {invalid.FailureMessage}")
         : Detach && Repeat > 1 ? ValidationResult.Error("--detach and --repeat cannot be combined")
         : Lease is < 5 or > 86_400 ? ValidationResult.Error($"--lease ({Lease}) must be between 5 and 86400 seconds")
         : ValidationResult.Success();
@@ -100,6 +104,13 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, RunSettings settings, CancellationToken cancellationToken)
     {
+        var target = ClusterTarget.Resolve(settings.Cluster, settings.ClusterId, settings.Silos, settings.TlsCertificate, settings.TlsPassword,
+            settings.Token, settings.MaxJobMemory);
+        if (settings.Detach && target.Embedded)
+        {
+            throw new Attention.SpecValidationException("detach", "--detach needs --cluster or RINGATTN_CLUSTER (an embedded cluster ends with this process)");
+        }
+
         var spec = new JobSpec
         {
             InputPath = Path.GetFullPath(settings.Inputs!),
@@ -113,37 +124,48 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             // A job whose CLI dies is cancelled by the cluster after this long without a status call (unless detached).
             ClientLeaseSeconds = settings.Detach ? null : settings.Lease,
         };
-        await using var connection = await ClusterConnection.OpenAsync(settings, cancellationToken);
+        // Everything that can be checked here is, before a cluster starts or is contacted: a typo costs milliseconds.
+        // A running cluster may see files this machine does not (its own storage): those are left to it.
+        if (target.Embedded || File.Exists(spec.InputPath))
+        {
+            _ = Grains.Jobs.JobValidation.Preflight(spec);
+        }
+
+        await using var connection = await ClusterConnection.OpenAsync(target, settings, [DirectoryOf(spec.InputPath), DirectoryOf(spec.OutputPath)], cancellationToken);
         AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
         if (settings.Detach)
         {
             var detached = await connection.Client.SubmitAsync(spec, ct: cancellationToken);
-            AnsiConsole.WriteLine($"submitted {detached.Id}; it runs on without this process (no lease)");
+            AnsiConsole.WriteLine($"job {detached.Id} submitted; it runs on without this process (no lease)");
+            CliOutput.Result(new SubmitReport(detached.Id, spec.OutputPath), CliJson.Default.SubmitReport);
             return CliErrors.Ok;
         }
 
-        var runs = new List<Grains.JobStatus>();
+        var runs = new List<JobReport>();
         for (int run = 1; run <= settings.Repeat; run++)
         {
             var job = await JobProgressView.SubmitAsync(connection.Client, spec, cancellationToken);
-            var status = await JobProgressView.FollowAsync(job, cancellationToken);
-            runs.Add(status);
+            var report = JobReport.From(await JobProgressView.FollowAsync(job, cancellationToken));
+            runs.Add(report);
             if (settings.Repeat > 1)
             {
                 AnsiConsole.WriteLine(FormattableString.Invariant(
-                    $"run {run}: wall {status.ElapsedSeconds:0.000} s, kernel sum {status.Totals.ComputeSeconds:0.000} s, K/V wait sum {status.Totals.WaitSeconds:0.000} s, load sum {status.Totals.LoadSeconds:0.000} s, write sum {status.Totals.WriteSeconds:0.000} s"));
+                    $"run {run}: wall {report.WallSeconds:0.000} s, kernel sum {report.KernelSeconds:0.000} s, K/V wait sum {report.WaitSeconds:0.000} s, load sum {report.LoadSeconds:0.000} s, write sum {report.WriteSeconds:0.000} s"));
             }
         }
 
-        JobProgressView.PrintFigures(runs[^1]);
+        CliOutput.Human(() => JobProgressView.PrintFigures(runs[^1]));
         if (settings.Repeat > 1)
         {
             static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
             AnsiConsole.WriteLine(FormattableString.Invariant(
-                $"median of {runs.Count} runs: wall {Median(runs.Select(r => r.ElapsedSeconds)):0.000} s, kernel sum {Median(runs.Select(r => r.Totals.ComputeSeconds)):0.000} s"));
+                $"median of {runs.Count} runs: wall {Median(runs.Select(r => r.WallSeconds)):0.000} s, kernel sum {Median(runs.Select(r => r.KernelSeconds)):0.000} s"));
         }
 
-        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {runs[^1].OutputPath}");
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {runs[^1].Output}");
+        CliOutput.Result(new RunReport(runs[^1], [.. runs.Select(r => r.WallSeconds)], connection.LogPath), CliJson.Default.RunReport);
         return CliErrors.Ok;
     }
+
+    private static string DirectoryOf(string path) => Path.GetDirectoryName(path)!;
 }

@@ -13,7 +13,9 @@ public static class OutputVerifier
     private const int KeyChunkRows = 4096;
 
     /// <param name="rows">Query tokens to check; the first and last token are always among them.</param>
-    public static VerificationReport Verify(string inputPath, string outputPath, AttentionMask mask, float? scale, int rows = 64, int seed = 1)
+    /// <param name="progress">Told the key tokens streamed so far, of all of them (the reference's work).</param>
+    public static VerificationReport Verify(string inputPath, string outputPath, AttentionMask mask, float? scale, int rows = 64, int seed = 1,
+        Action<long, long>? progress = null)
     {
         using var inputs = SafetensorsFile.Open(inputPath, "inputs");
         using var outputs = SafetensorsFile.Open(outputPath, "output");
@@ -24,7 +26,7 @@ public static class OutputVerifier
 
         long[] positions = SampleTokens(spec.Tokens, rows, seed);
         var reference = new SampledReference(spec, positions, ReadQueries(inputs, spec, positions));
-        StreamKeys(inputs, spec, reference);
+        StreamKeys(inputs, spec, reference, progress);
         return Compare(outputs, spec, positions, reference);
     }
 
@@ -68,7 +70,7 @@ public static class OutputVerifier
         return queries;
     }
 
-    private static void StreamKeys(SafetensorsReader inputs, AttentionSpec spec, SampledReference reference)
+    private static void StreamKeys(SafetensorsReader inputs, AttentionSpec spec, SampledReference reference, Action<long, long>? progress)
     {
         int rowElements = spec.KvHeads * spec.HeadDim;
         byte[] raw = new byte[KeyChunkRows * rowElements * spec.DType.Size()];
@@ -78,6 +80,7 @@ public static class OutputVerifier
             float[] keys = ReadChunk(inputs, "k", spec.DType, first, count, rowElements, raw);
             float[] values = ReadChunk(inputs, "v", spec.DType, first, count, rowElements, raw);
             reference.AddKeys(first, count, keys, values);
+            progress?.Invoke(first + count, spec.Tokens);
         }
     }
 

@@ -11,6 +11,9 @@ public sealed class RingAttentionOptions
     /// <value>Default 8 GiB.</value></summary>
     public long MaxJobMemoryBytes { get; set; } = 8L << 30;
 
+    /// <summary>The smallest <see cref="MaxJobMemoryBytes"/> accepted (1 MiB).</summary>
+    public const long MinJobMemoryBytes = 1 << 20;
+
     /// <summary>How long a shard waits for the next K/V block before it fails the job.
     /// <value>Default 10 minutes.</value></summary>
     public TimeSpan StepTimeout { get; set; } = TimeSpan.FromMinutes(10);
@@ -50,7 +53,7 @@ public sealed class RingAttentionOptionsValidator : IValidateOptions<RingAttenti
     public ValidateOptionsResult Validate(string? name, RingAttentionOptions options)
     {
         var failures = new List<string>();
-        if (options.MaxJobMemoryBytes < 1 << 20)
+        if (options.MaxJobMemoryBytes < RingAttentionOptions.MinJobMemoryBytes)
         {
             failures.Add($"{nameof(RingAttentionOptions.MaxJobMemoryBytes)} ({options.MaxJobMemoryBytes}) must be at least 1 MiB");
         }

@@ -17,13 +17,14 @@ public static class JobOutput
     public static string PartialPath(string outputPath, string jobId, long attempt) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, $".{Path.GetFileName(outputPath)}.{jobId}.{attempt}.partial");
 
-    /// <summary>Creates the attempt's temp file; the returned handle is held by the coordinator until the attempt ends.</summary>
-    public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string partialPath) =>
+    /// <summary>Creates the attempt's temp file, its header saying what is computed (<see cref="OutputMetadata"/>); the
+    /// returned handle is held by the coordinator until the attempt ends.</summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string jobId, string partialPath) =>
         SafetensorsSharedOutput.Create(partialPath,
         [
             (Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),
             (LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
-        ], OutputTarget.Marker);
+        ], OutputMetadata.For(spec, jobId));
 
     /// <summary>
     /// Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row. o travels in

@@ -16,20 +16,41 @@ public static class JobValidation
     {
         cluster ??= ClusterShape.HostOnly;
         JobSpecLimits.Check(spec);
-        if (string.IsNullOrWhiteSpace(spec.OutputPath))
-        {
-            throw new SpecValidationException("output", "an output path is required");
-        }
-
+        RequireOutput(spec);
         // Confinement first: nothing outside the roots is looked at, so no answer tells whether a file exists there.
-        PathConfinement.Check("output", spec.OutputPath, options.AllowedRoots);
+        PathConfinement.Check("output", spec.OutputPath!, options.AllowedRoots);
         if (spec.InputPath is string inputPath)
         {
             PathConfinement.Check("inputs", inputPath, options.AllowedRoots);
         }
 
-        OutputTarget.CheckPath(spec);
+        var resolved = Preflight(spec);
+        HostBufferLimits.Check(resolved, cluster.HostPathSilos);
+        long needed = JobMemory.Estimate(resolved, cluster, options.StagingBufferBytes);
+        if (needed > options.MaxJobMemoryBytes)
+        {
+            throw new SpecValidationException("memory",
+                $"the job needs about {JobMemory.Format(needed)} but the limit per job is {JobMemory.Format(options.MaxJobMemoryBytes)} " +
+                $"({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.MaxJobMemoryBytes)})");
+        }
 
+        if (resolved.InputPath is string input)
+        {
+            CheckFinite(input);
+        }
+
+        return resolved;
+    }
+
+    /// <summary>
+    /// The checks that need only the spec and the files' headers, not the cluster: a client runs them before it starts
+    /// or contacts a cluster, so a typo is answered in milliseconds. Reads no tensor data.
+    /// </summary>
+    public static JobSpec Preflight(JobSpec spec)
+    {
+        JobSpecLimits.Check(spec);
+        RequireOutput(spec);
+        OutputTarget.CheckPath(spec);
         if (spec.Shards < 1)
         {
             throw new SpecValidationException("shards", $"shards ({spec.Shards}) must be at least 1");
@@ -54,23 +75,17 @@ public static class JobValidation
             throw new SpecValidationException("shards", $"shards ({resolved.Shards}) must not exceed tokens ({resolved.Tokens})");
         }
 
-        HostBufferLimits.Check(resolved, cluster.HostPathSilos);
-        long needed = JobMemory.Estimate(resolved, cluster, options.StagingBufferBytes);
-        if (needed > options.MaxJobMemoryBytes)
-        {
-            throw new SpecValidationException("memory",
-                $"the job needs about {JobMemory.Format(needed)} but the limit per job is {JobMemory.Format(options.MaxJobMemoryBytes)} " +
-                $"({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.MaxJobMemoryBytes)})");
-        }
-
         OutputTarget.CheckWritable(resolved, OutputTarget.Bytes(resolved));
-        if (resolved.InputPath is string input)
-        {
-            CheckFinite(input);
-        }
-
         _ = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
         return resolved;
+    }
+
+    private static void RequireOutput(JobSpec spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec.OutputPath))
+        {
+            throw new SpecValidationException("output", "an output path is required");
+        }
     }
 
     private static void CheckFinite(string path)

@@ -11,9 +11,6 @@ namespace RingAttention.Grains.Jobs;
 /// </summary>
 public static class OutputTarget
 {
-    /// <summary>The header metadata that marks a file as a RingAttention output (what may be replaced without force).</summary>
-    public static IReadOnlyDictionary<string, string> Marker { get; } = new Dictionary<string, string> { ["producer"] = "ringattention" };
-
     public static void CheckPath(JobSpec spec)
     {
         if (string.IsNullOrWhiteSpace(spec.OutputPath))
@@ -105,7 +102,7 @@ public static class OutputTarget
         try
         {
             using var file = SafetensorsFile.Open(path, "output");
-            return Marker.All(m => file.Header.Metadata.TryGetValue(m.Key, out var value) && value == m.Value);
+            return OutputMetadata.IsOurs(file.Header.Metadata);
         }
         catch (SpecValidationException)
         {

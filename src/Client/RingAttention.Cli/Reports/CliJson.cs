@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+
+namespace RingAttention.Cli.Reports;
+
+/// <summary>
+/// Source-generated serialization of everything --json prints: no reflection, so a trimmed single-file
+/// <c>ringattn</c> serializes exactly as the untrimmed one.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(RunReport))]
+[JsonSerializable(typeof(DemoReport))]
+[JsonSerializable(typeof(GenReport))]
+[JsonSerializable(typeof(VerificationSummary))]
+[JsonSerializable(typeof(ErrorReport))]
+[JsonSerializable(typeof(SubmitReport))]
+public sealed partial class CliJson : JsonSerializerContext;

@@ -1,0 +1,35 @@
+using RingAttention.Attention;
+using RingAttention.Grains;
+
+namespace RingAttention.Cli.Reports;
+
+/// <summary>The figures of a finished job, as the CLI prints them and as --json carries them.</summary>
+public sealed record JobReport(
+    string Job,
+    string Output,
+    int Tokens,
+    int Shards,
+    string Backends,
+    double WallSeconds,
+    double TokensPerSecond,
+    double Gflop,
+    double GflopPerSecond,
+    double KernelSeconds,
+    double WaitSeconds,
+    double LoadSeconds,
+    double WriteSeconds,
+    long BytesMoved,
+    int RemoteTransfers,
+    int LocalHandoffs,
+    int Attempts,
+    string? Note)
+{
+    public static JobReport From(JobStatus status)
+    {
+        double flops = AttentionFlops.Count(status.Spec!.ToAttentionSpec());
+        return new(status.JobId, status.OutputPath ?? status.Spec.OutputPath ?? "", status.Tokens, status.Shards, status.Backends,
+            status.ElapsedSeconds, status.Tokens / status.ElapsedSeconds, flops / 1e9, flops / status.ElapsedSeconds / 1e9,
+            status.Totals.ComputeSeconds, status.Totals.WaitSeconds, status.Totals.LoadSeconds, status.Totals.WriteSeconds,
+            status.Totals.BytesMoved, status.Totals.RemoteTransfers, status.Totals.LocalHandoffs, status.Attempts, status.Note);
+    }
+}
