@@ -11,7 +11,9 @@
 #   scripts/local-cluster.sh gateways      the silos' gateway endpoints, for a client's --cluster
 #   scripts/local-cluster.sh id            the cluster id, for a client's --cluster-id
 #   scripts/local-cluster.sh data-dir      the directory job inputs and outputs must lie under
+#   scripts/local-cluster.sh env           export lines for RINGATTN_CLUSTER and RINGATTN_CLUSTER_ID (eval them)
 # Then: ringattn run --cluster "$(scripts/local-cluster.sh gateways)" --cluster-id "$(scripts/local-cluster.sh id)" ...
+#   or: eval "$(scripts/local-cluster.sh env)"; ringattn run ...   (sets RINGATTN_CLUSTER and RINGATTN_CLUSTER_ID)
 # Environment: RINGATTN_CLUSTER_DIR (state, default .cluster), RINGATTN_REDIS_PORT (6379), RINGATTN_PORT_BASE (0: ports
 # silo 11111+i, gateway 30000+i, data 11200+i, http 8080+i, all shifted by the base), RINGATTN_NO_BUILD=1 to skip the build,
 # RINGATTN_SILO_ARGS for extra silo settings, RINGATTN_DATA_DIR (default: the directory `start` runs in): job inputs and
@@ -196,6 +198,8 @@ case "${1:-}" in
     ;;
   gateways) gateways ;;
   id) cat "$state/cluster-id" ;;
+  # For eval: every later ringattn command finds this cluster without --cluster/--cluster-id.
+  env) printf 'export RINGATTN_CLUSTER=%q RINGATTN_CLUSTER_ID=%q\n' "$(gateways)" "$(cat "$state/cluster-id")" ;;
   data-dir) data_dir ;;
-  *) sed -n '2,19p' "$0"; exit 2 ;;
+  *) sed -n '2,21p' "$0"; exit 2 ;;
 esac

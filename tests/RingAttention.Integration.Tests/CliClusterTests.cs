@@ -31,6 +31,31 @@ public sealed partial class CliClusterTests(HarnessFixture fixture, ITestOutputH
         }
     }
 
+    [SkippableFact]
+    public async Task Run_ClusterFromTheScriptsEnv_NeedsNoClusterFlags()
+    {
+        Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
+        string input = Inputs.Write(fixture.PathFor("cli-env-input.safetensors"), 1024, 4, 2, 32, ElementType.BF16, seed: 23);
+        string output = fixture.PathFor("cli-env-out.safetensors");
+        string exports = await fixture.Cluster.EnvAsync();
+        Assert.Contains("export RINGATTN_CLUSTER=", exports, StringComparison.Ordinal);
+
+        // As the README says: eval "$(scripts/local-cluster.sh env)", then ringattn without --cluster/--cluster-id.
+        var start = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"{exports.Trim()}; exec dotnet \"$0\" run --inputs \"$1\" --output \"$2\"");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ringattn.dll"));
+        start.ArgumentList.Add(input);
+        start.ArgumentList.Add(output);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string printed = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode == 0, printed);
+        Assert.Contains($"cluster {await fixture.Cluster.ClusterIdAsync()} at", printed, StringComparison.Ordinal);
+        Assert.True(File.Exists(output));
+    }
+
     [SkippableTheory]
     [InlineData("INT")]
     [InlineData("TERM")]

@@ -114,6 +114,9 @@ public sealed class LocalCluster
 
     public async Task<string> ClusterIdAsync() => (await RunAsync("id")).Trim();
 
+    /// <summary>The script's <c>env</c> output: export lines for RINGATTN_CLUSTER and RINGATTN_CLUSTER_ID.</summary>
+    public Task<string> EnvAsync() => RunAsync("env");
+
     /// <summary>Silo index of a silo address such as "S127.0.0.1:11112:123" (its silo port minus the base).</summary>
     public int IndexOf(string siloAddress) => int.Parse(siloAddress.Split(':')[1]) - 11111 - PortBase;
 
