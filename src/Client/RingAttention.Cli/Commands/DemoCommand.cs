@@ -50,6 +50,7 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, DemoSettings settings, CancellationToken cancellationToken)
     {
+        double runtimeStart = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds;
         var type = LayoutParser.ParseDType(settings.DType);
         new Attention.AttentionSpec(settings.Tokens, Heads, KvHeads, HeadDim, type, new Attention.AttentionMask(true, null)).Validate();
         var target = ClusterTarget.Resolve(ClusterTarget.EmbeddedName, null, settings.Silos, null, null, null, null);
@@ -64,7 +65,9 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
             AnsiConsole.WriteLine($"random q [{settings.Tokens}, {Heads}, {HeadDim}], k and v [{settings.Tokens}, {KvHeads}, {HeadDim}] {type.SafetensorsName()} in {inputs}");
             await GenCommand.WriteAsync(inputs, settings.Tokens, Heads, KvHeads, HeadDim, type, Environment.TickCount64);
 
+            var clusterStart = System.Diagnostics.Stopwatch.StartNew();
             await using var connection = await ClusterConnection.OpenAsync(target, settings, [directory], cancellationToken);
+            double clusterSeconds = clusterStart.Elapsed.TotalSeconds;
             AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}; {settings.Shards} shards, zigzag layout, causal mask[/]");
             var job = await JobProgressView.SubmitAsync(connection.Client, new JobSpec
             {
@@ -78,7 +81,7 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
             CliOutput.Human(() => JobProgressView.PrintFigures(report));
 
             var verification = await VerifyCommand.CheckAsync(inputs, output, causal: true, window: null, scale: null, rows: 64, seed: 7, cancellationToken);
-            CliOutput.Result(new DemoReport(inputs, report, verification, connection.LogPath), CliJson.Default.DemoReport);
+            CliOutput.Result(new DemoReport(inputs, report, verification, connection.LogPath, runtimeStart, clusterSeconds), CliJson.Default.DemoReport);
             return verification.Passed ? CliErrors.Ok : CliErrors.VerificationFailed;
         }
         finally
