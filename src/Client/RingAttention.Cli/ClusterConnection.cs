@@ -59,6 +59,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             var embedded = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
             {
                 Silos = target.Silos,
+                Device = target.Device,
                 ConfigureLogging = logging,
                 AllowedRoots = roots.Distinct(StringComparer.Ordinal).ToList(),
                 Configure = target.MaxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,

@@ -6,8 +6,10 @@ namespace RingAttention.Cli;
 /// Which cluster a command talks to: flags first, then the environment (RINGATTN_CLUSTER, RINGATTN_CLUSTER_ID,
 /// RINGATTN_TOKEN; <c>eval "$(scripts/local-cluster.sh env)"</c> sets them), else an embedded cluster.
 /// </summary>
+/// <param name="Device">The embedded silos' device: auto, cpu, cuda or ilgpu-cpu.</param>
 public sealed record ClusterTarget(
-    string? Cluster, string ClusterId, int Silos, string? TlsCertificate, string? TlsPassword, string? Token, long? MaxJobMemory)
+    string? Cluster, string ClusterId, int Silos, string? TlsCertificate, string? TlsPassword, string? Token, long? MaxJobMemory,
+    string Device = "auto")
 {
     public const string ClusterVariable = "RINGATTN_CLUSTER";
     public const string ClusterIdVariable = "RINGATTN_CLUSTER_ID";
@@ -23,13 +25,19 @@ public sealed record ClusterTarget(
     public bool Embedded => Cluster is null || Cluster.Equals(EmbeddedName, StringComparison.OrdinalIgnoreCase);
 
     public static ClusterTarget Resolve(
-        string? cluster, string? clusterId, int silos, string? tlsCertificate, string? tlsPassword, string? token, long? maxJobMemory)
+        string? cluster, string? clusterId, int silos, string? tlsCertificate, string? tlsPassword, string? token, long? maxJobMemory,
+        string device = "auto")
     {
+        if (!Silo.Hosting.DeviceSelection.IsKnown(device))
+        {
+            throw new SpecValidationException("device", $"device '{device}' is not one of {string.Join(", ", Silo.Hosting.DeviceSelection.Names)}");
+        }
+
         cluster = NonEmpty(cluster) ?? NonEmpty(Environment.GetEnvironmentVariable(ClusterVariable));
         var target = new ClusterTarget(cluster,
             NonEmpty(clusterId) ?? NonEmpty(Environment.GetEnvironmentVariable(ClusterIdVariable)) ?? DefaultClusterId,
             silos, tlsCertificate, tlsPassword,
-            token ?? NonEmpty(Environment.GetEnvironmentVariable(Grains.Security.ClusterToken.EnvironmentVariable)), maxJobMemory);
+            token ?? NonEmpty(Environment.GetEnvironmentVariable(Grains.Security.ClusterToken.EnvironmentVariable)), maxJobMemory, device);
         if (target.Embedded && silos < 1)
         {
             throw new SpecValidationException("silos", $"silos ({silos}) must be at least 1");

@@ -27,6 +27,7 @@ public static partial class FlagNames
         ["maxJobMemory"] = "--max-job-memory",
         ["lease"] = "--lease",
         ["detach"] = "--detach",
+        ["device"] = "--device",
     };
 
     /// <summary>The shape fields that <c>run</c> and <c>verify</c> read from the input file rather than from a flag.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Spectre.Console.Cli;
@@ -7,19 +8,21 @@ namespace RingAttention.Cli;
 /// <summary>"did you mean --causal?" for an unknown option: the known option of the command nearest in edit distance.</summary>
 public static partial class OptionSuggestion
 {
-    private static readonly Dictionary<string, Type> Settings = new(StringComparer.Ordinal)
+    /// <summary>A switch, not a dictionary of types: the trimmer must see which settings types keep their properties.</summary>
+    [return: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
+    private static Type? SettingsOf(IReadOnlyList<string> args) => (args.Count > 0 ? args[0] : "") switch
     {
-        ["run"] = typeof(Commands.RunSettings),
-        ["gen"] = typeof(Commands.GenSettings),
-        ["verify"] = typeof(Commands.VerifySettings),
-        ["demo"] = typeof(Commands.DemoSettings),
+        "run" => typeof(Commands.RunSettings),
+        "gen" => typeof(Commands.GenSettings),
+        "verify" => typeof(Commands.VerifySettings),
+        "demo" => typeof(Commands.DemoSettings),
+        _ => null,
     };
 
     /// <summary>The hint to append to Spectre's "Unknown option 'x'." message, or "" when nothing is close.</summary>
     public static string For(string message, IReadOnlyList<string> args)
     {
-        if (UnknownOption().Match(message) is not { Success: true } match || args.Count == 0 ||
-            !Settings.TryGetValue(args[0], out var settings))
+        if (UnknownOption().Match(message) is not { Success: true } match || SettingsOf(args) is not { } settings)
         {
             return "";
         }

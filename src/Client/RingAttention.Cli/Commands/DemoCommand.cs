@@ -20,6 +20,11 @@ public sealed class DemoSettings : CliSettings
     [DefaultValue(3)]
     public int Silos { get; init; } = 3;
 
+    [CommandOption("--device <DEVICE>")]
+    [Description("embedded cluster: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda, or ilgpu-cpu (the GPU code path on ILGPU's CPU accelerator: slow, for tests)")]
+    [DefaultValue("auto")]
+    public string Device { get; init; } = "auto";
+
     [CommandOption("--shards <R>")]
     [Description("shard grains in the ring")]
     [DefaultValue(6)]
@@ -53,7 +58,7 @@ public sealed class DemoCommand : AsyncCommand<DemoSettings>
         double runtimeStart = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds;
         var type = LayoutParser.ParseDType(settings.DType);
         new Attention.AttentionSpec(settings.Tokens, Heads, KvHeads, HeadDim, type, new Attention.AttentionMask(true, null)).Validate();
-        var target = ClusterTarget.Resolve(ClusterTarget.EmbeddedName, null, settings.Silos, null, null, null, null);
+        var target = ClusterTarget.Resolve(ClusterTarget.EmbeddedName, null, settings.Silos, null, null, null, null, settings.Device);
         string directory = settings.Keep is null
             ? Path.Combine(Path.GetTempPath(), "ringattn-demo-" + Guid.NewGuid().ToString("N")[..8])
             : Path.GetFullPath(settings.Keep);

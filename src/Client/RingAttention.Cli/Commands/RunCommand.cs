@@ -45,6 +45,11 @@ public sealed class RunSettings : CliSettings
     [DefaultValue(3)]
     public int Silos { get; init; } = 3;
 
+    [CommandOption("--device <DEVICE>")]
+    [Description("embedded cluster: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda, or ilgpu-cpu (the GPU code path on ILGPU's CPU accelerator: slow, for tests)")]
+    [DefaultValue("auto")]
+    public string Device { get; init; } = "auto";
+
     [CommandOption("--cluster <HOST:PORT,...>")]
     [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo); default: the RINGATTN_CLUSTER environment variable, else embedded")]
     public string? Cluster { get; init; }
@@ -105,7 +110,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, RunSettings settings, CancellationToken cancellationToken)
     {
         var target = ClusterTarget.Resolve(settings.Cluster, settings.ClusterId, settings.Silos, settings.TlsCertificate, settings.TlsPassword,
-            settings.Token, settings.MaxJobMemory);
+            settings.Token, settings.MaxJobMemory, settings.Device);
         if (settings.Detach && target.Embedded)
         {
             throw new Attention.SpecValidationException("detach", "--detach needs --cluster or RINGATTN_CLUSTER (an embedded cluster ends with this process)");

@@ -7,6 +7,11 @@ namespace RingAttention.Silo.Hosting;
 /// <summary>Picks the silo's compute backend at start-up and says why: CUDA when asked or present, else the CPU.</summary>
 public static class DeviceSelection
 {
+    /// <summary>The values <see cref="Select"/> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["auto", "cpu", "cuda", "ilgpu-cpu"];
+
+    public static bool IsKnown(string device) => Names.Contains(device, StringComparer.OrdinalIgnoreCase);
+
     /// <param name="device">
     /// "auto" (CUDA device 0 if there is one, else CPU), "cuda" (CUDA or fail), "cpu", or "ilgpu-cpu" (the portable
     /// kernel on ILGPU's CPU accelerator: slow, for tests, but it runs the device-resident ring without a GPU).

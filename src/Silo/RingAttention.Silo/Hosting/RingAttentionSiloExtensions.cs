@@ -41,7 +41,7 @@ public static class RingAttentionSiloExtensions
         }
 
         var store = new BlockStore();
-        var dataServer = new DataPlaneServer(store, host.ListenIPAddress, host.DataPort, host.AdvertisedHost, dataTls);
+        var dataServer = new DataPlaneServer(store, host.ListenIPAddress(), host.DataPort, host.AdvertisedHost, dataTls);
 
         var ringOptions = new RingAttentionOptions();
         configure?.Invoke(ringOptions);
@@ -99,8 +99,8 @@ public static class RingAttentionSiloExtensions
                 o.AdvertisedIPAddress = advertised;
                 o.SiloPort = host.SiloPort;
                 o.GatewayPort = host.GatewayPort;
-                o.SiloListeningEndpoint = new IPEndPoint(host.ListenIPAddress, host.SiloPort);
-                o.GatewayListeningEndpoint = new IPEndPoint(host.ListenIPAddress, host.GatewayPort);
+                o.SiloListeningEndpoint = new IPEndPoint(host.ListenIPAddress(), host.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(host.ListenIPAddress(), host.GatewayPort);
             });
         }
         else

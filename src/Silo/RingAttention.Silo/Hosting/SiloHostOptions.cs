@@ -74,11 +74,12 @@ public sealed class SiloHostOptions
 
     public bool IsRedis => string.Equals(Clustering, "redis", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The parsed <see cref="ListenAddress"/> (validated at start).</summary>
-    public System.Net.IPAddress ListenIPAddress => System.Net.IPAddress.Parse(ListenAddress);
+    /// <summary>The parsed <see cref="ListenAddress"/> (validated at start). A method, not a property: configuration
+    /// binding (source-generated in a trimmed build) would try to bind an IPAddress.</summary>
+    public System.Net.IPAddress ListenIPAddress() => System.Net.IPAddress.Parse(ListenAddress);
 
     /// <summary>True when some port is reachable from other machines.</summary>
-    public bool ListensBeyondLoopback => !System.Net.IPAddress.IsLoopback(ListenIPAddress);
+    public bool ListensBeyondLoopback => !System.Net.IPAddress.IsLoopback(ListenIPAddress());
 }
 
 /// <summary>
