@@ -19,6 +19,16 @@ app.Configure(config =>
         .WithDescription("Write random q/k/v of a given shape and dtype to a safetensors file.");
     config.AddCommand<VerifyCommand>("verify")
         .WithDescription("Check sampled rows of an output against its inputs with a float64 reference.");
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Benchmarks: the GPU kernel alone, the ring at several sizes, the device check of the kernels.");
+        bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchKernelCommand>("kernel")
+            .WithDescription("Time the local attention kernel on the GPU (q/k/v resident) per shape: TFLOP/s and error vs float64.");
+        bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchRingCommand>("ring")
+            .WithDescription("Run one job around rings of several sizes: warm wall, kernel and K/V-wait medians and the ring's efficiency.");
+        bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchVerifyCommand>("verify")
+            .WithDescription("Device check of the GPU kernels: NaN-poisoned outputs and the ring path, on cases written by bench/device_verify.py.");
+    });
 });
 
 using var interruption = new Interruption();

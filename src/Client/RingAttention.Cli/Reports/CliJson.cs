@@ -13,4 +13,6 @@ namespace RingAttention.Cli.Reports;
 [JsonSerializable(typeof(VerificationSummary))]
 [JsonSerializable(typeof(ErrorReport))]
 [JsonSerializable(typeof(SubmitReport))]
+[JsonSerializable(typeof(KernelBenchReport))]
+[JsonSerializable(typeof(RingBenchReport))]
 public sealed partial class CliJson : JsonSerializerContext;

@@ -7,7 +7,7 @@ public sealed record VerificationSummary(
     bool Passed,
     int Rows,
     int Heads,
-    string DType,
+    string Dtype,
     bool Causal,
     int? Window,
     float? Scale,

@@ -5,27 +5,20 @@ using RingAttention.Kernels;
 using RingAttention.Kernels.Gpu;
 using RingAttention.Tensors;
 
-namespace RingAttention.Bench.Gpu;
+namespace RingAttention.Cli.Bench;
 
 /// <summary>
-/// Device check: every case runs through the device-resident entry in overwrite mode into NaN-poisoned O/LSE
-/// (so an unwritten element shows as NaN), and through the host Accumulate path as 4 zigzag ring steps, which
-/// must agree with the single launch.
+/// Device check (after a kernel or ILGPU change): every case of DIR/cases.txt (name dtype mask window per line) on
+/// DIR/NAME.in.safetensors runs through the device-resident entry in overwrite mode into NaN-poisoned O/LSE (so an
+/// unwritten element shows as NaN), and through the host Accumulate path as 4 zigzag ring steps, which must agree
+/// with the single launch. Writes DIR/NAME.out.safetensors (o f32 [T,Hq,D], lse f32 [Hq,T]) for
+/// bench/device_verify.py to compare with PyTorch SDPA and float64.
 /// </summary>
-internal static class DeviceVerify
+public static class DeviceCheck
 {
-    public static int Run(Options options)
+    /// <returns>The number of failed cases.</returns>
+    public static int Run(CudaAttentionBackend backend, string dir, TextWriter log)
     {
-        string dir = options.Get("dir", ".");
-        if (!GpuBackends.TryCreateCuda(out var created, out string reason))
-        {
-            Console.Error.WriteLine(reason);
-            return 1;
-        }
-
-        using var backend = (CudaAttentionBackend)created!;
-        KernelOptions.Apply(backend, options);
-        Console.WriteLine($"backend {reason}; wgmma: {backend.Flash.UseWgmma}");
         foreach (var t in new[] { ElementType.BF16, ElementType.F16 })
         {
             foreach (int d in new[] { 64, 128 })
@@ -35,12 +28,12 @@ internal static class DeviceVerify
                     try
                     {
                         var (regs, local, shared, patched, ptx) = backend.Flash.Inspect(t, d, s);
-                        Console.WriteLine($"kernel {t} d={d} {(s < 0 ? $"wgmma wg={-s}" : $"mma slabs={s}")}: {regs} registers, {local} B local, {shared} B shared, depots patched: {patched}");
+                        log.WriteLine($"kernel {t} d={d} {(s < 0 ? $"wgmma wg={-s}" : $"mma slabs={s}")}: {regs} registers, {local} B local, {shared} B shared, depots patched: {patched}");
                         File.WriteAllText(Path.Combine(dir, $"flash_{t}_{d}_{s}.ptx"), ptx);
                     }
-                    catch (Exception ex)
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
-                        Console.WriteLine($"kernel {t} d={d} slabs={s}: load failed: {ex.GetBaseException().Message}");
+                        log.WriteLine($"kernel {t} d={d} slabs={s}: load failed: {ex.GetBaseException().Message}");
                     }
                 }
             }
@@ -52,15 +45,27 @@ internal static class DeviceVerify
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             string name = f[0];
             bool causal = f[2].Contains("causal", StringComparison.Ordinal);
-            int window = int.Parse(f[3]);
-            var inputs = SafeTensors.Read(Path.Combine(dir, name + ".in.safetensors"));
-            var (qd, qShape, qBytes) = inputs["q"];
-            var (_, kShape, kBytes) = inputs["k"];
-            var (_, _, vBytes) = inputs["v"];
-            var type = qd == "BF16" ? ElementType.BF16 : qd == "F16" ? ElementType.F16 : ElementType.F32;
-            int tokens = (int)qShape[0], hq = (int)qShape[1], dim = (int)qShape[2], hkv = (int)kShape[1];
-            var spec = new AttentionSpec(tokens, hq, hkv, dim, type, new AttentionMask(causal, window > 0 ? window : null)).Validate();
+            int window = int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture);
+            byte[] qBytes, kBytes, vBytes;
+            AttentionSpec spec;
+            using (var inputs = SafetensorsFile.Open(Path.Combine(dir, name + ".in.safetensors")))
+            {
+                var q = inputs.GetTensor("q");
+                var k = inputs.GetTensor("k");
+                spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type,
+                    new AttentionMask(causal, window > 0 ? window : null)).Validate();
+                byte[] Whole(string tensor)
+                {
+                    var bytes = new byte[inputs.GetTensor(tensor).ByteLength];
+                    inputs.ReadElements(tensor, 0, bytes);
+                    return bytes;
+                }
 
+                (qBytes, kBytes, vBytes) = (Whole("q"), Whole("k"), Whole("v"));
+            }
+
+            int tokens = spec.Tokens, hq = spec.Heads, hkv = spec.KvHeads, dim = spec.HeadDim;
+            var type = spec.DType;
             var ws = backend.Workspace;
             long oCount = (long)tokens * hq * dim, lseCount = (long)hq * tokens;
             ws.Ensure(qBytes.Length, kBytes.Length, vBytes.Length, oCount, lseCount);
@@ -85,7 +90,7 @@ internal static class DeviceVerify
             double ringDiff = RingDiff(backend, spec, qBytes, kBytes, vBytes, o, lse, out double ringLse);
             bool fast = backend.Flash.Supports(type, dim);
             string path = fast ? backend.Flash.Variant : "portable";
-            Console.WriteLine($"case {name} {type} T={tokens} hq={hq} hkv={hkv} d={dim} mask={spec.Mask} path={path} ms={ms:F1} nan_o={nanO} nan_lse={nanL} ring_max_abs={ringDiff:E2} ring_lse={ringLse:E2}");
+            log.WriteLine($"case {name} {type} T={tokens} hq={hq} hkv={hkv} d={dim} mask={spec.Mask} path={path} ms={ms:F1} nan_o={nanO} nan_lse={nanL} ring_max_abs={ringDiff:E2} ring_lse={ringLse:E2}");
             // bf16/f16 P is rounded against a different running max when keys arrive in ring order: allow that rounding.
             double ringTol = type == ElementType.BF16 ? 2e-2 : type == ElementType.F16 ? 3e-3 : 1e-4;
             if (nanO != 0 || nanL != 0 || ringDiff > ringTol || ringLse > 1e-3)
@@ -93,14 +98,15 @@ internal static class DeviceVerify
                 failures++;
             }
 
-            SafeTensors.Write(
-                Path.Combine(dir, name + ".out.safetensors"),
-                ("o", "F32", [tokens, hq, dim], ToBytes(o)),
-                ("lse", "F32", [hq, tokens], ToBytes(lse)));
+            SafetensorsFile.Write(Path.Combine(dir, name + ".out.safetensors"),
+            [
+                ("o", ElementType.F32, [tokens, hq, dim], System.Runtime.InteropServices.MemoryMarshal.AsBytes(o.AsSpan()).ToArray()),
+                ("lse", ElementType.F32, [hq, tokens], System.Runtime.InteropServices.MemoryMarshal.AsBytes(lse.AsSpan()).ToArray()),
+            ]);
         }
 
-        Console.WriteLine($"verify: {failures} case(s) with NaN or ring mismatch");
-        return failures == 0 ? 0 : 1;
+        log.WriteLine($"verify: {failures} case(s) with NaN or ring mismatch");
+        return failures;
     }
 
     private static double RingDiff(CudaAttentionBackend backend, AttentionSpec spec, byte[] q, byte[] k, byte[] v, float[] o, float[] lse, out double lseDiff)
@@ -159,12 +165,5 @@ internal static class DeviceVerify
         }
 
         return maxDiff;
-    }
-
-    private static byte[] ToBytes(float[] values)
-    {
-        var b = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, b, 0, b.Length);
-        return b;
     }
 }

@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace RingAttention.Bench.Gpu;
+namespace RingAttention.Cli.Bench;
 
 /// <summary>Fills a device buffer with hash-random N(0,1)-ish 16-bit floats, so benchmarks never run on zeros or wait on host RNG.</summary>
 internal static class DeviceFill

@@ -1,56 +1,24 @@
 using System.Diagnostics;
-using System.Text.Json;
 using ILGPU;
 using ILGPU.Runtime;
 using RingAttention.Attention;
 using RingAttention.Kernels.Gpu;
 using RingAttention.Tensors;
 
-namespace RingAttention.Bench.Gpu;
+namespace RingAttention.Cli.Bench;
+
+/// <summary>One shape's kernel timing. TFLOP/s = 4·T²·Hq·D / t, halved for causal (FlashAttention's convention).</summary>
+/// <param name="MaxRelErr">‖o − o64‖ / ‖o64‖ over sampled rows against a float64 reference on the host.</param>
+public sealed record KernelTiming(
+    string Dtype, int Tokens, int Hq, int Hkv, int Dim, bool Causal, string Kernel, double MedianMs, double MinMs, double Tflops, double MaxRelErr);
 
 /// <summary>
 /// Device-resident kernel timing: q/k/v filled on the GPU, one launch per repetition between synchronisations,
-/// median of the repetitions after warm-up. TFLOP/s = 4·T²·Hq·D / t, halved for causal (FlashAttention's convention).
-/// Each shape also reports max_rel_err: ‖o − o64‖ / ‖o64‖ over sampled rows against a float64 reference on the host.
+/// median of the repetitions after two warm-up launches; no host transfer in the timed region.
 /// </summary>
-internal static class KernelBench
+public static class KernelTimer
 {
-    public static int Run(Options options)
-    {
-        if (!GpuBackends.TryCreateCuda(out var created, out string reason))
-        {
-            Console.Error.WriteLine(reason);
-            return 1;
-        }
-
-        using var backend = (CudaAttentionBackend)created!;
-        Console.Error.WriteLine($"backend {reason}; timing excludes host transfers (q/k/v resident on the device)");
-        int reps = int.Parse(options.Get("reps", "10"));
-        KernelOptions.Apply(backend, options);
-        foreach (string dt in options.List("dtypes", "bf16,f16"))
-        {
-            foreach (int tokens in options.Ints("tokens", "4096,16384,32768"))
-            {
-                foreach (string heads in options.List("heads", "32/32,32/8"))
-                {
-                    foreach (int dim in options.Ints("dims", "128,64"))
-                    {
-                        foreach (int causal in options.Ints("causal", "0,1"))
-                        {
-                            int hq = int.Parse(heads.Split('/')[0]), hkv = int.Parse(heads.Split('/')[1]);
-                            var type = dt == "bf16" ? ElementType.BF16 : ElementType.F16;
-                            var spec = new AttentionSpec(tokens, hq, hkv, dim, type, new AttentionMask(causal != 0, null)).Validate();
-                            Console.WriteLine(JsonSerializer.Serialize(Time(backend, spec, reps)));
-                        }
-                    }
-                }
-            }
-        }
-
-        return 0;
-    }
-
-    private static Dictionary<string, object> Time(CudaAttentionBackend backend, AttentionSpec spec, int reps)
+    public static KernelTiming Time(CudaAttentionBackend backend, AttentionSpec spec, int reps)
     {
         int t = spec.Tokens;
         long qElems = (long)t * spec.Heads * spec.HeadDim, kvElems = (long)t * spec.KvHeads * spec.HeadDim;
@@ -79,21 +47,8 @@ internal static class KernelBench
         times.Sort();
         double ms = times[times.Count / 2];
         double flops = 4.0 * t * t * spec.Heads * spec.HeadDim * (spec.Mask.Causal ? 0.5 : 1.0);
-        return new Dictionary<string, object>
-        {
-            ["backend"] = "ours",
-            ["dtype"] = bf16 ? "bf16" : "fp16",
-            ["tokens"] = t,
-            ["hq"] = spec.Heads,
-            ["hkv"] = spec.KvHeads,
-            ["dim"] = spec.HeadDim,
-            ["causal"] = spec.Mask.Causal,
-            ["kernel"] = backend.Flash.Variant,
-            ["median_ms"] = Math.Round(ms, 3),
-            ["min_ms"] = Math.Round(times[0], 3),
-            ["tflops"] = Math.Round(flops / ms / 1e9, 1),
-            ["max_rel_err"] = SampledError(backend, spec),
-        };
+        return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, backend.Flash.Variant,
+            Math.Round(ms, 3), Math.Round(times[0], 3), Math.Round(flops / ms / 1e9, 1), SampledError(backend, spec));
     }
 
     /// <summary>Worst relative L2 error of sampled rows (8 rows spread from first to last; heads 0 and last) against float64.</summary>

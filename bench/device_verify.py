@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Device correctness run (one call): makes inputs, runs our verify mode, checks ours and PyTorch SDPA (same dtype)
 against the float64 reference of torch_attention.py. Pass: max|O - O64| <= 2 x SDPA's, LSE within 1e-3, no NaN.
-usage (repo root on the GPU machine): python3 bench/RingAttention.Bench.Gpu/device_verify.py BIN OUTDIR [quick]"""
+usage (repo root on the GPU machine): python3 bench/device_verify.py .device/ringattn/ringattn OUTDIR [quick]
+(BIN is the trimmed ringattn of scripts/release.sh; it runs `ringattn bench verify --dir`.)"""
 import json, math, os, subprocess, sys
 import torch
 import torch.nn.functional as F
-sys.path.insert(0, ".device/tools")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
 import torch_attention as ta
 from safetensors.torch import save_file, load_file
 
@@ -38,7 +39,7 @@ for n, (dt, t, hq, hkv, dim, mask, w) in enumerate(cases):
     save_file({"q": r(hq), "k": r(hkv), "v": r(hkv)}, f"{work}/{name}.in.safetensors")
     lines.append(f"{name} {dt} {mask} {w}")
 open(f"{work}/cases.txt", "w").write("\n".join(lines) + "\n")
-rc = subprocess.run([binary, "verify", "--dir", work] + extra).returncode
+rc = subprocess.run([binary, "bench", "verify", "--dir", work] + extra).returncode
 print("verify exit code", rc, flush=True)
 results = []; bad = 0
 for n, (dt, t, hq, hkv, dim, mask, w) in enumerate(cases):

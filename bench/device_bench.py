@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark run (one call): our kernel (C# bench, device-resident) and torch SDPA flash/cuDNN for the same shapes.
 Writes OUT/kernel.jsonl (fields of issue 3) and prints a table.
-usage (repo root on the GPU machine): python3 bench/RingAttention.Bench.Gpu/device_bench.py BIN OUTDIR [bench args...]"""
-import argparse, contextlib, datetime, io, json, subprocess, sys
+usage (repo root on the GPU machine): python3 bench/device_bench.py .device/ringattn/ringattn OUTDIR [bench kernel options...]
+(BIN is the trimmed ringattn of scripts/release.sh; it runs `ringattn bench kernel --json`.)"""
+import argparse, contextlib, datetime, io, json, os, subprocess, sys
 import torch
-sys.path.insert(0, ".device/tools")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
 import torch_attention as ta
 
 binary, out, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
-p = subprocess.run([binary, "bench"] + extra, capture_output=True, text=True)
+p = subprocess.run([binary, "bench", "kernel", "--json"] + extra, capture_output=True, text=True)
 sys.stderr.write(p.stderr[-3000:])
-ours = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+ours = json.loads(p.stdout)["results"] if p.stdout.strip() else []
 device = torch.cuda.get_device_name(); date = datetime.date.today().isoformat()
 rows = []
 for o in ours:
@@ -21,7 +22,7 @@ for o in ours:
     peers = {j["backend"]: j for j in map(json.loads, buf.getvalue().splitlines()) if "tflops" in j}
     row = dict(device=device, date=date, dtype=o["dtype"], tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], causal=o["causal"],
                ours_tflops=o["tflops"], flash_tflops=peers.get("flash", {}).get("tflops"), cudnn_tflops=peers.get("cudnn", {}).get("tflops"),
-               max_rel_err=o["max_rel_err"], ours_ms=o["median_ms"], kernel=o.get("kernel"))
+               max_rel_err=o["maxRelErr"], ours_ms=o["medianMs"], kernel=o.get("kernel"))
     rows.append(row)
     f, c = row["flash_tflops"], row["cudnn_tflops"]
     print(f"{row['dtype']} T={row['tokens']:5d} {row['hq']}/{row['hkv']} d={row['dim']:3d} causal={int(row['causal'])} ours={row['ours_tflops']:6.1f} flash={f} cudnn={c} "
