@@ -125,11 +125,12 @@ public sealed class CliTests : IDisposable
     [InlineData("run", "--shard", "--shards")]
     [InlineData("gen", "--tokns", "--tokens")]
     [InlineData("verify", "--row", "--rows")]
+    [InlineData("bench ring", "--shard", "--shards")]
     public async Task UnknownOption_RefusedWithSuggestionAndNothingWritten(string command, string typo, string meant)
     {
-        string output = PathFor($"typo-{command}.safetensors");
-        string[] args = command == "gen"
-            ? ["gen", "--output", output, typo, "100"]
+        string output = PathFor($"typo-{command.Replace(' ', '-')}.safetensors");
+        string[] args = command == "gen" ? ["gen", "--output", output, typo, "100"]
+            : command == "bench ring" ? ["bench", "ring", "--dir", _directory, typo, "4"]
             : [command, "--inputs", PathFor("none.safetensors"), "--output", output, typo, .. (typo == "--casual" ? Array.Empty<string>() : ["4"])];
 
         var result = await CliProcess.RunAsync(args);
@@ -145,9 +146,13 @@ public sealed class CliTests : IDisposable
     [InlineData("gen")]
     [InlineData("verify")]
     [InlineData("demo")]
+    [InlineData("bench")]
+    [InlineData("bench kernel")]
+    [InlineData("bench ring")]
+    [InlineData("bench verify")]
     public async Task Help_EveryCommand_PrintsUsageWithoutCrashing(string command)
     {
-        var help = await CliProcess.RunAsync(command, "--help");
+        var help = await CliProcess.RunAsync([.. command.Split(' '), "--help"]);
 
         Assert.True(help.ExitCode == 0, help.ToString());
         Assert.Contains("USAGE", help.Output, StringComparison.Ordinal);

@@ -10,12 +10,15 @@ public static partial class OptionSuggestion
 {
     /// <summary>A switch, not a dictionary of types: the trimmer must see which settings types keep their properties.</summary>
     [return: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
-    private static Type? SettingsOf(IReadOnlyList<string> args) => (args.Count > 0 ? args[0] : "") switch
+    private static Type? SettingsOf(IReadOnlyList<string> args) => (args.Count > 0 ? args[0] : "", args.Count > 1 ? args[1] : "") switch
     {
-        "run" => typeof(Commands.RunSettings),
-        "gen" => typeof(Commands.GenSettings),
-        "verify" => typeof(Commands.VerifySettings),
-        "demo" => typeof(Commands.DemoSettings),
+        ("run", _) => typeof(Commands.RunSettings),
+        ("gen", _) => typeof(Commands.GenSettings),
+        ("verify", _) => typeof(Commands.VerifySettings),
+        ("demo", _) => typeof(Commands.DemoSettings),
+        ("bench", "kernel") => typeof(Commands.Bench.BenchKernelSettings),
+        ("bench", "ring") => typeof(Commands.Bench.BenchRingSettings),
+        ("bench", "verify") => typeof(Commands.Bench.BenchVerifySettings),
         _ => null,
     };
 

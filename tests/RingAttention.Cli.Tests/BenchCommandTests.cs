@@ -1,0 +1,52 @@
+using System.Text.Json;
+
+namespace RingAttention.Cli.Tests;
+
+/// <summary>The benchmarks inside ringattn: the ring at several sizes on the CPU, and a clear refusal without a GPU.</summary>
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("ringattn-bench-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task BenchRing_SeveralSizes_MediansEfficiencyAndAVerifiedOutput()
+    {
+        var bench = await CliProcess.RunAsync("bench", "ring", "--tokens", "1500", "--heads", "4", "--kv-heads", "2", "--head-dim", "32",
+            "--shards", "1,3", "--repeat", "2", "--causal", "--silos", "2", "--dir", _directory, "--json");
+
+        Assert.True(bench.ExitCode == 0, bench.ToString());
+        using var report = JsonDocument.Parse(bench.Stdout);
+        var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([1, 3], results.Select(r => r.GetProperty("shards").GetInt32()));
+        Assert.Equal(1.0, results[0].GetProperty("efficiency").GetDouble());
+        Assert.All(results, r =>
+        {
+            Assert.Equal(2, r.GetProperty("walls").GetArrayLength());
+            Assert.True(r.GetProperty("kernelSeconds").GetDouble() > 0);
+        });
+        Assert.True(report.RootElement.GetProperty("verification").GetProperty("passed").GetBoolean());
+        Assert.True(File.Exists(Path.Combine(_directory, "o3.safetensors")));
+    }
+
+    [Fact]
+    public async Task BenchRing_BadShardList_RefusedNamingTheFlag()
+    {
+        var bench = await CliProcess.RunAsync("bench", "ring", "--tokens", "100", "--shards", "1,x", "--dir", _directory);
+
+        Assert.True(bench.ExitCode == 2, bench.ToString());
+        Assert.Contains("--shards: 'x' is not a positive integer", bench.Output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task BenchKernel_WithoutAGpu_SaysSoAndExitsTwo()
+    {
+        Skip.If(File.Exists("/dev/nvidia0"), "this machine has a GPU: the kernel benchmark runs instead");
+
+        var bench = await CliProcess.RunAsync("bench", "kernel", "--tokens", "256");
+
+        Assert.True(bench.ExitCode == 2, bench.ToString());
+        Assert.Contains("needs a CUDA GPU", bench.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", bench.Output, StringComparison.Ordinal);
+    }
+}
