@@ -8,7 +8,8 @@ namespace RingAttention.Deploy.Tests;
 /// (source-generated), an embedded cluster, and the ILGPU kernels (on ILGPU's CPU accelerator).
 /// Built from a copy of the tree: a RID-specific publish must not rewrite the outputs other tests are running.
 /// </summary>
-public sealed class ReleaseTests : IDisposable
+[Collection(RepositoryCopyCollection.Name)]
+public sealed class ReleaseTests(RepositoryCopy copy) : IDisposable
 {
     /// <summary>The device tool carries at most 64 MiB; the binary must leave room for inputs and the PyTorch oracle.</summary>
     private const long MaxBytes = 40L << 20;
@@ -21,7 +22,7 @@ public sealed class ReleaseTests : IDisposable
     public void ReleaseScript_TrimmedSingleFile_RunsEveryCommandWithoutDotnet()
     {
         Skip.If(Tools.FindOnPath("dotnet") is null || Tools.FindOnPath("git") is null, "dotnet and git are needed to build the release");
-        string tree = CopyTree();
+        string tree = copy.Root;
         string output = Path.Combine(_work, "out");
         var release = Tools.Run("bash", [Path.Combine(tree, "scripts/release.sh"), output], tree, TimeSpan.FromMinutes(8));
         Assert.True(release.ExitCode == 0, release.Describe("release.sh"));
@@ -54,27 +55,5 @@ public sealed class ReleaseTests : IDisposable
         Assert.True(gpuPath.GetProperty("verification").GetProperty("passed").GetBoolean());
         var typo = Tools.Run(binary, ["run", "--casual"], data, TimeSpan.FromMinutes(1), Isolated);
         Assert.True(typo.ExitCode == 2 && typo.StdOut.Contains("Did you mean --causal?", StringComparison.Ordinal), typo.Describe("run --casual"));
-    }
-
-    /// <summary>The repository's files as git sees them (tracked, and new files not ignored), without build outputs.</summary>
-    private string CopyTree()
-    {
-        string tree = Path.Combine(_work, "tree");
-        var files = Tools.Run("git", ["ls-files", "-co", "--exclude-standard", "-z"], Repo.Root, TimeSpan.FromMinutes(1));
-        Assert.True(files.ExitCode == 0, files.Describe("git ls-files"));
-        foreach (string relative in files.StdOut.Split('\0', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string source = Repo.PathOf(relative);
-            if (!File.Exists(source))
-            {
-                continue;
-            }
-
-            string target = Path.Combine(tree, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(source, target);
-        }
-
-        return tree;
     }
 }

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using ScottPlot;
+
+namespace RingAttention.Bench.Plot;
+
+/// <summary>
+/// Our GPU kernel beside PyTorch SDPA's FlashAttention-2 and cuDNN backends, measured in the same call: TFLOP/s per
+/// shape, for the newest date of the newest device in kernel.jsonl (one bar group per shape; a later line of the same
+/// shape replaces an earlier one).
+/// </summary>
+public static class KernelPlot
+{
+    public static string Write(IReadOnlyList<JsonElement> rows, string path)
+    {
+        var measured = rows.Where(r => r.Number("ours_tflops") is not null && r.Number("cudnn_tflops") is not null).ToList();
+        string device = measured.OrderBy(r => r.Text("date"), StringComparer.Ordinal).Last().Text("device");
+        string date = measured.Where(r => r.Text("device") == device).Max(r => r.Text("date"))!;
+        var shapes = measured
+            .Where(r => r.Text("device") == device && r.Text("date") == date)
+            .GroupBy(Label)
+            .Select(g => g.Last())
+            .OrderBy(r => r.Number("dim")).ThenBy(r => r.Number("tokens")).ThenBy(r => r.Flag("causal"))
+            .ToList();
+
+        var plot = new ScottPlot.Plot();
+        string[] series = ["ours_tflops", "flash_tflops", "cudnn_tflops"];
+        string[] names = ["RingAttention kernel", "SDPA FlashAttention-2", "SDPA cuDNN"];
+        var colors = new[] { Colors.Crimson, Colors.SteelBlue, Colors.Gray };
+        for (int s = 0; s < series.Length; s++)
+        {
+            var bars = shapes.Select((row, i) => new Bar
+            {
+                Position = (i * (series.Length + 1)) + s,
+                Value = row.Number(series[s]) ?? 0,
+                FillColor = colors[s],
+            }).ToList();
+            plot.Add.Bars(bars).LegendText = names[s];
+        }
+
+        plot.Axes.Bottom.SetTicks(
+            [.. shapes.Select((_, i) => (double)((i * (series.Length + 1)) + 1))],
+            [.. shapes.Select(Tick)]);
+        plot.Axes.Bottom.MinimumSize = 70;
+        plot.Axes.Margins(bottom: 0);
+        var first = shapes[0];
+        plot.Title($"Attention forward, {device}, {date}: {first.Text("dtype")}, {first.Number("hq")}/{first.Number("hkv")} heads (same call)");
+        plot.YLabel("TFLOP/s (causal counts half)");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 1100, 560);
+        return path;
+    }
+
+    private static string Tick(JsonElement row) =>
+        $"T={row.Number("tokens")}\nd={row.Number("dim")}{(row.Flag("causal") ? " causal" : "")}";
+
+    private static string Label(JsonElement row) =>
+        $"{row.Text("dtype")} T={row.Number("tokens")} {row.Number("hq")}/{row.Number("hkv")} d={row.Number("dim")}{(row.Flag("causal") ? " causal" : "")}";
+}
