@@ -55,7 +55,7 @@ public static class JobProgressView
 
     /// <summary>A stage changes when the job's state does, or when it is retried (progress restarts then); the end is
     /// not a stage of its own (the progress says "done", the figures follow).</summary>
-    private static string Stage(JobStatus status) => status.State switch
+    public static string Stage(JobStatus status) => status.State switch
     {
         JobState.Queued => status.Error ?? "queued",
         JobState.Running or JobState.Completed when status.Attempts > 1 => $"running, attempt {status.Attempts}" + (status.Note is string why ? $" ({why})" : ""),
