@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands;
 
-public sealed class DemoSettings : CliSettings
+public sealed class DemoSettings : EmbeddedDeviceSettings
 {
     [CommandOption("--tokens <T>")]
     [Description("sequence length")]
@@ -19,11 +19,6 @@ public sealed class DemoSettings : CliSettings
     [Description("silos of the embedded cluster")]
     [DefaultValue(3)]
     public int Silos { get; init; } = 3;
-
-    [CommandOption("--device <DEVICE>")]
-    [Description("embedded cluster: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda, or ilgpu-cpu (the GPU code path on ILGPU's CPU accelerator: slow, for tests)")]
-    [DefaultValue("auto")]
-    public string Device { get; init; } = "auto";
 
     [CommandOption("--shards <R>")]
     [Description("shard grains in the ring")]

@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands;
 
-public sealed class RunSettings : CliSettings
+public sealed class RunSettings : EmbeddedDeviceSettings
 {
     [CommandOption("--inputs <PATH>")]
     // Help text is console markup: brackets are doubled.
@@ -44,11 +44,6 @@ public sealed class RunSettings : CliSettings
     [Description("silos of the embedded cluster; ignored with --cluster")]
     [DefaultValue(3)]
     public int Silos { get; init; } = 3;
-
-    [CommandOption("--device <DEVICE>")]
-    [Description("embedded cluster: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda, or ilgpu-cpu (the GPU code path on ILGPU's CPU accelerator: slow, for tests)")]
-    [DefaultValue("auto")]
-    public string Device { get; init; } = "auto";
 
     [CommandOption("--cluster <HOST:PORT,...>")]
     [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo); default: the RINGATTN_CLUSTER environment variable, else embedded")]

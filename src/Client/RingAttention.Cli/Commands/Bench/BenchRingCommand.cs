@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands.Bench;
 
-public sealed class BenchRingSettings : CliSettings
+public sealed class BenchRingSettings : EmbeddedDeviceSettings
 {
     [CommandOption("--tokens <T>")]
     [Description("sequence length")]
@@ -52,11 +52,6 @@ public sealed class BenchRingSettings : CliSettings
     [Description("silos of the embedded cluster")]
     [DefaultValue(1)]
     public int Silos { get; init; } = 1;
-
-    [CommandOption("--device <DEVICE>")]
-    [Description("auto, cpu, cuda or ilgpu-cpu")]
-    [DefaultValue("auto")]
-    public string Device { get; init; } = "auto";
 
     [CommandOption("--max-job-memory <BYTES>")]
     [Description("largest job in bytes (RingAttention:MaxJobMemoryBytes)")]
