@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/artifacts/release/linux-x64}
-dotnet publish "$root/src/Client/RingAttention.Cli/RingAttention.Cli.csproj" -c Release -r linux-x64 --self-contained true \
+dotnet publish "$root/src/Cli/RingAttention.Cli/RingAttention.Cli.csproj" -c Release -r linux-x64 --self-contained true \
   -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true \
   -p:PublishTrimmed=true -p:DebugType=none -p:GenerateDocumentationFile=false -o "$out" >&2
 echo "$out/ringattn ($(( $(stat -c %s "$out/ringattn") / 1048576 )) MiB)"

@@ -80,7 +80,7 @@ public sealed class RingAttentionClient : IAsyncDisposable
 
             if (options.Certificate is { } certificate)
             {
-                client.UseTls(certificate, tls => Security.ClusterTls.Configure(tls, certificate));
+                client.UseTls(certificate, tls => Grains.Security.ClusterTls.Configure(tls, certificate));
             }
 
             client.Configure<ClusterOptions>(o =>

@@ -55,12 +55,11 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key).ToList();
-        var devices = DeviceAdmission.Devices(siloMetadata, active).ToList();
-        var shape = new ClusterShape(HostPathSilos: devices.Count < Math.Max(1, active.Count), DeviceSilos: devices.Count);
-        JobSpec resolved;
+        var cluster = new ClusterView(active.Count, DeviceAdmission.Devices(siloMetadata, active).ToList());
+        ValidatedJob job;
         try
         {
-            resolved = await Task.Run(() => JobValidation.Resolve(spec, options.Value, shape));
+            job = await Task.Run(() => JobValidation.Resolve(spec, options.Value, cluster));
         }
         catch (SpecValidationException e)
         {
@@ -71,27 +70,10 @@ public sealed partial class JobCoordinatorGrain(
             return Reject("inputs", e.Message);
         }
 
-        try
-        {
-            DeviceAdmission.Check(resolved, devices);
-        }
-        catch (SpecValidationException e)
-        {
-            return Reject(e.Field, e.Reason);
-        }
-
-        int silos = Math.Max(1, active.Count);
-        _bytesPerSilo = JobMemory.PerSilo(resolved, silos, shape, options.Value.StagingBufferBytes);
-        long budget = options.Value.EffectiveSiloMemoryBytes;
-        if (_bytesPerSilo > budget)
-        {
-            return Reject("memory",
-                $"the job needs about {JobMemory.Format(_bytesPerSilo)} on each of {silos} silos but a silo lends at most {JobMemory.Format(budget)} " +
-                $"to jobs ({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.SiloMemoryBytes)}); use more shards or silos");
-        }
-
+        var resolved = job.Spec;
+        _bytesPerSilo = job.BytesPerSilo;
         _spec = resolved;
-        _spans = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
+        _spans = job.Spans;
         // Temp outputs of this output name that nobody holds are leftovers of a killed client or silo.
         await Task.Run(() => StalePartials.SweepBeside(resolved.OutputPath));
         _state = JobState.Queued;

@@ -16,7 +16,7 @@ public static class DeviceAdmission
     {
         var list = devices.ToList();
         long needed = JobMemory.DevicePerSilo(spec, list.Count);
-        int shardsPerSilo = (spec.Shards + Math.Max(1, list.Count) - 1) / Math.Max(1, list.Count);
+        int shardsPerSilo = ShardPlacement.MostShardsPerSilo(spec.Shards, list.Count);
         foreach (var (silo, device, memory) in list.OrderBy(d => d.MemoryBytes))
         {
             if (needed > memory)

@@ -1,3 +1,4 @@
+using RingAttention.Grains.Placement;
 using RingAttention.Tensors;
 
 namespace RingAttention.Grains.Jobs;
@@ -41,12 +42,12 @@ public static class JobMemory
     }
 
     /// <summary>
-    /// The most any one silo holds for this job: shards are placed round-robin, so a silo gets at most ceil(R / N)
-    /// of the R shards, each holding about 1/R of the job's buffers.
+    /// The most any one silo holds for this job: a silo gets at most ceil(R / N) of the R shards
+    /// (<see cref="ShardPlacement"/>), each holding about 1/R of the job's buffers.
     /// </summary>
     public static long PerSilo(JobSpec spec, int silos, ClusterShape cluster, int stagingBytes)
     {
-        int shardsPerSilo = (spec.Shards + Math.Max(1, silos) - 1) / Math.Max(1, silos);
+        int shardsPerSilo = ShardPlacement.MostShardsPerSilo(spec.Shards, silos);
         return (long)Math.Ceiling(Estimate(spec, cluster, stagingBytes) * (double)shardsPerSilo / spec.Shards);
     }
 
@@ -54,7 +55,7 @@ public static class JobMemory
     /// Device bytes a device silo holds for this job at its peak. A device-resident shard keeps its q rows and its
     /// float32 O/LSE on the device for the whole job, plus up to three K/V blocks (the one it computes on, which it
     /// also forwards and the store holds until the next shard takes it, the next one arriving, and its own until it
-    /// leaves); shards are placed round-robin, so a silo holds ceil(R / N) of them.
+    /// leaves); a silo holds at most ceil(R / N) of them (<see cref="ShardPlacement"/>).
     /// </summary>
     public static long DevicePerSilo(JobSpec spec, int deviceSilos)
     {
@@ -64,8 +65,7 @@ public static class JobMemory
         long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
         long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);
         long shard = q + output + (kv * Math.Min(spec.Shards, 3));
-        int shardsPerSilo = (spec.Shards + Math.Max(1, deviceSilos) - 1) / Math.Max(1, deviceSilos);
-        return shard * shardsPerSilo;
+        return shard * ShardPlacement.MostShardsPerSilo(spec.Shards, deviceSilos);
     }
 
     public static string Format(long bytes) => bytes switch

@@ -6,15 +6,15 @@ using RingAttention.Tensors;
 namespace RingAttention.Grains.Jobs;
 
 /// <summary>
-/// Every check a job passes before any work is scheduled. Errors are <see cref="SpecValidationException"/>s that name
-/// the field and the limit. Returns the spec with its shape filled in from the input file.
+/// Every check a job passes before any work is scheduled, in one entry (<see cref="Resolve"/>): limits, confinement,
+/// the input file's header, the shard plan, host buffers, the job's memory, device fit, each silo's budget, and a
+/// scan for non-finite inputs. Errors are <see cref="SpecValidationException"/>s that name the field and the limit.
 /// </summary>
 public static class JobValidation
 {
-    /// <param name="cluster">Which kinds of silo the shards may land on (default: a host-path silo, the strictest).</param>
-    public static JobSpec Resolve(JobSpec spec, RingAttentionOptions options, ClusterShape? cluster = null)
+    /// <returns>The spec with its shape filled in from the input file, its shard plan, and what it needs per silo.</returns>
+    public static ValidatedJob Resolve(JobSpec spec, RingAttentionOptions options, ClusterView cluster)
     {
-        cluster ??= ClusterShape.HostOnly;
         JobSpecLimits.Check(spec);
         RequireOutput(spec);
         // Confinement first: nothing outside the roots is looked at, so no answer tells whether a file exists there.
@@ -24,9 +24,10 @@ public static class JobValidation
             PathConfinement.Check("inputs", inputPath, options.AllowedRoots);
         }
 
-        var resolved = Preflight(spec);
-        HostBufferLimits.Check(resolved, cluster.HostPathSilos);
-        long needed = JobMemory.Estimate(resolved, cluster, options.StagingBufferBytes);
+        var (resolved, spans) = Preflight(spec);
+        var shape = cluster.Shape;
+        HostBufferLimits.Check(resolved, shape.HostPathSilos);
+        long needed = JobMemory.Estimate(resolved, shape, options.StagingBufferBytes);
         if (needed > options.MaxJobMemoryBytes)
         {
             throw new SpecValidationException("memory",
@@ -34,19 +35,31 @@ public static class JobValidation
                 $"({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.MaxJobMemoryBytes)})");
         }
 
+        DeviceAdmission.Check(resolved, cluster.Devices);
+        int silos = Math.Max(1, cluster.ActiveSilos);
+        long perSilo = JobMemory.PerSilo(resolved, silos, shape, options.StagingBufferBytes);
+        long budget = options.EffectiveSiloMemoryBytes;
+        if (perSilo > budget)
+        {
+            throw new SpecValidationException("memory",
+                $"the job needs about {JobMemory.Format(perSilo)} on each of {silos} silos but a silo lends at most {JobMemory.Format(budget)} " +
+                $"to jobs ({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.SiloMemoryBytes)}); use more shards or silos");
+        }
+
         if (resolved.InputPath is string input)
         {
             CheckFinite(input);
         }
 
-        return resolved;
+        return new ValidatedJob(resolved, spans, perSilo);
     }
 
     /// <summary>
     /// The checks that need only the spec and the files' headers, not the cluster: a client runs them before it starts
     /// or contacts a cluster, so a typo is answered in milliseconds. Reads no tensor data.
     /// </summary>
-    public static JobSpec Preflight(JobSpec spec)
+    /// <returns>The spec with its shape from the input file, and its shard plan.</returns>
+    public static (JobSpec Spec, IReadOnlyList<IReadOnlyList<TokenSpan>> Spans) Preflight(JobSpec spec)
     {
         JobSpecLimits.Check(spec);
         RequireOutput(spec);
@@ -76,8 +89,7 @@ public static class JobValidation
         }
 
         OutputTarget.CheckWritable(resolved, OutputTarget.Bytes(resolved));
-        _ = ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards);
-        return resolved;
+        return (resolved, ShardLayouts.Plan(resolved.Layout, resolved.Tokens, resolved.Shards));
     }
 
     private static void RequireOutput(JobSpec spec)
@@ -100,12 +112,4 @@ public static class JobValidation
             }
         }
     }
-}
-
-/// <summary>What the coordinator knows of the silos a job's shards may land on.</summary>
-/// <param name="HostPathSilos">Some active silo computes on the host (the CPU backend).</param>
-/// <param name="DeviceSilos">Active silos with a device-resident backend.</param>
-public sealed record ClusterShape(bool HostPathSilos, int DeviceSilos)
-{
-    public static ClusterShape HostOnly { get; } = new(true, 0);
 }

@@ -4,9 +4,8 @@ using Orleans.Runtime.Placement;
 namespace RingAttention.Grains.Placement;
 
 /// <summary>
-/// Maps shard i of a job to the silos that advertise a device, ordered by address, round-robin from a job-dependent
-/// start: consecutive shards land on different silos (the ring spreads over the cluster) and a job's shards spread
-/// evenly. A placement hint in the request context wins, as with every built-in director.
+/// Places shard grains by <see cref="ShardPlacement"/> over the silos that advertise a device. A placement hint in
+/// the request context wins, as with every built-in director.
 /// </summary>
 public sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPlacementDirector
 {
@@ -28,19 +27,6 @@ public sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPlac
         }
 
         var (jobId, index) = ShardKeys.ParseShardKey(target.GrainIdentity.Key.ToString()!);
-        int start = (int)((uint)StableHash(jobId) % (uint)withDevice.Length);
-        return Task.FromResult(withDevice[(start + index) % withDevice.Length]);
-    }
-
-    /// <summary>FNV-1a: string.GetHashCode is randomised per process, and every silo must agree.</summary>
-    private static int StableHash(string text)
-    {
-        uint hash = 2166136261;
-        foreach (char c in text)
-        {
-            hash = (hash ^ c) * 16777619;
-        }
-
-        return (int)hash;
+        return Task.FromResult(withDevice[ShardPlacement.SiloIndex(jobId, index, withDevice.Length)]);
     }
 }

@@ -1,6 +1,12 @@
+using RingAttention.Grains.Hosting;
+
 namespace RingAttention.Grains.Ring;
 
-/// <summary>Thread-safe counters of one shard's ring loop (the receive of step s+1 runs beside the kernel of step s).</summary>
+/// <summary>
+/// Thread-safe counters of one shard's ring loop (the receive of step s+1 runs beside the kernel of step s). Each
+/// method counts one event in the shard's totals (reported to the coordinator) and in the silo's metrics
+/// (<see cref="RingTelemetry"/>) at once, so the two cannot disagree.
+/// </summary>
 public sealed class RingCounters
 {
     private readonly Lock _lock = new();
@@ -14,7 +20,46 @@ public sealed class RingCounters
         }
     }
 
-    public void Add(RingTotals delta)
+    /// <summary>The shard's inputs were read (onto its device, where it has one).</summary>
+    public void Loaded(double seconds)
+    {
+        Add(new RingTotals { LoadSeconds = seconds });
+        RingTelemetry.LoadSeconds.Record(seconds);
+    }
+
+    /// <summary>One ring step's kernel ran.</summary>
+    public void Stepped(double kernelSeconds)
+    {
+        Add(new RingTotals { ComputeSeconds = kernelSeconds });
+        RingTelemetry.KernelSeconds.Record(kernelSeconds);
+        RingTelemetry.RingSteps.Add(1);
+    }
+
+    /// <summary>The shard waited this long for its next K/V block after its kernel.</summary>
+    public void Waited(double seconds)
+    {
+        Add(new RingTotals { WaitSeconds = seconds });
+        RingTelemetry.WaitSeconds.Record(seconds);
+    }
+
+    /// <summary>A K/V block arrived over the data plane.</summary>
+    public void Fetched(long bytes)
+    {
+        Add(new RingTotals { BytesMoved = bytes, RemoteTransfers = 1 });
+        RingTelemetry.BytesMoved.Add(bytes);
+    }
+
+    /// <summary>A K/V block was handed over in-process, without a copy.</summary>
+    public void HandedOver() => Add(new RingTotals { LocalHandoffs = 1 });
+
+    /// <summary>The shard's rows of the output were written.</summary>
+    public void Wrote(double seconds)
+    {
+        Add(new RingTotals { WriteSeconds = seconds });
+        RingTelemetry.WriteSeconds.Record(seconds);
+    }
+
+    private void Add(RingTotals delta)
     {
         lock (_lock)
         {

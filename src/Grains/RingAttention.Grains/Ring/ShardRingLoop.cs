@@ -38,8 +38,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     /// <summary>Adds the time the caller spent writing this shard's result (reported with the shard's totals).</summary>
     public void AddWriteSeconds(double seconds)
     {
-        _counters.Add(new RingTotals { WriteSeconds = seconds });
-        RingTelemetry.WriteSeconds.Record(seconds);
+        _counters.Wrote(seconds);
     }
 
     /// <summary>Runs every step and returns this shard's result (the caller writes it, then disposes it).</summary>
@@ -54,8 +53,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var load = Stopwatch.StartNew();
         var (queries, current) = await Task.Run(() => ShardInputs.Load(spec, plan.OwnSpans), ct);
         uint? currentChecksum = null;
-        _counters.Add(new RingTotals { LoadSeconds = load.Elapsed.TotalSeconds });
-        RingTelemetry.LoadSeconds.Record(load.Elapsed.TotalSeconds);
+        _counters.Loaded(load.Elapsed.TotalSeconds);
 
         var accumulator = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
         for (int step = 0; step < plan.Count; step++)
@@ -70,17 +68,14 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             using var stepActivity = RingTelemetry.Activities.StartActivity("ring step");
             stepActivity?.SetTag("ringattention.step", step);
             var kernel = await context.Device.AccumulateAsync(attention, queries, current, accumulator, ct);
-            _counters.Add(new RingTotals { ComputeSeconds = kernel.TotalSeconds });
-            RingTelemetry.KernelSeconds.Record(kernel.TotalSeconds);
-            RingTelemetry.RingSteps.Add(1);
+            _counters.Stepped(kernel.TotalSeconds);
             await context.ReportStep(step + 1, _counters.Snapshot());
 
             if (next is not null)
             {
                 var wait = Stopwatch.StartNew();
                 (current, currentChecksum) = await next;
-                _counters.Add(new RingTotals { WaitSeconds = wait.Elapsed.TotalSeconds });
-                RingTelemetry.WaitSeconds.Record(wait.Elapsed.TotalSeconds);
+                _counters.Waited(wait.Elapsed.TotalSeconds);
             }
         }
 
@@ -108,8 +103,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         {
             var load = Stopwatch.StartNew();
             (queries, current) = await LoadResidentAsync(spec, ct);
-            _counters.Add(new RingTotals { LoadSeconds = load.Elapsed.TotalSeconds });
-            RingTelemetry.LoadSeconds.Record(load.Elapsed.TotalSeconds);
+            _counters.Loaded(load.Elapsed.TotalSeconds);
             int rows = queries.Rows;
             accumulator = await device.RunAsync(r => r.CreateAccumulator(rows, spec.Heads, spec.HeadDim), ct);
             for (int step = 0; step < plan.Count; step++)
@@ -124,9 +118,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 using var stepActivity = RingTelemetry.Activities.StartActivity("ring step");
                 stepActivity?.SetTag("ringattention.step", step);
                 var kernel = await device.AccumulateAsync(attention, queries, block.Handle, accumulator, ct);
-                _counters.Add(new RingTotals { ComputeSeconds = kernel.TotalSeconds });
-                RingTelemetry.KernelSeconds.Record(kernel.TotalSeconds);
-                RingTelemetry.RingSteps.Add(1);
+                _counters.Stepped(kernel.TotalSeconds);
                 current = null;
                 block.Release();
                 await context.ReportStep(step + 1, _counters.Snapshot());
@@ -137,8 +129,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                     var pending = next;
                     next = null;
                     current = await pending;
-                    _counters.Add(new RingTotals { WaitSeconds = wait.Elapsed.TotalSeconds });
-                    RingTelemetry.WaitSeconds.Record(wait.Elapsed.TotalSeconds);
+                    _counters.Waited(wait.Elapsed.TotalSeconds);
                 }
             }
 
@@ -272,8 +263,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             throw;
         }
 
-        _counters.Add(new RingTotals { BytesMoved = announcement.Bytes, RemoteTransfers = 1 });
-        RingTelemetry.BytesMoved.Add(announcement.Bytes);
+        _counters.Fetched(announcement.Bytes);
         return new ResidentBlock(device, handle, announcement.Checksum);
     }
 
@@ -325,7 +315,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     {
         if (announcement.SiloId == context.LocalSiloId && context.Store.TryTake(announcement.BlockKey, out var local))
         {
-            _counters.Add(new RingTotals { LocalHandoffs = 1 });
+            _counters.HandedOver();
             return local;
         }
 
@@ -337,8 +327,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     {
         byte[] bytes = await context.DataClient.FetchAsync(
             announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum, ct).ConfigureAwait(false);
-        _counters.Add(new RingTotals { BytesMoved = bytes.Length, RemoteTransfers = 1 });
-        RingTelemetry.BytesMoved.Add(bytes.Length);
+        _counters.Fetched(bytes.Length);
         return ShardInputs.FromBytes(plan.Spec, plan.ShardSpans[announcement.Owner], bytes);
     }
 
