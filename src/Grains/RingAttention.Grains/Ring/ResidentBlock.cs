@@ -44,13 +44,9 @@ public sealed class ResidentBlock : IResidentBlockReference
         return this;
     }
 
-    public Task<KeyValueBlock> DownloadAsync(CancellationToken ct) => _device.RunAsync(r => r.DownloadKeyValues(Handle), ct);
+    public Task<KeyValueBlock> DownloadAsync(CancellationToken ct) => _device.DownloadBlockAsync(Handle, ct);
 
-    public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct) => _device.CopyAsync(r =>
-    {
-        r.CopyFromDevice(Handle, offset, destination.Span);
-        return true;
-    }, ct);
+    public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct) => _device.DownloadAsync(Handle, offset, destination, ct);
 
     public StagingBuffer<byte> AllocateStaging(int length) => StagingBuffer<byte>.Allocate(_device, length);
 

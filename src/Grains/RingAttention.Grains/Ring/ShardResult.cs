@@ -65,18 +65,9 @@ public sealed class DeviceShardResult(ComputeDevice device, DeviceAccumulator ac
     public int HeadDim => accumulator.HeadDim;
 
     public Task ReadOutputRowsAsync(long firstRow, Memory<float> destination, CancellationToken ct) =>
-        device.RunAsync(r =>
-        {
-            r.DownloadOutputRows(accumulator, firstRow, destination.Span);
-            return true;
-        }, ct);
+        device.DownloadOutputRowsAsync(accumulator, firstRow, destination, ct);
 
-    public Task ReadLseAsync(Memory<float> destination, CancellationToken ct) =>
-        device.RunAsync(r =>
-        {
-            r.DownloadLse(accumulator, destination.Span);
-            return true;
-        }, ct);
+    public Task ReadLseAsync(Memory<float> destination, CancellationToken ct) => device.DownloadLseAsync(accumulator, destination, ct);
 
     public StagingBuffer<float> AllocateStaging(int length) => StagingBuffer<float>.Allocate(device, length);
 

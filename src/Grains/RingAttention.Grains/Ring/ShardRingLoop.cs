@@ -105,7 +105,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             (queries, current) = await LoadResidentAsync(spec, ct);
             _counters.Loaded(load.Elapsed.TotalSeconds);
             int rows = queries.Rows;
-            accumulator = await device.RunAsync(r => r.CreateAccumulator(rows, spec.Heads, spec.HeadDim), ct);
+            accumulator = await device.CreateAccumulatorAsync(rows, spec.Heads, spec.HeadDim, ct);
             for (int step = 0; step < plan.Count; step++)
             {
                 var block = current ?? throw new InvalidOperationException($"shard {plan.Index} has no K/V block at step {step}");
@@ -157,18 +157,18 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     {
         var device = context.Device;
         var spans = plan.OwnSpans;
-        var queries = await device.RunAsync(r => r.AllocateRows(spec.DType, spec.Heads, spec.HeadDim, spans), ct);
+        var queries = await device.AllocateRowsAsync(spec.DType, spec.Heads, spec.HeadDim, spans, ct);
         DeviceKeyValues? keyValues = null;
         try
         {
             await ShardInputs.StreamAsync(spec, spans, ShardInputs.Query, spec.Heads, context.StagingBytes,
-                (offset, bytes) => CopyToDeviceAsync(queries, offset, bytes, ct), ct, device);
-            var kv = keyValues = await device.RunAsync(r => r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans), ct);
+                (offset, bytes) => device.UploadAsync(queries, offset, bytes, ct), ct, device);
+            var kv = keyValues = await device.AllocateKeyValuesAsync(spec.DType, spec.KvHeads, spec.HeadDim, spans, ct);
             var crc = new System.IO.Hashing.Crc32();
             Task Sink(long offset, ReadOnlyMemory<byte> bytes)
             {
                 crc.Append(bytes.Span);
-                return CopyToDeviceAsync(kv, offset, bytes, ct);
+                return device.UploadAsync(kv, offset, bytes, ct);
             }
 
             await ShardInputs.StreamAsync(spec, spans, ShardInputs.Key, spec.KvHeads, context.StagingBytes, Sink, ct, device);
@@ -184,17 +184,10 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         }
     }
 
-    private Task CopyToDeviceAsync(DeviceHandle target, long offset, ReadOnlyMemory<byte> bytes, CancellationToken ct) =>
-        context.Device.RunAsync(r =>
-        {
-            r.CopyToDevice(target, offset, bytes.Span);
-            return true;
-        }, ct);
-
     private async Task<ResidentBlock> UploadAsync(KeyValueBlock block, uint checksum, CancellationToken ct)
     {
         var device = context.Device;
-        var handle = await device.RunAsync(r => r.UploadKeyValues(block), ct);
+        var handle = await device.UploadBlockAsync(block, ct);
         return new ResidentBlock(device, handle, checksum);
     }
 
@@ -244,7 +237,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var spec = plan.Spec;
         var spans = plan.ShardSpans[announcement.Owner];
         var device = context.Device;
-        var handle = await device.CopyAsync(r => r.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, spans), ct).ConfigureAwait(false);
+        var handle = await device.AllocateKeyValuesAsync(spec.DType, spec.KvHeads, spec.HeadDim, spans, ct).ConfigureAwait(false);
         try
         {
             if (handle.KeyBytes * 2 != announcement.Bytes)
@@ -254,7 +247,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 
             await context.DataClient.FetchStreamingAsync(
                 announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum,
-                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => CopyToDeviceAsync(handle, offset, bytes, ct), ct,
+                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => device.UploadAsync(handle, offset, bytes, ct), ct,
                 length => StagingBuffer<byte>.Allocate(device, length)).ConfigureAwait(false);
         }
         catch
