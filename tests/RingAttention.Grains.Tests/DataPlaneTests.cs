@@ -195,7 +195,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
             return Task.CompletedTask;
         }
 
-        public RingAttention.Grains.Hosting.StagingBuffer<byte> AllocateStaging(int length) => RingAttention.Grains.Hosting.StagingBuffer<byte>.Allocate(null, length);
+        public RingAttention.Grains.Hosting.ComputeDevice? Device => null;
 
         public void Release() => Interlocked.Increment(ref _releases);
     }

@@ -50,8 +50,8 @@ public interface IResidentBlockReference
     /// <summary>Copies bytes [offset, offset + destination.Length) of K then V to the host (the data plane streams a block this way).</summary>
     Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct);
 
-    /// <summary>A host buffer to stream the block through (page-locked for the block's device).</summary>
-    Hosting.StagingBuffer<byte> AllocateStaging(int length);
+    /// <summary>The block's device (the data plane's staging buffers are page-locked for it), or null.</summary>
+    Hosting.ComputeDevice? Device { get; }
 
     /// <summary>Gives this reference back; the device memory is freed with the last one.</summary>
     void Release();

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Net.Sockets;
+using RingAttention.Grains.Transfer;
 
 namespace RingAttention.Grains.DataPlane;
 
@@ -41,74 +42,56 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
     }
 
     /// <summary>
-    /// Streams the block through two reused host buffers of <paramref name="pieceBytes"/> (rounded up to whole chunks):
-    /// each piece, once every chunk in it passed its CRC-32, goes to <paramref name="sink"/> (a copy to the device) while
-    /// the next piece arrives, so the block is never whole on the host and its upload overlaps its transfer. The whole
-    /// block's CRC is checked after the last piece: the caller must not use what the sink wrote before this returns.
+    /// Streams the block through the <see cref="DoubleBufferPump"/> in pieces of <paramref name="pieceBytes"/> (rounded
+    /// to whole chunks): each piece, once every chunk in it passed its CRC-32, goes to <paramref name="sink"/> (a copy to
+    /// the device) while the next piece arrives, so the block is never whole on the host and its upload overlaps its
+    /// transfer. The whole block's CRC is checked after the last piece: the caller must not use what the sink wrote
+    /// before this returns.
     /// </summary>
     /// <param name="sink">Receives (byte offset in the block, verified bytes); one call at a time, in order.</param>
-    /// <param name="allocate">Makes the two piece buffers (page-locked for the sink's device); null: plain arrays.</param>
+    /// <param name="device">The sink's device (the piece buffers are page-locked for it), or null.</param>
     public async Task FetchStreamingAsync(
         string endpoint, string token, string key, long expectedBytes, uint expectedChecksum, int pieceBytes,
-        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Func<int, Hosting.StagingBuffer<byte>>? allocate = null)
+        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Hosting.ComputeDevice? device = null)
     {
-        allocate ??= length => Hosting.StagingBuffer<byte>.Allocate(null, length);
         await using var connection = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
         var stream = connection.Stream;
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, expectedBytes, ct).ConfigureAwait(false);
         int pieceLength = (int)Math.Min(total, Math.Max(chunkSize, (long)pieceBytes / chunkSize * chunkSize));
-        using var first = allocate(pieceLength);
-        using var second = allocate(total > pieceLength ? pieceLength : 0);
-        byte[][] buffers = [first.Array, second.Array];
-        Task[] sinking = [Task.CompletedTask, Task.CompletedTask];
-        int current = 0;
-        int fill = 0;
-        long pieceStart = 0;
         byte[] chunkHeader = new byte[12];
         long offset = 0;
+        long sunk = 0;
+        int chunkIndex = 0;
         uint whole = 0;
-        try
-        {
-            for (int expectedIndex = 0; offset < total; expectedIndex++)
+        await DoubleBufferPump.RunAsync<byte>(device, total, pieceLength,
+            async (_, buffer) =>
             {
-                await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
-                var (length, crc) = CheckChunkHeader(chunkHeader, key, expectedIndex, chunkSize, offset, total);
-                if (fill + length > pieceLength)
+                // Whole chunks while the next one (at most a chunk, at most what is left) still fits: a piece never splits a chunk.
+                int fill = 0;
+                while (offset < total && fill + Math.Min(chunkSize, total - offset) <= buffer.Length)
                 {
-                    // One sink call at a time, in order: the previous piece's is done, so its buffer is ours to refill.
-                    await sinking[current ^ 1].ConfigureAwait(false);
-                    sinking[current] = sink(pieceStart, buffers[current].AsMemory(0, fill));
-                    current ^= 1;
-                    pieceStart += fill;
-                    fill = 0;
+                    await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
+                    var (length, crc) = CheckChunkHeader(chunkHeader, key, chunkIndex, chunkSize, offset, total);
+                    var chunk = buffer.Slice(fill, length);
+                    await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
+                    if (Crc32.HashToUInt32(chunk.Span) != crc)
+                    {
+                        throw new DataPlaneException($"block {key}: chunk {chunkIndex} failed its CRC-32 check");
+                    }
+
+                    whole = BlockChecksum.Combine(whole, crc, length);
+                    fill += length;
+                    offset += length;
+                    chunkIndex++;
                 }
 
-                var chunk = buffers[current].AsMemory(fill, length);
-                await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
-                if (Crc32.HashToUInt32(chunk.Span) != crc)
-                {
-                    throw new DataPlaneException($"block {key}: chunk {expectedIndex} failed its CRC-32 check");
-                }
-
-                whole = BlockChecksum.Combine(whole, crc, length);
-                fill += length;
-                offset += length;
-            }
-
-            if (fill > 0)
+                return fill;
+            },
+            async (_, piece) =>
             {
-                await sinking[current ^ 1].ConfigureAwait(false);
-                sinking[current] = sink(pieceStart, buffers[current].AsMemory(0, fill));
-            }
-
-            await Task.WhenAll(sinking).ConfigureAwait(false);
-        }
-        catch
-        {
-            // A copy still running reads one of our buffers: let it end before they go.
-            await Task.WhenAll(sinking).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
-            throw;
-        }
+                await sink(sunk, piece).ConfigureAwait(false);
+                sunk += piece.Length;
+            }).ConfigureAwait(false);
 
         await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
     }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 
 namespace RingAttention.Grains.DataPlane;
@@ -206,8 +207,8 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
 
     /// <summary>
     /// Sends a device-resident block without ever holding it whole on the host: pieces of
-    /// <see cref="DevicePieceChunks"/> chunks are copied from the device into two reused buffers, the next piece's copy
-    /// running while the current piece's chunks (each with its CRC-32, computed here) go out on the socket.
+    /// <see cref="DevicePieceChunks"/> chunks are copied from the device through the <see cref="DoubleBufferPump"/>, the
+    /// next piece's copy running while the current piece's chunks (each with its CRC-32, computed here) go out on the socket.
     /// </summary>
     private static async Task SendFromDeviceAsync(Stream stream, IResidentBlockReference resident, uint checksum, CancellationToken ct)
     {
@@ -216,27 +217,23 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         BinaryPrimitives.WriteInt64LittleEndian(header, total);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
         await stream.WriteAsync(header, ct).ConfigureAwait(false);
-        long pieceBytes = (long)DataPlaneProtocol.ChunkSize * DevicePieceChunks;
-        int bufferBytes = (int)Math.Min(pieceBytes, total);
-        using var first = resident.AllocateStaging(bufferBytes);
-        using var second = resident.AllocateStaging(total > bufferBytes ? bufferBytes : 0);
-        byte[][] buffers = [first.Array, second.Array];
-        Task Copy(int piece) => resident.CopyToHostAsync(piece * pieceBytes, buffers[piece % 2].AsMemory(0, (int)Math.Min(pieceBytes, total - (piece * pieceBytes))), ct);
-        int pieces = (int)((total + pieceBytes - 1) / pieceBytes);
-        var copying = pieces > 0 ? Copy(0) : Task.CompletedTask;
+        int pieceBytes = DataPlaneProtocol.ChunkSize * DevicePieceChunks;
         byte[] chunkHeader = new byte[12];
         int index = 0;
-        try
-        {
-            for (int piece = 0; piece < pieces; piece++)
+        await DoubleBufferPump.RunAsync<byte>(resident.Device, total, (int)Math.Min(pieceBytes, total),
+            async (piece, buffer) =>
             {
-                await copying.ConfigureAwait(false);
-                if (piece + 1 < pieces)
+                long start = (long)piece * pieceBytes;
+                int length = (int)Math.Clamp(total - start, 0, buffer.Length);
+                if (length > 0)
                 {
-                    copying = Copy(piece + 1);
+                    await resident.CopyToHostAsync(start, buffer[..length], ct).ConfigureAwait(false);
                 }
 
-                var bytes = buffers[piece % 2].AsMemory(0, (int)Math.Min(pieceBytes, total - (piece * pieceBytes)));
+                return length;
+            },
+            async (_, bytes) =>
+            {
                 for (int offset = 0; offset < bytes.Length; offset += DataPlaneProtocol.ChunkSize)
                 {
                     var chunk = bytes.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, bytes.Length - offset));
@@ -246,13 +243,7 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
                     await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
                     await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
                 }
-            }
-        }
-        finally
-        {
-            // The copy in flight writes into a buffer of ours and holds the device block: let it finish first.
-            await copying.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
-        }
+            }).ConfigureAwait(false);
 
         byte[] trailer = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using RingAttention.Grains.Ring;
+using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -28,8 +29,9 @@ public static class JobOutput
 
     /// <summary>
     /// Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row. o travels in
-    /// chunks of rows through two reused float buffers: the next chunk is read (downloaded from the device) while the
-    /// current one is converted and written, so neither a device result nor a converted copy is ever whole on the host.
+    /// chunks of rows through the <see cref="DoubleBufferPump"/>: the next chunk is read (downloaded from the device)
+    /// while the current one is converted and written, so neither a device result nor a converted copy is ever whole
+    /// on the host.
     /// </summary>
     public static async Task WriteShardAsync(ShardPlan plan, IShardResult result, int chunkBytes, CancellationToken ct)
     {
@@ -49,38 +51,27 @@ public static class JobOutput
             localRow += span.Count;
         }
 
-        if (chunks.Count > 0)
-        {
-            int bufferRows = chunks.Max(c => c.Rows);
-            using var first = result.AllocateStaging(bufferRows * rowElements);
-            using var second = result.AllocateStaging(chunks.Count > 1 ? bufferRows * rowElements : 0);
-            float[][] floats = [first.Array, second.Array];
-            byte[] converted = new byte[bufferRows * rowElements * spec.DType.Size()];
-            Task Read(int index) => result.ReadOutputRowsAsync(chunks[index].LocalRow, floats[index % 2].AsMemory(0, chunks[index].Rows * rowElements), ct);
-            var reading = Read(0);
-            for (int index = 0; index < chunks.Count; index++)
+        int bufferRows = chunks.Count == 0 ? 0 : chunks.Max(c => c.Rows);
+        byte[] converted = new byte[bufferRows * rowElements * spec.DType.Size()];
+        await DoubleBufferPump.RunAsync<float>(result.Device, (long)result.Rows * rowElements, bufferRows * rowElements,
+            async (index, buffer) =>
             {
-                await reading.ConfigureAwait(false);
-                if (index + 1 < chunks.Count)
+                if (index >= chunks.Count)
                 {
-                    reading = Read(index + 1);
+                    return 0;
                 }
 
-                var (_, globalRow, rows) = chunks[index];
-                var source = floats[index % 2].AsSpan(0, rows * rowElements);
-                var bytes = converted.AsSpan(0, source.Length * spec.DType.Size());
-                try
-                {
-                    ElementConvert.FromSingle(source, spec.DType, bytes);
-                    file.WriteElements(Output, (long)globalRow * rowElements, bytes);
-                }
-                catch
-                {
-                    await reading.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
-                    throw;
-                }
-            }
-        }
+                var destination = buffer[..(chunks[index].Rows * rowElements)];
+                await result.ReadOutputRowsAsync(chunks[index].LocalRow, destination, ct).ConfigureAwait(false);
+                return destination.Length;
+            },
+            (index, piece) =>
+            {
+                var bytes = converted.AsSpan(0, piece.Length * spec.DType.Size());
+                ElementConvert.FromSingle(piece.Span, spec.DType, bytes);
+                file.WriteElements(Output, (long)chunks[index].GlobalRow * rowElements, bytes);
+                return Task.CompletedTask;
+            }).ConfigureAwait(false);
 
         float[] lse = new float[(long)spec.Heads * result.Rows];
         await result.ReadLseAsync(lse, ct).ConfigureAwait(false);

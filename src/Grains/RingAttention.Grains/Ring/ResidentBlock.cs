@@ -48,7 +48,7 @@ public sealed class ResidentBlock : IResidentBlockReference
 
     public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct) => _device.DownloadAsync(Handle, offset, destination, ct);
 
-    public StagingBuffer<byte> AllocateStaging(int length) => StagingBuffer<byte>.Allocate(_device, length);
+    public ComputeDevice? Device => _device;
 
     public void Release()
     {

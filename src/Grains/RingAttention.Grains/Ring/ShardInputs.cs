@@ -1,5 +1,6 @@
 using RingAttention.Attention;
 using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -53,55 +54,29 @@ public static class ShardInputs
             }
         }
 
-        if (chunks.Count == 0)
-        {
-            return;
-        }
-
-        int bufferLength = chunks.Max(c => c.Count) * rowBytes;
-        using var firstBuffer = StagingBuffer<byte>.Allocate(device, bufferLength);
-        using var secondBuffer = StagingBuffer<byte>.Allocate(device, chunks.Count > 1 ? bufferLength : 0);
-        byte[][] buffers = [firstBuffer.Array, secondBuffer.Array];
         using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
-        Task<ReadOnlyMemory<byte>> Read(int index) => Task.Run(() =>
-        {
-            var (start, count) = chunks[index];
-            var destination = buffers[index % 2].AsMemory(0, count * rowBytes);
-            if (file is not null)
-            {
-                file.ReadRows(name, start, count, destination.Span);
-            }
-            else
-            {
-                SyntheticTensor.FillRows(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, start, count, destination.Span);
-            }
-
-            return (ReadOnlyMemory<byte>)destination;
-        }, ct);
-
-        var reading = Read(0);
         long offset = 0;
-        for (int index = 0; index < chunks.Count; index++)
-        {
-            var chunk = await reading.ConfigureAwait(false);
-            if (index + 1 < chunks.Count)
+        await DoubleBufferPump.RunAsync<byte>(device, chunks.Sum(c => (long)c.Count * rowBytes), chunks.Count == 0 ? 0 : chunks.Max(c => c.Count) * rowBytes,
+            (index, buffer) => index >= chunks.Count ? Task.FromResult(0) : Task.Run(() =>
             {
-                reading = Read(index + 1);
-            }
+                var (start, count) = chunks[index];
+                var destination = buffer.Span[..(count * rowBytes)];
+                if (file is not null)
+                {
+                    file.ReadRows(name, start, count, destination);
+                }
+                else
+                {
+                    SyntheticTensor.FillRows(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, start, count, destination);
+                }
 
-            try
+                return destination.Length;
+            }, ct),
+            async (_, piece) =>
             {
-                await sink(offset, chunk).ConfigureAwait(false);
-            }
-            catch
-            {
-                // The read in flight writes into the other buffer; let it finish before the buffers go.
-                await reading.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
-                throw;
-            }
-
-            offset += chunk.Length;
-        }
+                await sink(offset, piece).ConfigureAwait(false);
+                offset += piece.Length;
+            }).ConfigureAwait(false);
     }
 
     private static TensorRows Rows(JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads)

@@ -22,8 +22,8 @@ public interface IShardResult : IDisposable
     /// <summary>Copies the whole lse <c>[heads, rows]</c> (small: 4 bytes per row and head).</summary>
     Task ReadLseAsync(Memory<float> destination, CancellationToken ct);
 
-    /// <summary>A buffer to read output rows into (page-locked where the result lives on a device).</summary>
-    StagingBuffer<float> AllocateStaging(int length);
+    /// <summary>The device the result lives on (the writer's staging buffers are page-locked for it), or null (host memory).</summary>
+    ComputeDevice? Device { get; }
 }
 
 /// <summary>A result in host memory (the CPU backend).</summary>
@@ -48,7 +48,7 @@ public sealed class HostShardResult(PartialResult result) : IShardResult
         return Task.CompletedTask;
     }
 
-    public StagingBuffer<float> AllocateStaging(int length) => StagingBuffer<float>.Allocate(null, length);
+    public ComputeDevice? Device => null;
 
     public void Dispose()
     {
@@ -69,7 +69,7 @@ public sealed class DeviceShardResult(ComputeDevice device, DeviceAccumulator ac
 
     public Task ReadLseAsync(Memory<float> destination, CancellationToken ct) => device.DownloadLseAsync(accumulator, destination, ct);
 
-    public StagingBuffer<float> AllocateStaging(int length) => StagingBuffer<float>.Allocate(device, length);
+    public ComputeDevice? Device => device;
 
     public void Dispose() => accumulator.Dispose();
 }

@@ -247,8 +247,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 
             await context.DataClient.FetchStreamingAsync(
                 announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum,
-                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => device.UploadAsync(handle, offset, bytes, ct), ct,
-                length => StagingBuffer<byte>.Allocate(device, length)).ConfigureAwait(false);
+                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => device.UploadAsync(handle, offset, bytes, ct), ct, device).ConfigureAwait(false);
         }
         catch
         {

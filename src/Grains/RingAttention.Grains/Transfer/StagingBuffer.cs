@@ -1,4 +1,6 @@
-namespace RingAttention.Grains.Hosting;
+using RingAttention.Grains.Hosting;
+
+namespace RingAttention.Grains.Transfer;
 
 /// <summary>
 /// A reused host buffer that shard data streams through on its way to or from the device: pinned and page-locked
