@@ -9,7 +9,8 @@ using RingAttention.Tensors;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// Loads (lazily, once) and launches the generated tensor-core kernels (Generator/gen_flash.py), 64 keys per tile:
+/// Loads (lazily, once) and launches the generated tensor-core kernels (Generator/gen_flash.py, whose launch facts it
+/// reads from <see cref="FlashVariants"/>), 64 keys per tile:
 /// on Hopper the wgmma kernels (1 or 2 warpgroups of 64 query rows per block, PTX retargeted to sm_90a), elsewhere
 /// the mma.sync kernels (4 warps, 64 or 128 query rows per block, <see cref="Slabs"/>). Q, K and V tiles live in
 /// dynamic shared memory; above ILGPU's 48 KB default the limit is raised with cuFuncSetAttribute.
@@ -17,10 +18,8 @@ namespace RingAttention.Kernels.Gpu;
 /// </summary>
 internal sealed class FlashLauncher : IDisposable
 {
-    private const int Threads = 128;
-    private const int BlockKeys = 64;
     private readonly CudaAccelerator _accelerator;
-    private readonly Dictionary<(ElementType Type, int Dim, int Slabs), Entry> _kernels = new();
+    private readonly Dictionary<FlashVariant, Entry> _kernels = new();
 
     public FlashLauncher(CudaAccelerator accelerator)
     {
@@ -43,24 +42,29 @@ internal sealed class FlashLauncher : IDisposable
     /// <summary>Name of the variant <see cref="Launch"/> uses (for benchmark records).</summary>
     public string Variant => UseWgmma ? $"wgmma-wg{WgmmaWarpgroups}-b{WgmmaBlocksPerSm}" : $"mma-s{Slabs}";
 
-    public bool Supports(ElementType type, int dim) => type is ElementType.F16 or ElementType.BF16 && dim is 64 or 128;
+    public bool Supports(ElementType type, int dim) => FlashVariants.All.Any(v => v.Type == type && v.Dim == dim);
+
+    /// <summary>The variant <see cref="Launch"/> uses for this dtype and head dim (by <see cref="UseWgmma"/>, <see cref="WgmmaWarpgroups"/>, <see cref="Slabs"/>).</summary>
+    public FlashVariant Selected(ElementType type, int dim) =>
+        FlashVariants.All.FirstOrDefault(v => v.Type == type && v.Dim == dim && v.Wgmma == UseWgmma && v.Width == (UseWgmma ? WgmmaWarpgroups : Slabs))
+        ?? throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and variant {Variant}");
 
     public void Launch(FlashParams p, ElementType type, ArrayView<float> o, ArrayView<float> lse)
     {
-        // Variant key: mma.sync slabs per warp (1, 2), or -1 / -2 for the wgmma kernel with 1 / 2 warpgroups.
-        var e = Get(type, p.HeadDim, UseWgmma ? -WgmmaWarpgroups : Slabs);
-        p.BlockRows = e.BlockRows;
-        p.BlockKeys = e.BlockKeys;
-        int mBlocks = (p.QCount + e.BlockRows - 1) / e.BlockRows;
-        var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(e.Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(e.SharedBytes / 16));
+        var variant = Selected(type, p.HeadDim);
+        var e = Get(variant);
+        p.BlockRows = variant.BlockRows;
+        p.BlockKeys = variant.BlockKeys;
+        int mBlocks = (p.QCount + variant.BlockRows - 1) / variant.BlockRows;
+        var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(variant.Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(variant.SharedBytes / 16));
         e.Run(_accelerator.DefaultStream, config, p, o, lse);
     }
 
     /// <summary>Registers, stack bytes and PTX of a variant (loads it if needed): the resource check of the notes' §4.</summary>
-    public (int Registers, int LocalBytes, int SharedBytes, bool Patched, string Ptx) Inspect(ElementType type, int dim, int slabs)
+    public (int Registers, int LocalBytes, bool Patched, string Ptx) Inspect(FlashVariant variant)
     {
-        var e = Get(type, dim, slabs);
-        return (CudaDriver.GetAttribute(e.Function, CudaDriver.NumRegs), CudaDriver.GetAttribute(e.Function, CudaDriver.LocalSizeBytes), e.SharedBytes, e.Patched, e.Ptx);
+        var e = Get(variant);
+        return (CudaDriver.GetAttribute(e.Function, CudaDriver.NumRegs), CudaDriver.GetAttribute(e.Function, CudaDriver.LocalSizeBytes), e.Patched, e.Ptx);
     }
 
     /// <summary>
@@ -73,60 +77,34 @@ internal sealed class FlashLauncher : IDisposable
         {
             foreach (int dim in new[] { 64, 128 })
             {
-                _ = Get(type, dim, UseWgmma ? -WgmmaWarpgroups : Slabs);
+                _ = Get(Selected(type, dim));
             }
         }
     }
 
     public void Dispose() => _kernels.Clear();
 
-    private Entry Get(ElementType type, int dim, int slabs)
+    private Entry Get(FlashVariant variant)
     {
-        if (_kernels.TryGetValue((type, dim, slabs), out var e))
+        if (_kernels.TryGetValue(variant, out var e))
         {
             return e;
         }
 
-        Action<FlashParams, ArrayView<float>, ArrayView<float>> method = (type, dim, slabs) switch
-        {
-            (ElementType.BF16, 64, -1) => FlashKernels.WgmmaBf16D64Wg1,
-            (ElementType.BF16, 64, -2) => FlashKernels.WgmmaBf16D64Wg2,
-            (ElementType.BF16, 64, 1) => FlashKernels.FlashBf16D64S1,
-            (ElementType.BF16, 64, 2) => FlashKernels.FlashBf16D64S2,
-            (ElementType.BF16, 128, -1) => FlashKernels.WgmmaBf16D128Wg1,
-            (ElementType.BF16, 128, -2) => FlashKernels.WgmmaBf16D128Wg2,
-            (ElementType.BF16, 128, 1) => FlashKernels.FlashBf16D128S1,
-            (ElementType.BF16, 128, 2) => FlashKernels.FlashBf16D128S2,
-            (ElementType.F16, 64, -1) => FlashKernels.WgmmaF16D64Wg1,
-            (ElementType.F16, 64, -2) => FlashKernels.WgmmaF16D64Wg2,
-            (ElementType.F16, 64, 1) => FlashKernels.FlashF16D64S1,
-            (ElementType.F16, 64, 2) => FlashKernels.FlashF16D64S2,
-            (ElementType.F16, 128, -1) => FlashKernels.WgmmaF16D128Wg1,
-            (ElementType.F16, 128, -2) => FlashKernels.WgmmaF16D128Wg2,
-            (ElementType.F16, 128, 1) => FlashKernels.FlashF16D128S1,
-            (ElementType.F16, 128, 2) => FlashKernels.FlashF16D128S2,
-            _ => throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and variant {slabs}"),
-        };
-        bool wgmma = slabs < 0;
-        int threads = wgmma ? -slabs * Threads : Threads;
-        int blockRows = 64 * Math.Abs(slabs);
-        // wgmma tiles need 1024-byte alignment of the 128-byte swizzle atoms: 1 KB slack to align the base.
-        int keys = BlockKeys;
-        int shared = ((blockRows + (2 * keys)) * dim * 2) + (wgmma ? 1024 : 0);
         // mma.sync: 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
         // wgmma: WgmmaBlocksPerSm counts 128-thread warpgroups, so 2-warpgroup blocks get half as many per SM.
-        var specialization = new KernelSpecialization(threads, wgmma ? Math.Max(1, WgmmaBlocksPerSm / -slabs) : 2);
-        var kernel = LoadPatched(method.Method, specialization, wgmma, out bool patched);
+        var specialization = new KernelSpecialization(variant.Threads, variant.Wgmma ? Math.Max(1, WgmmaBlocksPerSm / variant.Width) : 2);
+        var kernel = LoadPatched(variant.Kernel.Method, specialization, variant.Wgmma, out bool patched);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;
-        if (shared > 48 * 1024)
+        if (variant.SharedBytes > 48 * 1024)
         {
-            CudaDriver.SetAttribute(function, CudaDriver.MaxDynamicSharedBytes, shared);
+            CudaDriver.SetAttribute(function, CudaDriver.MaxDynamicSharedBytes, variant.SharedBytes);
         }
 
         string ptx = kernel.CompiledKernel is PTXCompiledKernel c ? c.PTXAssembly : string.Empty;
-        e = new Entry(run, threads, blockRows, keys, shared, function, ptx, patched);
-        _kernels[(type, dim, slabs)] = e;
+        e = new Entry(run, function, ptx, patched);
+        _kernels[variant] = e;
         return e;
     }
 
@@ -154,5 +132,5 @@ internal sealed class FlashLauncher : IDisposable
         return _accelerator.LoadKernel(toLoad);
     }
 
-    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, int Threads, int BlockRows, int BlockKeys, int SharedBytes, IntPtr Function, string Ptx, bool Patched);
+    private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, IntPtr Function, string Ptx, bool Patched);
 }

@@ -19,23 +19,17 @@ public static class DeviceCheck
     /// <returns>The number of failed cases.</returns>
     public static int Run(CudaAttentionBackend backend, string dir, TextWriter log)
     {
-        foreach (var t in new[] { ElementType.BF16, ElementType.F16 })
+        foreach (var variant in FlashVariants.All)
         {
-            foreach (int d in new[] { 64, 128 })
+            try
             {
-                foreach (int s in new[] { -2, -1, 1, 2 })
-                {
-                    try
-                    {
-                        var (regs, local, shared, patched, ptx) = backend.Flash.Inspect(t, d, s);
-                        log.WriteLine($"kernel {t} d={d} {(s < 0 ? $"wgmma wg={-s}" : $"mma slabs={s}")}: {regs} registers, {local} B local, {shared} B shared, depots patched: {patched}");
-                        File.WriteAllText(Path.Combine(dir, $"flash_{t}_{d}_{s}.ptx"), ptx);
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        log.WriteLine($"kernel {t} d={d} slabs={s}: load failed: {ex.GetBaseException().Message}");
-                    }
-                }
+                var (regs, local, patched, ptx) = backend.Flash.Inspect(variant);
+                log.WriteLine($"kernel {variant.Name}: {variant.Threads} threads, {regs} registers, {local} B local, {variant.SharedBytes} B shared, depots patched: {patched}");
+                File.WriteAllText(Path.Combine(dir, $"{variant.Name}.ptx"), ptx);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                log.WriteLine($"kernel {variant.Name}: load failed: {ex.GetBaseException().Message}");
             }
         }
 
@@ -50,8 +44,8 @@ public static class DeviceCheck
             AttentionSpec spec;
             using (var inputs = SafetensorsFile.Open(Path.Combine(dir, name + ".in.safetensors")))
             {
-                var q = inputs.GetTensor("q");
-                var k = inputs.GetTensor("k");
+                var q = inputs.GetTensor(TensorNames.Query);
+                var k = inputs.GetTensor(TensorNames.Key);
                 spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type,
                     new AttentionMask(causal, window > 0 ? window : null)).Validate();
                 byte[] Whole(string tensor)
@@ -61,7 +55,7 @@ public static class DeviceCheck
                     return bytes;
                 }
 
-                (qBytes, kBytes, vBytes) = (Whole("q"), Whole("k"), Whole("v"));
+                (qBytes, kBytes, vBytes) = (Whole(TensorNames.Query), Whole(TensorNames.Key), Whole(TensorNames.Value));
             }
 
             int tokens = spec.Tokens, hq = spec.Heads, hkv = spec.KvHeads, dim = spec.HeadDim;
@@ -100,8 +94,8 @@ public static class DeviceCheck
 
             SafetensorsFile.Write(Path.Combine(dir, name + ".out.safetensors"),
             [
-                ("o", ElementType.F32, [tokens, hq, dim], System.Runtime.InteropServices.MemoryMarshal.AsBytes(o.AsSpan()).ToArray()),
-                ("lse", ElementType.F32, [hq, tokens], System.Runtime.InteropServices.MemoryMarshal.AsBytes(lse.AsSpan()).ToArray()),
+                (TensorNames.Output, ElementType.F32, [tokens, hq, dim], System.Runtime.InteropServices.MemoryMarshal.AsBytes(o.AsSpan()).ToArray()),
+                (TensorNames.LogSumExp, ElementType.F32, [hq, tokens], System.Runtime.InteropServices.MemoryMarshal.AsBytes(lse.AsSpan()).ToArray()),
             ]);
         }
 

@@ -19,8 +19,8 @@ public static class OutputVerifier
     {
         using var inputs = SafetensorsFile.Open(inputPath, "inputs");
         using var outputs = SafetensorsFile.Open(outputPath, "output");
-        var q = inputs.GetTensor("q");
-        var k = inputs.GetTensor("k");
+        var q = inputs.GetTensor(TensorNames.Query);
+        var k = inputs.GetTensor(TensorNames.Key);
         var spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type, mask, scale).Validate();
         CheckOutputShapes(outputs, spec);
 
@@ -32,8 +32,8 @@ public static class OutputVerifier
 
     private static void CheckOutputShapes(SafetensorsReader outputs, AttentionSpec spec)
     {
-        var o = outputs.GetTensor("o");
-        var lse = outputs.GetTensor("lse");
+        var o = outputs.GetTensor(TensorNames.Output);
+        var lse = outputs.GetTensor(TensorNames.LogSumExp);
         if (!o.Shape.SequenceEqual([spec.Tokens, spec.Heads, spec.HeadDim]) || !lse.Shape.SequenceEqual([spec.Heads, spec.Tokens]) || lse.Type != ElementType.F32)
         {
             throw new SpecValidationException("output",
@@ -60,7 +60,7 @@ public static class OutputVerifier
         byte[] row = new byte[rowElements * spec.DType.Size()];
         for (int s = 0; s < positions.Length; s++)
         {
-            inputs.ReadRows("q", (int)positions[s], 1, row);
+            inputs.ReadRows(TensorNames.Query, (int)positions[s], 1, row);
             for (int e = 0; e < rowElements; e++)
             {
                 queries[(s * rowElements) + e] = ElementConvert.Read(row, spec.DType, e);
@@ -77,8 +77,8 @@ public static class OutputVerifier
         for (int first = 0; first < spec.Tokens; first += KeyChunkRows)
         {
             int count = Math.Min(KeyChunkRows, spec.Tokens - first);
-            float[] keys = ReadChunk(inputs, "k", spec.DType, first, count, rowElements, raw);
-            float[] values = ReadChunk(inputs, "v", spec.DType, first, count, rowElements, raw);
+            float[] keys = ReadChunk(inputs, TensorNames.Key, spec.DType, first, count, rowElements, raw);
+            float[] values = ReadChunk(inputs, TensorNames.Value, spec.DType, first, count, rowElements, raw);
             reference.AddKeys(first, count, keys, values);
             progress?.Invoke(first + count, spec.Tokens);
         }
@@ -105,12 +105,12 @@ public static class OutputVerifier
         string? failure = null;
         for (int s = 0; s < positions.Length && failure is null; s++)
         {
-            outputs.ReadRows("o", (int)positions[s], 1, oRow);
+            outputs.ReadRows(TensorNames.Output, (int)positions[s], 1, oRow);
             ElementConvert.ToSingle(oRow, spec.DType, actual);
             for (int h = 0; h < spec.Heads && failure is null; h++)
             {
                 double expectedLse = reference.Result(s, h, expected);
-                outputs.ReadElements("lse", ((long)h * spec.Tokens) + positions[s], lseValue);
+                outputs.ReadElements(TensorNames.LogSumExp, ((long)h * spec.Tokens) + positions[s], lseValue);
                 float actualLse = BitConverter.ToSingle(lseValue);
                 var result = ReferenceAttention.CompareRow(
                     actual.AsSpan(h * spec.HeadDim, spec.HeadDim), actualLse, expected, expectedLse, tolerance, reference.MaxAbsValue);

@@ -18,7 +18,7 @@ public static class RandomAttentionInputs
             throw new Attention.SpecValidationException("output", $"the directory of '{path}' does not exist");
         }
 
-        var shapes = new (string Name, int Heads)[] { ("q", heads), ("k", kvHeads), ("v", kvHeads) };
+        var shapes = new (string Name, int Heads)[] { (TensorNames.Query, heads), (TensorNames.Key, kvHeads), (TensorNames.Value, kvHeads) };
         using var writer = SafetensorsWriter.Create(path, shapes.Select(s => (s.Name, type, new long[] { tokens, s.Heads, headDim })));
         // Every element's value depends only on (seed, tensor, index), so chunks are generated on all cores at once
         // and written at their own offsets (1M tokens of issue 4 is 12.9 GB).

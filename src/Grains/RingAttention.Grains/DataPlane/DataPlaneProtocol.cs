@@ -19,6 +19,12 @@ public static class DataPlaneProtocol
     /// <summary>1 MiB chunks: large enough that per-chunk headers and CRC calls cost nothing, small enough to pipeline.</summary>
     public const int ChunkSize = 1 << 20;
 
+    /// <summary>
+    /// Largest piece a streamed block moves in between a device and the socket (8 chunks, 8 MiB): big enough for
+    /// full-speed device copies, small enough that the copy of one piece overlaps the transfer of the next.
+    /// </summary>
+    public const int PieceBytes = 8 * ChunkSize;
+
     public const int MaxStringBytes = 1024;
 
     public enum Status : byte

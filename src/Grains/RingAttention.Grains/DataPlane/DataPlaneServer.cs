@@ -207,7 +207,7 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
 
     /// <summary>
     /// Sends a device-resident block without ever holding it whole on the host: pieces of
-    /// <see cref="DevicePieceChunks"/> chunks are copied from the device through the <see cref="DoubleBufferPump"/>, the
+    /// <see cref="DataPlaneProtocol.PieceBytes"/> are copied from the device through the <see cref="DoubleBufferPump"/>, the
     /// next piece's copy running while the current piece's chunks (each with its CRC-32, computed here) go out on the socket.
     /// </summary>
     private static async Task SendFromDeviceAsync(Stream stream, IResidentBlockReference resident, uint checksum, CancellationToken ct)
@@ -217,7 +217,7 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         BinaryPrimitives.WriteInt64LittleEndian(header, total);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
         await stream.WriteAsync(header, ct).ConfigureAwait(false);
-        int pieceBytes = DataPlaneProtocol.ChunkSize * DevicePieceChunks;
+        int pieceBytes = DataPlaneProtocol.PieceBytes;
         byte[] chunkHeader = new byte[12];
         int index = 0;
         await DoubleBufferPump.RunAsync<byte>(resident.Device, total, (int)Math.Min(pieceBytes, total),
@@ -250,9 +250,6 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
     }
-
-    /// <summary>Data-plane chunks per device copy when streaming a resident block (8 MiB pieces).</summary>
-    private const int DevicePieceChunks = 8;
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Data plane served block {Key} ({Bytes} bytes)")]
     private partial void LogServed(string key, long bytes);

@@ -10,9 +10,9 @@ public static class InputFileShape
     public static JobSpec Apply(JobSpec spec, string path)
     {
         using var file = SafetensorsFile.Open(path);
-        var q = Rank3(file, ShardInputs.Query);
-        var k = Rank3(file, ShardInputs.Key);
-        var v = Rank3(file, ShardInputs.Value);
+        var q = Rank3(file, TensorNames.Query);
+        var k = Rank3(file, TensorNames.Key);
+        var v = Rank3(file, TensorNames.Value);
         foreach (var other in new[] { k, v })
         {
             string field = $"inputs.{other.Name}";

@@ -24,7 +24,7 @@ public static class JobMemory
 
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
         long kv = 2 * rows * spec.KvHeads * spec.HeadDim * spec.DType.Size();
-        long crossing = cluster.DeviceSilos > 1 && spec.Shards > 1 ? 4L * Math.Min(stagingBytes, 8 << 20) : 0; // send + receive pieces
+        long crossing = cluster.DeviceSilos > 1 && spec.Shards > 1 ? 4L * Math.Min(stagingBytes, DataPlane.DataPlaneProtocol.PieceBytes) : 0; // send + receive pieces
         long shard = (4L * stagingBytes) + (rows * spec.Heads * 4) + crossing;
         return shard * spec.Shards;
     }

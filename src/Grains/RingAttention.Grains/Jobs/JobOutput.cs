@@ -12,8 +12,6 @@ namespace RingAttention.Grains.Jobs;
 /// </summary>
 public static class JobOutput
 {
-    public const string Output = "o";
-    public const string LogSumExp = "lse";
 
     public static string PartialPath(string outputPath, string jobId, long attempt) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, $".{Path.GetFileName(outputPath)}.{jobId}.{attempt}.partial");
@@ -23,8 +21,8 @@ public static class JobOutput
     public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string jobId, string partialPath) =>
         SafetensorsSharedOutput.Create(partialPath,
         [
-            (Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),
-            (LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
+            (TensorNames.Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),
+            (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
         ], OutputMetadata.For(spec, jobId));
 
     /// <summary>
@@ -69,7 +67,7 @@ public static class JobOutput
             {
                 var bytes = converted.AsSpan(0, piece.Length * spec.DType.Size());
                 ElementConvert.FromSingle(piece.Span, spec.DType, bytes);
-                file.WriteElements(Output, (long)chunks[index].GlobalRow * rowElements, bytes);
+                file.WriteElements(TensorNames.Output, (long)chunks[index].GlobalRow * rowElements, bytes);
                 return Task.CompletedTask;
             }).ConfigureAwait(false);
 
@@ -81,7 +79,7 @@ public static class JobOutput
             for (int head = 0; head < spec.Heads; head++)
             {
                 var slice = lse.AsSpan((int)(((long)head * result.Rows) + lseRow), span.Count);
-                file.WriteElements(LogSumExp, ((long)head * spec.Tokens) + span.Start, MemoryMarshal.AsBytes(slice));
+                file.WriteElements(TensorNames.LogSumExp, ((long)head * spec.Tokens) + span.Start, MemoryMarshal.AsBytes(slice));
             }
 
             lseRow += span.Count;

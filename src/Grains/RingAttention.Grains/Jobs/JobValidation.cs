@@ -103,7 +103,7 @@ public static class JobValidation
     private static void CheckFinite(string path)
     {
         using var file = SafetensorsFile.Open(path);
-        foreach (string name in new[] { ShardInputs.Query, ShardInputs.Key, ShardInputs.Value })
+        foreach (string name in new[] { TensorNames.Query, TensorNames.Key, TensorNames.Value })
         {
             if (file.FindFirstNonFinite(name) is { } bad)
             {

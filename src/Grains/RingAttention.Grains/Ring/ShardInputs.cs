@@ -9,15 +9,12 @@ namespace RingAttention.Grains.Ring;
 /// <summary>Reads one shard's rows of q, k and v: only its own byte ranges of the input file, or its own synthetic rows.</summary>
 public static class ShardInputs
 {
-    public const string Query = "q";
-    public const string Key = "k";
-    public const string Value = "v";
 
     public static (TensorRows Queries, KeyValueBlock KeyValues) Load(JobSpec spec, IReadOnlyList<TokenSpan> spans)
     {
-        var queries = Rows(spec, spans, Query, spec.Heads);
-        var keys = Rows(spec, spans, Key, spec.KvHeads);
-        var values = Rows(spec, spans, Value, spec.KvHeads);
+        var queries = Rows(spec, spans, TensorNames.Query, spec.Heads);
+        var keys = Rows(spec, spans, TensorNames.Key, spec.KvHeads);
+        var values = Rows(spec, spans, TensorNames.Value, spec.KvHeads);
         return (queries, new KeyValueBlock(keys, values));
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Hosting;
 using RingAttention.Kernels;
+using RingAttention.Tensors;
 
 namespace RingAttention.Grains.Ring;
 
@@ -161,7 +162,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         DeviceKeyValues? keyValues = null;
         try
         {
-            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Query, spec.Heads, context.StagingBytes,
+            await ShardInputs.StreamAsync(spec, spans, TensorNames.Query, spec.Heads, context.StagingBytes,
                 (offset, bytes) => device.UploadAsync(queries, offset, bytes, ct), ct, device);
             var kv = keyValues = await device.AllocateKeyValuesAsync(spec.DType, spec.KvHeads, spec.HeadDim, spans, ct);
             var crc = new System.IO.Hashing.Crc32();
@@ -171,8 +172,8 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 return device.UploadAsync(kv, offset, bytes, ct);
             }
 
-            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Key, spec.KvHeads, context.StagingBytes, Sink, ct, device);
-            await ShardInputs.StreamAsync(spec, spans, ShardInputs.Value, spec.KvHeads, context.StagingBytes,
+            await ShardInputs.StreamAsync(spec, spans, TensorNames.Key, spec.KvHeads, context.StagingBytes, Sink, ct, device);
+            await ShardInputs.StreamAsync(spec, spans, TensorNames.Value, spec.KvHeads, context.StagingBytes,
                 (offset, bytes) => Sink(kv.KeyBytes + offset, bytes), ct, device);
             return (queries, new ResidentBlock(device, kv, crc.GetCurrentHashAsUInt32()));
         }
@@ -247,7 +248,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
 
             await context.DataClient.FetchStreamingAsync(
                 announcement.DataEndpoint, plan.Token, announcement.BlockKey, announcement.Bytes, announcement.Checksum,
-                Math.Min(context.StagingBytes, PieceBytes), (offset, bytes) => device.UploadAsync(handle, offset, bytes, ct), ct, device).ConfigureAwait(false);
+                Math.Min(context.StagingBytes, DataPlaneProtocol.PieceBytes), (offset, bytes) => device.UploadAsync(handle, offset, bytes, ct), ct, device).ConfigureAwait(false);
         }
         catch
         {
@@ -258,9 +259,6 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         _counters.Fetched(announcement.Bytes);
         return new ResidentBlock(device, handle, announcement.Checksum);
     }
-
-    /// <summary>Largest piece of a streamed cross-silo block (8 MiB: big enough for full-speed copies, small enough to pipeline).</summary>
-    private const int PieceBytes = 8 << 20;
 
     /// <summary>Key of the block shard i hands to shard i+1 for that shard's step <paramref name="step"/>.</summary>
     private string BlockKey(int step) => $"{plan.JobId}/{plan.Attempt}/{step}/{plan.Next}";
