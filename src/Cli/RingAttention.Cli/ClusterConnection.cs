@@ -82,8 +82,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             return new ClusterConnection(null, discovered, log, $"cluster {target.ClusterId} (gateways from Redis at {redis}); {logNote}");
         }
 
-        var gateways = target.Cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray();
-        var remote = await RingAttentionClient.ConnectAsync(gateways, options, ct);
+        var remote = await RingAttentionClient.ConnectAsync(target.Gateways, options, ct);
         return new ClusterConnection(null, remote, log, $"cluster {target.ClusterId} at {target.Cluster}; {logNote}");
     }
 

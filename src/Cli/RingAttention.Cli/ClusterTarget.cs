@@ -11,6 +11,9 @@ public sealed record ClusterTarget(
     string? Cluster, string ClusterId, int Silos, string? TlsCertificate, string? TlsPassword, string? Token, long? MaxJobMemory,
     string Device = "auto")
 {
+    /// <summary>The gateways of <see cref="Cluster"/> when it lists them (host:port,...), resolved once; empty otherwise.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> Gateways { get; private init; } = [];
+
     public const string ClusterVariable = "RINGATTN_CLUSTER";
     public const string ClusterIdVariable = "RINGATTN_CLUSTER_ID";
 
@@ -46,10 +49,10 @@ public sealed record ClusterTarget(
         if (!target.Embedded && !target.Cluster!.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
         {
             // A malformed gateway is a local mistake: say so now, before anything connects.
-            foreach (string gateway in target.Cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            target = target with
             {
-                _ = ClusterConnection.ParseEndpoint(gateway);
-            }
+                Gateways = [.. target.Cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ClusterConnection.ParseEndpoint)],
+            };
         }
 
         return target;
