@@ -1,6 +1,5 @@
 // The SDK in a dozen lines (compiled in CI, so the README's copy of it cannot drift).
 // Usage: dotnet run --project samples/SubmitJob -- qkv.safetensors out.safetensors
-using RingAttention.Grains;
 using RingAttention.Silo;
 
 // Jobs may read and write only under AllowedRoots: here, the directories of the two files.

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using RingAttention.Grains;
 using RingAttention.Tensors;
 
 namespace RingAttention.Cli.Tests;

@@ -1,4 +1,3 @@
-using RingAttention.Grains;
 
 namespace RingAttention.Cli.Tests;
 

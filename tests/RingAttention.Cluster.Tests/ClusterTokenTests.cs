@@ -1,7 +1,7 @@
 using System.Net;
 using RingAttention.Client;
 using RingAttention.Grains;
-using RingAttention.Grains.Security;
+using RingAttention.Contracts.Security;
 using RingAttention.Silo;
 
 namespace RingAttention.Cluster.Tests;

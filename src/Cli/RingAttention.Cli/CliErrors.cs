@@ -45,11 +45,11 @@ public static class CliErrors
         {
             return Fail(e.Message, null, BadInput);
         }
-        catch (RingJobFailedException e) when (e.Status.State == Grains.JobState.Cancelled)
+        catch (RingJobFailedException e) when (e.Status.State == Contracts.JobState.Cancelled)
         {
             return Fail("cancelled" + (e.Status.Error is string why ? ": " + why : ""), null, Cancelled, "yellow");
         }
-        catch (Grains.Security.ClusterAuthenticationException e)
+        catch (Contracts.Security.ClusterAuthenticationException e)
         {
             return Fail($"--token: {e.Message}", "--token", NotAuthorized);
         }
@@ -65,7 +65,7 @@ public static class CliErrors
         {
             return Fail("cancelled", null, Cancelled, "yellow");
         }
-        catch (Exception e) when (e is OrleansException || Grains.RingResilience.IsTransient(e))
+        catch (Exception e) when (e is OrleansException || Contracts.RingResilience.IsTransient(e))
         {
             return Fail($"lost the cluster: {e.Message}", null, Unexpected);
         }

@@ -71,7 +71,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         var options = new ClientConnectionOptions
         {
             ClusterId = target.ClusterId,
-            Certificate = target.TlsCertificate is null ? null : Grains.Security.ClusterTls.Load(target.TlsCertificate, target.TlsPassword),
+            Certificate = target.TlsCertificate is null ? null : Contracts.Security.ClusterTls.Load(target.TlsCertificate, target.TlsPassword),
             Token = target.Token,
             ConfigureLogging = logging,
         };

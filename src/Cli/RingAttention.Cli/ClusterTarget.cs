@@ -40,7 +40,7 @@ public sealed record ClusterTarget(
         var target = new ClusterTarget(cluster,
             NonEmpty(clusterId) ?? NonEmpty(Environment.GetEnvironmentVariable(ClusterIdVariable)) ?? DefaultClusterId,
             silos, tlsCertificate, tlsPassword,
-            token ?? NonEmpty(Environment.GetEnvironmentVariable(Grains.Security.ClusterToken.EnvironmentVariable)), maxJobMemory, device);
+            token ?? NonEmpty(Environment.GetEnvironmentVariable(Contracts.Security.ClusterToken.EnvironmentVariable)), maxJobMemory, device);
         if (target.Embedded && silos < 1)
         {
             throw new SpecValidationException("silos", $"silos ({silos}) must be at least 1");

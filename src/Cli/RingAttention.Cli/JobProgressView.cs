@@ -70,7 +70,7 @@ public static class JobProgressView
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await job.CancelAsync(timeout.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException || Grains.RingResilience.IsTransient(e))
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException || Contracts.RingResilience.IsTransient(e))
         {
             // The cluster is unreachable: the job's lease ends it once no status call arrives.
         }

@@ -11,7 +11,7 @@ public sealed record ClientConnectionOptions
 
     public string ServiceId { get; init; } = "ringattention";
 
-    /// <summary>The cluster's TLS certificate when its silos use TLS (see <see cref="Grains.Security.ClusterTls"/>).</summary>
+    /// <summary>The cluster's TLS certificate when its silos use TLS (see <see cref="Contracts.Security.ClusterTls"/>).</summary>
     public X509Certificate2? Certificate { get; init; }
 
     /// <summary>The cluster token when its silos require one (Silo:ClusterToken); sent with every call.</summary>

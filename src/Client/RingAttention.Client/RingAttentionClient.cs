@@ -4,7 +4,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using RingAttention.Attention;
-using RingAttention.Grains;
 
 namespace RingAttention.Client;
 
@@ -73,14 +72,14 @@ public sealed class RingAttentionClient : IAsyncDisposable
             {
                 client.AddOutgoingGrainCallFilter(context =>
                 {
-                    RequestContext.Set(Grains.Security.ClusterToken.RequestContextKey, token);
+                    RequestContext.Set(Contracts.Security.ClusterToken.RequestContextKey, token);
                     return context.Invoke();
                 });
             }
 
             if (options.Certificate is { } certificate)
             {
-                client.UseTls(certificate, tls => Grains.Security.ClusterTls.Configure(tls, certificate));
+                client.UseTls(certificate, tls => Contracts.Security.ClusterTls.Configure(tls, certificate));
             }
 
             client.Configure<ClusterOptions>(o =>

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Polly;
-using RingAttention.Grains;
 
 namespace RingAttention.Client;
 

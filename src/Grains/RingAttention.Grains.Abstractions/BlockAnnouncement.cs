@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// Control-plane message on a ring edge's stream: "the K/V block you need for step <see cref="Step"/> is ready; here is

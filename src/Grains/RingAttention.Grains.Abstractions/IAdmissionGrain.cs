@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// The cluster's memory admission (one grain, key <see cref="Key"/>): a job runs only when its share of host memory

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>One per job (key = job id): validates, plans shards, starts the ring, tracks it, assembles the output.</summary>
 [Alias("RingAttention.IJobCoordinatorGrain")]

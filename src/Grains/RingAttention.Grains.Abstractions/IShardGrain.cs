@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// Shard i of a job's ring (key "job/i"): loads its own Q/K/V rows, computes against each K/V block that comes around

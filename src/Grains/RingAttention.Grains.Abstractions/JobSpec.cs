@@ -1,7 +1,7 @@
 using RingAttention.Attention;
 using RingAttention.Tensors;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// What a user submits: the attention problem, how to shard it, where its tensors are.

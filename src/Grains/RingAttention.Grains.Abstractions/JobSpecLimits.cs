@@ -1,6 +1,6 @@
 using RingAttention.Attention;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// Limits on what a job spec may carry over the wire, checked by the client before it sends and by the coordinator

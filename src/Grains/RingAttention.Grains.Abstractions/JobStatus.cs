@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>A snapshot of one job, as the coordinator sees it.</summary>
 [GenerateSerializer]

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using RingAttention.Tensors;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// The <c>__metadata__</c> of an output file: what was computed (mask, window, scale, shards, layout, dtype, shape),

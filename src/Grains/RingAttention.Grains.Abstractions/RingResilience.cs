@@ -1,7 +1,7 @@
 using Polly;
 using Polly.Retry;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>
 /// Retries of grain calls that failed for a transient cluster reason: the target silo died or is restarting, a

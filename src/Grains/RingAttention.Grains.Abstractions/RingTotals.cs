@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>Counters of one shard's ring work (or their sum over a job).</summary>
 [GenerateSerializer]

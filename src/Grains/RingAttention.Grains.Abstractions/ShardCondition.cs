@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>Where a shard's ring attempt stands, as the shard grain itself knows it.</summary>
 public enum ShardPhase

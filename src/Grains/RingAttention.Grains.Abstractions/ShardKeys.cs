@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>Grain keys of shard grains: "job/index".</summary>
 public static class ShardKeys

@@ -1,4 +1,4 @@
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>How the sequence is cut into shards.</summary>
 [GenerateSerializer]

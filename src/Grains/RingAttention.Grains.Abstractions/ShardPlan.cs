@@ -1,6 +1,6 @@
 using RingAttention.Attention;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>What one shard grain needs to run its part of the ring.</summary>
 [GenerateSerializer]

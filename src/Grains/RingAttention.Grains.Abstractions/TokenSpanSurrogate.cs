@@ -1,6 +1,6 @@
 using RingAttention.Attention;
 
-namespace RingAttention.Grains;
+namespace RingAttention.Contracts;
 
 /// <summary>Lets Orleans carry Core's <see cref="TokenSpan"/> (Core stays free of Orleans).</summary>
 [GenerateSerializer]

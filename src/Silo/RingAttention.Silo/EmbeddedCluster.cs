@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingAttention.Client;
-using RingAttention.Grains.Security;
+using RingAttention.Contracts.Security;
 using RingAttention.Grains.Hosting;
 using RingAttention.Silo.Hosting;
 

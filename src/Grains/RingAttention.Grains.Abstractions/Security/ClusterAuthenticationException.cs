@@ -1,4 +1,4 @@
-namespace RingAttention.Grains.Security;
+namespace RingAttention.Contracts.Security;
 
 /// <summary>A client call the cluster refused because it carried no cluster token or the wrong one.</summary>
 [GenerateSerializer]

@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Orleans.Connections.Security;
 
-namespace RingAttention.Grains.Security;
+namespace RingAttention.Contracts.Security;
 
 /// <summary>
 /// TLS with one certificate per cluster: silos and clients present it, and accept a peer only if it presents the

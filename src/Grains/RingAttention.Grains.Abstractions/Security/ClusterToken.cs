@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace RingAttention.Grains.Security;
+namespace RingAttention.Contracts.Security;
 
 /// <summary>
 /// The shared secret a client presents on every grain call (Silo:ClusterToken). It travels in the call's

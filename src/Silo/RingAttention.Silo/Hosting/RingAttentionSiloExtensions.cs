@@ -7,7 +7,7 @@ using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Hosting;
-using RingAttention.Grains.Security;
+using RingAttention.Contracts.Security;
 using RingAttention.Grains.Placement;
 
 namespace RingAttention.Silo.Hosting;

@@ -1,4 +1,4 @@
-using RingAttention.Grains.Security;
+using RingAttention.Contracts.Security;
 
 namespace RingAttention.Silo.Security;
 
@@ -11,7 +11,7 @@ namespace RingAttention.Silo.Security;
 /// </summary>
 public sealed class ClusterTokenFilter(string token) : IIncomingGrainCallFilter
 {
-    private static readonly System.Reflection.Assembly Guarded = typeof(Grains.IJobCoordinatorGrain).Assembly;
+    private static readonly System.Reflection.Assembly Guarded = typeof(Contracts.IJobCoordinatorGrain).Assembly;
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
