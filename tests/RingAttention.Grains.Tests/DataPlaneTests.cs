@@ -79,17 +79,11 @@ public sealed class DataPlaneTests : IAsyncLifetime
         {
             using var socket = await listener.AcceptTcpClientAsync();
             var stream = socket.GetStream();
-            await stream.ReadExactlyAsync(new byte[5]);
-            await DataPlaneProtocol.ReadStringAsync(stream, default);
-            await DataPlaneProtocol.ReadStringAsync(stream, default);
-            byte[] reply = new byte[1 + 12 + 12 + 4];
-            reply[0] = (byte)DataPlaneProtocol.Status.Ok;
-            BinaryPrimitives.WriteInt64LittleEndian(reply.AsSpan(1), 4);
-            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(9), DataPlaneProtocol.ChunkSize);
-            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(13), 0);
-            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(17), 4);
-            BinaryPrimitives.WriteUInt32LittleEndian(reply.AsSpan(21), 12345); // wrong CRC for the 4 bytes that follow
-            await stream.WriteAsync(reply);
+            await DataPlaneFrames.ReadAsync<BlockRequest>(stream, default);
+            await DataPlaneFrames.WriteAsync(stream, new BlockStatus { Status = DataPlaneProtocol.Status.Ok }, default);
+            await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = 4, ChunkSize = DataPlaneProtocol.ChunkSize }, default);
+            await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = 0, Length = 4, Crc = 12345 }, default); // wrong CRC for the 4 bytes that follow
+            await stream.WriteAsync(new byte[4]);
         });
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
@@ -275,24 +269,17 @@ public sealed class DataPlaneTests : IAsyncLifetime
         {
             using var socket = await listener.AcceptTcpClientAsync();
             var stream = socket.GetStream();
-            await stream.ReadExactlyAsync(new byte[5]);
-            await DataPlaneProtocol.ReadStringAsync(stream, default);
-            await DataPlaneProtocol.ReadStringAsync(stream, default);
-            byte[] reply = new byte[1 + 12 + 2 * (12 + 4) + 4];
-            reply[0] = (byte)DataPlaneProtocol.Status.Ok;
-            BinaryPrimitives.WriteInt64LittleEndian(reply.AsSpan(1), sent.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(9), 4);
+            await DataPlaneFrames.ReadAsync<BlockRequest>(stream, default);
+            await DataPlaneFrames.WriteAsync(stream, new BlockStatus { Status = DataPlaneProtocol.Status.Ok }, default);
+            await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = sent.Length, ChunkSize = 4 }, default);
             for (int i = 0; i < 2; i++)
             {
-                int at = 13 + i * 16;
-                BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(at), i);
-                BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(at + 4), 4);
-                BinaryPrimitives.WriteUInt32LittleEndian(reply.AsSpan(at + 8), System.IO.Hashing.Crc32.HashToUInt32(sent.AsSpan(i * 4, 4)));
-                sent.AsSpan(i * 4, 4).CopyTo(reply.AsSpan(at + 12));
+                var bytes = sent.AsMemory(i * 4, 4);
+                await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = i, Length = 4, Crc = System.IO.Hashing.Crc32.HashToUInt32(bytes.Span) }, default);
+                await stream.WriteAsync(bytes);
             }
 
-            BinaryPrimitives.WriteUInt32LittleEndian(reply.AsSpan(45), System.IO.Hashing.Crc32.HashToUInt32(announced));
-            await stream.WriteAsync(reply);
+            await DataPlaneFrames.WriteAsync(stream, new BlockTrailer { Crc = System.IO.Hashing.Crc32.HashToUInt32(announced) }, default);
         });
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() => new DataPlaneClient().FetchAsync(

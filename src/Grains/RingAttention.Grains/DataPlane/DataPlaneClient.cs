@@ -58,7 +58,6 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         var stream = connection.Stream;
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, expectedBytes, ct).ConfigureAwait(false);
         int pieceLength = (int)Math.Min(total, Math.Max(chunkSize, (long)pieceBytes / chunkSize * chunkSize));
-        byte[] chunkHeader = new byte[12];
         long offset = 0;
         long sunk = 0;
         int chunkIndex = 0;
@@ -70,8 +69,8 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
                 int fill = 0;
                 while (offset < total && fill + Math.Min(chunkSize, total - offset) <= buffer.Length)
                 {
-                    await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
-                    var (length, crc) = CheckChunkHeader(chunkHeader, key, chunkIndex, chunkSize, offset, total);
+                    var (length, crc) = CheckChunkHeader(
+                        await DataPlaneFrames.ReadAsync<ChunkHeader>(stream, ct).ConfigureAwait(false), key, chunkIndex, chunkSize, offset, total);
                     var chunk = buffer.Slice(fill, length);
                     await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
                     if (Crc32.HashToUInt32(chunk.Span) != crc)
@@ -122,11 +121,19 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
             await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
             Stream stream = tls is null ? client.GetStream() : await tls.ConnectAsync(client.GetStream(), endpoint[..colon], ct).ConfigureAwait(false);
             await SendRequestAsync(stream, token, key, ct).ConfigureAwait(false);
-            int status = stream.ReadByte();
-            if (status != (int)DataPlaneProtocol.Status.Ok)
+            DataPlaneProtocol.Status status;
+            try
             {
-                string reason = status < 0 ? "connection closed" : ((DataPlaneProtocol.Status)status).ToString();
-                throw new DataPlaneException($"peer {endpoint} refused block {key}: {reason}");
+                status = (await DataPlaneFrames.ReadAsync<BlockStatus>(stream, ct).ConfigureAwait(false)).Status;
+            }
+            catch (EndOfStreamException)
+            {
+                throw new DataPlaneException($"peer {endpoint} refused block {key}: connection closed");
+            }
+
+            if (status != DataPlaneProtocol.Status.Ok)
+            {
+                throw new DataPlaneException($"peer {endpoint} refused block {key}: {status}");
             }
 
             return new Connection(client, stream);
@@ -143,26 +150,17 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         }
     }
 
-    private static async Task SendRequestAsync(Stream stream, string token, string key, CancellationToken ct)
-    {
-        byte[] head = new byte[5];
-        BinaryPrimitives.WriteUInt32LittleEndian(head, DataPlaneProtocol.Magic);
-        head[4] = DataPlaneProtocol.Version;
-        await stream.WriteAsync(head, ct).ConfigureAwait(false);
-        await DataPlaneProtocol.WriteStringAsync(stream, token, ct).ConfigureAwait(false);
-        await DataPlaneProtocol.WriteStringAsync(stream, key, ct).ConfigureAwait(false);
-    }
+    private static Task SendRequestAsync(Stream stream, string token, string key, CancellationToken ct) =>
+        DataPlaneFrames.WriteAsync(stream, new BlockRequest { Magic = DataPlaneProtocol.Magic, Version = DataPlaneProtocol.Version, Token = token, BlockKey = key }, ct);
 
     private static async Task ReceiveAsync(Stream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
     {
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, data.Length, ct).ConfigureAwait(false);
-        byte[] chunkHeader = new byte[12];
         long offset = 0;
         uint whole = 0; // CRC-32 of the bytes so far, combined from the verified chunk CRCs (one pass over the data)
         for (int expectedIndex = 0; offset < total; expectedIndex++)
         {
-            await stream.ReadExactlyAsync(chunkHeader, ct).ConfigureAwait(false);
-            var (length, crc) = CheckChunkHeader(chunkHeader, key, expectedIndex, chunkSize, offset, total);
+            var (length, crc) = CheckChunkHeader(await DataPlaneFrames.ReadAsync<ChunkHeader>(stream, ct).ConfigureAwait(false), key, expectedIndex, chunkSize, offset, total);
             var chunk = data.Slice((int)offset, length);
             await stream.ReadExactlyAsync(chunk, ct).ConfigureAwait(false);
             if (Crc32.HashToUInt32(chunk.Span) != crc)
@@ -179,10 +177,9 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
 
     private static async Task<(long Total, int ChunkSize)> ReadHeaderAsync(Stream stream, string key, long expectedBytes, CancellationToken ct)
     {
-        byte[] header = new byte[12];
-        await stream.ReadExactlyAsync(header, ct).ConfigureAwait(false);
-        long total = BinaryPrimitives.ReadInt64LittleEndian(header);
-        int chunkSize = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
+        var header = await DataPlaneFrames.ReadAsync<BlockHeader>(stream, ct).ConfigureAwait(false);
+        long total = header.TotalBytes;
+        int chunkSize = header.ChunkSize;
         if (total != expectedBytes || chunkSize <= 0)
         {
             throw new DataPlaneException($"block {key}: peer sends {total} bytes, announcement said {expectedBytes}");
@@ -191,11 +188,11 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         return (total, chunkSize);
     }
 
-    private static (int Length, uint Crc) CheckChunkHeader(byte[] chunkHeader, string key, int expectedIndex, int chunkSize, long offset, long total)
+    private static (int Length, uint Crc) CheckChunkHeader(ChunkHeader chunkHeader, string key, int expectedIndex, int chunkSize, long offset, long total)
     {
-        int index = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader);
-        int length = BinaryPrimitives.ReadInt32LittleEndian(chunkHeader.AsSpan(4));
-        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(chunkHeader.AsSpan(8));
+        int index = chunkHeader.Index;
+        int length = chunkHeader.Length;
+        uint crc = chunkHeader.Crc;
         if (index != expectedIndex || length <= 0 || length > chunkSize || offset + length > total)
         {
             throw new DataPlaneException($"block {key}: bad chunk header (index {index}, length {length}) at byte {offset}");
@@ -206,9 +203,8 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
 
     private static async Task CheckTrailerAsync(Stream stream, string key, uint whole, uint expectedChecksum, CancellationToken ct)
     {
-        byte[] trailer = new byte[4];
-        await stream.ReadExactlyAsync(trailer, ct).ConfigureAwait(false);
-        if (whole != expectedChecksum || BinaryPrimitives.ReadUInt32LittleEndian(trailer) != expectedChecksum)
+        var trailer = await DataPlaneFrames.ReadAsync<BlockTrailer>(stream, ct).ConfigureAwait(false);
+        if (whole != expectedChecksum || trailer.Crc != expectedChecksum)
         {
             throw new DataPlaneException($"block {key}: checksum {whole:x8} does not match the announced {expectedChecksum:x8}");
         }

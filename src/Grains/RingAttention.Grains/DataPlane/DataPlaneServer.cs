@@ -92,18 +92,16 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
                 stream = await _tls.AcceptAsync(stream, timeout.Token).ConfigureAwait(false);
             }
 
-            byte[] head = new byte[5];
-            await stream.ReadExactlyAsync(head, timeout.Token).ConfigureAwait(false);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(head) != DataPlaneProtocol.Magic || head[4] != DataPlaneProtocol.Version)
+            var request = await DataPlaneFrames.ReadAsync<BlockRequest>(stream, timeout.Token).ConfigureAwait(false);
+            if (request.Magic != DataPlaneProtocol.Magic || request.Version != DataPlaneProtocol.Version)
             {
-                stream.WriteByte((byte)DataPlaneProtocol.Status.BadRequest);
+                await DataPlaneFrames.WriteAsync(stream, new BlockStatus { Status = DataPlaneProtocol.Status.BadRequest }, timeout.Token).ConfigureAwait(false);
                 return;
             }
 
-            string token = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
-            key = await DataPlaneProtocol.ReadStringAsync(stream, timeout.Token).ConfigureAwait(false);
-            var status = Claim(key, token, out var block);
-            stream.WriteByte((byte)status);
+            key = request.BlockKey;
+            var status = Claim(key, request.Token, out var block);
+            await DataPlaneFrames.WriteAsync(stream, new BlockStatus { Status = status }, timeout.Token).ConfigureAwait(false);
             if (status != DataPlaneProtocol.Status.Ok)
             {
                 if (_refusals.Refused() is long refused)
@@ -180,28 +178,19 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
 
     private static async Task SendAsync(Stream stream, KeyValueBlock host, uint checksum, CancellationToken ct)
     {
-        byte[] header = new byte[12];
-        BinaryPrimitives.WriteInt64LittleEndian(header, host.Bytes);
-        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
-        await stream.WriteAsync(header, ct).ConfigureAwait(false);
+        await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = host.Bytes, ChunkSize = DataPlaneProtocol.ChunkSize }, ct).ConfigureAwait(false);
         // Chunk CRCs recorded when the publisher computed the block's checksum (one pass at publish time, none here);
         // computed now for a block whose checksum came from elsewhere.
         uint[]? known = BlockChecksum.KnownChunkChecksums(host);
         int index = 0;
-        byte[] chunkHeader = new byte[12];
         foreach (var chunk in DataPlaneProtocol.Chunks(host))
         {
             uint crc = known is not null && index < known.Length ? known[index] : Crc32.HashToUInt32(chunk.Span);
-            BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
-            BinaryPrimitives.WriteInt32LittleEndian(chunkHeader.AsSpan(4), chunk.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(chunkHeader.AsSpan(8), crc);
-            await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
+            await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = index++, Length = chunk.Length, Crc = crc }, ct).ConfigureAwait(false);
             await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
         }
 
-        byte[] trailer = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum);
-        await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
+        await DataPlaneFrames.WriteAsync(stream, new BlockTrailer { Crc = checksum }, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
     }
 
@@ -213,12 +202,8 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
     private static async Task SendFromDeviceAsync(Stream stream, IResidentBlockReference resident, uint checksum, CancellationToken ct)
     {
         long total = resident.Bytes;
-        byte[] header = new byte[12];
-        BinaryPrimitives.WriteInt64LittleEndian(header, total);
-        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), DataPlaneProtocol.ChunkSize);
-        await stream.WriteAsync(header, ct).ConfigureAwait(false);
+        await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = total, ChunkSize = DataPlaneProtocol.ChunkSize }, ct).ConfigureAwait(false);
         int pieceBytes = DataPlaneProtocol.PieceBytes;
-        byte[] chunkHeader = new byte[12];
         int index = 0;
         await DoubleBufferPump.RunAsync<byte>(resident.Device, total, (int)Math.Min(pieceBytes, total),
             async (piece, buffer) =>
@@ -237,17 +222,13 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
                 for (int offset = 0; offset < bytes.Length; offset += DataPlaneProtocol.ChunkSize)
                 {
                     var chunk = bytes.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, bytes.Length - offset));
-                    BinaryPrimitives.WriteInt32LittleEndian(chunkHeader, index++);
-                    BinaryPrimitives.WriteInt32LittleEndian(chunkHeader.AsSpan(4), chunk.Length);
-                    BinaryPrimitives.WriteUInt32LittleEndian(chunkHeader.AsSpan(8), Crc32.HashToUInt32(chunk.Span));
-                    await stream.WriteAsync(chunkHeader, ct).ConfigureAwait(false);
+                    await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = index++, Length = chunk.Length, Crc = Crc32.HashToUInt32(chunk.Span) }, ct)
+                        .ConfigureAwait(false);
                     await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
                 }
             }).ConfigureAwait(false);
 
-        byte[] trailer = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum);
-        await stream.WriteAsync(trailer, ct).ConfigureAwait(false);
+        await DataPlaneFrames.WriteAsync(stream, new BlockTrailer { Crc = checksum }, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
     }
 
