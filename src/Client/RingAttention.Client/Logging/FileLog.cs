@@ -11,8 +11,6 @@ public sealed class FileLog : IDisposable
 {
     private readonly StreamWriter _writer;
     private readonly Lock _gate = new();
-    private int _warnings;
-    private int _errors;
     private bool _disposed;
 
     public FileLog(string path)
@@ -24,12 +22,6 @@ public sealed class FileLog : IDisposable
     }
 
     public string Path { get; }
-
-    /// <summary>Warnings written so far.</summary>
-    public int Warnings => Volatile.Read(ref _warnings);
-
-    /// <summary>Errors and critical entries written so far.</summary>
-    public int Errors => Volatile.Read(ref _errors);
 
     /// <summary>
     /// A file under the user's state directory (<c>$XDG_STATE_HOME/ringattn/logs</c>, else <c>~/.local/state/...</c>,
@@ -90,15 +82,6 @@ public sealed class FileLog : IDisposable
 
     private void Write(LogLevel level, string category, EventId id, string message, Exception? exception)
     {
-        if (level >= LogLevel.Error)
-        {
-            Interlocked.Increment(ref _errors);
-        }
-        else if (level == LogLevel.Warning)
-        {
-            Interlocked.Increment(ref _warnings);
-        }
-
         lock (_gate)
         {
             if (_disposed)
