@@ -22,7 +22,7 @@ internal static class AttentionBench
         var keyValues = new KeyValueBlock(Random(spec, spans, seed: 2), Random(spec, spans, seed: 3));
         var accumulator = new PartialResult(c.Tokens, c.Heads, c.HeadDim);
         using var backend = new CpuAttentionBackend(options);
-        return Timing.Median(warmups, runs, options.MaxDegreeOfParallelism, accumulator.Reset, () => backend.Accumulate(spec, queries, keyValues, accumulator));
+        return Timing.Median(warmups, runs, options.MaxDegreeOfParallelism, accumulator.Reset, () => backend.Compute(spec, queries, keyValues, accumulator));
     }
 
     private static TensorRows Random(AttentionSpec spec, TokenSpan[] spans, int seed)

@@ -9,6 +9,8 @@ using System.Text;
 using System.Text.Json;
 using RingAttention.Attention;
 using RingAttention.Grains.DataPlane;
+using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Ring;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -182,6 +184,7 @@ internal static class ServerRole
     public static async Task<int> RunAsync()
     {
         var store = new BlockStore();
+        using var device = new ComputeDevice(new RingAttention.Kernels.Cpu.CpuAttentionBackend()); // blocks live in host memory, as on a CPU silo
         await using var plane = new DataPlaneServer(store, IPAddress.Loopback, 0, "127.0.0.1");
         plane.Start(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         using var raw = new TcpListener(IPAddress.Loopback, 0);
@@ -207,7 +210,7 @@ internal static class ServerRole
                     var block = new KeyValueBlock(
                         new TensorRows(ElementType.BF16, 8, 128, spans, data.AsMemory(0, half)),
                         new TensorRows(ElementType.BF16, 8, 128, spans, data.AsMemory(half)));
-                    blocks[mib] = (data, block, BlockChecksum.Compute(block));
+                    blocks[mib] = (data, block, BlockChecksum.Compute(block).Whole);
                     Console.WriteLine("ok");
                     break;
                 }
@@ -217,7 +220,7 @@ internal static class ServerRole
                     // The sender publishes its block (what ShardGrain does before announcing it); the payload of the
                     // plain copy is the same bytes.
                     var (data, block, crc) = blocks[int.Parse(parts[2], CultureInfo.InvariantCulture)];
-                    store.Put(parts[1], new StoredBlock("bench", 1, Token, block, crc));
+                    store.Put(parts[1], new StoredBlock("bench", 1, Token, ResidentBlock.Upload(device, block)));
                     payload = data;
                     Console.WriteLine($"ok {crc}");
                     break;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using RingAttention.Attention;
 using RingAttention.Grains.DataPlane;
+using RingAttention.Grains.Ring;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -11,6 +12,7 @@ namespace RingAttention.Grains.Tests;
 public sealed class DataPlaneTests : IAsyncLifetime
 {
     private readonly BlockStore _store = new();
+    private readonly RingAttention.Grains.Hosting.ComputeDevice _device = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
     private DataPlaneServer _server = null!;
 
     public Task InitializeAsync()
@@ -20,7 +22,19 @@ public sealed class DataPlaneTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _device.Dispose();
+    }
+
+    /// <summary>Publishes a host block as the ring does (in its backend's memory, with its CRCs); returns its checksum.</summary>
+    private uint Publish(string key, KeyValueBlock block)
+    {
+        var published = ResidentBlock.Upload(_device, block);
+        _store.Put(key, new StoredBlock("job", 1, "secret", published));
+        return published.Checksum;
+    }
 
     [Theory]
     [InlineData(1)]
@@ -29,8 +43,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     public async Task Fetch_PublishedBlock_ArrivesIntactAndOnlyOnce(int rows)
     {
         var block = Block(rows, seed: rows);
-        uint checksum = BlockChecksum.Compute(block);
-        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
+        uint checksum = Publish("b", block);
         var client = new DataPlaneClient();
 
         byte[] bytes = await client.FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None);
@@ -46,7 +59,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     public async Task Fetch_WrongToken_RefusedAndBlockKept()
     {
         var block = Block(10, seed: 1);
-        _store.Put("b", new StoredBlock("job", 1, "secret", block, BlockChecksum.Compute(block)));
+        Publish("b", block);
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
             new DataPlaneClient().FetchAsync(_server.Endpoint, "guess", "b", block.Bytes, 0, CancellationToken.None));
@@ -59,8 +72,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     public async Task Fetch_ChecksumDiffersFromAnnouncement_Throws()
     {
         var block = Block(10, seed: 2);
-        uint checksum = BlockChecksum.Compute(block);
-        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
+        uint checksum = Publish("b", block);
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
             new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum ^ 1, CancellationToken.None));
@@ -121,7 +133,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     {
         var resident = new HostResidentBlock(Random(bytes, seed: bytes));
         uint checksum = System.IO.Hashing.Crc32.HashToUInt32(resident.Data);
-        _store.Put("r", new StoredBlock("job", 1, "secret", null, checksum) { Resident = resident });
+        _store.Put("r", new StoredBlock("job", 1, "secret", resident.WithChecksum(checksum)));
         byte[] received = new byte[bytes];
         var pieces = new List<(long Offset, int Length)>();
         int inSink = 0;
@@ -154,7 +166,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
     {
         var resident = new HostResidentBlock(Random(3 << 20, seed: 7));
         uint checksum = System.IO.Hashing.Crc32.HashToUInt32(resident.Data);
-        _store.Put("r", new StoredBlock("job", 1, "secret", null, checksum ^ 1) { Resident = resident });
+        _store.Put("r", new StoredBlock("job", 1, "secret", resident.WithChecksum(checksum ^ 1)));
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() => new DataPlaneClient().FetchStreamingAsync(
             _server.Endpoint, "secret", "r", resident.Data.Length, checksum ^ 1, 1 << 20, (_, _) => Task.CompletedTask, CancellationToken.None));
@@ -169,8 +181,11 @@ public sealed class DataPlaneTests : IAsyncLifetime
         return data;
     }
 
-    /// <summary>Host bytes behind the device-block interface, counting releases.</summary>
-    private sealed class HostResidentBlock(byte[] data) : IResidentBlockReference
+    /// <summary>
+    /// A stand-in for a block in GPU memory (no host memory exposed, so the server must copy it out piece by piece, as
+    /// from a device; CI has none), counting releases.
+    /// </summary>
+    private sealed class HostResidentBlock(byte[] data) : IBlockReference
     {
         private int _releases;
 
@@ -180,7 +195,17 @@ public sealed class DataPlaneTests : IAsyncLifetime
 
         public long Bytes => data.Length;
 
-        public Task<KeyValueBlock> DownloadAsync(CancellationToken ct) => throw new InvalidOperationException("the data plane must stream, not download whole");
+        public uint Checksum { get; private set; }
+
+        public uint[]? ChunkChecksums => null;
+
+        public Memory<byte>? HostMemory => null;
+
+        public HostResidentBlock WithChecksum(uint checksum)
+        {
+            Checksum = checksum;
+            return this;
+        }
 
         public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct)
         {
@@ -188,7 +213,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
             return Task.CompletedTask;
         }
 
-        public RingAttention.Grains.Hosting.ComputeDevice? Device => null;
+        public RingAttention.Grains.Hosting.ComputeDevice Device { get; } = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
 
         public void Release() => Interlocked.Increment(ref _releases);
     }
@@ -201,8 +226,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
         for (int seed = 0; seed < 2; seed++)
         {
             var block = Block(40_961, seed);
-            uint checksum = BlockChecksum.Compute(block);
-            _store.Put($"b{seed}", new StoredBlock("job", 1, "secret", block, checksum));
+            uint checksum = Publish($"b{seed}", block);
 
             await client.FetchIntoAsync(_server.Endpoint, "secret", $"b{seed}", buffer.AsMemory(7, (int)block.Bytes), checksum, CancellationToken.None);
 
@@ -217,15 +241,17 @@ public sealed class DataPlaneTests : IAsyncLifetime
 
         uint expected = System.IO.Hashing.Crc32.HashToUInt32([.. block.Keys.Data.ToArray(), .. block.Values.Data.ToArray()]);
 
-        Assert.Equal(expected, BlockChecksum.Compute(block));
+        var crcs = BlockChecksum.Compute(block);
+        Assert.Equal(expected, crcs.Whole);
+        Assert.Equal((int)((block.Bytes + (1 << 20) - 1) >> 20), crcs.Chunks.Length);
     }
 
     [Fact]
-    public async Task Fetch_ChecksumNotFromCompute_ServerComputesChunkCrcs()
+    public async Task Fetch_ChunkCrcsUnknown_ServerComputesThem()
     {
         var block = Block(40_961, seed: 6);
         uint checksum = System.IO.Hashing.Crc32.HashToUInt32([.. block.Keys.Data.ToArray(), .. block.Values.Data.ToArray()]);
-        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
+        _store.Put("b", new StoredBlock("job", 1, "secret", new ResidentBlock(_device, _device.Backend.UploadKeyValues(block), new BlockCrcs(checksum, []))));
 
         byte[] bytes = await new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None);
 
@@ -235,8 +261,8 @@ public sealed class DataPlaneTests : IAsyncLifetime
     [Fact]
     public async Task Fetch_BlockChangedAfterPublish_FailsChunkCrc()
     {
-        // The chunk CRCs sent are the ones recorded when the publisher computed the checksum, so bytes that change
-        // between publish and transfer are caught at the chunk they sit in.
+        // The chunk CRCs sent are the ones recorded where the bytes last passed the host, so bytes that change in the
+        // block's memory between publish and transfer are caught at the chunk they sit in.
         var spans = new[] { new TokenSpan(0, 40_961) };
         byte[] keys = new byte[40_961 * 32];
         byte[] values = new byte[keys.Length];
@@ -245,14 +271,15 @@ public sealed class DataPlaneTests : IAsyncLifetime
         var block = new KeyValueBlock(
             new TensorRows(ElementType.BF16, 2, 8, spans, keys),
             new TensorRows(ElementType.BF16, 2, 8, spans, values));
-        uint checksum = BlockChecksum.Compute(block);
-        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
-        values[(1 << 20) + 5] ^= 0x40; // second chunk of V
+        var published = ResidentBlock.Upload(_device, block);
+        uint checksum = published.Checksum;
+        _store.Put("b", new StoredBlock("job", 1, "secret", published));
+        published.HostMemory!.Value.Span[keys.Length + (1 << 20) + 5] ^= 0x40; // in V, in the third chunk of K then V
 
         var error = await Assert.ThrowsAsync<DataPlaneException>(() =>
             new DataPlaneClient().FetchAsync(_server.Endpoint, "secret", "b", block.Bytes, checksum, CancellationToken.None));
 
-        Assert.Contains("chunk 3 failed its CRC", error.Message, StringComparison.Ordinal);
+        Assert.Contains("chunk 2 failed its CRC", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -291,9 +318,9 @@ public sealed class DataPlaneTests : IAsyncLifetime
     [Fact]
     public void RemoveAttempt_DropsOnlyThatAttemptsBlocks()
     {
-        _store.Put("c", new StoredBlock("job1", 2, "t", Block(1, 3), 0));
-        _store.Put("a", new StoredBlock("job1", 1, "t", Block(1, 1), 0));
-        _store.Put("b", new StoredBlock("job2", 1, "t", Block(1, 2), 0));
+        _store.Put("c", new StoredBlock("job1", 2, "t", ResidentBlock.Upload(_device, Block(1, 3))));
+        _store.Put("a", new StoredBlock("job1", 1, "t", ResidentBlock.Upload(_device, Block(1, 1))));
+        _store.Put("b", new StoredBlock("job2", 1, "t", ResidentBlock.Upload(_device, Block(1, 2))));
 
         Assert.Equal(1, _store.RemoveAttempt("job1", 1));
         Assert.True(_store.TryTake("b", out _));

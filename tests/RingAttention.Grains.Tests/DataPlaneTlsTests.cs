@@ -13,6 +13,7 @@ public sealed class DataPlaneTlsTests : IAsyncLifetime
 {
     private readonly BlockStore _store = new();
     private readonly X509Certificate2 _cluster = SelfSigned();
+    private readonly RingAttention.Grains.Hosting.ComputeDevice _device = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
     private DataPlaneServer _server = null!;
 
     public Task InitializeAsync()
@@ -22,7 +23,11 @@ public sealed class DataPlaneTlsTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _device.Dispose();
+    }
 
     [Fact]
     public async Task Fetch_PeerWithClusterCertificate_ArrivesIntact()
@@ -64,9 +69,9 @@ public sealed class DataPlaneTlsTests : IAsyncLifetime
         new Random(2).NextBytes(values);
         var spans = new[] { new TokenSpan(0, 300) };
         var block = new KeyValueBlock(new TensorRows(ElementType.BF16, 2, 8, spans, keys), new TensorRows(ElementType.BF16, 2, 8, spans, values));
-        uint checksum = BlockChecksum.Compute(block);
-        _store.Put("b", new StoredBlock("job", 1, "secret", block, checksum));
-        return (block, checksum);
+        var published = RingAttention.Grains.Ring.ResidentBlock.Upload(_device, block);
+        _store.Put("b", new StoredBlock("job", 1, "secret", published));
+        return (block, published.Checksum);
     }
 
     private static X509Certificate2 SelfSigned()

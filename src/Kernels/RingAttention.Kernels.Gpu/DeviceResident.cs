@@ -6,46 +6,13 @@ using RingAttention.Tensors;
 
 namespace RingAttention.Kernels.Gpu;
 
-/// <summary>The device-resident half of the ILGPU backends (<see cref="IDeviceResidentBackend"/>).</summary>
+/// <summary>The handles of the ILGPU backends (<see cref="IAttentionBackend"/>): pooled device buffers.</summary>
 public abstract partial class IlgpuAttentionBackend
 {
     public long ResidentBytes => Pool.LiveBytes;
 
     /// <summary>Buffers the resident pool has allocated so far (tests).</summary>
     internal int ResidentAllocations => Pool.Allocations;
-
-    public DeviceRows UploadRows(TensorRows rows)
-    {
-        ArgumentNullException.ThrowIfNull(rows);
-        var handle = AllocateRows(rows.Type, rows.Heads, rows.HeadDim, rows.Spans);
-        try
-        {
-            CopyToDevice(handle, 0, rows.Data.Span);
-            return handle;
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
-
-    public DeviceKeyValues UploadKeyValues(KeyValueBlock block)
-    {
-        ArgumentNullException.ThrowIfNull(block);
-        var handle = AllocateKeyValues(block.Keys.Type, block.Keys.Heads, block.Keys.HeadDim, block.Keys.Spans);
-        try
-        {
-            CopyToDevice(handle, 0, block.Keys.Data.Span);
-            CopyToDevice(handle, block.Keys.Data.Length, block.Values.Data.Span);
-            return handle;
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
 
     public DeviceRows AllocateRows(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
     {
@@ -66,8 +33,7 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
     public void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
     {
-        var (buffer, dataBytes) = BytesOf(target, nameof(target));
-        CheckRange(byteOffset, source.Length, dataBytes, nameof(byteOffset));
+        var buffer = BytesOf(target, byteOffset, source.Length, nameof(target));
         if (source.Length > 0)
         {
             var stream = CopyStream;
@@ -79,8 +45,7 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
     public void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
-        var (buffer, dataBytes) = BytesOf(source, nameof(source));
-        CheckRange(byteOffset, destination.Length, dataBytes, nameof(byteOffset));
+        var buffer = BytesOf(source, byteOffset, destination.Length, nameof(source));
         if (destination.Length > 0)
         {
             var stream = CopyStream;
@@ -97,48 +62,11 @@ public abstract partial class IlgpuAttentionBackend
         return Accelerator.CreatePageLockFromPinned(pinnedArray);
     }
 
-    public void DownloadOutputRows(DeviceAccumulator accumulator, long firstRow, Span<float> destination)
+    private MemoryBuffer1D<byte, Stride1D.Dense> BytesOf(DeviceHandle handle, long offset, long length, string name)
     {
-        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
-        long rowElements = (long)acc.Heads * acc.HeadDim;
-        if (destination.Length % rowElements != 0)
-        {
-            throw new ArgumentException($"destination holds {destination.Length} floats, not whole rows of {rowElements}", nameof(destination));
-        }
-
-        CheckRange(firstRow * rowElements, destination.Length, (long)acc.Rows * rowElements, nameof(firstRow));
-        if (destination.Length > 0)
-        {
-            acc.Output.SubView(firstRow * rowElements, destination.Length).CopyToCPU(destination);
-        }
-    }
-
-    public void DownloadLse(DeviceAccumulator accumulator, Span<float> destination)
-    {
-        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
-        long lse = (long)acc.Heads * acc.Rows;
-        if (destination.Length != lse)
-        {
-            throw new ArgumentException($"destination holds {destination.Length} floats but lse has {lse}", nameof(destination));
-        }
-
-        if (lse > 0)
-        {
-            acc.LseView.CopyToCPU(destination);
-        }
-    }
-
-    private (MemoryBuffer1D<byte, Stride1D.Dense> Buffer, long DataBytes) BytesOf(DeviceHandle handle, string name) =>
-        handle is IByteHandle
-            ? (Own<IByteHandle>(handle, name).Buffer, ((IByteHandle)handle).DataBytes)
-            : throw new ArgumentException("only row and K/V handles of this backend hold bytes", name);
-
-    private static void CheckRange(long offset, long length, long size, string name)
-    {
-        if (offset < 0 || offset + length > size)
-        {
-            throw new ArgumentOutOfRangeException(name, $"[{offset}, {offset + length}) is outside the handle's {size} bytes");
-        }
+        var buffer = Own<IByteHandle>(handle, name).Buffer;
+        OperandCheck.Range(handle, offset, length, nameof(offset));
+        return buffer;
     }
 
     public DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim)
@@ -181,7 +109,7 @@ public abstract partial class IlgpuAttentionBackend
         var q = Own<IlgpuRows>(queries, nameof(queries));
         var kv = Own<IlgpuKeyValues>(keyValues, nameof(keyValues));
         var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
-        ValidateResident(spec, q, kv, acc);
+        OperandCheck.Validate(spec, q, kv, acc);
         cancellationToken.ThrowIfCancellationRequested();
         if (q.Rows == 0 || kv.Rows == 0 || !AnyVisible(spec, q.Spans, kv.Spans))
         {
@@ -204,42 +132,6 @@ public abstract partial class IlgpuAttentionBackend
         Accelerator.DefaultStream.Synchronize();
     }
 
-    public KeyValueBlock DownloadKeyValues(DeviceKeyValues block)
-    {
-        var kv = Own<IlgpuKeyValues>(block, nameof(block));
-        byte[] bytes = new byte[2 * kv.KeyBytes];
-        if (bytes.Length > 0)
-        {
-            kv.Buffer.View.AsContiguous().SubView(0, bytes.Length).CopyToCPU(bytes.AsSpan());
-        }
-
-        var memory = bytes.AsMemory();
-        return new KeyValueBlock(
-            new TensorRows(kv.Type, kv.Heads, kv.HeadDim, kv.Spans, memory[..(int)kv.KeyBytes]),
-            new TensorRows(kv.Type, kv.Heads, kv.HeadDim, kv.Spans, memory[(int)kv.KeyBytes..]));
-    }
-
-    public void Download(DeviceAccumulator accumulator, PartialResult destination)
-    {
-        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
-        ArgumentNullException.ThrowIfNull(destination);
-        if (destination.Rows != acc.Rows || destination.Heads != acc.Heads || destination.HeadDim != acc.HeadDim)
-        {
-            throw new ArgumentException($"destination is {destination.Rows} x {destination.Heads} x {destination.HeadDim} but the accumulator is {acc.Rows} x {acc.Heads} x {acc.HeadDim}", nameof(destination));
-        }
-
-        DownloadOutputRows(acc, 0, destination.Output);
-        DownloadLse(acc, destination.Lse);
-    }
-
-    private static void Copy(MemoryBuffer1D<byte, Stride1D.Dense> buffer, long offset, ReadOnlySpan<byte> data)
-    {
-        if (data.Length > 0)
-        {
-            buffer.View.AsContiguous().SubView(offset, data.Length).CopyFromCPU(data);
-        }
-    }
-
     private T Own<T>(DeviceHandle handle, string name)
         where T : class, IOwnedBy
     {
@@ -257,37 +149,15 @@ public abstract partial class IlgpuAttentionBackend
         return own;
     }
 
-    private static void ValidateResident(AttentionSpec spec, IlgpuRows q, IlgpuKeyValues kv, IlgpuAccumulator acc)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        spec.Validate();
-        if (q.Heads != spec.Heads || q.HeadDim != spec.HeadDim || q.Type != spec.DType)
-        {
-            throw new ArgumentException($"queries are {q.Heads} heads x {q.HeadDim} dims of {q.Type} but the spec says {spec.Heads} x {spec.HeadDim} of {spec.DType}", nameof(q));
-        }
-
-        if (kv.Heads != spec.KvHeads || kv.HeadDim != spec.HeadDim || kv.Type != spec.DType)
-        {
-            throw new ArgumentException($"keys/values are {kv.Heads} heads x {kv.HeadDim} dims of {kv.Type} but the spec says {spec.KvHeads} x {spec.HeadDim} of {spec.DType}", nameof(kv));
-        }
-
-        if (acc.Rows != q.Rows || acc.Heads != spec.Heads || acc.HeadDim != spec.HeadDim)
-        {
-            throw new ArgumentException($"accumulator is {acc.Rows} rows x {acc.Heads} heads x {acc.HeadDim} dims but queries are {q.Rows} x {spec.Heads} x {spec.HeadDim}", nameof(acc));
-        }
-    }
-
     private interface IOwnedBy
     {
         IlgpuAttentionBackend Owner { get; }
     }
 
-    /// <summary>A row or K/V handle: bytes in one pooled buffer (the buffer may be longer than the data).</summary>
+    /// <summary>Every handle: bytes in one pooled buffer (the buffer may be longer than the data).</summary>
     private interface IByteHandle : IOwnedBy
     {
         MemoryBuffer1D<byte, Stride1D.Dense> Buffer { get; }
-
-        long DataBytes { get; }
     }
 
     private sealed class IlgpuRows(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
@@ -309,17 +179,17 @@ public abstract partial class IlgpuAttentionBackend
 
         public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
 
-        public long DataBytes => 2 * KeyBytes;
-
         public override long Bytes => buffer.Length;
 
         protected override void Release() => owner.Pool.Return(buffer);
     }
 
     private sealed class IlgpuAccumulator(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, int rows, int heads, int headDim)
-        : DeviceAccumulator(rows, heads, headDim), IOwnedBy
+        : DeviceAccumulator(rows, heads, headDim), IByteHandle
     {
         public IlgpuAttentionBackend Owner => owner;
+
+        public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
 
         private long OutputFloats => (long)Rows * Heads * HeadDim;
 

@@ -6,11 +6,11 @@ using RingAttention.Tensors;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// Host side shared by the ILGPU backends: validates a request, uploads q/k/v and the running result into reused
-/// device buffers, launches one kernel per (query span, key span) pair that has a visible key (a zigzag shard has
-/// two spans, so at most four launches), each merging into the running O/LSE on the device, and downloads the result.
+/// Host side shared by the ILGPU backends: checks a request's operands, launches one kernel per (query span, key span)
+/// pair that has a visible key (a zigzag shard has two spans, so at most four launches), each merging into the running
+/// O/LSE on the device.
 /// </summary>
-public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDeviceResidentBackend
+public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 {
     /// <summary>Query rows per block of the portable kernel (threads per block), capped by the accelerator (16 on ILGPU's CPU one).</summary>
     private readonly int _portableBlockRows;
@@ -35,7 +35,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDevice
     public abstract string Name { get; }
 
     /// <summary>Total memory of the device, for admission (a job whose shard does not fit is refused up front).</summary>
-    public long DeviceMemoryBytes => Accelerator.MemorySize;
+    public long? MemoryBytes => Accelerator.MemorySize;
 
     internal Context Context { get; }
 
@@ -55,30 +55,6 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDevice
     private object? _copyStreamGate;
 
     private bool OwnsContext { get; }
-
-    public void Accumulate(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        Validate(spec, queries, keyValues, accumulator);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (queries.Rows == 0 || keyValues.Keys.Rows == 0 || !AnyVisible(spec, queries.Spans, keyValues.Keys.Spans))
-        {
-            return;
-        }
-
-        var ws = Workspace;
-        ws.Ensure(queries.Data.Length, keyValues.Keys.Data.Length, keyValues.Values.Data.Length, accumulator.Output.LongLength, accumulator.Lse.LongLength);
-        ws.Q.View.AsContiguous().SubView(0, queries.Data.Length).CopyFromCPU(queries.Data.Span);
-        ws.K.View.AsContiguous().SubView(0, keyValues.Keys.Data.Length).CopyFromCPU(keyValues.Keys.Data.Span);
-        ws.V.View.AsContiguous().SubView(0, keyValues.Values.Data.Length).CopyFromCPU(keyValues.Values.Data.Span);
-        ws.O.View.AsContiguous().SubView(0, accumulator.Output.LongLength).CopyFromCPU(accumulator.Output);
-        ws.Lse.View.AsContiguous().SubView(0, accumulator.Lse.LongLength).CopyFromCPU(accumulator.Lse);
-
-        LaunchSpans(spec, queries.Spans, queries.Rows, keyValues.Keys.Spans, WorkspaceViews());
-        Accelerator.DefaultStream.Synchronize();
-        ws.O.View.AsContiguous().SubView(0, accumulator.Output.LongLength).CopyToCPU(accumulator.Output);
-        ws.Lse.View.AsContiguous().SubView(0, accumulator.Lse.LongLength).CopyToCPU(accumulator.Lse);
-    }
 
     /// <summary>
     /// Device-resident entry (benchmarks and device checks): q/k/v already sit in <see cref="Workspace"/> as one
@@ -217,27 +193,4 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend, IDevice
 
     internal static bool AnyVisible(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, IReadOnlyList<TokenSpan> kSpans) =>
         qSpans.Any(q => q.Count > 0 && kSpans.Any(k => k.Count > 0 && AnyVisible(spec.Mask, q, k)));
-
-    internal static void Validate(AttentionSpec spec, TensorRows q, KeyValueBlock kv, PartialResult acc)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(q);
-        ArgumentNullException.ThrowIfNull(kv);
-        ArgumentNullException.ThrowIfNull(acc);
-        spec.Validate();
-        if (q.Heads != spec.Heads || q.HeadDim != spec.HeadDim || q.Type != spec.DType)
-        {
-            throw new ArgumentException($"queries are {q.Heads} heads x {q.HeadDim} dims of {q.Type} but the spec says {spec.Heads} x {spec.HeadDim} of {spec.DType}", nameof(q));
-        }
-
-        if (kv.Keys.Heads != spec.KvHeads || kv.Keys.HeadDim != spec.HeadDim || kv.Keys.Type != spec.DType)
-        {
-            throw new ArgumentException($"keys/values are {kv.Keys.Heads} heads x {kv.Keys.HeadDim} dims of {kv.Keys.Type} but the spec says {spec.KvHeads} x {spec.HeadDim} of {spec.DType}", nameof(kv));
-        }
-
-        if (acc.Rows != q.Rows || acc.Heads != spec.Heads || acc.HeadDim != spec.HeadDim)
-        {
-            throw new ArgumentException($"accumulator is {acc.Rows} rows x {acc.Heads} heads x {acc.HeadDim} dims but queries are {q.Rows} x {spec.Heads} x {spec.HeadDim}", nameof(acc));
-        }
-    }
 }

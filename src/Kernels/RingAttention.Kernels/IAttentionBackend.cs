@@ -1,21 +1,64 @@
 using RingAttention.Attention;
+using RingAttention.Tensors;
 
 namespace RingAttention.Kernels;
 
 /// <summary>
-/// One compute device's blockwise attention. Implementations: CPU (SIMD, multi-threaded), ILGPU.
-/// Grains know kernels only through this interface.
+/// One compute device's blockwise attention, as handles in the device's own memory: the ring allocates q, a running
+/// O/LSE and K/V blocks once, fills them, accumulates, and downloads only what must leave. The CPU backend implements
+/// the same contract over host memory (its handles expose <see cref="DeviceHandle.HostMemory"/>), so there is one ring
+/// loop, one block kind and one transfer path for every backend (ADR 12). Grains know kernels only through this.
+/// Handles are owned by the caller, who disposes each exactly when it is consumed; a disposed handle's memory goes
+/// back to the backend (a GPU pools it for the next handle of the same size, so a steady ring allocates nothing).
+/// Calls are not thread-safe with respect to each other, with one exception: the copy lane (<see cref="AllocateRows"/>,
+/// <see cref="AllocateKeyValues"/>, <see cref="CopyToDevice"/>, <see cref="CopyFromDevice"/>) may run on another thread
+/// beside <see cref="Accumulate"/> (a GPU copies on its own stream), one copy-lane call at a time, on handles the
+/// kernel does not write.
 /// </summary>
 public interface IAttentionBackend : IDisposable
 {
     /// <summary>Short name for logs and progress ("cpu", "cuda:0").</summary>
     string Name { get; }
 
+    /// <summary>Memory of an accelerator, for admission; null when the backend's memory is the host's (the CPU).</summary>
+    long? MemoryBytes { get; }
+
+    /// <summary>Bytes held by live handles (not counting a pool).</summary>
+    long ResidentBytes { get; }
+
+    /// <summary>
+    /// Memory for query rows whose bytes arrive later through <see cref="CopyToDevice"/>, a chunk at a time: a shard's q
+    /// streams from its file to the device without ever being whole on the host (1M tokens of q in bf16 with 32 heads
+    /// is 8 GiB, beyond one .NET array).
+    /// </summary>
+    DeviceRows AllocateRows(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans);
+
+    /// <summary>Memory for a K/V block (K then V) whose bytes arrive later through <see cref="CopyToDevice"/>.</summary>
+    DeviceKeyValues AllocateKeyValues(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans);
+
+    /// <summary>A running result in the "no key seen" state (output 0, lse -inf).</summary>
+    DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim);
+
+    /// <summary>Copies <paramref name="source"/> into a handle's data at byte <paramref name="byteOffset"/> (see each handle's byte layout).</summary>
+    void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source);
+
+    /// <summary>Copies a handle's data from byte <paramref name="byteOffset"/> to the host.</summary>
+    void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination);
+
+    /// <summary>
+    /// Registers a pinned host array (allocated with <c>GC.AllocateArray(length, pinned: true)</c>) with the device so
+    /// that copies to and from it run as direct DMA instead of through the driver's bounce buffer; dispose to unregister
+    /// (before the array goes). A no-op for the host backend.
+    /// </summary>
+    IDisposable PageLock<T>(T[] pinnedArray)
+        where T : unmanaged;
+
     /// <summary>
     /// Attention of <paramref name="queries"/> against <paramref name="keyValues"/>, masked by GLOBAL positions
-    /// (spec.Mask), merged into <paramref name="accumulator"/> with the stable log-sum-exp merge.
-    /// Uses spec's heads, kvHeads, headDim, mask and scale; spec.Tokens is the whole sequence and is not needed.
-    /// Fully masked tiles cost nothing. Accumulates in float32 whatever the storage type.
+    /// (spec.Mask), merged into <paramref name="accumulator"/> with the stable log-sum-exp merge (<see cref="SoftmaxMerge"/>).
+    /// Uses spec's heads, kvHeads, headDim, mask and scale; spec.Tokens is the whole sequence and is not needed. The
+    /// caller validated the spec once (<see cref="AttentionSpec.Validate"/>); this checks only that the operands fit it
+    /// (<see cref="OperandCheck"/>). Fully masked tiles cost nothing. Accumulates in float32 whatever the storage type.
     /// </summary>
-    void Accumulate(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default);
+    void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default);
 }

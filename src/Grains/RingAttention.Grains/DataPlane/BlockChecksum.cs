@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-using System.Runtime.CompilerServices;
 using RingAttention.Kernels;
 
 namespace RingAttention.Grains.DataPlane;
@@ -7,40 +5,20 @@ namespace RingAttention.Grains.DataPlane;
 /// <summary>CRC-32 (IEEE, vectorised in System.IO.Hashing) of a block's K bytes followed by its V bytes.</summary>
 public static class BlockChecksum
 {
-    /// <summary>
-    /// The data-plane chunk CRCs found by <see cref="Compute"/>, kept with the block (weakly: they go when it goes) so
-    /// that <see cref="DataPlaneServer"/> sends them instead of reading the block a second time.
-    /// </summary>
-    private static readonly ConditionalWeakTable<KeyValueBlock, uint[]> ChunkChecksums = new();
-
     /// <summary>The reflected IEEE polynomial (the one System.IO.Hashing.Crc32 uses).</summary>
     private const uint Polynomial = 0xEDB88320;
 
     /// <summary>x^(2^k) modulo the polynomial, k = 0..31 (zlib's x2n_table).</summary>
     private static readonly uint[] PowersOfX = BuildPowersOfX();
 
-    /// <summary>
-    /// The block's CRC-32, in one pass that also records the CRC of each data-plane chunk
-    /// (<see cref="DataPlaneProtocol.Chunks"/>) for the block's <see cref="DataPlaneServer"/> transfer.
-    /// </summary>
-    public static uint Compute(KeyValueBlock block)
+    /// <summary>The block's CRC-32 and its chunk CRCs (K's bytes then V's, cut into data-plane chunks across the boundary).</summary>
+    public static BlockCrcs Compute(KeyValueBlock block)
     {
-        var chunks = new List<uint>((int)(block.Bytes / DataPlaneProtocol.ChunkSize) + 2);
-        uint whole = 0;
-        foreach (var chunk in DataPlaneProtocol.Chunks(block))
-        {
-            uint crc = Crc32.HashToUInt32(chunk.Span);
-            chunks.Add(crc);
-            whole = Combine(whole, crc, chunk.Length);
-        }
-
-        ChunkChecksums.AddOrUpdate(block, [.. chunks]);
-        return whole;
+        var crc = new ChunkedCrc();
+        crc.Append(block.Keys.Data.Span);
+        crc.Append(block.Values.Data.Span);
+        return crc.Finish();
     }
-
-    /// <summary>The chunk CRCs recorded when the block's checksum was computed, or null.</summary>
-    internal static uint[]? KnownChunkChecksums(KeyValueBlock block) =>
-        ChunkChecksums.TryGetValue(block, out var chunks) ? chunks : null;
 
     /// <summary>
     /// CRC-32 of A followed by B from CRC-32(A), CRC-32(B) and B's length (zlib's crc32_combine), without reading

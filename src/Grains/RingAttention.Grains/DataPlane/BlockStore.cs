@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using RingAttention.Kernels;
 
 namespace RingAttention.Grains.DataPlane;
 
@@ -7,53 +6,39 @@ namespace RingAttention.Grains.DataPlane;
 /// <param name="JobId">Job the block belongs to (for cleanup).</param>
 /// <param name="Attempt">Attempt of the ring that published it (a retry must not drop a newer attempt's blocks).</param>
 /// <param name="Token">Job secret a remote peer must present to read the block.</param>
-/// <param name="Checksum">CRC-32 of K's bytes then V's bytes.</param>
-/// <param name="Block">The block's bytes on the host; null when it lives on the silo's device (<see cref="Resident"/>).</param>
-public sealed record StoredBlock(string JobId, long Attempt, string Token, KeyValueBlock? Block, uint Checksum)
+/// <param name="Block">
+/// One counted reference to the block in its backend's memory: a same-silo taker gets the block itself; the data plane
+/// sends it to a remote taker. Whoever takes the stored block owns this reference and must release it.
+/// </param>
+public sealed record StoredBlock(string JobId, long Attempt, string Token, IBlockReference Block)
 {
-    /// <summary>
-    /// A device-resident block (GPU silo): a same-silo taker gets the device buffer itself; the data plane downloads it
-    /// once for a remote taker. Whoever takes the stored block owns this reference and must release it.
-    /// </summary>
-    public IResidentBlockReference? Resident { get; init; }
+    public long Bytes => Block.Bytes;
 
-    public long Bytes => Block?.Bytes ?? Resident?.Bytes ?? 0;
-
-    /// <summary>The block's bytes on the host: the stored ones, or a download of the device-resident block (released after).</summary>
-    public async Task<KeyValueBlock> ToHostAsync(CancellationToken ct)
-    {
-        if (Block is not null)
-        {
-            return Block;
-        }
-
-        var resident = Resident ?? throw new InvalidOperationException("stored block has neither host bytes nor a device buffer");
-        try
-        {
-            return await resident.DownloadAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            resident.Release();
-        }
-    }
+    public uint Checksum => Block.Checksum;
 }
 
-/// <summary>One counted reference to a device-resident K/V block (see <c>ResidentBlock</c> in the ring).</summary>
-public interface IResidentBlockReference
+/// <summary>One counted reference to a K/V block in a backend's memory (see <c>ResidentBlock</c> in the ring).</summary>
+public interface IBlockReference
 {
+    /// <summary>Bytes of K then V (what the data plane sends).</summary>
     long Bytes { get; }
 
-    /// <summary>Copies the block to the host (one download).</summary>
-    Task<KeyValueBlock> DownloadAsync(CancellationToken ct);
+    /// <summary>CRC-32 of K's bytes then V's.</summary>
+    uint Checksum { get; }
 
-    /// <summary>Copies bytes [offset, offset + destination.Length) of K then V to the host (the data plane streams a block this way).</summary>
+    /// <summary>CRC-32 of each data-plane chunk of K then V, when known (the sender then reads the block only once).</summary>
+    uint[]? ChunkChecksums { get; }
+
+    /// <summary>K then V when they are in host memory (the CPU backend): sent straight from there.</summary>
+    Memory<byte>? HostMemory { get; }
+
+    /// <summary>Copies bytes [offset, offset + destination.Length) of K then V to the host (a device block streams this way).</summary>
     Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct);
 
-    /// <summary>The block's device (the data plane's staging buffers are page-locked for it), or null.</summary>
-    Hosting.ComputeDevice? Device { get; }
+    /// <summary>The block's device (the data plane's staging buffers are page-locked for it).</summary>
+    Hosting.ComputeDevice Device { get; }
 
-    /// <summary>Gives this reference back; the device memory is freed with the last one.</summary>
+    /// <summary>Gives this reference back; the memory is freed with the last one.</summary>
     void Release();
 }
 
@@ -88,7 +73,7 @@ public sealed class BlockStore
         {
             if (entry.Value.JobId == jobId && entry.Value.Attempt == attempt && _blocks.TryRemove(entry.Key, out var dropped))
             {
-                dropped.Resident?.Release();
+                dropped.Block.Release();
                 removed++;
             }
         }

@@ -34,10 +34,11 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
     /// for a receiver that reuses its buffers (a fresh multi-MB array costs a page fault per 4 KiB on first touch).
     /// Throws <see cref="DataPlaneException"/> like <see cref="FetchAsync"/>; the destination's contents are then undefined.
     /// </summary>
-    public async Task FetchIntoAsync(string endpoint, string token, string key, Memory<byte> destination, uint expectedChecksum, CancellationToken ct)
+    /// <returns>The block's CRCs (its chunks' as verified), which travel with it so that forwarding it reads it once.</returns>
+    public async Task<BlockCrcs> FetchIntoAsync(string endpoint, string token, string key, Memory<byte> destination, uint expectedChecksum, CancellationToken ct)
     {
         await using var connection = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
-        await ReceiveAsync(connection.Stream, key, destination, expectedChecksum, ct).ConfigureAwait(false);
+        return await ReceiveAsync(connection.Stream, key, destination, expectedChecksum, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -49,7 +50,8 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
     /// </summary>
     /// <param name="sink">Receives (byte offset in the block, verified bytes); one call at a time, in order.</param>
     /// <param name="device">The sink's device (the piece buffers are page-locked for it), or null.</param>
-    public async Task FetchStreamingAsync(
+    /// <returns>The block's CRCs (its chunks' as verified).</returns>
+    public async Task<BlockCrcs> FetchStreamingAsync(
         string endpoint, string token, string key, long expectedBytes, uint expectedChecksum, int pieceBytes,
         Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Hosting.ComputeDevice? device = null)
     {
@@ -60,7 +62,7 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         long offset = 0;
         long sunk = 0;
         int chunkIndex = 0;
-        uint whole = 0;
+        var crcs = new ChunkedCrc();
         await DoubleBufferPump.RunAsync<byte>(device, total, pieceLength,
             async (_, buffer) =>
             {
@@ -77,7 +79,7 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
                         throw new DataPlaneException($"block {key}: chunk {chunkIndex} failed its CRC-32 check");
                     }
 
-                    whole = BlockChecksum.Combine(whole, crc, length);
+                    crcs.AppendChunk(crc, length);
                     fill += length;
                     offset += length;
                     chunkIndex++;
@@ -91,7 +93,7 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
                 sunk += piece.Length;
             }).ConfigureAwait(false);
 
-        await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
+        return await CheckTrailerAsync(stream, key, crcs, expectedChecksum, ct).ConfigureAwait(false);
     }
 
     /// <summary>An open, accepted request: the socket and the stream over it (TLS or the socket's own).</summary>
@@ -152,11 +154,11 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
     private static Task SendRequestAsync(Stream stream, string token, string key, CancellationToken ct) =>
         DataPlaneFrames.WriteAsync(stream, new BlockRequest { Magic = DataPlaneProtocol.Magic, Version = DataPlaneProtocol.Version, Token = token, BlockKey = key }, ct);
 
-    private static async Task ReceiveAsync(Stream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
+    private static async Task<BlockCrcs> ReceiveAsync(Stream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
     {
         var (total, chunkSize) = await ReadHeaderAsync(stream, key, data.Length, ct).ConfigureAwait(false);
         long offset = 0;
-        uint whole = 0; // CRC-32 of the bytes so far, combined from the verified chunk CRCs (one pass over the data)
+        var crcs = new ChunkedCrc(); // the whole CRC is combined from the verified chunk CRCs (one pass over the data)
         for (int expectedIndex = 0; offset < total; expectedIndex++)
         {
             var (length, crc) = CheckChunkHeader(await DataPlaneFrames.ReadAsync<ChunkHeader>(stream, ct).ConfigureAwait(false), key, expectedIndex, chunkSize, offset, total);
@@ -167,11 +169,11 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
                 throw new DataPlaneException($"block {key}: chunk {expectedIndex} failed its CRC-32 check");
             }
 
-            whole = BlockChecksum.Combine(whole, crc, length);
+            crcs.AppendChunk(crc, length);
             offset += length;
         }
 
-        await CheckTrailerAsync(stream, key, whole, expectedChecksum, ct).ConfigureAwait(false);
+        return await CheckTrailerAsync(stream, key, crcs, expectedChecksum, ct).ConfigureAwait(false);
     }
 
     private static async Task<(long Total, int ChunkSize)> ReadHeaderAsync(Stream stream, string key, long expectedBytes, CancellationToken ct)
@@ -200,12 +202,15 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         return (length, crc);
     }
 
-    private static async Task CheckTrailerAsync(Stream stream, string key, uint whole, uint expectedChecksum, CancellationToken ct)
+    private static async Task<BlockCrcs> CheckTrailerAsync(Stream stream, string key, ChunkedCrc crcs, uint expectedChecksum, CancellationToken ct)
     {
         var trailer = await DataPlaneFrames.ReadAsync<BlockTrailer>(stream, ct).ConfigureAwait(false);
-        if (whole != expectedChecksum || trailer.Crc != expectedChecksum)
+        var received = crcs.Finish();
+        if (received.Whole != expectedChecksum || trailer.Crc != expectedChecksum)
         {
-            throw new DataPlaneException($"block {key}: checksum {whole:x8} does not match the announced {expectedChecksum:x8}");
+            throw new DataPlaneException($"block {key}: checksum {received.Whole:x8} does not match the announced {expectedChecksum:x8}");
         }
+
+        return received;
     }
 }

@@ -1,5 +1,3 @@
-using RingAttention.Kernels;
-
 namespace RingAttention.Grains.DataPlane;
 
 /// <summary>
@@ -31,17 +29,5 @@ public static class DataPlaneProtocol
         UnknownBlock = 1,
         Unauthorized = 2,
         BadRequest = 3,
-    }
-
-    /// <summary>A block's chunks in wire order: K's bytes in <see cref="ChunkSize"/> pieces, then V's.</summary>
-    public static IEnumerable<ReadOnlyMemory<byte>> Chunks(KeyValueBlock block)
-    {
-        foreach (var part in new[] { block.Keys.Data, block.Values.Data })
-        {
-            for (int offset = 0; offset < part.Length; offset += ChunkSize)
-            {
-                yield return part.Slice(offset, Math.Min(ChunkSize, part.Length - offset));
-            }
-        }
     }
 }

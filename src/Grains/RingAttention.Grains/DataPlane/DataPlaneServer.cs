@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using RingAttention.Grains.Hosting;
 using RingAttention.Grains.Transfer;
-using RingAttention.Kernels;
 
 namespace RingAttention.Grains.DataPlane;
 
@@ -111,23 +110,14 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
                 return;
             }
 
-            if (block!.Block is { } host)
+            // The claimed reference is released on every exit, so a broken connection cannot leak device memory.
+            try
             {
-                await SendAsync(stream, host, block.Checksum, ct).ConfigureAwait(false);
+                await SendAsync(stream, block!.Block, ct).ConfigureAwait(false);
             }
-            else
+            finally
             {
-                // A device-resident block streams from the device; the claimed reference is released on every exit,
-                // so a broken connection cannot leak device memory.
-                var resident = block.Resident ?? throw new InvalidOperationException($"stored block {key} has neither host bytes nor a device buffer");
-                try
-                {
-                    await SendFromDeviceAsync(stream, resident, block.Checksum, ct).ConfigureAwait(false);
-                }
-                finally
-                {
-                    resident.Release();
-                }
+                block!.Block.Release();
             }
 
             LogServed(key, block.Bytes);
@@ -175,59 +165,51 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
 
-    private static async Task SendAsync(Stream stream, KeyValueBlock host, uint checksum, CancellationToken ct)
+    /// <summary>
+    /// Sends a block in checksummed chunks without ever holding it whole on the host. A block in host memory goes out
+    /// straight from there; a device block is copied out in pieces of <see cref="DataPlaneProtocol.PieceBytes"/> through
+    /// the <see cref="DoubleBufferPump"/>, the next piece's copy running while the current piece's chunks go out. Chunk
+    /// CRCs come with the block when they were computed where its bytes last passed the host; else they are computed here.
+    /// </summary>
+    private static async Task SendAsync(Stream stream, IBlockReference block, CancellationToken ct)
     {
-        await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = host.Bytes, ChunkSize = DataPlaneProtocol.ChunkSize }, ct).ConfigureAwait(false);
-        // Chunk CRCs recorded when the publisher computed the block's checksum (one pass at publish time, none here);
-        // computed now for a block whose checksum came from elsewhere.
-        uint[]? known = BlockChecksum.KnownChunkChecksums(host);
+        long total = block.Bytes;
+        await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = total, ChunkSize = DataPlaneProtocol.ChunkSize }, ct).ConfigureAwait(false);
         int index = 0;
-        foreach (var chunk in DataPlaneProtocol.Chunks(host))
+        async Task WriteChunksAsync(ReadOnlyMemory<byte> bytes)
         {
-            uint crc = known is not null && index < known.Length ? known[index] : Crc32.HashToUInt32(chunk.Span);
-            await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = index++, Length = chunk.Length, Crc = crc }, ct).ConfigureAwait(false);
-            await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
+            for (int offset = 0; offset < bytes.Length; offset += DataPlaneProtocol.ChunkSize)
+            {
+                var chunk = bytes.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, bytes.Length - offset));
+                uint crc = block.ChunkChecksums is { } known && index < known.Length ? known[index] : Crc32.HashToUInt32(chunk.Span);
+                await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = index++, Length = chunk.Length, Crc = crc }, ct).ConfigureAwait(false);
+                await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
+            }
         }
 
-        await DataPlaneFrames.WriteAsync(stream, new BlockTrailer { Crc = checksum }, ct).ConfigureAwait(false);
-        await stream.FlushAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Sends a device-resident block without ever holding it whole on the host: pieces of
-    /// <see cref="DataPlaneProtocol.PieceBytes"/> are copied from the device through the <see cref="DoubleBufferPump"/>, the
-    /// next piece's copy running while the current piece's chunks (each with its CRC-32, computed here) go out on the socket.
-    /// </summary>
-    private static async Task SendFromDeviceAsync(Stream stream, IResidentBlockReference resident, uint checksum, CancellationToken ct)
-    {
-        long total = resident.Bytes;
-        await DataPlaneFrames.WriteAsync(stream, new BlockHeader { TotalBytes = total, ChunkSize = DataPlaneProtocol.ChunkSize }, ct).ConfigureAwait(false);
-        int pieceBytes = DataPlaneProtocol.PieceBytes;
-        int index = 0;
-        await DoubleBufferPump.RunAsync<byte>(resident.Device, total, (int)Math.Min(pieceBytes, total),
-            async (piece, buffer) =>
-            {
-                long start = (long)piece * pieceBytes;
-                int length = (int)Math.Clamp(total - start, 0, buffer.Length);
-                if (length > 0)
+        if (block.HostMemory is { } host)
+        {
+            await WriteChunksAsync(host[..checked((int)total)]).ConfigureAwait(false);
+        }
+        else
+        {
+            int pieceBytes = DataPlaneProtocol.PieceBytes;
+            await DoubleBufferPump.RunAsync<byte>(block.Device, total, (int)Math.Min(pieceBytes, total),
+                async (piece, buffer) =>
                 {
-                    await resident.CopyToHostAsync(start, buffer[..length], ct).ConfigureAwait(false);
-                }
+                    long start = (long)piece * pieceBytes;
+                    int length = (int)Math.Clamp(total - start, 0, buffer.Length);
+                    if (length > 0)
+                    {
+                        await block.CopyToHostAsync(start, buffer[..length], ct).ConfigureAwait(false);
+                    }
 
-                return length;
-            },
-            async (_, bytes) =>
-            {
-                for (int offset = 0; offset < bytes.Length; offset += DataPlaneProtocol.ChunkSize)
-                {
-                    var chunk = bytes.Slice(offset, Math.Min(DataPlaneProtocol.ChunkSize, bytes.Length - offset));
-                    await DataPlaneFrames.WriteAsync(stream, new ChunkHeader { Index = index++, Length = chunk.Length, Crc = Crc32.HashToUInt32(chunk.Span) }, ct)
-                        .ConfigureAwait(false);
-                    await stream.WriteAsync(chunk, ct).ConfigureAwait(false);
-                }
-            }).ConfigureAwait(false);
+                    return length;
+                },
+                (_, bytes) => WriteChunksAsync(bytes)).ConfigureAwait(false);
+        }
 
-        await DataPlaneFrames.WriteAsync(stream, new BlockTrailer { Crc = checksum }, ct).ConfigureAwait(false);
+        await DataPlaneFrames.WriteAsync(stream, new BlockTrailer { Crc = block.Checksum }, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
     }
 

@@ -31,7 +31,7 @@ public static class JobOutput
     /// while the current one is converted and written, so neither a device result nor a converted copy is ever whole
     /// on the host.
     /// </summary>
-    public static async Task WriteShardAsync(ShardPlan plan, IShardResult result, int chunkBytes, CancellationToken ct)
+    public static async Task WriteShardAsync(ShardPlan plan, ShardResult result, int chunkBytes, CancellationToken ct)
     {
         var spec = plan.Spec;
         using var file = SafetensorsSharedOutput.OpenForWrite(plan.PartialOutputPath);

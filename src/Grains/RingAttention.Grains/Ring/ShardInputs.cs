@@ -9,25 +9,6 @@ namespace RingAttention.Grains.Ring;
 /// <summary>Reads one shard's rows of q, k and v: only its own byte ranges of the input file, or its own synthetic rows.</summary>
 public static class ShardInputs
 {
-
-    public static (TensorRows Queries, KeyValueBlock KeyValues) Load(JobSpec spec, IReadOnlyList<TokenSpan> spans)
-    {
-        var queries = Rows(spec, spans, TensorNames.Query, spec.Heads);
-        var keys = Rows(spec, spans, TensorNames.Key, spec.KvHeads);
-        var values = Rows(spec, spans, TensorNames.Value, spec.KvHeads);
-        return (queries, new KeyValueBlock(keys, values));
-    }
-
-    /// <summary>Wraps K||V bytes received from a peer as the block of <paramref name="spans"/>.</summary>
-    public static KeyValueBlock FromBytes(JobSpec spec, IReadOnlyList<TokenSpan> spans, byte[] keysThenValues)
-    {
-        int half = keysThenValues.Length / 2;
-        var memory = keysThenValues.AsMemory();
-        return new KeyValueBlock(
-            new TensorRows(spec.DType, spec.KvHeads, spec.HeadDim, spans, memory[..half]),
-            new TensorRows(spec.DType, spec.KvHeads, spec.HeadDim, spans, memory[half..]));
-    }
-
     /// <summary>
     /// Streams one tensor's rows of the shard, in order, through two reused host buffers of whole rows: while
     /// <paramref name="sink"/> consumes chunk j (a copy to the device), chunk j+1 is being read. The shard's rows are
@@ -74,31 +55,5 @@ public static class ShardInputs
                 await sink(offset, piece).ConfigureAwait(false);
                 offset += piece.Length;
             }).ConfigureAwait(false);
-    }
-
-    private static TensorRows Rows(JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads)
-    {
-        int rowElements = heads * spec.HeadDim;
-        int rowBytes = rowElements * spec.DType.Size();
-        int rows = spans.Sum(s => s.Count);
-        byte[] data = new byte[checked((long)rows * rowBytes)];
-        int offset = 0;
-        using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
-        foreach (var span in spans)
-        {
-            var destination = data.AsSpan(offset, span.Count * rowBytes);
-            if (file is not null)
-            {
-                file.ReadRows(name, span.Start, span.Count, destination);
-            }
-            else
-            {
-                SyntheticTensor.FillRows(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, span.Start, span.Count, destination);
-            }
-
-            offset += destination.Length;
-        }
-
-        return new TensorRows(spec.DType, heads, spec.HeadDim, spans, data);
     }
 }

@@ -4,7 +4,7 @@ namespace RingAttention.Grains.Transfer;
 
 /// <summary>
 /// A reused host buffer that shard data streams through on its way to or from the device: pinned and page-locked
-/// when the silo has a device (copies run as direct DMA), a plain array otherwise. Dispose to unlock.
+/// when the device's memory is not the host's (copies run as direct DMA), a plain array otherwise. Dispose to unlock.
 /// </summary>
 public sealed class StagingBuffer<T> : IDisposable
     where T : unmanaged
@@ -23,7 +23,7 @@ public sealed class StagingBuffer<T> : IDisposable
 
     public static StagingBuffer<T> Allocate(ComputeDevice? device, int length)
     {
-        if (device?.Resident is not { } resident || length == 0)
+        if (device?.MemoryBytes is null || length == 0)
         {
             return new StagingBuffer<T>(new T[length], null);
         }
@@ -31,7 +31,7 @@ public sealed class StagingBuffer<T> : IDisposable
         var array = GC.AllocateUninitializedArray<T>(length, pinned: true);
         try
         {
-            return new StagingBuffer<T>(array, resident.PageLock(array));
+            return new StagingBuffer<T>(array, device.Backend.PageLock(array));
         }
         catch (Exception)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using RingAttention.Attention;
+using RingAttention.Tensors;
 
 [assembly: InternalsVisibleTo("RingAttention.Kernels.Tests")]
 [assembly: InternalsVisibleTo("RingAttention.Bench.Cpu")]
@@ -12,15 +13,18 @@ namespace RingAttention.Kernels.Cpu;
 /// Blockwise FlashAttention on the CPU: SIMD (AVX-512 where the JIT accelerates it, 256-bit otherwise),
 /// multi-threaded over (head, query tile) work items, f32 accumulation over f32/f16/bf16 storage,
 /// fully masked tiles skipped, GQA/MQA by indexing (no K/V copies per head). Thread-safe; scratch is pooled
-/// per instance, so one instance per device (or silo) is the intended use. Cancellation is checked between key
-/// tiles (a tile is ~10 µs); a cancelled call throws <see cref="OperationCanceledException"/> and leaves the
-/// accumulator partly updated (work items that finished have merged their rows), so discard or reset it.
+/// per instance, so one instance per device (or silo) is the intended use. Its handles are host arrays
+/// (HostHandles.cs): "copies to the device" are memory copies, and a block from the network lands in its
+/// array directly. Cancellation is checked between key tiles (a tile is ~10 µs); a cancelled call throws
+/// <see cref="OperationCanceledException"/> and leaves the accumulator partly updated (work items that finished have
+/// merged their rows), so discard or reset it.
 /// </summary>
 public sealed class CpuAttentionBackend : IAttentionBackend
 {
     private readonly CpuAttentionOptions _options;
     private readonly ConcurrentBag<TileScratch> _scratch = [];
     private bool _disposed;
+    private long _residentBytes;
 
     public CpuAttentionBackend(CpuAttentionOptions? options = null)
     {
@@ -32,11 +36,67 @@ public sealed class CpuAttentionBackend : IAttentionBackend
     /// <summary>Floats per SIMD vector this instance computes with (16 with AVX-512, else 8).</summary>
     public int VectorWidth => _options.MaxVectorBits >= 512 && Vector512.IsHardwareAccelerated ? Simd512.Count : Simd256.Count;
 
-    public void Accumulate(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
+    public long? MemoryBytes => null;
+
+    public long ResidentBytes => Interlocked.Read(ref _residentBytes);
+
+    public DeviceRows AllocateRows(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans) =>
+        new HostRows(this, Allocate(RowBytes(type, heads, headDim, spans)), type, heads, headDim, spans);
+
+    public DeviceKeyValues AllocateKeyValues(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans) =>
+        new HostKeyValues(this, Allocate(2 * RowBytes(type, heads, headDim, spans)), type, heads, headDim, spans);
+
+    public DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim)
+    {
+        var result = new PartialResult(rows, heads, headDim);
+        Interlocked.Add(ref _residentBytes, 4L * (result.Output.LongLength + result.Lse.LongLength));
+        return new HostAccumulator(this, result);
+    }
+
+    public void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
+    {
+        OperandCheck.Range(Own<DeviceHandle>(target, nameof(target)), byteOffset, source.Length, nameof(byteOffset));
+        if (target is HostAccumulator acc)
+        {
+            acc.CopyIn(byteOffset, source);
+        }
+        else
+        {
+            source.CopyTo(target.HostMemory!.Value.Span[checked((int)byteOffset)..]);
+        }
+    }
+
+    public void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
+    {
+        OperandCheck.Range(Own<DeviceHandle>(source, nameof(source)), byteOffset, destination.Length, nameof(byteOffset));
+        if (source is HostAccumulator acc)
+        {
+            acc.CopyOut(byteOffset, destination);
+        }
+        else
+        {
+            source.HostMemory!.Value.Span.Slice(checked((int)byteOffset), destination.Length).CopyTo(destination);
+        }
+    }
+
+    /// <summary>Host memory needs no registration.</summary>
+    public IDisposable PageLock<T>(T[] pinnedArray)
+        where T : unmanaged => NoLock.Instance;
+
+    public void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ShapeCheck.Validate(spec, queries, keyValues, accumulator);
+        OperandCheck.Validate(spec, queries, keyValues, accumulator);
+        var q = Own<HostRows>(queries, nameof(queries));
+        var kv = Own<HostKeyValues>(keyValues, nameof(keyValues));
+        var acc = Own<HostAccumulator>(accumulator, nameof(accumulator));
         cancellationToken.ThrowIfCancellationRequested();
+        Compute(spec, q.AsTensorRows(), kv.AsBlock(), acc.Result, cancellationToken);
+    }
+
+    /// <summary>The kernel on host operands (the CPU benchmark times this without the handle layer).</summary>
+    internal void Compute(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
+    {
         if (queries.Rows == 0 || keyValues.Keys.Rows == 0)
         {
             return;
@@ -86,6 +146,49 @@ public sealed class CpuAttentionBackend : IAttentionBackend
         if (cancelled)
         {
             cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    internal void Released(long bytes) => Interlocked.Add(ref _residentBytes, -bytes);
+
+    private byte[] Allocate(long bytes)
+    {
+        if (bytes > Array.MaxLength)
+        {
+            throw new InsufficientMemoryException($"a host block of {bytes:N0} bytes exceeds one array ({Array.MaxLength:N0} bytes); use more shards");
+        }
+
+        // Every byte is written (from the file, the network or a copy) before the kernel reads it.
+        var data = GC.AllocateUninitializedArray<byte>((int)bytes);
+        Interlocked.Add(ref _residentBytes, bytes);
+        return data;
+    }
+
+    private static long RowBytes(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(spans);
+        return spans.Sum(s => (long)s.Count) * heads * headDim * type.Size();
+    }
+
+    private T Own<T>(DeviceHandle handle, string name)
+        where T : DeviceHandle
+    {
+        ArgumentNullException.ThrowIfNull(handle, name);
+        if (handle is not T own || handle is not IHostHandle host || !ReferenceEquals(host.Owner, this))
+        {
+            throw new ArgumentException("the handle belongs to another backend", name);
+        }
+
+        ObjectDisposedException.ThrowIf(handle.IsDisposed, handle);
+        return own;
+    }
+
+    private sealed class NoLock : IDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public void Dispose()
+        {
         }
     }
 

@@ -21,7 +21,7 @@ public static class DeviceSelection
         if (string.Equals(device, "ilgpu-cpu", StringComparison.OrdinalIgnoreCase))
         {
             var portable = PortableAttentionBackend.CreateCpu();
-            return (new ComputeDevice(portable, portable.DeviceMemoryBytes), "ILGPU CPU accelerator requested (Silo:Device=ilgpu-cpu; device-resident ring, for tests)");
+            return (new ComputeDevice(portable), "ILGPU CPU accelerator requested (Silo:Device=ilgpu-cpu; device-resident ring, for tests)");
         }
 
         if (!string.Equals(device, "cpu", StringComparison.OrdinalIgnoreCase))
@@ -33,7 +33,7 @@ public static class DeviceSelection
                     why += $"; tensor-core kernels loaded in {tensorCores.Preload().TotalSeconds:0.0} s";
                 }
 
-                return (new ComputeDevice(cuda!, (cuda as IlgpuAttentionBackend)?.DeviceMemoryBytes), why);
+                return (new ComputeDevice(cuda!), why);
             }
 
             if (string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase))
