@@ -5,7 +5,7 @@ using RingAttention.Tensors;
 namespace RingAttention.Kernels.Gpu.Tests;
 
 /// <summary>
-/// The device-resident API (<see cref="IDeviceResidentBackend"/>) on ILGPU's CPU accelerator, in CI: the same ring
+/// The handle contract (<see cref="IAttentionBackend"/>) on ILGPU's CPU accelerator, in CI: the same ring
 /// steps through handles equal the host path, blocks round-trip byte for byte, and memory is pooled and given back.
 /// </summary>
 public sealed class ResidentBackendTests : IDisposable

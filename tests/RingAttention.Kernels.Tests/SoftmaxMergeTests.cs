@@ -109,20 +109,19 @@ public class SoftmaxMergeTests
     }
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(3.0)]
-    [InlineData(-40.0)]
-    [InlineData(800.0)]
-    [InlineData(-800.0)]
-    public void SigmoidAndLogSigmoid_AnyArgument_FiniteAndConsistent(double x)
+    [InlineData(0f, 0f)]
+    [InlineData(3f, -40f)]
+    [InlineData(-800f, 800f)]
+    [InlineData(1e30f, 1e30f)]
+    public void Combine_AnyLse_WeightsSumToOneAndLseIsLogSumExp(float lseA, float lseB)
     {
-        double s = SoftmaxMerge.Sigmoid(x);
-        double ls = SoftmaxMerge.LogSigmoid(x);
-        Assert.InRange(s, 0, 1);
-        Assert.True(double.IsFinite(ls) && ls <= 0);
-        if (s > 1e-300)
-        {
-            Assert.Equal(Math.Log(s), ls, 10);
-        }
+        float lse = SoftmaxMerge.Combine<HostMath>(lseA, lseB, out float wa, out float wb);
+
+        Assert.InRange(wa, 0f, 1f);
+        Assert.InRange(wb, 0f, 1f);
+        Assert.Equal(1.0, wa + wb, 6);
+        double top = Math.Max(lseA, lseB);
+        double expected = top + Math.Log(Math.Exp(lseA - top) + Math.Exp(lseB - top));
+        Assert.Equal(1.0, lse / expected, 6);
     }
 }

@@ -6,9 +6,6 @@ namespace RingAttention.Kernels.Gpu;
 /// <summary>Non-generated pieces of the tensor-core kernels: tile loads and the epilogue's LSE merge.</summary>
 internal static class FlashTiles
 {
-    private const float Ln2 = 0.693147180559945309f;
-    private const float Log2E = 1.44269504088896341f;
-
     /// <summary>
     /// cp.async of one tile: this thread's 16-B chunk of rows ldRow, ldRow + rowsPerPass, ... (same swizzle phase,
     /// since rowsPerPass is a multiple of 8). Rows at or past <paramref name="validRows"/> are zero-filled
@@ -43,8 +40,9 @@ internal static class FlashTiles
         p.Merge != 0 && row < p.QCount ? lse[((long)h * p.LseStride) + p.QRowOffset + row] : float.NegativeInfinity;
 
     /// <summary>
-    /// Output weights of a finished row. mode 0: keep the old row (merge with no visible key);
-    /// 1: o = wa·o_old + wb·acc; 2: o = wb·acc (overwrite; wb = 0 for a row with no visible key).
+    /// Output weights of a finished row (the merge itself is <see cref="SoftmaxMerge"/>'s, here with PTX's ex2/lg2).
+    /// mode 0: keep the old row (merge with no visible key); 1: o = wa·o_old + wb·acc (acc unnormalised: wb carries
+    /// 1/l); 2: o = wb·acc (overwrite; wb = 0 for a row with no visible key).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Weights(int merge, float mc, float l, float lseOld, out float wa, out float wb, out float lseOut, out int mode)
@@ -52,16 +50,11 @@ internal static class FlashTiles
         if (l > 0f)
         {
             float inv = 1f / l;
-            float lseNew = (mc + Ptx.Lg2(l)) * Ln2;
+            float lseNew = SoftmaxMerge.BlockLse<PtxMath>(mc, l);
             if (merge != 0)
             {
-                float top = lseOld > lseNew ? lseOld : lseNew;
-                float a = Ptx.Ex2((lseOld - top) * Log2E);
-                float b = Ptx.Ex2((lseNew - top) * Log2E);
-                float sum = a + b;
-                wa = a / sum;
-                wb = b / sum * inv;
-                lseOut = top + (Ptx.Lg2(sum) * Ln2);
+                lseOut = SoftmaxMerge.Combine<PtxMath>(lseOld, lseNew, out wa, out float weightNew);
+                wb = weightNew * inv;
                 mode = 1;
             }
             else
@@ -96,4 +89,12 @@ internal static class FlashTiles
             o[index + 1] = wb * x1;
         }
     }
+}
+
+/// <summary>PTX's approximate ex2/lg2 (one instruction each) for the tensor-core kernels' merge.</summary>
+internal readonly struct PtxMath : IMergeMath
+{
+    public float Exp2(float x) => Ptx.Ex2(x);
+
+    public float Log2(float x) => Ptx.Lg2(x);
 }

@@ -13,7 +13,6 @@ internal static class PortableKernel
 {
     public const int MaxDim = 256;
 
-    private const float Ln2 = 0.693147180559945309f;
 
     public static void Run(
         FlashParams p,
@@ -90,21 +89,15 @@ internal static class PortableKernel
         if (l > 0f)
         {
             float inv = 1f / l;
-            float lseNew = (m + Log2(l)) * Ln2;
+            float lseNew = SoftmaxMerge.BlockLse<PortableMath>(m, l);
             if (p.Merge != 0)
             {
-                float lseOld = lse[lseIndex];
-                float top = lseOld > lseNew ? lseOld : lseNew;
-                float wa = Exp2((lseOld - top) * 1.44269504088896341f);
-                float wb = Exp2((lseNew - top) * 1.44269504088896341f);
-                float sum = wa + wb;
-                float invSum = 1f / sum;
+                lse[lseIndex] = SoftmaxMerge.Combine<PortableMath>(lse[lseIndex], lseNew, out float wa, out float wb);
+                wb *= inv;
                 for (int d = 0; d < dim; d++)
                 {
-                    o[oBase + d] = ((wa * o[oBase + d]) + (wb * acc[d] * inv)) * invSum;
+                    o[oBase + d] = (wa * o[oBase + d]) + (wb * acc[d]);
                 }
-
-                lse[lseIndex] = top + (Log2(sum) * Ln2);
             }
             else
             {
@@ -129,9 +122,6 @@ internal static class PortableKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Exp2(float x) => SoftMath.Exp2(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Log2(float x) => SoftMath.Log2(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Load(ArrayView<ushort> data, int dtype, long index)

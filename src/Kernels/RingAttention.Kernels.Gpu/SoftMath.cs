@@ -53,3 +53,11 @@ internal static class SoftMath
         return e + (s * 1.44269504088896341f);
     }
 }
+
+/// <summary><see cref="SoftMath"/> for the merge in the portable kernel (runs on any accelerator).</summary>
+internal readonly struct PortableMath : IMergeMath
+{
+    public float Exp2(float x) => SoftMath.Exp2(x);
+
+    public float Log2(float x) => SoftMath.Log2(x);
+}

@@ -1,26 +1,85 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace RingAttention.Kernels;
 
+/// <summary>2^x and log2 x as a merge's target computes them (host: <see cref="HostMath"/>; PTX intrinsics or float-only
+/// polynomials in the GPU kernels). A struct, so that the merge is specialised per target, on the CPU and in ILGPU.</summary>
+public interface IMergeMath
+{
+    float Exp2(float x);
+
+    float Log2(float x);
+}
+
+/// <summary>The host's 2^x and log2 x.</summary>
+public readonly struct HostMath : IMergeMath
+{
+    public float Exp2(float x) => float.Exp2(x);
+
+    public float Log2(float x) => float.Log2(x);
+}
+
 /// <summary>
-/// The stable merge of two partial attention results over disjoint key sets (ring-flash-attention
-/// <c>utils.py</c> form). For one row, (o_a, lse_a) and (o_b, lse_b) with o normalised and
-/// lse = log Σ exp(scaled logits):
+/// The one definition of the stable merge of two partial attention results over disjoint key sets, called by every
+/// backend: the CPU tile loop, the tensor-core kernels' epilogue and the portable kernel (each with its own
+/// <see cref="IMergeMath"/>). For one row, (o_a, lse_a) and (o_b, lse_b) with o normalised and
+/// lse = ln Σ exp(scaled logits):
 /// <code>
-///   lse   = log(e^lse_a + e^lse_b)
-///   o     = (e^lse_a·o_a + e^lse_b·o_b) / e^lse
-/// Write w = e^lse_b / (e^lse_a + e^lse_b) = 1 / (1 + e^(lse_a - lse_b)) = sigmoid(lse_b - lse_a). Then
-///   o     = (1 - w)·o_a + w·o_b = o_a - sigmoid(lse_b - lse_a)·(o_a - o_b)
-///   lse   = lse_a + log(1 + e^(lse_b - lse_a)) = lse_a - log(sigmoid(lse_a - lse_b)) = lse_a - logsigmoid(lse_a - lse_b)
+///   lse = ln(e^lse_a + e^lse_b)          o = (e^lse_a·o_a + e^lse_b·o_b) / e^lse
+/// With top = max(lse_a, lse_b), a = e^(lse_a - top), b = e^(lse_b - top) (one of them is 1, the other in [0, 1]):
+///   o = a/(a+b)·o_a + b/(a+b)·o_b        lse = top + ln(a + b),  a + b in [1, 2]
 /// </code>
-/// sigmoid and logsigmoid are evaluated without overflow for any finite difference (exp of a non-positive
-/// argument only), so neither e^lse nor the max subtraction is ever formed. -inf (no key seen) on either side
-/// is handled before the formula: merging with an empty side is an exact copy or identity, never NaN.
-/// The merge is commutative and associative up to rounding, so block order cannot change the answer.
+/// Only exponentials of non-positive arguments are formed, so nothing overflows for any finite lse (1e30 included),
+/// and the difference lse_a - lse_b of two close values is exact in float32 (Sterbenz). A block's own lse comes from
+/// its running maximum m (log2 units) and denominator l as lse = (m + log2 l)·ln 2 (<see cref="BlockLse{TMath}"/>).
+/// -inf (no key seen) on either side is decided before the formula: merging with an empty side is an exact copy or
+/// the identity, never NaN. The merge is commutative and associative up to rounding, so block order cannot change
+/// the answer.
 /// </summary>
 public static class SoftmaxMerge
 {
+    public const float Ln2 = 0.693147180559945309f;
+
+    public const float Log2E = 1.44269504088896341f;
+
+    /// <summary>
+    /// Weights of the two normalised outputs and the merged lse: o = <paramref name="weightA"/>·o_a +
+    /// <paramref name="weightB"/>·o_b. An empty side (lse -inf) gets weight 0 and the other weight 1 exactly.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Combine<TMath>(float lseA, float lseB, out float weightA, out float weightB)
+        where TMath : struct, IMergeMath
+    {
+        if (lseB == float.NegativeInfinity)
+        {
+            weightA = 1f;
+            weightB = 0f;
+            return lseA;
+        }
+
+        if (lseA == float.NegativeInfinity)
+        {
+            weightA = 0f;
+            weightB = 1f;
+            return lseB;
+        }
+
+        float top = lseA > lseB ? lseA : lseB;
+        float a = default(TMath).Exp2((lseA - top) * Log2E);
+        float b = default(TMath).Exp2((lseB - top) * Log2E);
+        float sum = a + b;
+        weightA = a / sum;
+        weightB = b / sum;
+        return top + (default(TMath).Log2(sum) * Ln2);
+    }
+
+    /// <summary>The lse of a finished block row from its running max <paramref name="maxLog2"/> (scaled logits in log2 units) and its denominator (&gt; 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float BlockLse<TMath>(float maxLog2, float denominator)
+        where TMath : struct, IMergeMath => (maxLog2 + default(TMath).Log2(denominator)) * Ln2;
+
     /// <summary>
     /// Merges one row (<paramref name="otherOutput"/>, <paramref name="otherLse"/>) into
     /// (<paramref name="output"/>, <paramref name="lse"/>). Both outputs are normalised, <c>[headDim]</c>.
@@ -32,23 +91,19 @@ public static class SoftmaxMerge
             throw new ArgumentException($"otherOutput has {otherOutput.Length} elements but output has {output.Length}", nameof(otherOutput));
         }
 
-        if (float.IsNegativeInfinity(otherLse))
+        lse = Combine<HostMath>(lse, otherLse, out float weight, out float otherWeight);
+        if (otherWeight == 0f)
         {
             return; // nothing seen on the other side: identity
         }
 
-        if (float.IsNegativeInfinity(lse))
+        if (weight == 0f)
         {
-            otherOutput.CopyTo(output); // nothing seen here yet: take the other side exactly
-            lse = otherLse;
+            otherOutput.CopyTo(output); // nothing seen here (or negligible): take the other side exactly
             return;
         }
 
-        // Weights in float64: the difference of two lse values near 1e3 keeps its low bits.
-        double diff = (double)otherLse - lse;
-        float weight = (float)Sigmoid(diff);
-        lse = (float)(lse - LogSigmoid(-diff));
-        Lerp(output, otherOutput, weight);
+        Blend(output, weight, otherOutput, otherWeight);
     }
 
     /// <summary>
@@ -81,33 +136,19 @@ public static class SoftmaxMerge
         }
     }
 
-    /// <summary>sigmoid(x) = 1 / (1 + e^-x), with exp of a non-positive argument only.</summary>
-    public static double Sigmoid(double x)
-    {
-        if (x >= 0)
-        {
-            return 1 / (1 + Math.Exp(-x));
-        }
-
-        double e = Math.Exp(x);
-        return e / (1 + e);
-    }
-
-    /// <summary>log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|), exact for large |x| where the naive form gives log(0).</summary>
-    public static double LogSigmoid(double x) => Math.Min(x, 0) - Math.Log(1 + Math.Exp(-Math.Abs(x)));
-
-    /// <summary>output -= weight · (output - other), vectorised.</summary>
-    private static void Lerp(Span<float> output, ReadOnlySpan<float> other, float weight)
+    /// <summary>output = weight · output + otherWeight · other, vectorised.</summary>
+    private static void Blend(Span<float> output, float weight, ReadOnlySpan<float> other, float otherWeight)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && output.Length >= Vector<float>.Count)
         {
             var o = MemoryMarshal.Cast<float, Vector<float>>(output);
             var b = MemoryMarshal.Cast<float, Vector<float>>(other);
-            var w = new Vector<float>(weight);
+            var wa = new Vector<float>(weight);
+            var wb = new Vector<float>(otherWeight);
             for (int v = 0; v < o.Length; v++)
             {
-                o[v] -= w * (o[v] - b[v]);
+                o[v] = (wa * o[v]) + (wb * b[v]);
             }
 
             i = o.Length * Vector<float>.Count;
@@ -115,7 +156,7 @@ public static class SoftmaxMerge
 
         for (; i < output.Length; i++)
         {
-            output[i] -= weight * (output[i] - other[i]);
+            output[i] = (weight * output[i]) + (otherWeight * other[i]);
         }
     }
 }

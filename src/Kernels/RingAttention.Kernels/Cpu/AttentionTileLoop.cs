@@ -14,7 +14,6 @@ internal static unsafe class AttentionTileLoop<TV>
 {
     // Scores are kept in log2 units (q is scaled by scale·log2 e) so the softmax can use 2^x; lse goes back to ln.
     private const float Log2E = 1.44269504088896341f;
-    private const float Ln2 = 0.693147180559945309f;
 
     /// <returns>False when cancelled between key tiles; this item's accumulator rows are then left unchanged.</returns>
     public static bool Run(CpuAttentionCall call, int item, TileScratch scratch, CancellationToken cancellationToken)
@@ -136,7 +135,7 @@ internal static unsafe class AttentionTileLoop<TV>
                 new Span<float>(target, headDim),
                 ref call.Lse[((long)head * call.QueryRows) + queryRow],
                 new ReadOnlySpan<float>(row, headDim),
-                (scratch.RowMax[i] + MathF.Log2(sum)) * Ln2);
+                SoftmaxMerge.BlockLse<HostMath>(scratch.RowMax[i], sum));
         }
     }
 
