@@ -9,6 +9,7 @@
 set -euo pipefail
 out=${OUT:-/tmp/out}; work=/tmp/renovation; mkdir -p "$out" "$work"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
+mkdir -p "$out/verify"
 python3 bench/device_verify.py .device/ringattn/ringattn "$out/verify" > "$out/verify.txt" 2>&1 || true
 tail -4 "$out/verify.txt"
 for round in 1 2; do

@@ -12,7 +12,8 @@ namespace RingAttention.Kernels.Gpu;
 /// pool is emptied when no handle is alive (the end of a job) and when the backend is disposed. Growth checks free
 /// memory first and throws <see cref="DeviceMemoryException"/> with needed and free bytes.
 /// </summary>
-internal sealed class DeviceBufferPool(Accelerator accelerator) : IDisposable
+/// <param name="freeBytes">Free-memory probe (tests); default: the CUDA driver's, or the accelerator's size minus what the pool holds.</param>
+internal sealed class DeviceBufferPool(Accelerator accelerator, Func<long>? freeBytes = null) : IDisposable
 {
     private readonly Dictionary<long, Stack<MemoryBuffer1D<byte, Stride1D.Dense>>> _free = new();
     private readonly object _gate = new();
@@ -53,11 +54,11 @@ internal sealed class DeviceBufferPool(Accelerator accelerator) : IDisposable
             }
 
             // Idle buffers of other sizes go first, so the pool never stands between a job and the device's memory.
-            long free = accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : accelerator.MemorySize - _liveBytes - _pooledBytes;
+            long free = FreeBytes(size);
             if (size > free && _pooledBytes > 0)
             {
                 DropPooled();
-                free = accelerator is CudaAccelerator c2 ? c2.GetFreeMemory() : accelerator.MemorySize - _liveBytes;
+                free = FreeBytes(size);
             }
 
             if (size > free)
@@ -72,6 +73,11 @@ internal sealed class DeviceBufferPool(Accelerator accelerator) : IDisposable
             return accelerator.Allocate1D<byte>(size);
         }
     }
+
+    /// <summary>Free device memory, not counting <paramref name="requested"/> (already added to the live bytes).</summary>
+    private long FreeBytes(long requested) =>
+        freeBytes?.Invoke()
+        ?? (accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : accelerator.MemorySize - (_liveBytes - requested) - _pooledBytes);
 
     public void Return(MemoryBuffer1D<byte, Stride1D.Dense> buffer)
     {

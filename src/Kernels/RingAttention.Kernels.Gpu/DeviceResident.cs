@@ -116,21 +116,35 @@ public abstract partial class IlgpuAttentionBackend
             return;
         }
 
+        Launch(spec, q, kv, acc, merge: true);
+        Accelerator.DefaultStream.Synchronize();
+    }
+
+    /// <summary>
+    /// The launches of one accumulate on handles, without checks or a sync (device benchmarks and checks time this):
+    /// <paramref name="merge"/> false makes the first launch overwrite the accumulator instead of merging into it.
+    /// </summary>
+    internal void Launch(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, bool merge)
+    {
+        var q = Own<IlgpuRows>(queries, nameof(queries));
+        var kv = Own<IlgpuKeyValues>(keyValues, nameof(keyValues));
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
         var whole = kv.Buffer.View.AsContiguous();
-        long vBytes = kv.KeyBytes;
         ulong kvBase = (ulong)kv.Buffer.NativePtr.ToInt64();
         var views = new DeviceViews(
             q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16)),
             whole.SubView(0, Math.Max(kv.KeyBytes, 16)),
-            whole.SubView(kv.KeyBytes, vBytes),
+            whole.SubView(kv.KeyBytes, Math.Max(kv.KeyBytes, 16)),
             acc.Output,
             acc.LseView,
             (ulong)q.Buffer.NativePtr.ToInt64(),
             kvBase,
             kvBase + (ulong)kv.KeyBytes);
-        LaunchSpans(spec, q.Spans, q.Rows, kv.Spans, views);
-        Accelerator.DefaultStream.Synchronize();
+        LaunchSpans(spec, q.Spans, q.Rows, kv.Spans, views, merge);
     }
+
+    /// <summary>A handle's data as a device view (device benchmarks fill and read buffers in place).</summary>
+    internal ArrayView<byte> DataView(DeviceHandle handle) => Own<IByteHandle>(handle, nameof(handle)).Buffer.View.AsContiguous().SubView(0, handle.DataBytes);
 
     private T Own<T>(DeviceHandle handle, string name)
         where T : class, IOwnedBy

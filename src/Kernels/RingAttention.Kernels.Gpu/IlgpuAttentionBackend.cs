@@ -26,7 +26,6 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
         Context = context;
         Accelerator = accelerator;
         OwnsContext = ownsContext;
-        Workspace = new DeviceWorkspace(accelerator);
         Pool = new DeviceBufferPool(accelerator);
         _portableBlockRows = Math.Min(64, accelerator.MaxGroupSize.X);
         _portable = accelerator.LoadStreamKernel<FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(PortableKernel.Run);
@@ -40,8 +39,6 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     internal Context Context { get; }
 
     internal Accelerator Accelerator { get; }
-
-    internal DeviceWorkspace Workspace { get; }
 
     internal DeviceBufferPool Pool { get; }
 
@@ -57,18 +54,10 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private bool OwnsContext { get; }
 
     /// <summary>
-    /// Device-resident entry (benchmarks and device checks): q/k/v already sit in <see cref="Workspace"/> as one
-    /// contiguous span each; computes or merges into the workspace's O/LSE without host transfers or a sync.
+    /// One launch per (query span, key span) pair with a visible key, each merging into views.O/Lse (the first one
+    /// overwriting them when <paramref name="merge"/> is false).
     /// </summary>
-    internal void LaunchResident(AttentionSpec spec, int qRows, int qPos0, int kRows, int kPos0, bool merge)
-    {
-        var views = WorkspaceViews();
-        var p = MakeParams(spec, views, qRows, 0, new TokenSpan(qPos0, qRows), 0, new TokenSpan(kPos0, kRows), merge);
-        Launch(p, spec.DType, views);
-    }
-
-    /// <summary>One launch per (query span, key span) pair with a visible key, each merging into views.O/Lse.</summary>
-    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<TokenSpan> kSpans, DeviceViews views)
+    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<TokenSpan> kSpans, DeviceViews views, bool merge)
     {
         int qOffset = 0;
         foreach (var qs in qSpans)
@@ -78,8 +67,9 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
             {
                 if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
                 {
-                    var p = MakeParams(spec, views, qRows, qOffset, qs, kOffset, ks, merge: true);
+                    var p = MakeParams(spec, views, qRows, qOffset, qs, kOffset, ks, merge);
                     Launch(p, spec.DType, views);
+                    merge = true;
                 }
 
                 kOffset += ks.Count;
@@ -87,20 +77,6 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 
             qOffset += qs.Count;
         }
-    }
-
-    private DeviceViews WorkspaceViews()
-    {
-        var ws = Workspace;
-        return new DeviceViews(
-            ws.Q.View.AsContiguous(),
-            ws.K.View.AsContiguous(),
-            ws.V.View.AsContiguous(),
-            ws.O.View.AsContiguous(),
-            ws.Lse.View.AsContiguous(),
-            (ulong)ws.Q.NativePtr.ToInt64(),
-            (ulong)ws.K.NativePtr.ToInt64(),
-            (ulong)ws.V.NativePtr.ToInt64());
     }
 
     public void Dispose()
@@ -112,7 +88,6 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 
         _disposed = true;
         _copyStream?.Dispose();
-        Workspace.Dispose();
         Pool.Dispose();
         DisposeKernels();
         Accelerator.Dispose();

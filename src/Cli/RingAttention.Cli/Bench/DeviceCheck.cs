@@ -60,24 +60,27 @@ public static class DeviceCheck
 
             int tokens = spec.Tokens, hq = spec.Heads, hkv = spec.KvHeads, dim = spec.HeadDim;
             var type = spec.DType;
-            var ws = backend.Workspace;
             long oCount = (long)tokens * hq * dim, lseCount = (long)hq * tokens;
-            ws.Ensure(qBytes.Length, kBytes.Length, vBytes.Length, oCount, lseCount);
-            ws.Q.View.AsContiguous().SubView(0, qBytes.Length).CopyFromCPU(qBytes);
-            ws.K.View.AsContiguous().SubView(0, kBytes.Length).CopyFromCPU(kBytes);
-            ws.V.View.AsContiguous().SubView(0, vBytes.Length).CopyFromCPU(vBytes);
+            TokenSpan[] all = [new(0, tokens)];
             var o = new float[oCount];
             var lse = new float[lseCount];
-            Array.Fill(o, float.NaN);
-            Array.Fill(lse, float.NaN);
-            ws.O.View.AsContiguous().SubView(0, oCount).CopyFromCPU(o);
-            ws.Lse.View.AsContiguous().SubView(0, lseCount).CopyFromCPU(lse);
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            backend.LaunchResident(spec, tokens, 0, tokens, 0, merge: false);
-            backend.Accelerator.Synchronize();
-            double ms = sw.Elapsed.TotalMilliseconds;
-            ws.O.View.AsContiguous().SubView(0, oCount).CopyToCPU(o);
-            ws.Lse.View.AsContiguous().SubView(0, lseCount).CopyToCPU(lse);
+            double ms;
+            // NaN everywhere first: a row the kernel fails to write shows up.
+            var poison = new PartialResult(tokens, hq, dim);
+            Array.Fill(poison.Output, float.NaN);
+            Array.Fill(poison.Lse, float.NaN);
+            using (var qDevice = backend.UploadRows(new TensorRows(type, hq, dim, all, qBytes)))
+            using (var kvDevice = backend.UploadKeyValues(new KeyValueBlock(new TensorRows(type, hkv, dim, all, kBytes), new TensorRows(type, hkv, dim, all, vBytes))))
+            using (var oDevice = backend.UploadAccumulator(poison))
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                backend.Launch(spec, qDevice, kvDevice, oDevice, merge: false);
+                backend.Accelerator.Synchronize();
+                ms = sw.Elapsed.TotalMilliseconds;
+                backend.DownloadOutputRows(oDevice, 0, o);
+                backend.DownloadLse(oDevice, lse);
+            }
+
             long nanO = o.LongCount(float.IsNaN), nanL = lse.LongCount(float.IsNaN);
 
             // Ring path: shard 1 of 4 zigzag shards (chunks 1 and 6 of 8) against all 4 kv shards, merged on the device.

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using ILGPU;
-using ILGPU.Runtime;
 using RingAttention.Attention;
+using RingAttention.Kernels;
 using RingAttention.Kernels.Gpu;
 using RingAttention.Tensors;
 
@@ -13,7 +14,7 @@ public sealed record KernelTiming(
     string Dtype, int Tokens, int Hq, int Hkv, int Dim, bool Causal, string Kernel, double MedianMs, double MinMs, double Tflops, double MaxRelErr);
 
 /// <summary>
-/// Device-resident kernel timing: q/k/v filled on the GPU, one launch per repetition between synchronisations,
+/// Device-resident kernel timing: q/k/v filled on the GPU in the backend's own handles, one launch per repetition between synchronisations,
 /// median of the repetitions after two warm-up launches; no host transfer in the timed region.
 /// </summary>
 public static class KernelTimer
@@ -21,17 +22,19 @@ public static class KernelTimer
     public static KernelTiming Time(CudaAttentionBackend backend, AttentionSpec spec, int reps)
     {
         int t = spec.Tokens;
-        long qElems = (long)t * spec.Heads * spec.HeadDim, kvElems = (long)t * spec.KvHeads * spec.HeadDim;
-        var ws = backend.Workspace;
-        ws.Ensure(qElems * 2, kvElems * 2, kvElems * 2, qElems, (long)spec.Heads * t);
+        TokenSpan[] all = [new(0, t)];
+        using var q = backend.AllocateRows(spec.DType, spec.Heads, spec.HeadDim, all);
+        using var kv = backend.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, all);
+        using var o = backend.CreateAccumulator(t, spec.Heads, spec.HeadDim);
         var acc = backend.Accelerator;
         bool bf16 = spec.DType == ElementType.BF16;
-        DeviceFill.Fill(acc, ws.Q.View.AsContiguous().Cast<ushort>().SubView(0, qElems), 1u, bf16);
-        DeviceFill.Fill(acc, ws.K.View.AsContiguous().Cast<ushort>().SubView(0, kvElems), 2u, bf16);
-        DeviceFill.Fill(acc, ws.V.View.AsContiguous().Cast<ushort>().SubView(0, kvElems), 3u, bf16);
+        var kvView = backend.DataView(kv).Cast<ushort>();
+        DeviceFill.Fill(acc, backend.DataView(q).Cast<ushort>(), 1u, bf16);
+        DeviceFill.Fill(acc, kvView.SubView(0, kvView.Length / 2), 2u, bf16);
+        DeviceFill.Fill(acc, kvView.SubView(kvView.Length / 2, kvView.Length / 2), 3u, bf16);
         for (int i = 0; i < 2; i++)
         {
-            backend.LaunchResident(spec, t, 0, t, 0, merge: false);
+            backend.Launch(spec, q, kv, o, merge: false);
         }
 
         acc.Synchronize();
@@ -39,7 +42,7 @@ public static class KernelTimer
         for (int i = 0; i < reps; i++)
         {
             var sw = Stopwatch.StartNew();
-            backend.LaunchResident(spec, t, 0, t, 0, merge: false);
+            backend.Launch(spec, q, kv, o, merge: false);
             acc.Synchronize();
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
@@ -48,22 +51,21 @@ public static class KernelTimer
         double ms = times[times.Count / 2];
         double flops = 4.0 * t * t * spec.Heads * spec.HeadDim * (spec.Mask.Causal ? 0.5 : 1.0);
         return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, backend.Flash.Variant,
-            Math.Round(ms, 3), Math.Round(times[0], 3), Math.Round(flops / ms / 1e9, 1), SampledError(backend, spec));
+            Math.Round(ms, 3), Math.Round(times[0], 3), Math.Round(flops / ms / 1e9, 1), SampledError(backend, spec, q, kv, o));
     }
 
     /// <summary>Worst relative L2 error of sampled rows (8 rows spread from first to last; heads 0 and last) against float64.</summary>
-    private static double SampledError(CudaAttentionBackend backend, AttentionSpec spec)
+    private static double SampledError(CudaAttentionBackend backend, AttentionSpec spec, DeviceRows qHandle, DeviceKeyValues kvHandle, DeviceAccumulator oHandle)
     {
         int t = spec.Tokens, hq = spec.Heads, hkv = spec.KvHeads, d = spec.HeadDim;
-        var ws = backend.Workspace;
         var q = new ushort[(long)t * hq * d];
         var k = new ushort[(long)t * hkv * d];
         var v = new ushort[(long)t * hkv * d];
         var o = new float[(long)t * hq * d];
-        ws.Q.View.AsContiguous().Cast<ushort>().SubView(0, q.Length).CopyToCPU(q);
-        ws.K.View.AsContiguous().Cast<ushort>().SubView(0, k.Length).CopyToCPU(k);
-        ws.V.View.AsContiguous().Cast<ushort>().SubView(0, v.Length).CopyToCPU(v);
-        ws.O.View.AsContiguous().SubView(0, o.Length).CopyToCPU(o);
+        backend.CopyFromDevice(qHandle, 0, MemoryMarshal.AsBytes(q.AsSpan()));
+        backend.CopyFromDevice(kvHandle, 0, MemoryMarshal.AsBytes(k.AsSpan()));
+        backend.CopyFromDevice(kvHandle, kvHandle.KeyBytes, MemoryMarshal.AsBytes(v.AsSpan()));
+        backend.DownloadOutputRows(oHandle, 0, o);
         Func<ushort, double> cv = spec.DType == ElementType.BF16 ? b => ElementConvert.BFloat16ToSingle(b) : b => ElementConvert.HalfToSingle(b);
         double worst = 0;
         var rows = Enumerable.Range(0, 8).Select(i => (int)((long)i * (t - 1) / 7)).Distinct();
