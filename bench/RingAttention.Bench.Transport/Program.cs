@@ -9,7 +9,7 @@ using System.Text;
 using System.Text.Json;
 using RingAttention.Attention;
 using RingAttention.Grains.DataPlane;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Devices;
 using RingAttention.Grains.Ring;
 using RingAttention.Kernels;
 using RingAttention.Tensors;

@@ -12,7 +12,7 @@ namespace RingAttention.Grains.Tests;
 public sealed class DataPlaneTests : IAsyncLifetime
 {
     private readonly BlockStore _store = new();
-    private readonly RingAttention.Grains.Hosting.ComputeDevice _device = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
+    private readonly RingAttention.Grains.Devices.ComputeDevice _device = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
     private DataPlaneServer _server = null!;
 
     public Task InitializeAsync()
@@ -213,7 +213,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
             return Task.CompletedTask;
         }
 
-        public RingAttention.Grains.Hosting.ComputeDevice Device { get; } = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
+        public RingAttention.Grains.Devices.ComputeDevice Device { get; } = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
 
         public void Release() => Interlocked.Increment(ref _releases);
     }

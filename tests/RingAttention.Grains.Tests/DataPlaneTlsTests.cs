@@ -13,7 +13,7 @@ public sealed class DataPlaneTlsTests : IAsyncLifetime
 {
     private readonly BlockStore _store = new();
     private readonly X509Certificate2 _cluster = SelfSigned();
-    private readonly RingAttention.Grains.Hosting.ComputeDevice _device = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
+    private readonly RingAttention.Grains.Devices.ComputeDevice _device = new(new RingAttention.Kernels.Cpu.CpuAttentionBackend());
     private DataPlaneServer _server = null!;
 
     public Task InitializeAsync()

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Jobs;
 
 namespace RingAttention.Grains;

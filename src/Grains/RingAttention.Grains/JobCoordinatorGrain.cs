@@ -3,9 +3,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using RingAttention.Attention;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Jobs;
 using RingAttention.Grains.Ring;
+using RingAttention.Grains.Telemetry;
+using RingAttention.Grains.Transfer;
 using RingAttention.Tensors;
 
 namespace RingAttention.Grains;

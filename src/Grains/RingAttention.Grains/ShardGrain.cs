@@ -2,11 +2,14 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using RingAttention.Grains.Configuration;
 using RingAttention.Grains.DataPlane;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Devices;
 using RingAttention.Grains.Jobs;
 using RingAttention.Grains.Placement;
 using RingAttention.Grains.Ring;
+using RingAttention.Grains.Telemetry;
+using RingAttention.Grains.Transfer;
 
 namespace RingAttention.Grains;
 

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingAttention.Client;
 using RingAttention.Contracts.Security;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
+using RingAttention.Grains.Devices;
 using RingAttention.Silo.Hosting;
 
 namespace RingAttention.Silo;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Dashboard;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 using RingAttention.Silo.Hosting;
 
 // One RingAttention silo. Configuration from appsettings.json, environment (Silo__SiloPort=11112) or arguments

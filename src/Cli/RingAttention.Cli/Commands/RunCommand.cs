@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using RingAttention.Cli.Reports;
 using RingAttention.Grains;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -36,7 +36,7 @@ public interface IBlockReference
     Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct);
 
     /// <summary>The block's device (the data plane's staging buffers are page-locked for it).</summary>
-    Hosting.ComputeDevice Device { get; }
+    Devices.ComputeDevice Device { get; }
 
     /// <summary>Gives this reference back; the memory is freed with the last one.</summary>
     void Release();

@@ -53,7 +53,7 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
     /// <returns>The block's CRCs (its chunks' as verified).</returns>
     public async Task<BlockCrcs> FetchStreamingAsync(
         string endpoint, string token, string key, long expectedBytes, uint expectedChecksum, int pieceBytes,
-        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Hosting.ComputeDevice? device = null)
+        Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, Devices.ComputeDevice? device = null)
     {
         await using var connection = await OpenAsync(endpoint, token, key, ct).ConfigureAwait(false);
         var stream = connection.Stream;

@@ -2,7 +2,6 @@ using System.IO.Hashing;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using RingAttention.Grains.Hosting;
 using RingAttention.Grains.Transfer;
 
 namespace RingAttention.Grains.DataPlane;

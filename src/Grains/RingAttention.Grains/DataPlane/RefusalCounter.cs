@@ -1,4 +1,4 @@
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Telemetry;
 
 namespace RingAttention.Grains.DataPlane;
 

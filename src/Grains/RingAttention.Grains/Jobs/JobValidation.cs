@@ -1,5 +1,5 @@
 using RingAttention.Attention;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Ring;
 using RingAttention.Tensors;
 

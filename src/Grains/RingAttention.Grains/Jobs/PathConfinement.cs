@@ -1,6 +1,6 @@
 using RingAttention.Attention;
 using RingAttention.Files;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 
 namespace RingAttention.Grains.Jobs;
 

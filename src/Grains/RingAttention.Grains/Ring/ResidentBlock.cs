@@ -1,5 +1,5 @@
 using RingAttention.Grains.DataPlane;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Devices;
 using RingAttention.Kernels;
 
 namespace RingAttention.Grains.Ring;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using RingAttention.Grains.DataPlane;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Devices;
+using RingAttention.Grains.Telemetry;
+using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 

@@ -1,4 +1,4 @@
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Devices;
 using RingAttention.Kernels.Cpu;
 using RingAttention.Kernels.Gpu;
 

@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
-using RingAttention.Grains.DataPlane;
-using RingAttention.Grains.Hosting;
 using RingAttention.Contracts.Security;
+using RingAttention.Grains.Configuration;
+using RingAttention.Grains.DataPlane;
+using RingAttention.Grains.Devices;
 using RingAttention.Grains.Placement;
 
 namespace RingAttention.Silo.Hosting;

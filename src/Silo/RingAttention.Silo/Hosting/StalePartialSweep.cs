@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Jobs;
 
 namespace RingAttention.Silo.Hosting;

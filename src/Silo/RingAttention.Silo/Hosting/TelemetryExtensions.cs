@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Telemetry;
 
 namespace RingAttention.Silo.Hosting;
 

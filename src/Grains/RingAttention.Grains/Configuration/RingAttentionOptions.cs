@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace RingAttention.Grains.Hosting;
+namespace RingAttention.Grains.Configuration;
 
 /// <summary>Limits and timeouts of ring jobs on a silo (configuration section "RingAttention").</summary>
 public sealed class RingAttentionOptions

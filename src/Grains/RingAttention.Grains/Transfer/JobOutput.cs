@@ -4,7 +4,7 @@ using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
-namespace RingAttention.Grains.Jobs;
+namespace RingAttention.Grains.Transfer;
 
 /// <summary>
 /// The job's output file: o [tokens, heads, headDim] in the input dtype and lse [heads, tokens] F32. Shards write

@@ -1,10 +1,10 @@
 using RingAttention.Attention;
-using RingAttention.Grains.Hosting;
+using RingAttention.Grains.Devices;
 using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
-namespace RingAttention.Grains.Ring;
+namespace RingAttention.Grains.Transfer;
 
 /// <summary>Reads one shard's rows of q, k and v: only its own byte ranges of the input file, or its own synthetic rows.</summary>
 public static class ShardInputs

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace RingAttention.Grains.Hosting;
+namespace RingAttention.Grains.Telemetry;
 
 /// <summary>
 /// RingAttention's own metrics (meter "RingAttention") and traces (activity source "RingAttention"): jobs by outcome,

@@ -1,4 +1,4 @@
-namespace RingAttention.Grains.Hosting;
+namespace RingAttention.Grains.Configuration;
 
 /// <summary>The grain storage provider that keeps job coordinators' records (<see cref="Jobs.JobRecord"/>).</summary>
 public static class JobStorage

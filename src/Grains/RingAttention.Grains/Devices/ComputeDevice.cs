@@ -2,7 +2,7 @@ using RingAttention.Attention;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
-namespace RingAttention.Grains.Hosting;
+namespace RingAttention.Grains.Devices;
 
 /// <summary>
 /// The silo's one compute device. Shards on the same silo take turns (one kernel at a time): the backend already
