@@ -49,4 +49,31 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("needs a CUDA GPU", bench.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", bench.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task BenchPeer_TwoAcceleratorsOfOneSilo_DeviceToDeviceBothWays()
+    {
+        var bench = await CliProcess.RunAsync("bench", "peer", "--device", "ilgpu-cpu:2", "--mib", "1,4", "--reps", "2", "--json");
+
+        Assert.True(bench.ExitCode == 0, bench.ToString());
+        using var report = JsonDocument.Parse(bench.Stdout);
+        var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(4, results.Count); // two sizes, two directions
+        Assert.Equal(["ilgpu:cpu:0", "ilgpu:cpu:1"], results.Take(2).Select(r => r.GetProperty("from").GetString()));
+        Assert.All(results, r =>
+        {
+            Assert.False(r.GetProperty("staged").GetBoolean());
+            Assert.True(r.GetProperty("gbps").GetDouble() > 0);
+        });
+    }
+
+    [Fact]
+    public async Task BenchPeer_OneDevice_RefusedNamingTheFlag()
+    {
+        var bench = await CliProcess.RunAsync("bench", "peer", "--device", "ilgpu-cpu", "--mib", "1");
+
+        Assert.True(bench.ExitCode == 2, bench.ToString());
+        Assert.Contains("--device", bench.Output, StringComparison.Ordinal);
+        Assert.Contains("needs two", bench.Output, StringComparison.Ordinal);
+    }
 }

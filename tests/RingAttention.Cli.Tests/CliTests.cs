@@ -150,6 +150,7 @@ public sealed class CliTests : IDisposable
     [InlineData("bench kernel")]
     [InlineData("bench ring")]
     [InlineData("bench verify")]
+    [InlineData("bench peer")]
     public async Task Help_EveryCommand_PrintsUsageWithoutCrashing(string command)
     {
         var help = await CliProcess.RunAsync([.. command.Split(' '), "--help"]);

@@ -51,7 +51,7 @@ public sealed class ResidentRingTests(ResidentClusterFixture fixture) : IClassFi
     [InlineData(1, ShardLayout.Contiguous)]
     public async Task Run_OnResidentDevice_MatchesReference_AndReleasesDeviceMemory(int shards, ShardLayout layout)
     {
-        Assert.NotNull(fixture.Cluster.Device.MemoryBytes); // ILGPU's CPU accelerator: a device with its own memory
+        Assert.NotNull(fixture.Cluster.Devices[0].MemoryBytes); // ILGPU's CPU accelerator: a device with its own memory
         string input = fixture.PathFor($"input-{shards}-{layout}.safetensors");
         const int tokens = 150;
         TestInputs.Write(input, tokens, heads: 4, kvHeads: 2, headDim: 64, ElementType.BF16, seed: 3);
@@ -76,6 +76,6 @@ public sealed class ResidentRingTests(ResidentClusterFixture fixture) : IClassFi
 
         var report = OutputVerifier.Verify(input, output, new(true, null), null, rows: tokens);
         Assert.True(report.Passed, report.Failure);
-        Assert.Equal(0, fixture.Cluster.Device.ResidentBytes);
+        Assert.Equal(0, fixture.Cluster.Devices.ResidentBytes);
     }
 }

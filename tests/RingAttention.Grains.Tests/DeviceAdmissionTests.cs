@@ -12,14 +12,14 @@ public sealed class DeviceAdmissionTests
     };
 
     [Fact]
-    public void DevicePerSilo_MillionTokensEightShards_CountsEveryResidentShard()
+    public void DevicePerDevice_MillionTokensEightShards_CountsEveryResidentShard()
     {
         // 131072 rows per shard: q 1 GiB (bf16), o float32 2 GiB, lse 16 MiB, three K/V blocks of 0.5 GiB.
         long shard = (1L << 30) + (2L << 30) + (131072L * 32 * 4) + (3L << 29);
 
-        Assert.Equal(8 * shard, JobMemory.DevicePerSilo(Million, 1)); // issue 4: all eight on one H100, 36.1 GiB
-        Assert.Equal(4 * shard, JobMemory.DevicePerSilo(Million, 2));
-        Assert.Equal(shard, JobMemory.DevicePerSilo(Million, 8));
+        Assert.Equal(8 * shard, JobMemory.DevicePerDevice(Million, 1)); // issue 4: all eight on one H100, 36.1 GiB
+        Assert.Equal(4 * shard, JobMemory.DevicePerDevice(Million, 2));
+        Assert.Equal(shard, JobMemory.DevicePerDevice(Million, 8));
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 Configure = target.MaxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,
             }, ct);
             return new ClusterConnection(embedded, null, log,
-                $"embedded cluster of {target.Silos} silos on {embedded.DeviceName} ({embedded.DeviceReason}); {logNote}");
+                $"embedded cluster of {embedded.Hosts.Count} silo{(embedded.Hosts.Count == 1 ? "" : "s")} on {embedded.DeviceName} ({embedded.DeviceReason}); {logNote}");
         }
 
         var options = new ClientConnectionOptions

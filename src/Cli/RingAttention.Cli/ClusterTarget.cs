@@ -6,9 +6,9 @@ namespace RingAttention.Cli;
 /// Which cluster a command talks to: flags first, then the environment (RINGATTN_CLUSTER, RINGATTN_CLUSTER_ID,
 /// RINGATTN_TOKEN; <c>eval "$(scripts/local-cluster.sh env)"</c> sets them), else an embedded cluster.
 /// </summary>
-/// <param name="Device">The embedded silos' device: auto, cpu, cuda or ilgpu-cpu.</param>
+/// <param name="Device">The embedded silos' devices (Silo:Device forms: auto, cpu, cuda, cuda:N, lists, ilgpu-cpu[:N]).</param>
 public sealed record ClusterTarget(
-    string? Cluster, string ClusterId, int Silos, string? TlsCertificate, string? TlsPassword, string? Token, long? MaxJobMemory,
+    string? Cluster, string ClusterId, int? Silos, string? TlsCertificate, string? TlsPassword, string? Token, long? MaxJobMemory,
     string Device = "auto")
 {
     /// <summary>The gateways of <see cref="Cluster"/> when it lists them (host:port,...), resolved once; empty otherwise.</summary>
@@ -28,7 +28,7 @@ public sealed record ClusterTarget(
     public bool Embedded => Cluster is null || Cluster.Equals(EmbeddedName, StringComparison.OrdinalIgnoreCase);
 
     public static ClusterTarget Resolve(
-        string? cluster, string? clusterId, int silos, string? tlsCertificate, string? tlsPassword, string? token, long? maxJobMemory,
+        string? cluster, string? clusterId, int? silos, string? tlsCertificate, string? tlsPassword, string? token, long? maxJobMemory,
         string device = "auto")
     {
         if (!Silo.Hosting.DeviceSelection.IsKnown(device))

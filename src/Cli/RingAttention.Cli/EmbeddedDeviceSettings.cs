@@ -7,7 +7,7 @@ namespace RingAttention.Cli;
 public class EmbeddedDeviceSettings : CliSettings
 {
     [CommandOption("--device <DEVICE>")]
-    [Description("embedded cluster: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda, or ilgpu-cpu (the GPU code path on ILGPU's CPU accelerator: slow, for tests)")]
+    [Description("embedded cluster: auto (every CUDA GPU of the host if there is one, else the CPU), cpu, cuda (every GPU), cuda:N or cuda:0,cuda:1 (those GPUs), or ilgpu-cpu[[:N]] (the GPU code path on N of ILGPU's CPU accelerators: slow, for tests)")]
     [DefaultValue("auto")]
     public string Device { get; init; } = "auto";
 }

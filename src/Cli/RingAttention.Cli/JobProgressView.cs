@@ -89,9 +89,15 @@ public static class JobProgressView
 
         table.AddRow("tokens/s", $"{report.TokensPerSecond:N0}");
         table.AddRow("GFLOP/s", $"{report.GflopPerSecond:0.0} ({report.Gflop:0.0} GFLOP, 4 per visible pair per head per dim)");
+        table.AddRow("attention time (the ring, slowest shard)", $"{report.RingSeconds:0.000} s");
         table.AddRow("kernel time (sum over shards)", $"{report.KernelSeconds:0.000} s");
         table.AddRow("wait for K/V (sum)", $"{report.WaitSeconds:0.000} s");
         table.AddRow("K/V moved between silos", $"{report.BytesMoved / 1e6:N1} MB in {report.RemoteTransfers} transfers; {report.LocalHandoffs} zero-copy hand-offs");
+        if (report.PeerCopies + report.StagedCopies > 0)
+        {
+            table.AddRow("K/V between devices of a silo", $"{report.PeerBytes / 1e6:N1} MB in {report.PeerCopies} device-to-device copies; {report.StagedCopies} staged through host memory");
+        }
+
         AnsiConsole.Write(table);
     }
 }

@@ -26,6 +26,8 @@ app.Configure(config =>
             .WithDescription("Time the local attention kernel on the GPU (q/k/v resident) per shape: TFLOP/s and error vs float64.");
         bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchRingCommand>("ring")
             .WithDescription("Run one job around rings of several sizes: warm wall, kernel and K/V-wait medians and the ring's efficiency.");
+        bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchPeerCommand>("peer")
+            .WithDescription("The K/V hand-off between two devices of one silo (device to device), GB/s per block size and direction.");
         bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchVerifyCommand>("verify")
             .WithDescription("Device check of the GPU kernels: NaN-poisoned outputs and the ring path, on cases written by bench/device_verify.py.");
     });

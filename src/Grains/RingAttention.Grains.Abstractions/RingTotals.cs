@@ -1,6 +1,6 @@
 namespace RingAttention.Contracts;
 
-/// <summary>Counters of one shard's ring work (or their sum over a job).</summary>
+/// <summary>Counters of one shard's ring work (or their sum over a job; <see cref="RingSeconds"/> their maximum).</summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("RingAttention.RingTotals")]
@@ -27,6 +27,21 @@ public sealed record RingTotals
     /// <summary>Seconds spent writing this shard's rows of the output (downloading them first where they live on a device).</summary>
     [Id(6)] public double WriteSeconds { get; init; }
 
+    /// <summary>K/V blocks copied device to device between two devices of one silo (peer access: NVLink or PCIe).</summary>
+    [Id(7)] public int PeerCopies { get; init; }
+
+    /// <summary>Bytes of those device-to-device copies.</summary>
+    [Id(8)] public long PeerBytes { get; init; }
+
+    /// <summary>K/V blocks between two devices of one silo that could not reach each other, staged through host memory.</summary>
+    [Id(9)] public int StagedCopies { get; init; }
+
+    /// <summary>
+    /// Seconds from a shard's first ring step to the end of its last kernel: the attention phase. Combined by maximum
+    /// (the ring ends with its slowest shard), not summed.
+    /// </summary>
+    [Id(10)] public double RingSeconds { get; init; }
+
     public static RingTotals Zero { get; } = new();
 
     public RingTotals Add(RingTotals other) => new()
@@ -38,5 +53,9 @@ public sealed record RingTotals
         RemoteTransfers = RemoteTransfers + other.RemoteTransfers,
         LoadSeconds = LoadSeconds + other.LoadSeconds,
         WriteSeconds = WriteSeconds + other.WriteSeconds,
+        PeerCopies = PeerCopies + other.PeerCopies,
+        PeerBytes = PeerBytes + other.PeerBytes,
+        StagedCopies = StagedCopies + other.StagedCopies,
+        RingSeconds = Math.Max(RingSeconds, other.RingSeconds),
     };
 }

@@ -5,6 +5,7 @@ using Polly;
 using RingAttention.Attention;
 using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Jobs;
+using RingAttention.Grains.Placement;
 using RingAttention.Grains.Ring;
 using RingAttention.Grains.Telemetry;
 using RingAttention.Grains.Transfer;
@@ -57,7 +58,7 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key).ToList();
-        var cluster = new ClusterView(active.Count, DeviceAdmission.Devices(siloMetadata, active).ToList());
+        var cluster = new ClusterView(active.Count, DeviceSlots.Of(siloMetadata, active));
         ValidatedJob job;
         try
         {
@@ -195,7 +196,7 @@ public sealed partial class JobCoordinatorGrain(
     private bool IsCurrent(int shard, long attempt) =>
         _state == JobState.Running && _attempt is { } current && current.Id == attempt && current.Has(shard);
 
-    private IShardGrain Shard(int index) => GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(JobId, index));
+    private IShardGrain Shard(int index) => GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(JobId, index, _spec!.Shards));
 
     /// <summary>Starts a fresh run of the whole ring; shards of the previous attempt stop when their grain is restarted.</summary>
     private async Task StartAttemptAsync()

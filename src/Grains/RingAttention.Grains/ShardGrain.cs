@@ -20,7 +20,9 @@ namespace RingAttention.Grains;
 [DevicePlacement]
 [Reentrant]
 public sealed partial class ShardGrain(
-    ComputeDevice device,
+    DeviceSet devices,
+    Orleans.Runtime.MembershipService.SiloMetadata.ISiloMetadataCache siloMetadata,
+    IClusterMembershipService membership,
     BlockStore store,
     DataPlaneClient dataClient,
     DataPlaneServer dataServer,
@@ -68,6 +70,23 @@ public sealed partial class ShardGrain(
     public Task<ShardCondition> ProbeAsync(long attempt) =>
         Task.FromResult(attempt == _attempt ? _condition : new ShardCondition(ShardPhase.Unknown));
 
+    /// <summary>
+    /// This shard's device among the silo's: the one <see cref="ShardPlacement"/> gave it, from the same metadata the
+    /// placement director read (a silo that placement did not expect, after a failover, wraps the index).
+    /// </summary>
+    private ComputeDevice DeviceOf(ShardPlan plan)
+    {
+        if (devices.Count == 1)
+        {
+            return devices[0];
+        }
+
+        var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key);
+        var slots = DeviceSlots.Of(siloMetadata, active);
+        var (siloIndex, deviceIndex) = ShardPlacement.Place(plan.JobId, plan.Index, plan.Count, slots.Select(s => s.Count).ToList());
+        return slots[siloIndex].Silo.Equals(silo.SiloAddress) ? devices[deviceIndex] : devices[plan.Index];
+    }
+
     public Task AnnounceAsync(BlockAnnouncement announcement)
     {
         _inbox.Post(announcement);
@@ -77,7 +96,8 @@ public sealed partial class ShardGrain(
     private async Task RunAsync(ShardPlan plan, CancellationToken ct)
     {
         var coordinator = GrainFactory.GetGrain<IJobCoordinatorGrain>(plan.JobId);
-        var next = GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(plan.JobId, plan.Next));
+        var next = GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(plan.JobId, plan.Next, plan.Count));
+        var device = DeviceOf(plan);
         var loop = new ShardRingLoop(plan, new RingLoopContext(
             device,
             store,

@@ -14,8 +14,8 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
 {
     private readonly FlashLauncher _flash;
 
-    internal CudaAttentionBackend(Context context, CudaAccelerator accelerator, int deviceIndex)
-        : base(context, accelerator, ownsContext: true)
+    internal CudaAttentionBackend(ContextLease context, CudaAccelerator accelerator, int deviceIndex)
+        : base(context, accelerator)
     {
         DeviceIndex = deviceIndex;
         _flash = new FlashLauncher(accelerator);

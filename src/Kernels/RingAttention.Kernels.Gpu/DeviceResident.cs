@@ -54,6 +54,38 @@ public abstract partial class IlgpuAttentionBackend
         }
     }
 
+    /// <summary>
+    /// From a handle of another ILGPU backend whose accelerator this one has peer access to (<see cref="PeerAccess"/>):
+    /// a device-to-device copy on this backend's copy stream; from host memory: an upload.
+    /// </summary>
+    public bool TryCopyFromPeer(DeviceHandle target, DeviceHandle source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var into = Own<IByteHandle>(target, nameof(target));
+        OperandCheck.Range(target, 0, source.DataBytes, nameof(source));
+        if (source.HostMemory is { } host)
+        {
+            CopyToDevice(target, 0, host.Span[..checked((int)source.DataBytes)]);
+            return true;
+        }
+
+        if (source is not IByteHandle from || source.IsDisposed
+            || !(ReferenceEquals(from.Owner, this) || Accelerator.HasPeerAccess(from.Owner.Accelerator)))
+        {
+            return false;
+        }
+
+        if (source.DataBytes > 0)
+        {
+            var stream = CopyStream;
+            using var binding = Accelerator.BindScoped();
+            into.Buffer.View.AsContiguous().SubView(0, source.DataBytes).CopyFrom(stream, from.Buffer.View.AsContiguous().SubView(0, source.DataBytes));
+            stream.Synchronize();
+        }
+
+        return true;
+    }
+
     public IDisposable PageLock<T>(T[] pinnedArray)
         where T : unmanaged
     {

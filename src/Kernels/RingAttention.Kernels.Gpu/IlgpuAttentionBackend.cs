@@ -21,11 +21,10 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private readonly Action<KernelConfig, FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>> _portable;
     private bool _disposed;
 
-    private protected IlgpuAttentionBackend(Context context, Accelerator accelerator, bool ownsContext)
+    private protected IlgpuAttentionBackend(ContextLease context, Accelerator accelerator)
     {
-        Context = context;
+        Lease = context;
         Accelerator = accelerator;
-        OwnsContext = ownsContext;
         Pool = new DeviceBufferPool(accelerator);
         _portableBlockRows = Math.Min(64, accelerator.MaxGroupSize.X);
         _portable = accelerator.LoadStreamKernel<FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(PortableKernel.Run);
@@ -36,7 +35,20 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     /// <summary>Total memory of the device, for admission (a job whose shard does not fit is refused up front).</summary>
     public long? MemoryBytes => Accelerator.MemorySize;
 
-    internal Context Context { get; }
+    /// <summary>The accelerator's own name ("NVIDIA H200").</summary>
+    public string HardwareName => Accelerator.Name;
+
+    /// <summary>Free device memory now (the accelerator's size where the driver cannot say).</summary>
+    public long FreeBytes => Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda ? cuda.GetFreeMemory() : Accelerator.MemorySize;
+
+    /// <summary>PCI address "domain:bus:device.0" of a CUDA device (matches nvidia-smi), else null.</summary>
+    public string? PciBusId => Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{cuda.PCIDomainId:X8}:{cuda.PCIBusId:X2}:{cuda.PCIDeviceId:X2}.0")
+        : null;
+
+    internal Context Context => Lease.Context;
+
+    private ContextLease Lease { get; }
 
     internal Accelerator Accelerator { get; }
 
@@ -50,8 +62,6 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 
     private AcceleratorStream? _copyStream;
     private object? _copyStreamGate;
-
-    private bool OwnsContext { get; }
 
     /// <summary>
     /// One launch per (query span, key span) pair with a visible key, each merging into views.O/Lse (the first one
@@ -91,10 +101,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
         Pool.Dispose();
         DisposeKernels();
         Accelerator.Dispose();
-        if (OwnsContext)
-        {
-            Context.Dispose();
-        }
+        Lease.Release();
 
         GC.SuppressFinalize(this);
     }

@@ -9,24 +9,49 @@ namespace RingAttention.Kernels.Gpu;
 /// </summary>
 public sealed class PortableAttentionBackend : IlgpuAttentionBackend
 {
-    private PortableAttentionBackend(Context context, Accelerator accelerator)
-        : base(context, accelerator, ownsContext: true)
+    private PortableAttentionBackend(ContextLease context, Accelerator accelerator, string name)
+        : base(context, accelerator)
     {
+        Name = name;
     }
 
-    public override string Name => $"ilgpu:{Accelerator.AcceleratorType.ToString().ToLowerInvariant()}";
+    public override string Name { get; }
 
     /// <summary>A backend on ILGPU's CPU accelerator (multi-threaded simulation of a GPU; for tests).</summary>
-    public static PortableAttentionBackend CreateCpu()
+    public static PortableAttentionBackend CreateCpu() => CreateCpuSet(1)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> ILGPU CPU accelerators of one context, with peer access between them: several devices
+    /// of one silo, without a GPU (CI runs the multi-device ring on them).
+    /// </summary>
+    public static IReadOnlyList<PortableAttentionBackend> CreateCpuSet(int count)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         var context = Context.Create(builder => builder.CPU().Optimize(OptimizationLevel.Release));
+        var lease = new ContextLease(context, count);
+        var created = new List<PortableAttentionBackend>();
         try
         {
-            return new PortableAttentionBackend(context, context.CreateCPUAccelerator(0));
+            for (int i = 0; i < count; i++)
+            {
+                created.Add(new PortableAttentionBackend(lease, context.CreateCPUAccelerator(0), count == 1 ? "ilgpu:cpu" : $"ilgpu:cpu:{i}"));
+            }
+
+            PeerAccess.EnableAll(created);
+            return created;
         }
         catch
         {
-            context.Dispose();
+            foreach (var backend in created)
+            {
+                backend.Dispose();
+            }
+
+            if (created.Count < count)
+            {
+                context.Dispose();
+            }
+
             throw;
         }
     }

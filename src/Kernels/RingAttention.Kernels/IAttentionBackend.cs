@@ -11,7 +11,7 @@ namespace RingAttention.Kernels;
 /// Handles are owned by the caller, who disposes each exactly when it is consumed; a disposed handle's memory goes
 /// back to the backend (a GPU pools it for the next handle of the same size, so a steady ring allocates nothing).
 /// Calls are not thread-safe with respect to each other, with one exception: the copy lane (<see cref="AllocateRows"/>,
-/// <see cref="AllocateKeyValues"/>, <see cref="CopyToDevice"/>, <see cref="CopyFromDevice"/>) may run on another thread
+/// <see cref="AllocateKeyValues"/>, <see cref="CopyToDevice"/>, <see cref="CopyFromDevice"/>, <see cref="TryCopyFromPeer"/>) may run on another thread
 /// beside <see cref="Accumulate"/> (a GPU copies on its own stream), one copy-lane call at a time, on handles the
 /// kernel does not write.
 /// </summary>
@@ -44,6 +44,14 @@ public interface IAttentionBackend : IDisposable
 
     /// <summary>Copies a handle's data from byte <paramref name="byteOffset"/> to the host.</summary>
     void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination);
+
+    /// <summary>
+    /// Copies all of <paramref name="source"/>'s data, a handle of another backend of this process (another device),
+    /// into <paramref name="target"/> without passing through this process's staging buffers: device to device (NVLink
+    /// or PCIe peer access) on this backend's copy stream, or straight from host memory. False when this backend cannot
+    /// reach the source's memory; the caller then stages it through the host. Copy lane.
+    /// </summary>
+    bool TryCopyFromPeer(DeviceHandle target, DeviceHandle source);
 
     /// <summary>
     /// Registers a pinned host array (allocated with <c>GC.AllocateArray(length, pinned: true)</c>) with the device so

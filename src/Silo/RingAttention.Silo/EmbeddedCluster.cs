@@ -12,8 +12,14 @@ namespace RingAttention.Silo;
 /// <summary>Settings of an in-process cluster.</summary>
 public sealed class EmbeddedClusterOptions
 {
-    /// <summary>Silos to start. <value>Default 3.</value></summary>
-    public int Silos { get; set; } = 3;
+    /// <summary>Silos with no --silos: three on a CPU, to exercise the data plane.</summary>
+    public const int DefaultSilos = 3;
+
+    /// <summary>
+    /// Silos to start. <value>Default (null): <see cref="DefaultSilos"/>, or one when the process has several devices
+    /// (one silo owning every GPU hands blocks device to device; silos in one process would pass them through TCP).</value>
+    /// </summary>
+    public int? Silos { get; set; }
 
     /// <summary>"auto" or "cpu". <value>Default "auto".</value></summary>
     public string Device { get; set; } = "auto";
@@ -43,18 +49,19 @@ public sealed class EmbeddedClusterOptions
 
 /// <summary>
 /// N real Orleans silos in this process, on loopback TCP ports, joined by development clustering, plus a client
-/// connected through their gateways. The silos share one compute device: one CPU is one device.
+/// connected through their gateways. The silos share the process's compute devices: one CPU is one device, and on a
+/// host with several GPUs one silo owns them all by default (hand-offs between its devices never leave the GPUs).
 /// </summary>
 public sealed class EmbeddedCluster : IAsyncDisposable
 {
     private readonly List<IHost> _silos;
-    private readonly ComputeDevice _device;
+    private readonly DeviceSet _devices;
 
-    private EmbeddedCluster(List<IHost> silos, ComputeDevice device, string deviceReason, RingAttentionClient client, IReadOnlyList<SiloHostOptions> hosts)
+    private EmbeddedCluster(List<IHost> silos, DeviceSet devices, string deviceReason, RingAttentionClient client, IReadOnlyList<SiloHostOptions> hosts)
     {
         DeviceReason = deviceReason;
         _silos = silos;
-        _device = device;
+        _devices = devices;
         Client = client;
         Hosts = hosts;
     }
@@ -64,10 +71,10 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     /// <summary>Each silo's ports.</summary>
     public IReadOnlyList<SiloHostOptions> Hosts { get; }
 
-    public string DeviceName => _device.Name;
+    public string DeviceName => _devices.Names;
 
-    /// <summary>The compute device every silo of this process shares (tests read its resident memory).</summary>
-    public ComputeDevice Device => _device;
+    /// <summary>The compute devices every silo of this process shares (tests read their resident memory).</summary>
+    public DeviceSet Devices => _devices;
 
     /// <summary>Why the silos compute on <see cref="DeviceName"/> (e.g. the CUDA device, or why there is none).</summary>
     public string DeviceReason { get; }
@@ -76,17 +83,18 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     {
         options ??= new EmbeddedClusterOptions();
         ThreadPoolHeadroom.Ensure();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Silos, 1, nameof(options.Silos));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Silos ?? 1, 1, nameof(options.Silos));
         var ring = new RingAttentionOptions();
         options.Configure?.Invoke(ring);
         var (device, deviceReason) = DeviceSelection.Select(options.Device, ring.ComputeThreads);
+        int silos = options.Silos ?? (device.Count > 1 ? 1 : EmbeddedClusterOptions.DefaultSilos);
         // The free ports are free when asked for, not necessarily when bound: another process can take one in between
         // (seen in CI with several test processes starting clusters at once). Such a start is retried on new ports.
         for (int tries = 1; ; tries++)
         {
             try
             {
-                return await StartOnFreePortsAsync(options, device, deviceReason, ct);
+                return await StartOnFreePortsAsync(options, silos, device, deviceReason, ct);
             }
             catch (Exception e) when (tries < 3 && IsPortTaken(e))
             {
@@ -105,11 +113,11 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         (e.InnerException is { } inner && IsPortTaken(inner));
 
     private static async Task<EmbeddedCluster> StartOnFreePortsAsync(
-        EmbeddedClusterOptions options, ComputeDevice device, string deviceReason, CancellationToken ct)
+        EmbeddedClusterOptions options, int siloCount, DeviceSet device, string deviceReason, CancellationToken ct)
     {
         string clusterId = $"embedded-{Guid.NewGuid():N}";
-        int[] ports = FreePorts.Take(2 * options.Silos);
-        var hosts = Enumerable.Range(0, options.Silos).Select(i => new SiloHostOptions
+        int[] ports = FreePorts.Take(2 * siloCount);
+        var hosts = Enumerable.Range(0, siloCount).Select(i => new SiloHostOptions
         {
             SiloPort = ports[2 * i],
             GatewayPort = ports[(2 * i) + 1],
@@ -153,10 +161,10 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     {
         await Client.DisposeAsync();
         await StopAllAsync(_silos);
-        _device.Dispose();
+        _devices.Dispose();
     }
 
-    private static async Task<IHost> StartSiloAsync(SiloHostOptions host, EmbeddedClusterOptions options, ComputeDevice device, CancellationToken ct)
+    private static async Task<IHost> StartSiloAsync(SiloHostOptions host, EmbeddedClusterOptions options, DeviceSet device, CancellationToken ct)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();

@@ -16,9 +16,8 @@ public sealed class DemoSettings : EmbeddedDeviceSettings
     public int Tokens { get; init; } = 16_384;
 
     [CommandOption("--silos <N>")]
-    [Description("silos of the embedded cluster")]
-    [DefaultValue(3)]
-    public int Silos { get; init; } = 3;
+    [Description("silos of the embedded cluster (default 3, or 1 on a host with several GPUs: one silo owns them all and hands blocks device to device)")]
+    public int? Silos { get; init; }
 
     [CommandOption("--shards <R>")]
     [Description("shard grains in the ring")]
@@ -36,7 +35,7 @@ public sealed class DemoSettings : EmbeddedDeviceSettings
 
     public override ValidationResult Validate() =>
         Shards < 1 || Shards > Tokens ? ValidationResult.Error($"--shards ({Shards}) must be between 1 and --tokens ({Tokens})")
-        : Silos < 1 ? ValidationResult.Error($"--silos ({Silos}) must be at least 1")
+        : Silos is < 1 ? ValidationResult.Error($"--silos ({Silos}) must be at least 1")
         : ValidationResult.Success();
 }
 

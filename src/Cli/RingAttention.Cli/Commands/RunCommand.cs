@@ -41,9 +41,8 @@ public sealed class RunSettings : EmbeddedDeviceSettings
     public string Layout { get; init; } = "zigzag";
 
     [CommandOption("--silos <N>")]
-    [Description("silos of the embedded cluster; ignored with --cluster")]
-    [DefaultValue(3)]
-    public int Silos { get; init; } = 3;
+    [Description("silos of the embedded cluster; ignored with --cluster (default 3, or 1 on a host with several GPUs: one silo owns them all and hands blocks device to device)")]
+    public int? Silos { get; init; }
 
     [CommandOption("--cluster <HOST:PORT,...>")]
     [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo); default: the RINGATTN_CLUSTER environment variable, else embedded")]

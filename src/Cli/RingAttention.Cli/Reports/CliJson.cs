@@ -15,4 +15,5 @@ namespace RingAttention.Cli.Reports;
 [JsonSerializable(typeof(SubmitReport))]
 [JsonSerializable(typeof(KernelBenchReport))]
 [JsonSerializable(typeof(RingBenchReport))]
+[JsonSerializable(typeof(PeerBenchReport))]
 public sealed partial class CliJson : JsonSerializerContext;

@@ -22,7 +22,11 @@ public sealed record JobReport(
     int RemoteTransfers,
     int LocalHandoffs,
     int Attempts,
-    string? Note)
+    string? Note,
+    double RingSeconds,
+    int PeerCopies,
+    long PeerBytes,
+    int StagedCopies)
 {
     public static JobReport From(JobStatus status)
     {
@@ -30,6 +34,7 @@ public sealed record JobReport(
         return new(status.JobId, status.OutputPath ?? status.Spec.OutputPath ?? "", status.Tokens, status.Shards, status.Backends,
             status.ElapsedSeconds, status.Tokens / status.ElapsedSeconds, flops / 1e9, flops / status.ElapsedSeconds / 1e9,
             status.Totals.ComputeSeconds, status.Totals.WaitSeconds, status.Totals.LoadSeconds, status.Totals.WriteSeconds,
-            status.Totals.BytesMoved, status.Totals.RemoteTransfers, status.Totals.LocalHandoffs, status.Attempts, status.Note);
+            status.Totals.BytesMoved, status.Totals.RemoteTransfers, status.Totals.LocalHandoffs, status.Attempts, status.Note,
+            status.Totals.RingSeconds, status.Totals.PeerCopies, status.Totals.PeerBytes, status.Totals.StagedCopies);
     }
 }

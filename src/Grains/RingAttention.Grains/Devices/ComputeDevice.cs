@@ -5,16 +5,19 @@ using RingAttention.Tensors;
 namespace RingAttention.Grains.Devices;
 
 /// <summary>
-/// The silo's one compute device. Shards on the same silo take turns (one kernel at a time): the backend already
-/// uses every core or the whole GPU, and interleaving two shards would only thrash caches. Work runs on the thread
-/// pool, never on the grain scheduler.
+/// One compute device of the silo (a silo may own several: <see cref="DeviceSet"/>). Shards on the same device take
+/// turns (one kernel at a time): the backend already uses every core or the whole GPU, and interleaving two shards
+/// would only thrash caches. Work runs on the thread pool, never on the grain scheduler.
 /// </summary>
-public sealed class ComputeDevice(IAttentionBackend backend) : IDisposable
+/// <param name="facts">What an operator needs to tell this device apart (advertised in the silo metadata).</param>
+public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts = null) : IDisposable
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly SemaphoreSlim _copyLane = new(1, 1);
 
     public string Name => backend.Name;
+
+    public DeviceFacts Facts { get; } = facts ?? new DeviceFacts(backend.Name, backend.Name, backend.MemoryBytes, null, null);
 
     /// <summary>Memory of an accelerator, for admission; null for the CPU, whose memory is the host's.</summary>
     public long? MemoryBytes => backend.MemoryBytes;
@@ -52,6 +55,13 @@ public sealed class ComputeDevice(IAttentionBackend backend) : IDisposable
             r.CopyFromDevice(source, byteOffset, destination.Span);
             return true;
         }, ct);
+
+    /// <summary>
+    /// Copy lane of this (the receiving) device: all of <paramref name="source"/>, a handle on another device of the
+    /// silo, into <paramref name="target"/> device to device; false when this device cannot reach the source's memory.
+    /// </summary>
+    public Task<bool> TryCopyFromPeerAsync(DeviceHandle target, DeviceHandle source, CancellationToken ct) =>
+        OnCopyLaneAsync(r => r.TryCopyFromPeer(target, source), ct);
 
     /// <summary>Compute lane: a running result in the "no key seen" state.</summary>
     public Task<DeviceAccumulator> CreateAccumulatorAsync(int rows, int heads, int headDim, CancellationToken ct) =>

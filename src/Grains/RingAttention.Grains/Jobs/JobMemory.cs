@@ -42,22 +42,23 @@ public static class JobMemory
     }
 
     /// <summary>
-    /// The most any one silo holds for this job: a silo gets at most ceil(R / N) of the R shards
-    /// (<see cref="ShardPlacement"/>), each holding about 1/R of the job's buffers.
+    /// The most any one silo holds for this job: a silo gets at most <see cref="ShardPlacement.MostShardsPerSilo"/> of
+    /// the R shards, each holding about 1/R of the job's buffers.
     /// </summary>
-    public static long PerSilo(JobSpec spec, int silos, ClusterShape cluster, int stagingBytes)
+    /// <param name="devicesPerSilo">Devices of each silo in ring order (<see cref="ClusterView.DevicesPerSilo"/>).</param>
+    public static long PerSilo(JobSpec spec, IReadOnlyList<int> devicesPerSilo, ClusterShape cluster, int stagingBytes)
     {
-        int shardsPerSilo = ShardPlacement.MostShardsPerSilo(spec.Shards, silos);
+        int shardsPerSilo = ShardPlacement.MostShardsPerSilo(spec.Shards, devicesPerSilo);
         return (long)Math.Ceiling(Estimate(spec, cluster, stagingBytes) * (double)shardsPerSilo / spec.Shards);
     }
 
     /// <summary>
-    /// Device bytes a device silo holds for this job at its peak. A device-resident shard keeps its q rows and its
+    /// Device bytes one device holds for this job at its peak. A device-resident shard keeps its q rows and its
     /// float32 O/LSE on the device for the whole job, plus up to three K/V blocks (the one it computes on, which it
     /// also forwards and the store holds until the next shard takes it, the next one arriving, and its own until it
-    /// leaves); a silo holds at most ceil(R / N) of them (<see cref="ShardPlacement"/>).
+    /// leaves); a device holds at most ceil(R / D) of them (<see cref="ShardPlacement"/>).
     /// </summary>
-    public static long DevicePerSilo(JobSpec spec, int deviceSilos)
+    public static long DevicePerDevice(JobSpec spec, int devices)
     {
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
         long size = spec.DType.Size();
@@ -65,7 +66,7 @@ public static class JobMemory
         long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
         long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);
         long shard = q + output + (kv * Math.Min(spec.Shards, 3));
-        return shard * ShardPlacement.MostShardsPerSilo(spec.Shards, deviceSilos);
+        return shard * ShardPlacement.MostShardsPerDevice(spec.Shards, devices);
     }
 
     public static string Format(long bytes) => bytes switch

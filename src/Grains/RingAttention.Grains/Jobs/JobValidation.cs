@@ -37,7 +37,7 @@ public static class JobValidation
 
         DeviceAdmission.Check(resolved, cluster.Devices);
         int silos = Math.Max(1, cluster.ActiveSilos);
-        long perSilo = JobMemory.PerSilo(resolved, silos, shape, options.StagingBufferBytes);
+        long perSilo = JobMemory.PerSilo(resolved, cluster.DevicesPerSilo, shape, options.StagingBufferBytes);
         long budget = options.EffectiveSiloMemoryBytes;
         if (perSilo > budget)
         {

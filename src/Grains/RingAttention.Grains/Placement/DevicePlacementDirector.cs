@@ -4,7 +4,7 @@ using Orleans.Runtime.Placement;
 namespace RingAttention.Grains.Placement;
 
 /// <summary>
-/// Places shard grains by <see cref="ShardPlacement"/> over the silos that advertise a device. A placement hint in
+/// Places shard grains by <see cref="ShardPlacement"/> over the devices of the silos that advertise them. A placement hint in
 /// the request context wins, as with every built-in director.
 /// </summary>
 public sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPlacementDirector
@@ -17,16 +17,13 @@ public sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPlac
             return Task.FromResult(hinted);
         }
 
-        var withDevice = compatible
-            .Where(silo => metadata.GetSiloMetadata(silo).Metadata.ContainsKey(SiloMetadataKeys.Device))
-            .OrderBy(silo => silo.ToParsableString(), StringComparer.Ordinal)
-            .ToArray();
-        if (withDevice.Length == 0)
+        var slots = DeviceSlots.Of(metadata, compatible);
+        if (slots.Count == 0)
         {
             throw new OrleansException($"no silo advertises a compute device ('{SiloMetadataKeys.Device}' metadata) for {target.GrainIdentity}");
         }
 
-        var (jobId, index) = ShardKeys.ParseShardKey(target.GrainIdentity.Key.ToString()!);
-        return Task.FromResult(withDevice[ShardPlacement.SiloIndex(jobId, index, withDevice.Length)]);
+        var (jobId, index, count) = ShardKeys.ParseShardKey(target.GrainIdentity.Key.ToString()!);
+        return Task.FromResult(slots[ShardPlacement.Place(jobId, index, count, slots.Select(s => s.Count).ToList()).Silo].Silo);
     }
 }

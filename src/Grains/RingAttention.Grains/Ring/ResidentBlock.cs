@@ -1,5 +1,6 @@
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Devices;
+using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
 
 namespace RingAttention.Grains.Ring;
@@ -56,6 +57,52 @@ public sealed class ResidentBlock : IBlockReference
     public Task CopyToHostAsync(long offset, Memory<byte> destination, CancellationToken ct) => _device.DownloadAsync(Handle, offset, destination, ct);
 
     public ComputeDevice Device => _device;
+
+    /// <summary>
+    /// This block on <paramref name="target"/>, another device of the silo, for the taker of this reference (which is
+    /// released): copied device to device on the target's copy lane where the two devices reach each other (peer
+    /// access), else staged through host memory in pieces of <paramref name="pieceBytes"/> (the pump: the download of
+    /// piece j+1 from this device overlaps the upload of piece j to the target). The CRCs travel with the copy.
+    /// </summary>
+    public async Task<(ResidentBlock Block, bool Staged)> CopyToAsync(ComputeDevice target, int pieceBytes, CancellationToken ct)
+    {
+        try
+        {
+            var handle = await target.AllocateKeyValuesAsync(Handle.Type, Handle.Heads, Handle.HeadDim, Handle.Spans, ct).ConfigureAwait(false);
+            try
+            {
+                bool staged = !await target.TryCopyFromPeerAsync(handle, Handle, ct).ConfigureAwait(false);
+                if (staged)
+                {
+                    int pieceLength = (int)Math.Min(pieceBytes, Math.Max(1, Bytes));
+                    await DoubleBufferPump.RunAsync<byte>(target, Bytes, pieceLength,
+                        async (piece, buffer) =>
+                        {
+                            long start = (long)piece * pieceLength;
+                            int length = (int)Math.Clamp(Bytes - start, 0, buffer.Length);
+                            if (length > 0)
+                            {
+                                await CopyToHostAsync(start, buffer[..length], ct).ConfigureAwait(false);
+                            }
+
+                            return length;
+                        },
+                        (piece, bytes) => target.UploadAsync(handle, (long)piece * pieceLength, bytes, ct)).ConfigureAwait(false);
+                }
+
+                return (new ResidentBlock(target, handle, new BlockCrcs(Checksum, ChunkChecksums ?? [])), staged);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            Release();
+        }
+    }
 
     public void Release()
     {

@@ -52,6 +52,16 @@ public sealed class RingCounters
     /// <summary>A K/V block was handed over in-process, without a copy.</summary>
     public void HandedOver() => Add(new RingTotals { LocalHandoffs = 1 });
 
+    /// <summary>A K/V block came from another device of this silo: device to device, or staged through host memory.</summary>
+    public void CopiedAcrossDevices(long bytes, bool staged)
+    {
+        Add(staged ? new RingTotals { StagedCopies = 1 } : new RingTotals { PeerCopies = 1, PeerBytes = bytes });
+        RingTelemetry.PeerBytes.Add(bytes);
+    }
+
+    /// <summary>The shard's ring phase (first step to the end of its last kernel) took this long.</summary>
+    public void Ringed(double seconds) => Add(new RingTotals { RingSeconds = seconds });
+
     /// <summary>The shard's rows of the output were written.</summary>
     public void Wrote(double seconds)
     {

@@ -69,6 +69,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             (queries, current) = await LoadAsync(spec, ct);
             _counters.Loaded(load.Elapsed.TotalSeconds);
             accumulator = await device.CreateAccumulatorAsync(queries.Rows, spec.Heads, spec.HeadDim, ct);
+            var ring = Stopwatch.StartNew();
             for (int step = 0; step < plan.Count; step++)
             {
                 var block = current ?? throw new InvalidOperationException($"shard {plan.Index} has no K/V block at step {step}");
@@ -82,6 +83,11 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 stepActivity?.SetTag("ringattention.step", step);
                 var kernel = await device.AccumulateAsync(attention, queries, block.Handle, accumulator, ct);
                 _counters.Stepped(kernel.TotalSeconds);
+                if (step + 1 == plan.Count)
+                {
+                    _counters.Ringed(ring.Elapsed.TotalSeconds);
+                }
+
                 current = null;
                 block.Release();
                 await context.ReportStep(step + 1, _counters.Snapshot());
@@ -171,8 +177,18 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var announcement = await AwaitAnnouncementAsync(step, ct).ConfigureAwait(false);
         if (TakeLocal(announcement) is { } local)
         {
-            // The store's reference is now ours; a silo has one device, so the block is already where the kernel runs.
-            return (ResidentBlock)local.Block;
+            // The store's reference is now ours. On this shard's device it is used as is; on another device of the
+            // silo it is copied here (device to device where they reach each other) while this step's kernel runs.
+            var block = (ResidentBlock)local.Block;
+            if (ReferenceEquals(block.Device, context.Device))
+            {
+                _counters.HandedOver();
+                return block;
+            }
+
+            var (copy, staged) = await block.CopyToAsync(context.Device, Math.Min(context.StagingBytes, DataPlaneProtocol.PieceBytes), ct).ConfigureAwait(false);
+            _counters.CopiedAcrossDevices(copy.Bytes, staged);
+            return copy;
         }
 
         return await FetchRemoteAsync(announcement, ct).ConfigureAwait(false);
@@ -245,14 +261,6 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     }
 
     /// <summary>Same silo: takes the stored block (the caller owns it then); null when it must come over the data plane.</summary>
-    private StoredBlock? TakeLocal(BlockAnnouncement announcement)
-    {
-        if (announcement.SiloId == context.LocalSiloId && context.Store.TryTake(announcement.BlockKey, out var local))
-        {
-            _counters.HandedOver();
-            return local;
-        }
-
-        return null;
-    }
+    private StoredBlock? TakeLocal(BlockAnnouncement announcement) =>
+        announcement.SiloId == context.LocalSiloId && context.Store.TryTake(announcement.BlockKey, out var local) ? local : null;
 }

@@ -26,6 +26,8 @@ public static class RingTelemetry
 
     public static readonly Counter<long> BytesMoved = Meter.CreateCounter<long>("ringattention.kv_bytes_moved", "By", "K/V bytes received over the data plane");
 
+    public static readonly Counter<long> PeerBytes = Meter.CreateCounter<long>("ringattention.kv_bytes_across_devices", "By", "K/V bytes copied between two devices of one silo");
+
     /// <summary>
     /// Bucket boundaries for every *_seconds histogram: a ring step takes milliseconds (small CPU jobs) to minutes (a 1M
     /// shard on a GPU). The default boundaries (0, 5, 10, 25, ... s) put every step in the first bucket.

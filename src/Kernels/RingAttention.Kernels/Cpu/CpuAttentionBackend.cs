@@ -79,6 +79,19 @@ public sealed class CpuAttentionBackend : IAttentionBackend
         }
     }
 
+    /// <summary>From another backend's host memory (another CPU backend): a memory copy; a device's memory: no.</summary>
+    public bool TryCopyFromPeer(DeviceHandle target, DeviceHandle source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.HostMemory is not { } bytes || source.IsDisposed)
+        {
+            return false;
+        }
+
+        CopyToDevice(target, 0, bytes.Span[..checked((int)source.DataBytes)]);
+        return true;
+    }
+
     /// <summary>Host memory needs no registration.</summary>
     public IDisposable PageLock<T>(T[] pinnedArray)
         where T : unmanaged => NoLock.Instance;

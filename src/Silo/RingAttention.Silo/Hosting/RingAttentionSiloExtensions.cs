@@ -19,10 +19,10 @@ public static class RingAttentionSiloExtensions
     /// Makes this silo a RingAttention silo: clustering, the ring-edge streams, the K/V data plane (bound now, so its
     /// port can be advertised in the silo metadata), the compute device and shard placement.
     /// </summary>
-    /// <param name="sharedDevice">A device several in-process silos share (the embedded cluster: one CPU is one device);
-    /// null selects one from <see cref="SiloHostOptions.Device"/>.</param>
+    /// <param name="sharedDevices">Devices several in-process silos share (the embedded cluster: one CPU is one device);
+    /// null selects them from <see cref="SiloHostOptions.Device"/>.</param>
     public static ISiloBuilder AddRingAttention(
-        this ISiloBuilder silo, SiloHostOptions host, Action<RingAttentionOptions>? configure = null, ComputeDevice? sharedDevice = null)
+        this ISiloBuilder silo, SiloHostOptions host, Action<RingAttentionOptions>? configure = null, DeviceSet? sharedDevices = null)
     {
         SiloHostOptionsValidator.ThrowIfInvalid(host);
         silo.UseClustering(host);
@@ -46,17 +46,23 @@ public static class RingAttentionSiloExtensions
 
         var ringOptions = new RingAttentionOptions();
         configure?.Invoke(ringOptions);
-        var (device, reason) = sharedDevice is null
+        var (devices, reason) = sharedDevices is null
             ? DeviceSelection.Select(host.Device, ringOptions.ComputeThreads)
-            : (sharedDevice, "shared by the silos of this process");
+            : (sharedDevices, "shared by the silos of this process");
         var metadata = new Dictionary<string, string>
         {
-            [SiloMetadataKeys.Device] = device.Name,
+            [SiloMetadataKeys.Device] = devices.Names,
+            [SiloMetadataKeys.DeviceCount] = devices.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [SiloMetadataKeys.DataEndpoint] = dataServer.Endpoint,
         };
-        if (device.MemoryBytes is long deviceMemory)
+        if (devices.All.All(d => d.MemoryBytes is not null))
         {
-            metadata[SiloMetadataKeys.DeviceMemory] = deviceMemory.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            metadata[SiloMetadataKeys.DeviceMemory] = string.Join(',', devices.All.Select(d => d.MemoryBytes!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        for (int i = 0; i < devices.Count; i++)
+        {
+            metadata[SiloMetadataKeys.DeviceFactsPrefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = devices[i].Facts.ToMetadata(Environment.MachineName);
         }
 
         silo.UseSiloMetadata(metadata);
@@ -66,8 +72,8 @@ public static class RingAttentionSiloExtensions
         silo.Services.AddSingleton(new DataPlaneClient(dataTls));
         silo.Services.AddHostedService<DataPlaneHostedService>();
         silo.Services.AddHostedService<StalePartialSweep>();
-        silo.Services.AddSingleton(device);
-        silo.Services.AddHostedService(sp => new DeviceAnnouncement(sp.GetRequiredService<ILogger<DeviceAnnouncement>>(), device.Name, reason, dataServer.Endpoint));
+        silo.Services.AddSingleton(devices);
+        silo.Services.AddHostedService(sp => new DeviceAnnouncement(sp.GetRequiredService<ILogger<DeviceAnnouncement>>(), devices.Names, reason, dataServer.Endpoint));
         silo.Services.AddOptions<RingAttentionOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<RingAttentionOptions>, RingAttentionOptionsValidator>();
         silo.Services.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();

@@ -63,7 +63,10 @@ public sealed class SiloHostOptions
     /// <summary>Address peers use to reach this silo's data plane. <value>Default "127.0.0.1".</value></summary>
     public string AdvertisedHost { get; set; } = "127.0.0.1";
 
-    /// <summary>Compute device: "auto" (CUDA when present, else CPU), "cuda" (fail without one) or "cpu". <value>Default "auto".</value></summary>
+    /// <summary>
+    /// Compute devices: "auto" (every CUDA device when present, else CPU), "cuda" (every CUDA device; fail without one),
+    /// "cuda:N" or "cuda:0,cuda:1" (those), "cpu", "ilgpu-cpu[:N]" (tests). See DeviceSelection. <value>Default "auto".</value>
+    /// </summary>
     public string Device { get; set; } = "auto";
 
     /// <summary>Orleans cluster id; clients must use the same. <value>Default "ringattention".</value></summary>
@@ -98,7 +101,6 @@ public sealed class SiloTlsOptions
 /// <summary>Refuses a bad silo configuration at start-up, naming the field and the rule.</summary>
 public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
 {
-    public static readonly string[] Devices = ["auto", "cuda", "cpu", "ilgpu-cpu"];
 
     public static readonly string[] ClusteringModes = ["localhost", "redis"];
 
@@ -130,9 +132,9 @@ public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
             failures.Add($"{nameof(SiloHostOptions.SiloPort)} and {nameof(SiloHostOptions.GatewayPort)} must differ (both {options.SiloPort})");
         }
 
-        if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
+        if (!DeviceSelection.IsKnown(options.Device))
         {
-            failures.Add($"{nameof(SiloHostOptions.Device)} ('{options.Device}') must be one of {string.Join(", ", Devices)}");
+            failures.Add($"{nameof(SiloHostOptions.Device)} ('{options.Device}') must be one of {string.Join(", ", DeviceSelection.Names)}");
         }
 
         if (!System.Net.IPAddress.TryParse(options.ListenAddress, out _))
