@@ -82,6 +82,105 @@ public static class CliProcess
         }
     }
 
+    /// <summary>
+    /// Starts the CLI in the background (a silo) and returns once its output shows <paramref name="whenSeen"/>; the
+    /// caller stops it with <see cref="Running.StopAsync"/>.
+    /// </summary>
+    public static async Task<Running> StartAsync(string whenSeen, params string[] args)
+    {
+        var process = Start(args);
+        var running = new Running(process);
+        await running.WaitForAsync(whenSeen);
+        return running;
+    }
+
+    /// <summary>A CLI process still running, with everything it printed so far.</summary>
+    public sealed class Running : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly System.Text.StringBuilder _output = new();
+        private readonly List<(string Text, TaskCompletionSource Seen)> _waits = [];
+
+        public Running(Process process)
+        {
+            _process = process;
+            process.OutputDataReceived += OnLine;
+            process.ErrorDataReceived += OnLine;
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public async Task WaitForAsync(string text)
+        {
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_output)
+            {
+                if (_output.ToString().Contains(text, StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                _waits.Add((text, seen));
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await Task.WhenAny(seen.Task, _process.WaitForExitAsync(timeout.Token));
+            if (!seen.Task.IsCompleted)
+            {
+                throw new Xunit.Sdk.XunitException($"the CLI exited before printing '{text}':\n{Output}");
+            }
+        }
+
+        /// <summary>Ctrl+C, then the exit code.</summary>
+        public async Task<int> StopAsync()
+        {
+            if (!_process.HasExited)
+            {
+                using var kill = Process.Start("kill", ["-s", "INT", _process.Id.ToString()])!;
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await _process.WaitForExitAsync(timeout.Token);
+            return _process.ExitCode;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+
+        private void OnLine(object? sender, DataReceivedEventArgs e)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(e.Data);
+                foreach (var (text, seen) in _waits.Where(w => e.Data?.Contains(w.Text, StringComparison.Ordinal) == true).ToList())
+                {
+                    seen.TrySetResult();
+                    _waits.Remove((text, seen));
+                }
+            }
+        }
+    }
+
     private static Process Start(string[] args, string? dll = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         string cli = dll ?? Path.Combine(AppContext.BaseDirectory, "ringattn.dll");

@@ -151,6 +151,7 @@ public sealed class CliTests : IDisposable
     [InlineData("bench ring")]
     [InlineData("bench verify")]
     [InlineData("bench peer")]
+    [InlineData("silo")]
     public async Task Help_EveryCommand_PrintsUsageWithoutCrashing(string command)
     {
         var help = await CliProcess.RunAsync([.. command.Split(' '), "--help"]);

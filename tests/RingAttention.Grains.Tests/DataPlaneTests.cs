@@ -338,4 +338,33 @@ public sealed class DataPlaneTests : IAsyncLifetime
             new TensorRows(ElementType.BF16, 2, 8, spans, keys),
             new TensorRows(ElementType.BF16, 2, 8, spans, values));
     }
+
+    [Fact]
+    public async Task Release_CopiedElsewhere_SenderLetsTheBlockGoWithoutSendingIt()
+    {
+        var block = Block(10, seed: 21);
+        var published = ResidentBlock.Upload(_device, block);
+        _store.Put("b", new StoredBlock("job", 1, "secret", published));
+        long held = _device.ResidentBytes;
+
+        await new DataPlaneClient().ReleaseAsync(_server.Endpoint, "secret", "b", CancellationToken.None);
+
+        Assert.Equal(0, _store.Count);
+        Assert.True(held > 0);
+        Assert.Equal(0, published.References); // the store's reference was released, not served
+        Assert.Equal(0, _device.ResidentBytes);
+    }
+
+    [Fact]
+    public async Task Release_WrongTokenOrUnknownBlock_RefusedAndBlockKept()
+    {
+        Publish("b", Block(10, seed: 22));
+
+        var wrong = await Assert.ThrowsAsync<DataPlaneException>(() => new DataPlaneClient().ReleaseAsync(_server.Endpoint, "guess", "b", CancellationToken.None));
+        var unknown = await Assert.ThrowsAsync<DataPlaneException>(() => new DataPlaneClient().ReleaseAsync(_server.Endpoint, "secret", "nope", CancellationToken.None));
+
+        Assert.Contains("Unauthorized", wrong.Message, StringComparison.Ordinal);
+        Assert.Contains("UnknownBlock", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(1, _store.Count);
+    }
 }

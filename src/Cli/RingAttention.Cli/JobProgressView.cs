@@ -98,6 +98,11 @@ public static class JobProgressView
             table.AddRow("K/V between devices of a silo", $"{report.PeerBytes / 1e6:N1} MB in {report.PeerCopies} device-to-device copies; {report.StagedCopies} staged through host memory");
         }
 
+        if (report.ProcessCopies > 0)
+        {
+            table.AddRow("K/V between processes of a host", $"{report.ProcessBytes / 1e6:N1} MB in {report.ProcessCopies} device-to-device copies (CUDA IPC)");
+        }
+
         AnsiConsole.Write(table);
     }
 }

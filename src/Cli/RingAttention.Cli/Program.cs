@@ -19,6 +19,8 @@ app.Configure(config =>
         .WithDescription("Write random q/k/v of a given shape and dtype to a safetensors file.");
     config.AddCommand<VerifyCommand>("verify")
         .WithDescription("Check sampled rows of an output against its inputs with a float64 reference.");
+    config.AddCommand<SiloCommand>("silo")
+        .WithDescription("Run one silo of a cluster on this host (loopback), e.g. one per GPU; stops on Ctrl+C.");
     config.AddBranch("bench", bench =>
     {
         bench.SetDescription("Benchmarks: the GPU kernel alone, the ring at several sizes, the device check of the kernels.");

@@ -33,4 +33,13 @@ public sealed record BlockAnnouncement
 
     /// <summary>host:port of the sender silo's data-plane listener.</summary>
     [Id(8)] public string DataEndpoint { get; init; } = "";
+
+    /// <summary>
+    /// The sender's process ("host/boot id/pid"): a receiver in another process of the same host may copy the block
+    /// device to device with <see cref="ProcessHandle"/> instead of fetching it over the data plane.
+    /// </summary>
+    [Id(9)] public string Process { get; init; } = "";
+
+    /// <summary>The block's device memory exported for other processes of the host (CUDA IPC), or null.</summary>
+    [Id(10)] public byte[]? ProcessHandle { get; init; }
 }

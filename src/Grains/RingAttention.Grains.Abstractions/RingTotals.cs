@@ -42,6 +42,12 @@ public sealed record RingTotals
     /// </summary>
     [Id(10)] public double RingSeconds { get; init; }
 
+    /// <summary>K/V blocks copied device to device from another process of the host (CUDA IPC).</summary>
+    [Id(11)] public int ProcessCopies { get; init; }
+
+    /// <summary>Bytes of those copies.</summary>
+    [Id(12)] public long ProcessBytes { get; init; }
+
     public static RingTotals Zero { get; } = new();
 
     public RingTotals Add(RingTotals other) => new()
@@ -57,5 +63,7 @@ public sealed record RingTotals
         PeerBytes = PeerBytes + other.PeerBytes,
         StagedCopies = StagedCopies + other.StagedCopies,
         RingSeconds = Math.Max(RingSeconds, other.RingSeconds),
+        ProcessCopies = ProcessCopies + other.ProcessCopies,
+        ProcessBytes = ProcessBytes + other.ProcessBytes,
     };
 }

@@ -86,6 +86,33 @@ public abstract partial class IlgpuAttentionBackend
         return true;
     }
 
+    /// <summary>CUDA IPC handle of the handle's pooled allocation (each is one cuMemAlloc, starting at the data); null off CUDA.</summary>
+    public byte[]? ExportForProcess(DeviceHandle handle)
+    {
+        var own = Own<IByteHandle>(handle, nameof(handle));
+        if (Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator)
+        {
+            return null;
+        }
+
+        using var binding = Accelerator.BindScoped();
+        return CudaDriver.IpcHandle(own.Buffer.NativePtr);
+    }
+
+    /// <summary>Opens the exporter's allocation in this accelerator's context and copies on the copy stream; false on any CUDA error.</summary>
+    public bool TryCopyFromProcess(DeviceHandle target, byte[] exported, long bytes)
+    {
+        var into = Own<IByteHandle>(target, nameof(target));
+        OperandCheck.Range(target, 0, bytes, nameof(bytes));
+        if (Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator || CopyStream is not ILGPU.Runtime.Cuda.CudaStream stream)
+        {
+            return false;
+        }
+
+        using var binding = Accelerator.BindScoped();
+        return bytes == 0 || CudaDriver.CopyFromIpc(exported, into.Buffer.NativePtr, bytes, stream.StreamPtr) == 0;
+    }
+
     public IDisposable PageLock<T>(T[] pinnedArray)
         where T : unmanaged
     {

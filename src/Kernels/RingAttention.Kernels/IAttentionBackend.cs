@@ -54,6 +54,20 @@ public interface IAttentionBackend : IDisposable
     bool TryCopyFromPeer(DeviceHandle target, DeviceHandle source);
 
     /// <summary>
+    /// A token another process of this host can open to read <paramref name="handle"/>'s memory directly (CUDA IPC),
+    /// or null when this backend cannot share memory between processes. The memory must stay allocated until the
+    /// importer has copied it.
+    /// </summary>
+    byte[]? ExportForProcess(DeviceHandle handle);
+
+    /// <summary>
+    /// Copies the first <paramref name="bytes"/> of memory another process exported (<see cref="ExportForProcess"/>)
+    /// into <paramref name="target"/>, device to device; false when it cannot be opened here (another host, another
+    /// kind of device, the same process): the caller then fetches it over the data plane. Copy lane.
+    /// </summary>
+    bool TryCopyFromProcess(DeviceHandle target, byte[] exported, long bytes);
+
+    /// <summary>
     /// Registers a pinned host array (allocated with <c>GC.AllocateArray(length, pinned: true)</c>) with the device so
     /// that copies to and from it run as direct DMA instead of through the driver's bounce buffer; dispose to unregister
     /// (before the array goes). A no-op for the host backend.

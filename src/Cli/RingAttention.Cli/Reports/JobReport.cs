@@ -26,7 +26,9 @@ public sealed record JobReport(
     double RingSeconds,
     int PeerCopies,
     long PeerBytes,
-    int StagedCopies)
+    int StagedCopies,
+    int ProcessCopies,
+    long ProcessBytes)
 {
     public static JobReport From(JobStatus status)
     {
@@ -35,6 +37,7 @@ public sealed record JobReport(
             status.ElapsedSeconds, status.Tokens / status.ElapsedSeconds, flops / 1e9, flops / status.ElapsedSeconds / 1e9,
             status.Totals.ComputeSeconds, status.Totals.WaitSeconds, status.Totals.LoadSeconds, status.Totals.WriteSeconds,
             status.Totals.BytesMoved, status.Totals.RemoteTransfers, status.Totals.LocalHandoffs, status.Attempts, status.Note,
-            status.Totals.RingSeconds, status.Totals.PeerCopies, status.Totals.PeerBytes, status.Totals.StagedCopies);
+            status.Totals.RingSeconds, status.Totals.PeerCopies, status.Totals.PeerBytes, status.Totals.StagedCopies,
+            status.Totals.ProcessCopies, status.Totals.ProcessBytes);
     }
 }

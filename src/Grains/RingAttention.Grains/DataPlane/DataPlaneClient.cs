@@ -96,6 +96,15 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         return await CheckTrailerAsync(stream, key, crcs, expectedChecksum, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Tells the sender that the block <paramref name="key"/> was copied another way (device to device from its
+    /// process) so that it frees its copy; throws <see cref="DataPlaneException"/> like a fetch when refused.
+    /// </summary>
+    public async Task ReleaseAsync(string endpoint, string token, string key, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(endpoint, token, key, ct, release: true).ConfigureAwait(false);
+    }
+
     /// <summary>An open, accepted request: the socket and the stream over it (TLS or the socket's own).</summary>
     private sealed class Connection(TcpClient client, Stream stream) : IAsyncDisposable
     {
@@ -108,7 +117,7 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         }
     }
 
-    private async Task<Connection> OpenAsync(string endpoint, string token, string key, CancellationToken ct)
+    private async Task<Connection> OpenAsync(string endpoint, string token, string key, CancellationToken ct, bool release = false)
     {
         int colon = endpoint.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), out int port))
@@ -121,7 +130,7 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         {
             await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
             Stream stream = tls is null ? client.GetStream() : await tls.ConnectAsync(client.GetStream(), endpoint[..colon], ct).ConfigureAwait(false);
-            await SendRequestAsync(stream, token, key, ct).ConfigureAwait(false);
+            await SendRequestAsync(stream, token, key, release, ct).ConfigureAwait(false);
             DataPlaneProtocol.Status status;
             try
             {
@@ -151,8 +160,8 @@ public sealed class DataPlaneClient(DataPlaneTls? tls = null)
         }
     }
 
-    private static Task SendRequestAsync(Stream stream, string token, string key, CancellationToken ct) =>
-        DataPlaneFrames.WriteAsync(stream, new BlockRequest { Magic = DataPlaneProtocol.Magic, Version = DataPlaneProtocol.Version, Token = token, BlockKey = key }, ct);
+    private static Task SendRequestAsync(Stream stream, string token, string key, bool release, CancellationToken ct) =>
+        DataPlaneFrames.WriteAsync(stream, new BlockRequest { Magic = DataPlaneProtocol.Magic, Version = DataPlaneProtocol.Version, Token = token, BlockKey = key, Release = release }, ct);
 
     private static async Task<BlockCrcs> ReceiveAsync(Stream stream, string key, Memory<byte> data, uint expectedChecksum, CancellationToken ct)
     {

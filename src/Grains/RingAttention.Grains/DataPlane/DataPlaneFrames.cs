@@ -14,9 +14,15 @@ public sealed class BlockRequest
     [Key(2)] public string Token { get; set; } = "";
 
     [Key(3)] public string BlockKey { get; set; } = "";
+
+    /// <summary>
+    /// True: the taker has already copied the block another way (device to device from another process of the host,
+    /// CUDA IPC) and asks the sender to let it go; the answer is a status and no bytes.
+    /// </summary>
+    [Key(4)] public bool Release { get; set; }
 }
 
-/// <summary>The answer to a request: Ok, then the block follows; anything else ends the connection.</summary>
+/// <summary>The answer to a request: Ok, then the block follows (unless it was a release); anything else ends the connection.</summary>
 [MessagePackObject]
 public sealed class BlockStatus
 {

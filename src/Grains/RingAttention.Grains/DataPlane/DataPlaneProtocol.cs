@@ -5,6 +5,7 @@ namespace RingAttention.Grains.DataPlane;
 /// MessagePack messages) around raw chunk bytes:
 /// request  = BlockRequest(magic "RAKV", version, token, blockKey)
 /// response = BlockStatus [ BlockHeader(totalBytes, chunkSize) { ChunkHeader(index, length, crc32) bytes }* BlockTrailer(crc32 of all) ]
+/// (a request with release = true, from a taker that copied the block device to device, is answered by the status alone)
 /// Chunks let the receiver verify as it goes and keep a bad transfer from being merged into a result.
 /// </summary>
 public static class DataPlaneProtocol
@@ -12,7 +13,7 @@ public static class DataPlaneProtocol
     public const uint Magic = 0x564B4152; // "RAKV"
 
     /// <summary>2: frames in MessagePack (1 was hand-encoded little-endian fields).</summary>
-    public const byte Version = 2;
+    public const byte Version = 3;
 
     /// <summary>1 MiB chunks: large enough that per-chunk headers and CRC calls cost nothing, small enough to pipeline.</summary>
     public const int ChunkSize = 1 << 20;

@@ -112,7 +112,10 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
             // The claimed reference is released on every exit, so a broken connection cannot leak device memory.
             try
             {
-                await SendAsync(stream, block!.Block, ct).ConfigureAwait(false);
+                if (!request.Release)
+                {
+                    await SendAsync(stream, block!.Block, ct).ConfigureAwait(false);
+                }
             }
             finally
             {

@@ -63,6 +63,14 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     public Task<bool> TryCopyFromPeerAsync(DeviceHandle target, DeviceHandle source, CancellationToken ct) =>
         OnCopyLaneAsync(r => r.TryCopyFromPeer(target, source), ct);
 
+    /// <summary>Copy lane: the handle's memory exported for another process of the host (CUDA IPC), or null.</summary>
+    public Task<byte[]?> ExportForProcessAsync(DeviceHandle handle, CancellationToken ct) =>
+        OnCopyLaneAsync(r => r.ExportForProcess(handle), ct);
+
+    /// <summary>Copy lane: <paramref name="bytes"/> of another process's exported memory into <paramref name="target"/>; false when it cannot be opened here.</summary>
+    public Task<bool> TryCopyFromProcessAsync(DeviceHandle target, byte[] exported, long bytes, CancellationToken ct) =>
+        OnCopyLaneAsync(r => r.TryCopyFromProcess(target, exported, bytes), ct);
+
     /// <summary>Compute lane: a running result in the "no key seen" state.</summary>
     public Task<DeviceAccumulator> CreateAccumulatorAsync(int rows, int heads, int headDim, CancellationToken ct) =>
         OnComputeLaneAsync(r => r.CreateAccumulator(rows, heads, headDim), ct);

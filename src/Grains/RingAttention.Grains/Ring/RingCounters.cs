@@ -59,6 +59,13 @@ public sealed class RingCounters
         RingTelemetry.PeerBytes.Add(bytes);
     }
 
+    /// <summary>A K/V block was copied device to device from another process of the host.</summary>
+    public void CopiedFromProcess(long bytes)
+    {
+        Add(new RingTotals { ProcessCopies = 1, ProcessBytes = bytes });
+        RingTelemetry.PeerBytes.Add(bytes);
+    }
+
     /// <summary>The shard's ring phase (first step to the end of its last kernel) took this long.</summary>
     public void Ringed(double seconds) => Add(new RingTotals { RingSeconds = seconds });
 

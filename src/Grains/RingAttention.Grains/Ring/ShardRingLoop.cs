@@ -169,7 +169,10 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         }
 
         ct.ThrowIfCancellationRequested();
-        await AnnounceAsync(key, step, block.Bytes, block.Checksum);
+        // Exported for another process of this host (CUDA IPC): the store's reference keeps the memory allocated until
+        // the taker has copied it and released it, or the attempt ends.
+        var exported = await context.Device.ExportForProcessAsync(block.Handle, ct).ConfigureAwait(false);
+        await AnnounceAsync(key, step, block.Bytes, block.Checksum, exported);
     }
 
     private async Task<ResidentBlock> ReceiveAsync(int step, CancellationToken ct)
@@ -213,6 +216,11 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 throw new InvalidOperationException($"block of shard {announcement.Owner} is announced as {announcement.Bytes} bytes but its spans hold {handle.KeyBytes * 2}");
             }
 
+            if (await TryCopyFromProcessAsync(announcement, handle, ct).ConfigureAwait(false))
+            {
+                return new ResidentBlock(device, handle, new BlockCrcs(announcement.Checksum, []));
+            }
+
             var crcs = handle.HostMemory is { } host
                 ? await context.DataClient.FetchIntoAsync(
                     announcement.DataEndpoint, plan.Token, announcement.BlockKey, host, announcement.Checksum, ct).ConfigureAwait(false)
@@ -229,11 +237,37 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         }
     }
 
+    /// <summary>
+    /// Another process of this host that exported the block (one silo per GPU): opens its device memory and copies it
+    /// device to device on this device's copy lane, then tells the sender to let its copy go (best effort: if that
+    /// fails, the sender frees it when the attempt ends). False when it cannot be done here: the data plane carries it.
+    /// </summary>
+    private async Task<bool> TryCopyFromProcessAsync(BlockAnnouncement announcement, DeviceKeyValues handle, CancellationToken ct)
+    {
+        if (announcement.ProcessHandle is not { } exported || !ProcessIdentity.IsOtherProcessOfThisHost(announcement.Process)
+            || !await context.Device.TryCopyFromProcessAsync(handle, exported, announcement.Bytes, ct).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        _counters.CopiedFromProcess(announcement.Bytes);
+        try
+        {
+            await context.DataClient.ReleaseAsync(announcement.DataEndpoint, plan.Token, announcement.BlockKey, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is DataPlaneException or IOException or System.Net.Sockets.SocketException)
+        {
+            // The copy is ours already; the sender's block store drops the block with the attempt.
+        }
+
+        return true;
+    }
+
     /// <summary>Key of the block shard i hands to shard i+1 for that shard's step <paramref name="step"/>.</summary>
     private string BlockKey(int step) => $"{plan.JobId}/{plan.Attempt}/{step}/{plan.Next}";
 
     /// <summary>Tells shard i+1 that the block for its step <paramref name="step"/> waits under <paramref name="key"/>.</summary>
-    private Task AnnounceAsync(string key, int step, long bytes, uint checksum) => context.Announce(new BlockAnnouncement
+    private Task AnnounceAsync(string key, int step, long bytes, uint checksum, byte[]? exported) => context.Announce(new BlockAnnouncement
     {
         JobId = plan.JobId,
         Attempt = plan.Attempt,
@@ -244,6 +278,8 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         Checksum = checksum,
         SiloId = context.LocalSiloId,
         DataEndpoint = context.DataEndpoint,
+        Process = ProcessIdentity.Current,
+        ProcessHandle = exported,
     });
 
     /// <summary>Waits for the announcement of step <paramref name="step"/> and checks it carries the expected shard's block.</summary>

@@ -92,6 +92,11 @@ public sealed class CpuAttentionBackend : IAttentionBackend
         return true;
     }
 
+    /// <summary>Host arrays are not shared between processes: blocks between CPU silos take the data plane.</summary>
+    public byte[]? ExportForProcess(DeviceHandle handle) => null;
+
+    public bool TryCopyFromProcess(DeviceHandle target, byte[] exported, long bytes) => false;
+
     /// <summary>Host memory needs no registration.</summary>
     public IDisposable PageLock<T>(T[] pinnedArray)
         where T : unmanaged => NoLock.Instance;
