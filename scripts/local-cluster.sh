@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A local multi-process RingAttention cluster: Redis membership + N silo processes on this machine (loopback only).
 #   scripts/local-cluster.sh start [N]     start Redis if none answers, build and start N silos (default 3), wait until joined
+#   scripts/local-cluster.sh start --gpus  one silo per GPU of this host (silo i owns cuda:i; K/V between them device to
+#                                          device through CUDA IPC)
 #   scripts/local-cluster.sh stop          stop the silos (and Redis, if this script started it; its AOF is deleted)
 #   scripts/local-cluster.sh status        readiness of each silo
 #   scripts/local-cluster.sh kill I        kill -9 silo I (fault drills)
@@ -115,10 +117,14 @@ start_silo() {
     --Silo:ClusterId="$(cat "$state/cluster-id")" --Silo:SiloName="silo$i" \
     --Silo:SiloPort="$(silo_port "$i")" --Silo:GatewayPort="$(gateway_port "$i")" \
     --Silo:DataPort=$((11200 + base + i)) --Silo:HttpPort="$(http_port "$i")" \
-    --RingAttention:AllowedRoots:0="$dir" ${RINGATTN_SILO_ARGS:-} \
+    --RingAttention:AllowedRoots:0="$dir" $(device_arg "$i") ${RINGATTN_SILO_ARGS:-} \
     >>"$state/silo-$i.log" 2>&1 &
   # Wait for the wrapper to record the silo's own pid (kill and stop signal the silo, not the wrapper).
   for _ in $(seq 100); do [ -s "$state/silo-$i.pid" ] && break; sleep 0.05; done
+}
+
+device_arg() {   # with start --gpus, silo I owns GPU I
+  if [ -f "$state/gpus" ]; then echo "--Silo:Device=cuda:$1"; fi
 }
 
 stop_silo() {   # SIGTERM (graceful: the silo leaves the membership table), SIGKILL after 15 s
@@ -146,6 +152,12 @@ gateways() { local n; n=$(count); for i in $(seq 0 $((n - 1))); do printf '%sloc
 case "${1:-}" in
   start)
     n=${2:-3}
+    rm -f "$state/gpus"
+    if [ "$n" = --gpus ]; then
+      n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+      if [ "$n" -lt 1 ]; then echo "start --gpus: no GPU found (nvidia-smi -L lists none); start N silos on the CPU instead" >&2; exit 1; fi
+      touch "$state/gpus"
+    fi
     data=${RINGATTN_DATA_DIR:-$PWD}
     if [ ! -d "$data" ]; then echo "data directory $data (RINGATTN_DATA_DIR) does not exist" >&2; exit 1; fi
     (cd "$data" && pwd -P) >"$state/data-dir"
@@ -155,7 +167,7 @@ case "${1:-}" in
     echo "$n" >"$state/count"
     for i in $(seq 0 $((n - 1))); do start_silo "$i"; done
     for i in $(seq 0 $((n - 1))); do wait_ready "$i"; done
-    echo "cluster ready: $n silos, gateways $(gateways), cluster id $(cat "$state/cluster-id"), files confined to $(data_dir)"
+    echo "cluster ready: $n silos$([ -f "$state/gpus" ] && echo ", one per GPU"), gateways $(gateways), cluster id $(cat "$state/cluster-id"), files confined to $(data_dir)"
     ;;
   stop)
     for pidfile in "$state"/silo-*.pid; do
