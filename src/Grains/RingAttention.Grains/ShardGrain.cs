@@ -111,6 +111,7 @@ public sealed partial class ShardGrain(
             (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals))
         {
             StagingBytes = options.Value.StagingBufferBytes,
+            ProcessHandoff = options.Value.ProcessHandoff,
         });
         using var activity = RingTelemetry.Activities.StartActivity("shard");
         activity?.SetTag("ringattention.job", plan.JobId);

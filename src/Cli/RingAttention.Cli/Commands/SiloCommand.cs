@@ -43,6 +43,10 @@ public sealed class SiloSettings : CliSettings
     [Description("largest job in bytes (RingAttention:MaxJobMemoryBytes, default 8 GiB)")]
     public long? MaxJobMemory { get; init; }
 
+    [CommandOption("--no-ipc")]
+    [Description("send K/V blocks to other silo processes of this host over the data plane instead of device to device (CUDA IPC), as between hosts")]
+    public bool NoIpc { get; init; }
+
     public override ValidationResult Validate() =>
         !DeviceSelection.IsKnown(Device) ? ValidationResult.Error($"--device: '{Device}' is not one of {string.Join(", ", DeviceSelection.Names)}")
         : SiloPort is < 1 or > 65535 ? ValidationResult.Error($"--silo-port ({SiloPort}) must be 1-65535")
@@ -79,6 +83,7 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
         builder.UseOrleans(silo => silo.AddRingAttention(host, ring =>
         {
             ring.AllowedRoots.AddRange(roots.Select(Path.GetFullPath));
+            ring.ProcessHandoff = !settings.NoIpc;
             if (settings.MaxJobMemory is long limit)
             {
                 ring.MaxJobMemoryBytes = limit;

@@ -34,6 +34,12 @@ public sealed class RingAttentionOptions
     /// <value>Default 1 second.</value></summary>
     public TimeSpan HealthCheckPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Blocks between silo processes of one host go device to device (CUDA IPC) where the devices allow it; false
+    /// sends them over the data plane, as between hosts (to measure that path on one machine). <value>Default true.</value>
+    /// </summary>
+    public bool ProcessHandoff { get; set; } = true;
+
     /// <summary>Threads the CPU backend may use. <value>Default: every core.</value></summary>
     public int ComputeThreads { get; set; } = Environment.ProcessorCount;
 

@@ -24,6 +24,9 @@ public sealed record RingLoopContext(
 {
     /// <summary>Bytes of each reused host buffer a shard streams its inputs through.</summary>
     public int StagingBytes { get; init; } = 64 << 20;
+
+    /// <summary>Offer blocks to other processes of the host device to device (<see cref="Configuration.RingAttentionOptions.ProcessHandoff"/>).</summary>
+    public bool ProcessHandoff { get; init; } = true;
 }
 
 /// <summary>
@@ -171,7 +174,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         ct.ThrowIfCancellationRequested();
         // Exported for another process of this host (CUDA IPC): the store's reference keeps the memory allocated until
         // the taker has copied it and released it, or the attempt ends.
-        var exported = await context.Device.ExportForProcessAsync(block.Handle, ct).ConfigureAwait(false);
+        var exported = context.ProcessHandoff ? await context.Device.ExportForProcessAsync(block.Handle, ct).ConfigureAwait(false) : null;
         await AnnounceAsync(key, step, block.Bytes, block.Checksum, exported);
     }
 
