@@ -98,6 +98,10 @@ public sealed partial class ShardGrain(
         var coordinator = GrainFactory.GetGrain<IJobCoordinatorGrain>(plan.JobId);
         var next = GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(plan.JobId, plan.Next, plan.Count));
         var device = DeviceOf(plan);
+        // The loop's grain calls always leave from this grain's scheduler, whatever thread its transfers resumed on:
+        // from a pool thread a call counts as a client's, which the cluster token refuses.
+        var grainScheduler = TaskScheduler.Current;
+        Task OnGrain(Func<Task> call) => Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.None, grainScheduler).Unwrap();
         var loop = new ShardRingLoop(plan, new RingLoopContext(
             device,
             store,
@@ -107,8 +111,8 @@ public sealed partial class ShardGrain(
             dataServer.Endpoint,
             options.Value.StepTimeout,
             // A duplicate announcement is harmless (the inbox keeps the first), so a transient failure is retried.
-            announcement => Announcements.ExecuteOnContextAsync(() => next.AnnounceAsync(announcement)),
-            (steps, totals) => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals))
+            announcement => OnGrain(() => Announcements.ExecuteOnContextAsync(() => next.AnnounceAsync(announcement))),
+            (steps, totals) => OnGrain(() => coordinator.ReportStepAsync(plan.Index, plan.Attempt, steps, totals)))
         {
             StagingBytes = options.Value.StagingBufferBytes,
             ProcessHandoff = options.Value.ProcessHandoff,

@@ -174,7 +174,9 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         ct.ThrowIfCancellationRequested();
         // Exported for another process of this host (CUDA IPC): the store's reference keeps the memory allocated until
         // the taker has copied it and released it, or the attempt ends.
-        var exported = context.ProcessHandoff ? await context.Device.ExportForProcessAsync(block.Handle, ct).ConfigureAwait(false) : null;
+        // No ConfigureAwait(false): the announcement below is a grain call and must leave from the grain's scheduler
+        // (from a pool thread it would count as a client's call, which a cluster token guards).
+        var exported = context.ProcessHandoff ? await context.Device.ExportForProcessAsync(block.Handle, ct) : null;
         await AnnounceAsync(key, step, block.Bytes, block.Checksum, exported);
     }
 
