@@ -15,6 +15,10 @@ public sealed class LoadTests(HarnessFixture fixture, ITestOutputHelper output)
     {
         Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
         string input = Inputs.Write(fixture.PathFor("load-input.safetensors"), 8192, 8, 2, 64, ElementType.F32, seed: 9);
+        // A warm-up job first, on every silo: the baseline is then a warm silo (ring code compiled, thread pool grown),
+        // so the growth measured below is the jobs' buffers, which the budget bounds, not the runtime warming up.
+        var warmUp = await fixture.Client.SubmitAsync(new JobSpec { InputPath = input, OutputPath = fixture.PathFor("load-warm.safetensors"), Causal = true, Shards = 6 });
+        Assert.Equal(JobState.Completed, (await warmUp.WaitAsync()).State);
         long[] idle = Enumerable.Range(0, HarnessFixture.Silos).Select(i => MemoryProbe.CurrentBytes(fixture.Cluster.ProcessId(i))).ToArray();
 
         var jobs = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => fixture.Client.SubmitAsync(new JobSpec
@@ -38,8 +42,9 @@ public sealed class LoadTests(HarnessFixture fixture, ITestOutputHelper output)
             long peak = MemoryProbe.PeakBytes(fixture.Cluster.ProcessId(silo));
             long growth = peak - idle[silo];
             output.WriteLine($"silo {silo}: idle {idle[silo] >> 20} MiB, peak {peak >> 20} MiB, growth {growth >> 20} MiB (budget {HarnessFixture.SiloMemoryBytes >> 20} MiB)");
-            // The budget bounds job buffers; the rest of the growth is the runtime warming up (JIT code of the ring path,
-            // thread stacks, GC bookkeeping): measured at 79-111 MiB of growth for a 96 MiB budget.
+            // The budget bounds job buffers; the rest is garbage the GC has not collected yet at the peak and thread
+            // stacks of the busier pool. Measured from a cold baseline: 106-160 MiB of growth for a 96 MiB budget on the
+            // 2-core CI machine (122-132 before the one backend contract, same machine and day); from this warm one, 75-105 MiB.
             Assert.True(growth <= HarnessFixture.SiloMemoryBytes * 3 / 2, $"silo {silo} grew by {growth >> 20} MiB");
         }
     }

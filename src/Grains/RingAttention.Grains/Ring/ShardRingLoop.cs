@@ -133,19 +133,11 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         DeviceKeyValues? keyValues = null;
         try
         {
-            await ShardInputs.StreamAsync(spec, spans, TensorNames.Query, spec.Heads, context.StagingBytes,
-                (offset, bytes) => device.UploadAsync(queries, offset, bytes, ct), ct, device);
+            await LoadTensorAsync(spec, queries, 0, TensorNames.Query, spec.Heads, null, ct);
             var kv = keyValues = await device.AllocateKeyValuesAsync(spec.DType, spec.KvHeads, spec.HeadDim, spans, ct);
             var crc = new ChunkedCrc();
-            Task Sink(long offset, ReadOnlyMemory<byte> bytes)
-            {
-                crc.Append(bytes.Span);
-                return device.UploadAsync(kv, offset, bytes, ct);
-            }
-
-            await ShardInputs.StreamAsync(spec, spans, TensorNames.Key, spec.KvHeads, context.StagingBytes, Sink, ct, device);
-            await ShardInputs.StreamAsync(spec, spans, TensorNames.Value, spec.KvHeads, context.StagingBytes,
-                (offset, bytes) => Sink(kv.KeyBytes + offset, bytes), ct, device);
+            await LoadTensorAsync(spec, kv, 0, TensorNames.Key, spec.KvHeads, crc, ct);
+            await LoadTensorAsync(spec, kv, kv.KeyBytes, TensorNames.Value, spec.KvHeads, crc, ct);
             return (queries, new ResidentBlock(device, kv, crc.Finish()));
         }
         catch
@@ -154,6 +146,34 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             keyValues?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// One tensor's rows of the shard into <paramref name="target"/> at byte <paramref name="offset"/>, appending them
+    /// to <paramref name="crc"/> on the way: into host memory (the CPU backend) they are read straight into the
+    /// handle; onto a device they stream through the pump's two staging buffers and the copy lane.
+    /// </summary>
+    private async Task LoadTensorAsync(JobSpec spec, DeviceHandle target, long offset, string name, int heads, ChunkedCrc? crc, CancellationToken ct)
+    {
+        var spans = plan.OwnSpans;
+        if (target.HostMemory is { } host)
+        {
+            long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * spec.DType.Size();
+            var rows = host.Slice(checked((int)offset), checked((int)bytes));
+            await Task.Run(() =>
+            {
+                ShardInputs.ReadInto(spec, spans, name, heads, rows.Span);
+                crc?.Append(rows.Span);
+            }, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var device = context.Device;
+        await ShardInputs.StreamAsync(spec, spans, name, heads, context.StagingBytes, (at, piece) =>
+        {
+            crc?.Append(piece.Span);
+            return device.UploadAsync(target, offset + at, piece, ct);
+        }, ct, device).ConfigureAwait(false);
     }
 
     /// <summary>Publishes the block for shard i+1's step <paramref name="step"/> (another reference to it) and announces it.</summary>

@@ -39,15 +39,7 @@ public static class ShardInputs
             {
                 var (start, count) = chunks[index];
                 var destination = buffer.Span[..(count * rowBytes)];
-                if (file is not null)
-                {
-                    file.ReadRows(name, start, count, destination);
-                }
-                else
-                {
-                    SyntheticTensor.FillRows(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, start, count, destination);
-                }
-
+                ReadRows(file, spec, name, rowElements, start, count, destination);
                 return destination.Length;
             }, ct),
             async (_, piece) =>
@@ -55,5 +47,33 @@ public static class ShardInputs
                 await sink(offset, piece).ConfigureAwait(false);
                 offset += piece.Length;
             }).ConfigureAwait(false);
+    }
+
+    /// <summary>One tensor's rows of the shard, span after span, read straight into <paramref name="destination"/> (host memory).</summary>
+    public static void ReadInto(JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads, Span<byte> destination)
+    {
+        int rowElements = heads * spec.HeadDim;
+        int rowBytes = rowElements * spec.DType.Size();
+        using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
+        int offset = 0;
+        foreach (var span in spans)
+        {
+            var rows = destination.Slice(offset, span.Count * rowBytes);
+            ReadRows(file, spec, name, rowElements, span.Start, span.Count, rows);
+            offset += rows.Length;
+        }
+    }
+
+    /// <summary>Rows [start, start + count) of one tensor: from the input file, or the job's synthetic rows.</summary>
+    private static void ReadRows(SafetensorsReader? file, JobSpec spec, string name, int rowElements, int start, int count, Span<byte> destination)
+    {
+        if (file is not null)
+        {
+            file.ReadRows(name, start, count, destination);
+        }
+        else
+        {
+            SyntheticTensor.FillRows(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, start, count, destination);
+        }
     }
 }
