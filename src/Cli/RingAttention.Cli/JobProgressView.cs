@@ -90,6 +90,11 @@ public static class JobProgressView
         table.AddRow("tokens/s", $"{report.TokensPerSecond:N0}");
         table.AddRow("GFLOP/s", $"{report.GflopPerSecond:0.0} ({report.Gflop:0.0} GFLOP, 4 per visible pair per head per dim)");
         table.AddRow("attention time (the ring, slowest shard)", $"{report.RingSeconds:0.000} s");
+        if (report.BeforeRingSeconds > 0 || report.AfterRingSeconds > 0)
+        {
+            table.AddRow("before / after the ring", $"{report.BeforeRingSeconds:0.000} s (inputs) / {report.AfterRingSeconds:0.000} s (outputs)");
+        }
+
         table.AddRow("kernel time (sum over shards)", $"{report.KernelSeconds:0.000} s");
         table.AddRow("wait for K/V (sum)", $"{report.WaitSeconds:0.000} s");
         table.AddRow("K/V moved between silos", $"{report.BytesMoved / 1e6:N1} MB in {report.RemoteTransfers} transfers; {report.LocalHandoffs} zero-copy hand-offs");

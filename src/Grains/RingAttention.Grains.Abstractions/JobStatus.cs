@@ -54,5 +54,10 @@ public sealed record JobStatus
     /// shown with progress while it runs and kept in the final status. Null for a job that ran once.</summary>
     [Id(17)] public string? Note { get; init; }
 
+    /// <summary>When the job started running (UTC <see cref="DateTime.Ticks"/>, the coordinator's clock); 0 before.
+    /// With <see cref="RingTotals.RingStartTicks"/> and <see cref="RingTotals.RingEndTicks"/> it splits the elapsed time
+    /// into before the ring (placement, activation, inputs), the ring, and after it (outputs, commit).</summary>
+    [Id(18)] public long StartedAtTicks { get; init; }
+
     public double Fraction => StepsTotal == 0 ? 0 : (double)StepsDone / StepsTotal;
 }

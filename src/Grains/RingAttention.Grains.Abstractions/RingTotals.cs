@@ -48,6 +48,15 @@ public sealed record RingTotals
     /// <summary>Bytes of those copies.</summary>
     [Id(12)] public long ProcessBytes { get; init; }
 
+    /// <summary>
+    /// When the ring began (UTC <see cref="DateTime.Ticks"/> on the shard's silo clock): the latest of the shards'
+    /// first steps, since a ring runs only once every shard holds its inputs. 0 until a shard starts its ring.
+    /// </summary>
+    [Id(13)] public long RingStartTicks { get; init; }
+
+    /// <summary>When the ring ended (UTC ticks): the latest end of a shard's last kernel. 0 until one ends.</summary>
+    [Id(14)] public long RingEndTicks { get; init; }
+
     public static RingTotals Zero { get; } = new();
 
     public RingTotals Add(RingTotals other) => new()
@@ -65,5 +74,7 @@ public sealed record RingTotals
         RingSeconds = Math.Max(RingSeconds, other.RingSeconds),
         ProcessCopies = ProcessCopies + other.ProcessCopies,
         ProcessBytes = ProcessBytes + other.ProcessBytes,
+        RingStartTicks = Math.Max(RingStartTicks, other.RingStartTicks),
+        RingEndTicks = Math.Max(RingEndTicks, other.RingEndTicks),
     };
 }

@@ -27,6 +27,7 @@ public sealed partial class JobCoordinatorGrain(
     ILogger<JobCoordinatorGrain> logger) : Grain, IJobCoordinatorGrain
 {
     private readonly Stopwatch _clock = new();
+    private long _startedAtTicks;
     private readonly ResiliencePipeline _calls = RingResilience.Create();
     private JobState _state = JobState.Unknown;
     private JobSpec? _spec;
@@ -127,6 +128,7 @@ public sealed partial class JobCoordinatorGrain(
         _state = JobState.Running;
         _queueNote = null;
         _clock.Start();
+        _startedAtTicks = _startedAtTicks == 0 ? DateTime.UtcNow.Ticks : _startedAtTicks;
         LogJobStarted(JobId, spec.Tokens, spec.Heads, spec.KvHeads, spec.HeadDim, spec.DType, spec.Shards, spec.Layout);
         await StartAttemptAsync();
     }
@@ -367,6 +369,7 @@ public sealed partial class JobCoordinatorGrain(
             Spec = _spec,
             Attempts = _attemptsUsed,
             CoordinatorSilo = RuntimeIdentity,
+            StartedAtTicks = _startedAtTicks,
         };
     }
 }

@@ -126,8 +126,9 @@ public sealed partial class ShardGrain(
             using (var result = await loop.RunAsync(ct))
             {
                 var write = Stopwatch.StartNew();
-                await Task.Run(() => JobOutput.WriteShardAsync(plan, result, options.Value.StagingBufferBytes, ct), ct);
+                var times = await Task.Run(() => JobOutput.WriteShardAsync(plan, result, options.Value.StagingBufferBytes, ct), ct);
                 loop.AddWriteSeconds(write.Elapsed.TotalSeconds);
+                LogShardWrote(plan.JobId, plan.Index, times.TotalSeconds, times.PumpSeconds, times.DownloadSeconds, times.StoreSeconds);
             }
 
             SetCondition(plan.Attempt, new(ShardPhase.Done));
@@ -191,6 +192,10 @@ public sealed partial class ShardGrain(
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Job {JobId}: shard {Index} of {Count} started on {Device}")]
     private partial void LogShardStarted(string jobId, int index, int count, string device);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information,
+        Message = "Job {JobId}: shard {Index} wrote its rows in {Seconds:0.000} s (o {PumpSeconds:0.000} s: downloads {DownloadSeconds:0.000} s, conversion into the file {StoreSeconds:0.000} s)")]
+    private partial void LogShardWrote(string jobId, int index, double seconds, double pumpSeconds, double downloadSeconds, double storeSeconds);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Job {JobId}: shard {Index} cancelled")]
     private partial void LogShardCancelled(string jobId, int index);

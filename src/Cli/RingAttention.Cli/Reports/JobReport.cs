@@ -28,7 +28,9 @@ public sealed record JobReport(
     long PeerBytes,
     int StagedCopies,
     int ProcessCopies,
-    long ProcessBytes)
+    long ProcessBytes,
+    double BeforeRingSeconds,
+    double AfterRingSeconds)
 {
     public static JobReport From(JobStatus status)
     {
@@ -38,6 +40,13 @@ public sealed record JobReport(
             status.Totals.ComputeSeconds, status.Totals.WaitSeconds, status.Totals.LoadSeconds, status.Totals.WriteSeconds,
             status.Totals.BytesMoved, status.Totals.RemoteTransfers, status.Totals.LocalHandoffs, status.Attempts, status.Note,
             status.Totals.RingSeconds, status.Totals.PeerCopies, status.Totals.PeerBytes, status.Totals.StagedCopies,
-            status.Totals.ProcessCopies, status.Totals.ProcessBytes);
+            status.Totals.ProcessCopies, status.Totals.ProcessBytes,
+            Phase(status.StartedAtTicks, status.Totals.RingStartTicks),
+            Phase(status.Totals.RingEndTicks, status.StartedAtTicks + TimeSpan.FromSeconds(status.ElapsedSeconds).Ticks));
     }
+
+    /// <summary>Seconds between two UTC tick marks, 0 where either is missing (a job from before the marks existed). The
+    /// marks come from the coordinator's and the shards' silo clocks: one host's clock, or NTP-close ones.</summary>
+    private static double Phase(long fromTicks, long toTicks) =>
+        fromTicks > 0 && toTicks > fromTicks && toTicks - fromTicks < TimeSpan.TicksPerDay ? (toTicks - fromTicks) / (double)TimeSpan.TicksPerSecond : 0;
 }

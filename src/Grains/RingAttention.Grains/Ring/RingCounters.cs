@@ -66,8 +66,11 @@ public sealed class RingCounters
         RingTelemetry.PeerBytes.Add(bytes);
     }
 
-    /// <summary>The shard's ring phase (first step to the end of its last kernel) took this long.</summary>
-    public void Ringed(double seconds) => Add(new RingTotals { RingSeconds = seconds });
+    /// <summary>The shard holds its inputs and starts its first step now.</summary>
+    public void RingStarted() => Add(new RingTotals { RingStartTicks = DateTime.UtcNow.Ticks });
+
+    /// <summary>The shard's ring phase (first step to the end of its last kernel) took this long, ending now.</summary>
+    public void Ringed(double seconds) => Add(new RingTotals { RingSeconds = seconds, RingEndTicks = DateTime.UtcNow.Ticks });
 
     /// <summary>The shard's rows of the output were written.</summary>
     public void Wrote(double seconds)

@@ -73,6 +73,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
             _counters.Loaded(load.Elapsed.TotalSeconds);
             accumulator = await device.CreateAccumulatorAsync(queries.Rows, spec.Heads, spec.HeadDim, ct);
             var ring = Stopwatch.StartNew();
+            _counters.RingStarted();
             for (int step = 0; step < plan.Count; step++)
             {
                 var block = current ?? throw new InvalidOperationException($"shard {plan.Index} has no K/V block at step {step}");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using RingAttention.Grains.Ring;
 using RingAttention.Grains.Transfer;
@@ -31,7 +32,7 @@ public static class JobOutput
     /// while the current one is converted and written, so neither a device result nor a converted copy is ever whole
     /// on the host.
     /// </summary>
-    public static async Task WriteShardAsync(ShardPlan plan, ShardResult result, int chunkBytes, CancellationToken ct)
+    public static async Task<OutputWriteTimes> WriteShardAsync(ShardPlan plan, ShardResult result, int chunkBytes, CancellationToken ct)
     {
         var spec = plan.Spec;
         using var file = SafetensorsSharedOutput.OpenForWrite(plan.PartialOutputPath);
@@ -51,6 +52,7 @@ public static class JobOutput
 
         int bufferRows = chunks.Count == 0 ? 0 : chunks.Max(c => c.Rows);
         byte[] converted = new byte[bufferRows * rowElements * spec.DType.Size()];
+        long downloadTicks = 0, storeTicks = 0, started = Stopwatch.GetTimestamp();
         await DoubleBufferPump.RunAsync<float>(result.Device, (long)result.Rows * rowElements, bufferRows * rowElements,
             async (index, buffer) =>
             {
@@ -60,17 +62,24 @@ public static class JobOutput
                 }
 
                 var destination = buffer[..(chunks[index].Rows * rowElements)];
+                long t0 = Stopwatch.GetTimestamp();
                 await result.ReadOutputRowsAsync(chunks[index].LocalRow, destination, ct).ConfigureAwait(false);
+                downloadTicks += Stopwatch.GetTimestamp() - t0;
                 return destination.Length;
             },
             (index, piece) =>
             {
+                long t0 = Stopwatch.GetTimestamp();
                 var bytes = converted.AsSpan(0, piece.Length * spec.DType.Size());
                 ElementConvert.FromSingle(piece.Span, spec.DType, bytes);
+                // One positional write per piece: buffered writes to one file serialise on its inode lock, so the
+                // shards' writes share about one core's page-cache rate (bench/results/output-path-h200.md).
                 file.WriteElements(TensorNames.Output, (long)chunks[index].GlobalRow * rowElements, bytes);
+                storeTicks += Stopwatch.GetTimestamp() - t0;
                 return Task.CompletedTask;
             }).ConfigureAwait(false);
 
+        double pumped = Stopwatch.GetElapsedTime(started).TotalSeconds;
         float[] lse = new float[(long)spec.Heads * result.Rows];
         await result.ReadLseAsync(lse, ct).ConfigureAwait(false);
         int lseRow = 0;
@@ -84,5 +93,8 @@ public static class JobOutput
 
             lseRow += span.Count;
         }
+
+        return new OutputWriteTimes(pumped, (double)downloadTicks / Stopwatch.Frequency, (double)storeTicks / Stopwatch.Frequency,
+            Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 }
