@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Device correctness run (one call): makes inputs, runs our verify mode, checks ours and PyTorch SDPA (same dtype)
 against the float64 reference of torch_attention.py. Pass: max|O - O64| <= 2 x SDPA's, LSE within 1e-3, no NaN.
-usage (repo root on the GPU machine): python3 bench/device_verify.py .device/ringattn/ringattn OUTDIR [quick]
+usage (repo root on the GPU machine): python3 bench/device_verify.py .device/ringattn/ringattn OUTDIR [quick | dims]
+(dims: only the cases of head dims other than 64 and 128)
 (BIN is the trimmed ringattn of scripts/release.sh; it runs `ringattn bench verify --dir`.)"""
 import json, math, os, subprocess, sys
 import torch
@@ -12,7 +13,7 @@ from safetensors.torch import save_file, load_file
 
 binary, out = sys.argv[1], sys.argv[2]
 quick = "quick" in sys.argv[3:]
-extra = [a for a in sys.argv[3:] if a != "quick"]
+extra = [a for a in sys.argv[3:] if a not in ("quick", "dims")]
 work = "/tmp/verify"; os.makedirs(work, exist_ok=True)
 DT = {"bf16": torch.bfloat16, "fp16": torch.float16}
 MASKS = [("none", 0), ("causal", 0), ("causal", 256), ("window", 1000)]
@@ -30,7 +31,14 @@ for dt in ("bf16", "fp16"):
 for k, (mask, w) in enumerate(MASKS):
     cases.append(("bf16" if k % 2 == 0 else "fp16", 16384, 16, (16, 2, 4, 1)[k], 128, mask, w))
 cases.append(("bf16", 4099, 32, 8, 64, "causal", 0))
+# Every head-dim class of the tensor-core kernels (issue 14): each dim in both dtypes, masks and GQA ratios rotating.
+for j, dim in enumerate((32, 48, 80, 96, 104, 160, 192, 224, 256)):
+    for dt in ("bf16", "fp16"):
+        mask, w = MASKS[(j + (dt == "fp16")) % 4]
+        hq, hkv = HEADS[(2 * j + (dt == "fp16")) % 4]
+        cases.append((dt, (77, 4099, 1000, 3001)[(j + 2 * (dt == "fp16")) % 4], hq, hkv, dim, mask, w))
 if quick: cases = [c for c in cases if c[4] in (64, 128)][:8]
+if "dims" in sys.argv[3:]: cases = [c for c in cases if c[4] not in (64, 128)]
 lines = []
 for n, (dt, t, hq, hkv, dim, mask, w) in enumerate(cases):
     name = f"c{n:02d}"

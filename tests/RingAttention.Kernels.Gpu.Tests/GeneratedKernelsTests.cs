@@ -38,9 +38,31 @@ public sealed class GeneratedKernelsTests : IDisposable
     [Fact]
     public void VariantTable_OneEntryPerKernelAndShape()
     {
-        Assert.Equal(FlashVariants.All.Length, FlashVariants.All.Select(v => (v.Type, v.Dim, v.Wgmma, v.Width)).Distinct().Count());
+        Assert.Equal(FlashVariants.All.Length, FlashVariants.All.Select(v => (v.Type, v.Dim, v.Exact, v.Wgmma, v.Width)).Distinct().Count());
         Assert.Equal(FlashVariants.All.Length, typeof(FlashKernels).GetMethods().Count(m => m.IsStatic && m.DeclaringType == typeof(FlashKernels)));
         Assert.All(FlashVariants.All, v => Assert.True(v.SharedBytes <= 227 * 1024 && v.Threads % 128 == 0, v.Name));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EveryMultipleOf8UpTo256_HasATensorCoreKernel_ThePaddedOneOnlyWhereNoExactOneIs(bool wgmma)
+    {
+        foreach (var type in new[] { RingAttention.Tensors.ElementType.BF16, RingAttention.Tensors.ElementType.F16 })
+        {
+            for (int dim = 8; dim <= 256; dim += 8)
+            {
+                var chosen = FlashLauncher.Choose(type, dim, wgmma, width: 2);
+                Assert.True(chosen is not null, $"{type} d={dim} wgmma={wgmma}: no kernel");
+                Assert.True(chosen.MinDim <= dim && dim <= chosen.Dim && chosen.Tile >= chosen.Dim, $"{chosen.Name} for d={dim}");
+                Assert.Equal(dim is 64 or 128, chosen.Exact);
+                // The smallest class: no kernel of a smaller class also serves it.
+                Assert.DoesNotContain(FlashVariants.All, v => v.Serves(type, dim) && v.Wgmma == wgmma && !v.Exact && v.Dim < chosen.Dim);
+            }
+
+            Assert.Null(FlashLauncher.Choose(type, 100, wgmma, 2));
+            Assert.Null(FlashLauncher.Choose(type, 264, wgmma, 2));
+        }
     }
 
     /// <summary>Paths relative to <paramref name="root"/> of the generated files under it (Flash/*.g.cs and FlashVariants.g.cs).</summary>

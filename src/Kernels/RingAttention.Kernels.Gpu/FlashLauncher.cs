@@ -42,12 +42,24 @@ internal sealed class FlashLauncher : IDisposable
     /// <summary>Name of the variant <see cref="Launch"/> uses (for benchmark records).</summary>
     public string Variant => UseWgmma ? $"wgmma-wg{WgmmaWarpgroups}-b{WgmmaBlocksPerSm}" : $"mma-s{Slabs}";
 
-    public bool Supports(ElementType type, int dim) => FlashVariants.All.Any(v => v.Type == type && v.Dim == dim);
+    /// <summary>A tensor-core kernel serves this dtype and head dim (any multiple of 8 up to 256).</summary>
+    public bool Supports(ElementType type, int dim) => FlashVariants.All.Any(v => v.Serves(type, dim));
 
-    /// <summary>The variant <see cref="Launch"/> uses for this dtype and head dim (by <see cref="UseWgmma"/>, <see cref="WgmmaWarpgroups"/>, <see cref="Slabs"/>).</summary>
+    /// <summary>
+    /// The variant <see cref="Launch"/> uses for this dtype and head dim: on the path <see cref="UseWgmma"/> picks, the
+    /// kernel written for exactly this head dim if there is one, else the smallest class that serves it; of that
+    /// kernel's widths <see cref="WgmmaWarpgroups"/> / <see cref="Slabs"/> if generated, else the one that is.
+    /// </summary>
     public FlashVariant Selected(ElementType type, int dim) =>
-        FlashVariants.All.FirstOrDefault(v => v.Type == type && v.Dim == dim && v.Wgmma == UseWgmma && v.Width == (UseWgmma ? WgmmaWarpgroups : Slabs))
+        Choose(type, dim, UseWgmma, UseWgmma ? WgmmaWarpgroups : Slabs)
         ?? throw new NotSupportedException($"no tensor-core kernel for {type} with head dim {dim} and variant {Variant}");
+
+    /// <summary>The choice <see cref="Selected"/> makes, or null where no kernel of that path serves the head dim.</summary>
+    internal static FlashVariant? Choose(ElementType type, int dim, bool wgmma, int width) =>
+        FlashVariants.All
+            .Where(v => v.Serves(type, dim) && v.Wgmma == wgmma)
+            .OrderBy(v => v.Exact ? 0 : 1).ThenBy(v => v.Dim).ThenBy(v => v.Width == width ? 0 : 1).ThenByDescending(v => v.Width)
+            .FirstOrDefault();
 
     public void Launch(FlashParams p, ElementType type, ArrayView<float> o, ArrayView<float> lse)
     {
@@ -93,7 +105,9 @@ internal sealed class FlashLauncher : IDisposable
 
         // mma.sync: 2 blocks per SM fit in registers (<= 255 each) and shared memory (<= 2 x 64 KB of 227 KB).
         // wgmma: WgmmaBlocksPerSm counts 128-thread warpgroups, so 2-warpgroup blocks get half as many per SM.
-        var specialization = new KernelSpecialization(variant.Threads, variant.Wgmma ? Math.Max(1, WgmmaBlocksPerSm / variant.Width) : 2);
+        // Tiles of 256 columns hold twice the accumulators: half as many blocks per SM (else registers spill).
+        int blocks = variant.Wgmma ? Math.Max(1, WgmmaBlocksPerSm / variant.Width) : 2;
+        var specialization = new KernelSpecialization(variant.Threads, variant.Tile > 128 ? Math.Max(1, blocks / 2) : blocks);
         var kernel = LoadPatched(variant.Kernel.Method, specialization, variant.Wgmma, out bool patched);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;

@@ -3,8 +3,10 @@
 forward kernels (ILGPU 1.5.3 never unrolls loops, so every fragment loop is written out here with scalar locals;
 see bench/NOTES.md).
 
-Tile: BR = 64*SLABS query rows (4 warps x SLABS m16 slabs), BC = 64 keys, head dim D in {64, 128}.
-Shared: Q [BR, D], K [BC, D], V [BC, D] bf16/f16, rows of 2D bytes, 16-B chunks XOR-swizzled by row & 7.
+Tile: BR = 64*SLABS query rows (4 warps x SLABS m16 slabs), BC = 64 keys, head dim D: exactly 64 or 128 (constant),
+or any multiple of 8 up to 256 by head-dim class (see PADDED: D read at run time, tiles of 64/128/256 columns whose
+columns past D are zero-filled, k-steps only up to the class's D).
+Shared: Q [BR, P], K [BC, P], V [BC, P] bf16/f16, rows of 2P bytes, 16-B chunks XOR-swizzled by row & 7.
 Schedule (FA2): wait K[n]; issue V[n]; S = Q K^T; mask; online softmax; wait V[n]; issue K[n-1]; O += P V.
 usage: python3 gen_flash.py ..      (from Generator/: writes ../Flash/*.g.cs, one file per kernel, and
                                      ../FlashVariants.g.cs, the table of launch facts FlashLauncher reads)
@@ -13,8 +15,40 @@ A test (GeneratedKernelsTests) runs this into a temp directory and fails if any 
 import os
 import sys
 
-VARIANTS = [(dt, d, slabs) for dt in ("Bf16", "F16") for d in (64, 128) for slabs in (1, 2)]
 BC = 64
+DTYPES = ("Bf16", "F16")
+# Head-dim classes. EXACT ones take D = C as a constant (the tuned d = 64 / 128 kernels); the others serve every multiple
+# of 8 above the previous class up to C, D read at run time, in tiles of tile(C) columns (zero-filled past D).
+EXACT = (64, 128)
+PADDED = (32, 64, 96, 128, 160, 192, 224, 256)
+
+
+def tile(c):
+    """Columns of a shared-memory tile row: a power of two (the loaders map a thread to a 16-B chunk by bit masks)."""
+    return 64 if c <= 64 else 128 if c <= 128 else 256
+
+
+def lower(c, exact=False):
+    """The smallest head dim a class serves."""
+    if exact:
+        return c
+    i = PADDED.index(c)
+    return 8 if i == 0 else PADDED[i - 1] + 8
+
+
+def variant_name(prefix, dt, c, suffix, exact):
+    return f"{prefix}{dt}D{c}{suffix}" if exact else f"{prefix}{dt}Dx{c}{suffix}"
+
+
+def emit_columns(w, exact):
+    """Padded kernels: the global row of one head (grb bytes) and whether this thread's 16-B chunk lies below D (cols =
+    1) or in the zero padding (cols = 0: its loads copy no bytes, and read from the row's first chunk)."""
+    if exact:
+        return
+    w("        uint grb = (uint)p.HeadDim * 2u;")
+    w("        int cols = ldChunk < (p.HeadDim >> 3) ? 1 : 0;")
+    w("        ldChunk *= cols;")
+
 NB = BC // 8  # n-blocks of S per slab
 
 
@@ -28,15 +62,23 @@ def tree(op, terms):
     return terms[0]
 
 
-def kernel(dt, D, SLABS):
+def kernel(dt, C, SLABS, exact):
+    """C: the head-dim class (see CLASSES). An exact class has D = C as a constant; a padded one reads D at run time
+    (p.HeadDim, any multiple of 8 in the class), keeps tiles of P = tile(C) columns whose columns at or past D are
+    zero-filled by the loads, and runs ceil(C/16) k-steps and d-blocks: the zero columns add nothing to Q K^T and the
+    O columns past D are never stored."""
+    P = tile(C)
+    D = C
     BR = 64 * SLABS
-    RB = 2 * D
-    KS = D // 16      # k-steps of Q K^T
-    DB = D // 8       # d-blocks of O
+    RB = 2 * P        # bytes of a shared-memory row
+    KS = (C + 15) // 16   # k-steps of Q K^T
+    DB = 2 * KS       # d-blocks of O (8 columns each)
+    GRB = f"{2 * D}u" if exact else "grb"   # bytes of a global row of one head
     out = []
     w = out.append
-    name = f"Flash{dt}D{D}S{SLABS}"
-    w(f"    /// <summary>{dt}, head dim {D}, {BR} query rows per block ({SLABS} m16 slab(s) per warp), {BC} keys per tile.</summary>")
+    name = variant_name("Flash", dt, C, f"S{SLABS}", exact)
+    what = f"head dim {D}" if exact else f"head dims {lower(C, exact)}-{C} (multiples of 8, read from p.HeadDim; tiles of {P} columns)"
+    w(f"    /// <summary>{dt}, {what}, {BR} query rows per block ({SLABS} m16 slab(s) per warp), {BC} keys per tile.</summary>")
     w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
     w("    {")
     w("        var dyn = SharedMemory.GetDynamic<Chunk16>();")
@@ -56,18 +98,20 @@ def kernel(dt, D, SLABS):
     w("        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);")
     w("        float c = p.ScaleLog2;")
     # loader
-    w(f"        int ldChunk = tid & {D // 8 - 1};")
-    w(f"        int ldRow = tid >> {(D // 8).bit_length() - 1};")
+    w(f"        int ldChunk = tid & {P // 8 - 1};")
+    w(f"        int ldRow = tid >> {(P // 8).bit_length() - 1};")
     w(f"        uint ldDst = (uint)(ldRow * {RB} + ((ldChunk ^ (ldRow & 7)) << 4));")
-    w(f"        ulong qStride = (ulong)p.Heads * {RB}u;")
-    w(f"        ulong kvStride = (ulong)p.KvHeads * {RB}u;")
-    w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {BR})) * qStride) + ((ulong)h * {RB}u) + ((ulong)ldChunk * 16u);")
-    w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {RB}u) + ((ulong)ldChunk * 16u);")
-    w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {RB}u) + ((ulong)ldChunk * 16u);")
-    w(f"        FlashTiles.Load(sQ + ldDst, qSrc, qStride, ldRow, {1024 // D}, {BR}, p.QCount - (mBlock * {BR}));")
+    emit_columns(w, exact)
+    w(f"        ulong qStride = (ulong)p.Heads * {GRB};")
+    w(f"        ulong kvStride = (ulong)p.KvHeads * {GRB};")
+    w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {BR})) * qStride) + ((ulong)h * {GRB}) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
+    kc, kq = ("", "") if exact else ("cols * (", ")")
+    w(f"        FlashTiles.Load(sQ + ldDst, qSrc, qStride, ldRow, {1024 // P}, {BR}, {kc}p.QCount - (mBlock * {BR}){kq});")
     w("        if (nMin <= nMax)")
     w("        {")
-    w(f"            FlashTiles.Load(sK + ldDst, kSrc + ((ulong)(nMax * {BC}) * kvStride), kvStride, ldRow, {1024 // D}, {BC}, p.KCount - (nMax * {BC}));")
+    w(f"            FlashTiles.Load(sK + ldDst, kSrc + ((ulong)(nMax * {BC}) * kvStride), kvStride, ldRow, {1024 // P}, {BC}, {kc}p.KCount - (nMax * {BC}){kq});")
     w("        }")
     w("        Ptx.CpAsyncCommit();")
     # fragment addresses
@@ -88,7 +132,7 @@ def kernel(dt, D, SLABS):
     w("        {")
     w("            Ptx.CpAsyncWaitAll();")
     w("            Group.Barrier();")
-    w(f"            FlashTiles.Load(sV + ldDst, vSrc + ((ulong)(n * {BC}) * kvStride), kvStride, ldRow, {1024 // D}, {BC}, p.KCount - (n * {BC}));")
+    w(f"            FlashTiles.Load(sV + ldDst, vSrc + ((ulong)(n * {BC}) * kvStride), kvStride, ldRow, {1024 // P}, {BC}, {kc}p.KCount - (n * {BC}){kq});")
     w("            Ptx.CpAsyncCommit();")
     for s in range(SLABS):
         for j in range(NB):
@@ -152,12 +196,12 @@ def kernel(dt, D, SLABS):
     w("            Group.Barrier();")
     w("            if (n > nMin)")
     w("            {")
-    w(f"                FlashTiles.Load(sK + ldDst, kSrc + ((ulong)((n - 1) * {BC}) * kvStride), kvStride, ldRow, {1024 // D}, {BC}, p.KCount - ((n - 1) * {BC}));")
+    w(f"                FlashTiles.Load(sK + ldDst, kSrc + ((ulong)((n - 1) * {BC}) * kvStride), kvStride, ldRow, {1024 // P}, {BC}, {kc}p.KCount - ((n - 1) * {BC}){kq});")
     w("            }")
     w("            Ptx.CpAsyncCommit();")
     for kk in range(BC // 16):
         w(f"            // key-step {kk}")
-        for dp in range(D // 16):
+        for dp in range(DB // 2):
             w(f"            Ptx.Ldsm4T(vA + {16 * kk * RB}u + ((({2 * dp}u + hq) ^ r7) << 4), out uint vb{kk}_{dp}_0, out uint vb{kk}_{dp}_1, out uint vb{kk}_{dp}_2, out uint vb{kk}_{dp}_3);")
             for s in range(SLABS):
                 pa = f"pa{s}_{kk}_0, pa{s}_{kk}_1, pa{s}_{kk}_2, pa{s}_{kk}_3"
@@ -180,12 +224,13 @@ def kernel(dt, D, SLABS):
             e0, e1 = 2 * r, 2 * r + 1
             w(f"        if (row{s}_{r} < p.QCount)")
             w("        {")
-            w(f"            long ob = (((long)(p.QRowOffset + row{s}_{r}) * p.Heads) + h) * {D} + (2 * t);")
+            w(f"            long ob = (((long)(p.QRowOffset + row{s}_{r}) * p.Heads) + h) * {D if exact else 'p.HeadDim'} + (2 * t);")
             w(f"            FlashTiles.Weights(p.Merge, m{s}_{r} * c, l{s}_{r}, lo{s}_{r}, out float wa, out float wb, out float lseOut, out int mode);")
             w("            if (mode != 0)")
             w("            {")
             for db in range(DB):
-                w(f"                FlashTiles.Store(o, ob + {8 * db}, mode, wa, wb, o{s}_{db}_{e0}, o{s}_{db}_{e1});")
+                store = f"FlashTiles.Store(o, ob + {8 * db}, mode, wa, wb, o{s}_{db}_{e0}, o{s}_{db}_{e1});"
+                w(f"                {store}" if exact or 8 * db < lower(C, exact) else f"                if ({8 * db} < p.HeadDim) {{ {store} }}")
             w("                if (t == 0)")
             w("                {")
             w(f"                    lse[((long)h * p.LseStride) + p.QRowOffset + row{s}_{r}] = lseOut;")
@@ -196,24 +241,28 @@ def kernel(dt, D, SLABS):
     return "\n".join(out)
 
 
-def wgmma_kernel(dt, D, WG):
+def wgmma_kernel(dt, C, WG, exact):
     """sm_90a kernel: WG warpgroups (4 warps each) per block, 64 query rows per warpgroup, all sharing each 64-key
     K/V tile. S = Q·Kᵀ on wgmma m64n64k16 with A (Q) and B (K) from shared memory; O += P·V with A = P straight from
     the S accumulators (registers) and B = V, transposed, from shared memory. Q/K/V tiles use the canonical
     128-byte-swizzle layout: 64-column halves of rows x 128 B, 16-B chunk c of row r at (c ^ (r & 7)), 1024-B
     aligned, so one layout serves the K-major operands (Q, K) and the MN-major one (V). Each GEMM chain is one asm
     block with its commit and wait inside (see emit_chain_s)."""
+    P = tile(C)
+    D = C
     RK = 64           # keys per tile
     R = 64 * WG       # query rows per block (WG warpgroups of 64 rows share each K/V tile)
-    H = D // 64       # 64-column halves
-    TILE = R * D * 2  # bytes of the Q tile
-    TK = RK * D * 2   # bytes of a K or V tile (RK keys)
+    H = (C + 63) // 64  # 64-column halves that hold columns below C (O += P V runs on these)
+    TILE = R * P * 2  # bytes of the Q tile
+    TK = RK * P * 2   # bytes of a K or V tile (RK keys)
     NJ = RK // 8      # 8-key blocks of S
-    KS = D // 16
+    KS = (C + 15) // 16
+    GRB = f"{2 * D}u" if exact else "grb"
     out = []
     w = out.append
-    name = f"Wgmma{dt}D{D}Wg{WG}"
-    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, head dim {D}, {WG} warpgroup(s) x 64 query rows per block, {RK} keys per tile.</summary>")
+    name = variant_name("Wgmma", dt, C, f"Wg{WG}", exact)
+    what = f"head dim {D}" if exact else f"head dims {lower(C, exact)}-{C} (multiples of 8, read from p.HeadDim; tiles of {P} columns)"
+    w(f"    /// <summary>sm_90a wgmma kernel: {dt}, {what}, {WG} warpgroup(s) x 64 query rows per block, {RK} keys per tile.</summary>")
     w(f"    public static void {name}(FlashParams p, ArrayView<float> o, ArrayView<float> lse)")
     w("    {")
     w("        var dyn = SharedMemory.GetDynamic<Chunk16>();")
@@ -233,20 +282,22 @@ def wgmma_kernel(dt, D, WG):
     w(f"        p.BlockKeys = {RK};")
     w("        TileMath.KeyTiles(p, mBlock, out int nMin, out int nMax);")
     w("        float c = p.ScaleLog2;")
-    w(f"        int ldChunk = tid & {D // 8 - 1};")
-    w(f"        int ldRow = tid >> {(D // 8).bit_length() - 1};")
+    w(f"        int ldChunk = tid & {P // 8 - 1};")
+    w(f"        int ldRow = tid >> {(P // 8).bit_length() - 1};")
     w(f"        uint ldDst = (uint)(((ldChunk >> 3) * {R * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
     w(f"        uint ldDstKv = (uint)(((ldChunk >> 3) * {RK * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
-    w(f"        ulong qStride = (ulong)p.Heads * {2 * D}u;")
-    w(f"        ulong kvStride = (ulong)p.KvHeads * {2 * D}u;")
-    w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {R})) * qStride) + ((ulong)h * {2 * D}u) + ((ulong)ldChunk * 16u);")
-    w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {2 * D}u) + ((ulong)ldChunk * 16u);")
-    w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {2 * D}u) + ((ulong)ldChunk * 16u);")
-    rpp = 1024 * WG // D
-    w(f"        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, {rpp}, {R}, p.QCount - (mBlock * {R}), {rpp * 128});")
+    emit_columns(w, exact)
+    w(f"        ulong qStride = (ulong)p.Heads * {GRB};")
+    w(f"        ulong kvStride = (ulong)p.KvHeads * {GRB};")
+    w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {R})) * qStride) + ((ulong)h * {GRB}) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
+    w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
+    rpp = 1024 * WG // P
+    kc, kq = ("", "") if exact else ("cols * (", ")")
+    w(f"        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, {rpp}, {R}, {kc}p.QCount - (mBlock * {R}){kq}, {rpp * 128});")
     w("        if (nMin <= nMax)")
     w("        {")
-    w(f"            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - (nMax * {RK}), {rpp * 128});")
+    w(f"            FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)(nMax * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, {kc}p.KCount - (nMax * {RK}){kq}, {rpp * 128});")
     w("        }")
     w("        Ptx.CpAsyncCommit();")
     w("        Ptx.CpAsyncWaitAll();")
@@ -265,7 +316,7 @@ def wgmma_kernel(dt, D, WG):
     w("                Group.Barrier();")
     w("            }")
     w("            uint vb = sV;")
-    w(f"            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - (n * {RK}), {rpp * 128});")
+    w(f"            FlashTiles.LoadRows(vb + ldDstKv, vSrc + ((ulong)(n * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, {kc}p.KCount - (n * {RK}){kq}, {rpp * 128});")
     w("            Ptx.CpAsyncCommit();")
     for j in range(NJ):
         w(f"            float s{j}_0 = 0f, s{j}_1 = 0f, s{j}_2 = 0f, s{j}_3 = 0f;")
@@ -313,7 +364,7 @@ def wgmma_kernel(dt, D, WG):
     w("            Group.Barrier();")
     w("            if (n > nMin)")
     w("            {")
-    w(f"                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, p.KCount - ((n - 1) * {RK}), {rpp * 128});")
+    w(f"                FlashTiles.LoadRows(sK + ldDstKv, kSrc + ((ulong)((n - 1) * {RK}) * kvStride), kvStride, ldRow, {rpp}, {RK}, {kc}p.KCount - ((n - 1) * {RK}){kq}, {rpp * 128});")
     w("            }")
     w("            Ptx.CpAsyncCommit();")
     w("            Ptx.WgmmaFence();")
@@ -331,13 +382,17 @@ def wgmma_kernel(dt, D, WG):
         e0, e1 = 2 * r, 2 * r + 1
         w(f"        if (row{r} < p.QCount)")
         w("        {")
-        w(f"            long ob = (((long)(p.QRowOffset + row{r}) * p.Heads) + h) * {D} + (2 * t);")
+        w(f"            long ob = (((long)(p.QRowOffset + row{r}) * p.Heads) + h) * {D if exact else 'p.HeadDim'} + (2 * t);")
         w(f"            FlashTiles.Weights(p.Merge, m{r} * c, l{r}, lo{r}, out float wa, out float wb, out float lseOut, out int mode);")
         w("            if (mode != 0)")
         w("            {")
         for hh in range(H):
             for j in range(8):
-                w(f"                FlashTiles.Store(o, ob + {64 * hh + 8 * j}, mode, wa, wb, o{hh}_{j}_{e0}, o{hh}_{j}_{e1});")
+                col = 64 * hh + 8 * j
+                if col >= C:
+                    continue
+                store = f"FlashTiles.Store(o, ob + {col}, mode, wa, wb, o{hh}_{j}_{e0}, o{hh}_{j}_{e1});"
+                w(f"                {store}" if exact or col < lower(C, exact) else f"                if ({col} < p.HeadDim) {{ {store} }}")
         w("                if (t == 0)")
         w("                {")
         w(f"                    lse[((long)h * p.LseStride) + p.QRowOffset + row{r}] = lseOut;")
@@ -409,20 +464,24 @@ def emit_chain_pv(w, dt, RK, H):
 
 
 HEADER = "// <auto-generated> by Generator/gen_flash.py; edit the generator, not this file. </auto-generated>\n"
-WGMMA = [(dt, d, wg) for dt in ("Bf16", "F16") for d in (64, 128) for wg in (1, 2)]
+VARIANTS = [(dt, c, slabs, True) for dt in DTYPES for c in EXACT for slabs in (1, 2)] + \
+           [(dt, c, slabs, False) for dt in DTYPES for c in PADDED for slabs in ((2,) if tile(c) <= 128 else (1,))]
+WGMMA = [(dt, c, wg, True) for dt in DTYPES for c in EXACT for wg in (1, 2)] + \
+        [(dt, c, wg, False) for dt in DTYPES for c in PADDED for wg in ((2,) if tile(c) <= 128 else (1, 2))]
 
 
 def launch_facts():
-    """(dtype, D, wgmma, width, threads, block rows, block keys, shared bytes, method) of every kernel, from the same
-    constants the kernels are written with: the launcher reads these instead of restating the layout."""
+    """(dtype, lowest D, highest D, tile columns, wgmma, width, threads, block rows, block keys, shared bytes, method) of
+    every kernel, from the same constants the kernels are written with: the launcher reads these instead of restating
+    the layout."""
     facts = []
-    for dt, d, slabs in VARIANTS:
-        br = 64 * slabs
-        facts.append((dt, d, False, slabs, 128, br, BC, (br + 2 * BC) * d * 2, f"Flash{dt}D{d}S{slabs}"))
-    for dt, d, wg in WGMMA:
-        r, rk = 64 * wg, 64
+    for dt, c, slabs, exact in VARIANTS:
+        br, p = 64 * slabs, tile(c)
+        facts.append((dt, lower(c, exact), c, p, False, slabs, 128, br, BC, (br + 2 * BC) * p * 2, variant_name("Flash", dt, c, f"S{slabs}", exact)))
+    for dt, c, wg, exact in WGMMA:
+        r, rk, p = 64 * wg, 64, tile(c)
         # Q tile + K and V tiles, and 1 KB of slack to align the base to the 1024-byte swizzle atom.
-        facts.append((dt, d, True, wg, 128 * wg, r, rk, r * d * 2 + 2 * rk * d * 2 + 1024, f"Wgmma{dt}D{d}Wg{wg}"))
+        facts.append((dt, lower(c, exact), c, p, True, wg, 128 * wg, r, rk, r * p * 2 + 2 * rk * p * 2 + 1024, variant_name("Wgmma", dt, c, f"Wg{wg}", exact)))
     return facts
 
 
@@ -434,8 +493,8 @@ def write(path, text):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else ".."
     os.makedirs(os.path.join(out, "Flash"), exist_ok=True)
-    kernels = [(f"Flash{dt}D{d}S{s}", kernel(dt, d, s)) for dt, d, s in VARIANTS] + \
-              [(f"Wgmma{dt}D{d}Wg{wg}", wgmma_kernel(dt, d, wg)) for dt, d, wg in WGMMA]
+    kernels = [(variant_name("Flash", dt, c, f"S{s}", e), kernel(dt, c, s, e)) for dt, c, s, e in VARIANTS] + \
+              [(variant_name("Wgmma", dt, c, f"Wg{wg}", e), wgmma_kernel(dt, c, wg, e)) for dt, c, wg, e in WGMMA]
     for name, body in kernels:
         write(os.path.join(out, "Flash", f"{name}.g.cs"), HEADER +
               "#pragma warning disable IDE0059, IDE0060, CS0219\n"
@@ -443,8 +502,8 @@ def main():
               "/// <summary>Generated FA2 forward kernels (see Generator/gen_flash.py for the tile scheme).</summary>\n"
               "internal static partial class FlashKernels\n{\n" + body + "\n}\n")
     rows = []
-    for dt, d, wgmma, width, threads, br, bk, shared, method in launch_facts():
-        rows.append(f"        new(ElementType.{dt.upper()}, {d}, Wgmma: {str(wgmma).lower()}, Width: {width}, Threads: {threads}, "
+    for dt, lo, hi, p, wgmma, width, threads, br, bk, shared, method in launch_facts():
+        rows.append(f"        new(ElementType.{dt.upper()}, MinDim: {lo}, Dim: {hi}, Tile: {p}, Wgmma: {str(wgmma).lower()}, Width: {width}, Threads: {threads}, "
                     f"BlockRows: {br}, BlockKeys: {bk}, SharedBytes: {shared}, Kernel: FlashKernels.{method}),")
     write(os.path.join(out, "FlashVariants.g.cs"), HEADER +
           "using RingAttention.Tensors;\n\nnamespace RingAttention.Kernels.Gpu;\n\n"
