@@ -20,7 +20,7 @@ for o in ours:
     with contextlib.redirect_stdout(buf):
         ta.bench(a)
     peers = {j["backend"]: j for j in map(json.loads, buf.getvalue().splitlines()) if "tflops" in j}
-    row = dict(device=device, date=date, dtype=o["dtype"], tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], causal=o["causal"],
+    row = dict(device=device, gpu=device, date=date, dtype=o["dtype"], tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], causal=o["causal"],
                ours_tflops=o["tflops"], flash_tflops=peers.get("flash", {}).get("tflops"), cudnn_tflops=peers.get("cudnn", {}).get("tflops"),
                max_rel_err=o["maxRelErr"], ours_ms=o["medianMs"], kernel=o.get("kernel"))
     rows.append(row)

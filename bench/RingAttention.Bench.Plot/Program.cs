@@ -3,6 +3,7 @@ using RingAttention.Bench.Plot;
 // Regenerates the README's figures from the measured results (never from new runs):
 //   dotnet run -c Release --project bench/RingAttention.Bench.Plot [-- --results bench/results --out docs/plots]
 // kernel-tflops.png  GPU kernel TFLOP/s per shape beside FlashAttention-2 and cuDNN (bench/results/kernel.jsonl)
+// kernel-head-dims.png  the same for head dims other than 64 and 128
 // ring-efficiency.png  ring efficiency vs shard count (bench/results/ring.jsonl, kind "efficiency")
 // cpu-gflops.png  CPU kernel GFLOP/s vs T beside the machine's FMA peak (bench/results/cpu-kernel.jsonl)
 string Arg(string name, string fallback) =>
@@ -20,6 +21,7 @@ Directory.CreateDirectory(output);
 foreach (string written in new[]
 {
     KernelPlot.Write(JsonLines.Read(Path.Combine(results, "kernel.jsonl")), Path.Combine(output, "kernel-tflops.png")),
+    KernelPlot.Write(JsonLines.Read(Path.Combine(results, "kernel.jsonl")), Path.Combine(output, "kernel-head-dims.png"), tunedDims: false),
     RingPlot.Write(JsonLines.Read(Path.Combine(results, "ring.jsonl")), Path.Combine(output, "ring-efficiency.png")),
     CpuPlot.Write(JsonLines.Read(Path.Combine(results, "cpu-kernel.jsonl")), Path.Combine(output, "cpu-gflops.png")),
 })

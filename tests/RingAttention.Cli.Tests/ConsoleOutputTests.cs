@@ -47,6 +47,13 @@ public sealed class ConsoleOutputTests : IDisposable
         var root = document.RootElement;
         Assert.Equal(1024, root.GetProperty("job").GetProperty("tokens").GetInt32());
         Assert.Equal(3, root.GetProperty("job").GetProperty("shards").GetInt32());
+        // The wall time splits into before the ring (inputs), the ring and after it (outputs): each part measured; before
+        // and after never overlap the ring's last start and end, so they fit in the wall time beside it (the ring
+        // figure is the slowest shard's own, which may have started before the last one did).
+        var job = root.GetProperty("job");
+        double wall = job.GetProperty("wallSeconds").GetDouble(), before = job.GetProperty("beforeRingSeconds").GetDouble(),
+            ring = job.GetProperty("ringSeconds").GetDouble(), after = job.GetProperty("afterRingSeconds").GetDouble();
+        Assert.True(before > 0 && ring > 0 && after > 0 && before + after < wall && ring < wall, $"wall {wall}: before {before}, ring {ring}, after {after}");
         Assert.True(root.GetProperty("verification").GetProperty("passed").GetBoolean());
         Assert.Equal(PathFor("json.log"), root.GetProperty("log").GetString());
         Assert.Single(demo.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -50,9 +50,15 @@ public static class KernelTimer
         times.Sort();
         double ms = times[times.Count / 2];
         double flops = 4.0 * t * t * spec.Heads * spec.HeadDim * (spec.Mask.Causal ? 0.5 : 1.0);
-        return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, backend.Flash.Variant,
+        return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, KernelName(backend, spec),
             Math.Round(ms, 3), Math.Round(times[0], 3), Math.Round(flops / ms / 1e9, 1), SampledError(backend, spec, q, kv, o));
     }
+
+    /// <summary>The kernel that ran and the launch setting: "WgmmaBf16Dx96Wg2 (wgmma-wg2-b4)", or "portable".</summary>
+    private static string KernelName(CudaAttentionBackend backend, AttentionSpec spec) =>
+        backend.UseTensorCores && backend.Flash.Supports(spec.DType, spec.HeadDim)
+            ? $"{backend.Flash.Selected(spec.DType, spec.HeadDim).Name} ({backend.Flash.Variant})"
+            : "portable";
 
     /// <summary>Worst relative L2 error of sampled rows (8 rows spread from first to last; heads 0 and last) against float64.</summary>
     private static double SampledError(CudaAttentionBackend backend, AttentionSpec spec, DeviceRows qHandle, DeviceKeyValues kvHandle, DeviceAccumulator oHandle)
