@@ -17,9 +17,10 @@ import sys
 
 BC = 64
 DTYPES = ("Bf16", "F16")
-# Head-dim classes. EXACT ones take D = C as a constant (the tuned d = 64 / 128 kernels); the others serve every multiple
+# Head-dim classes. EXACT ones take D = C as a constant (the tuned d = 64 / 128 kernels, and d = 96 in 128-column
+# tiles: a constant D saves the registers whose lack spilled the class kernel); the others serve every multiple
 # of 8 above the previous class up to C, D read at run time, in tiles of tile(C) columns (zero-filled past D).
-EXACT = (64, 128)
+EXACT = (64, 96, 128)
 PADDED = (32, 64, 96, 128, 160, 192, 224, 256)
 
 
@@ -40,13 +41,15 @@ def variant_name(prefix, dt, c, suffix, exact):
     return f"{prefix}{dt}D{c}{suffix}" if exact else f"{prefix}{dt}Dx{c}{suffix}"
 
 
-def emit_columns(w, exact):
-    """Padded kernels: the global row of one head (grb bytes) and whether this thread's 16-B chunk lies below D (cols =
-    1) or in the zero padding (cols = 0: its loads copy no bytes, and read from the row's first chunk)."""
-    if exact:
+def emit_columns(w, exact, c, p):
+    """Kernels whose tile is wider than D: whether this thread's 16-B chunk lies below D (cols = 1) or in the zero
+    padding (cols = 0: its loads copy no bytes, and read from the row's first chunk); for a class kernel also the global
+    row of one head (grb bytes, D read at run time)."""
+    if exact and c == p:
         return
-    w("        uint grb = (uint)p.HeadDim * 2u;")
-    w("        int cols = ldChunk < (p.HeadDim >> 3) ? 1 : 0;")
+    if not exact:
+        w("        uint grb = (uint)p.HeadDim * 2u;")
+    w(f"        int cols = ldChunk < {c // 8 if exact else '(p.HeadDim >> 3)'} ? 1 : 0;")
     w("        ldChunk *= cols;")
 
 NB = BC // 8  # n-blocks of S per slab
@@ -101,13 +104,13 @@ def kernel(dt, C, SLABS, exact):
     w(f"        int ldChunk = tid & {P // 8 - 1};")
     w(f"        int ldRow = tid >> {(P // 8).bit_length() - 1};")
     w(f"        uint ldDst = (uint)(ldRow * {RB} + ((ldChunk ^ (ldRow & 7)) << 4));")
-    emit_columns(w, exact)
+    emit_columns(w, exact, C, P)
     w(f"        ulong qStride = (ulong)p.Heads * {GRB};")
     w(f"        ulong kvStride = (ulong)p.KvHeads * {GRB};")
     w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {BR})) * qStride) + ((ulong)h * {GRB}) + ((ulong)ldChunk * 16u);")
     w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
     w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
-    kc, kq = ("", "") if exact else ("cols * (", ")")
+    kc, kq = ("", "") if exact and C == P else ("cols * (", ")")
     w(f"        FlashTiles.Load(sQ + ldDst, qSrc, qStride, ldRow, {1024 // P}, {BR}, {kc}p.QCount - (mBlock * {BR}){kq});")
     w("        if (nMin <= nMax)")
     w("        {")
@@ -286,14 +289,14 @@ def wgmma_kernel(dt, C, WG, exact):
     w(f"        int ldRow = tid >> {(P // 8).bit_length() - 1};")
     w(f"        uint ldDst = (uint)(((ldChunk >> 3) * {R * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
     w(f"        uint ldDstKv = (uint)(((ldChunk >> 3) * {RK * 128}) + (ldRow * 128) + (((ldChunk & 7) ^ (ldRow & 7)) << 4));")
-    emit_columns(w, exact)
+    emit_columns(w, exact, C, P)
     w(f"        ulong qStride = (ulong)p.Heads * {GRB};")
     w(f"        ulong kvStride = (ulong)p.KvHeads * {GRB};")
     w(f"        ulong qSrc = p.QPtr + ((ulong)(p.QRowOffset + (mBlock * {R})) * qStride) + ((ulong)h * {GRB}) + ((ulong)ldChunk * 16u);")
     w(f"        ulong kSrc = p.KPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
     w(f"        ulong vSrc = p.VPtr + ((ulong)p.KRowOffset * kvStride) + ((ulong)kvh * {GRB}) + ((ulong)ldChunk * 16u);")
     rpp = 1024 * WG // P
-    kc, kq = ("", "") if exact else ("cols * (", ")")
+    kc, kq = ("", "") if exact and C == P else ("cols * (", ")")
     w(f"        FlashTiles.LoadRows(sQ + ldDst, qSrc, qStride, ldRow, {rpp}, {R}, {kc}p.QCount - (mBlock * {R}){kq}, {rpp * 128});")
     w("        if (nMin <= nMax)")
     w("        {")
