@@ -95,6 +95,41 @@ public sealed class BadInputTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public Task Submit_DescaleWithoutFp8_RefusedNamingTheTensor()
+    {
+        string path = fixture.PathFor("descale-f32.safetensors");
+        SafetensorsFile.Write(path, [Tensor("q", 9, 2, 8), Tensor("k", 9, 2, 8), Tensor("v", 9, 2, 8), ("k_descale", ElementType.F32, [], new byte[4])]);
+        return AssertRefusedAsync(FileJob(path), "inputs.k_descale", "F8_E4M3 inputs only");
+    }
+
+    [Theory]
+    [InlineData("k_descale", 3, 1f, "shape [], [1] or [2]")]
+    [InlineData("v_descale", 2, 0f, "greater than 0")]
+    [InlineData("q_descale", 1, float.NaN, "finite")]
+    public Task Submit_Fp8WithBadDescale_RefusedNamingTheTensorAndTheRule(string name, int count, float factor, string expected)
+    {
+        string path = fixture.PathFor($"fp8-bad-{name}.safetensors");
+        var factors = Enumerable.Repeat(factor, count).ToArray();
+        SafetensorsFile.Write(path,
+        [
+            Fp8("q", 2), Fp8("k", 2), Fp8("v", 2),
+            (name, ElementType.F32, [count], System.Runtime.InteropServices.MemoryMarshal.AsBytes(factors.AsSpan()).ToArray()),
+        ]);
+        return AssertRefusedAsync(FileJob(path), $"inputs.{name}", expected);
+    }
+
+    [Fact]
+    public Task Submit_Fp8NaN_RefusedNamingTheElement()
+    {
+        string path = fixture.PathFor("fp8-nan.safetensors");
+        var q = Fp8("q", 2);
+        byte[] codes = q.Data.ToArray();
+        codes[(((3 * 2) + 1) * 8) + 2] = 0xFF;
+        SafetensorsFile.Write(path, [(q.Name, q.Type, q.Shape, codes), Fp8("k", 2), Fp8("v", 2)]);
+        return AssertRefusedAsync(FileJob(path), "inputs.q", "q[3, 1, 2]");
+    }
+
+    [Fact]
     public Task Submit_LargerThanMemoryLimit_RefusedWithNumbers() =>
         AssertRefusedAsync(SyntheticJob() with { Tokens = 1 << 20, Heads = 8, KvHeads = 8, HeadDim = 64, Shards = 4 }, "memory", "limit per job is 256 MiB");
 
@@ -105,6 +140,10 @@ public sealed class BadInputTests(ClusterFixture fixture)
     [Fact]
     public Task Submit_BothFileAndSeed_Refused() =>
         AssertRefusedAsync(FileJob(fixture.PathFor("x.safetensors")) with { SyntheticSeed = 3 }, "inputs", "not both");
+
+    /// <summary>An FP8 tensor of 9 tokens, head dim 8: the codes of 0.5, 1, 1.5, ... (no NaN).</summary>
+    private static (string Name, ElementType Type, long[] Shape, ReadOnlyMemory<byte> Data) Fp8(string name, int heads) =>
+        (name, ElementType.F8E4M3, [9, heads, 8], Enumerable.Range(0, 9 * heads * 8).Select(i => ElementConvert.SingleToFp8E4M3(0.5f * (1 + (i % 7)))).ToArray());
 
     private JobSpec FileJob(string input) => new()
     {

@@ -57,5 +57,9 @@ public sealed record JobSpec
     public AttentionMask Mask => new(Causal, Window);
 
     /// <summary>The attention problem this job computes (shape fields as given; validate separately).</summary>
-    public AttentionSpec ToAttentionSpec() => new(Tokens, Heads, KvHeads, HeadDim, DType, Mask, Scale);
+    /// <summary>The type the ring computes on and the output is written in: <see cref="DType"/> (the inputs'), except
+    /// FP8 inputs, dequantised to bfloat16 on load.</summary>
+    public ElementType ComputeType => DType.ComputeType();
+
+    public AttentionSpec ToAttentionSpec() => new(Tokens, Heads, KvHeads, HeadDim, ComputeType, Mask, Scale);
 }

@@ -48,7 +48,7 @@ public static class OutputMetadata
             [ScaleAppliedKey] = spec.ToAttentionSpec().EffectiveScale.ToString("R", CultureInfo.InvariantCulture),
             [ShardsKey] = spec.Shards.ToString(CultureInfo.InvariantCulture),
             [LayoutKey] = spec.Layout.ToString().ToLowerInvariant(),
-            [DTypeKey] = spec.DType.SafetensorsName(),
+            [DTypeKey] = spec.ComputeType.SafetensorsName(),
             [ShapeKey] = FormattableString.Invariant($"tokens={spec.Tokens} heads={spec.Heads} kv_heads={spec.KvHeads} head_dim={spec.HeadDim}"),
             [LseKey] = "natural log, [heads, tokens], float32; -inf where a row sees no key",
         };

@@ -21,12 +21,15 @@ public static class OutputVerifier
         using var outputs = SafetensorsFile.Open(outputPath, "output");
         var q = inputs.GetTensor(TensorNames.Query);
         var k = inputs.GetTensor(TensorNames.Key);
-        var spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type, mask, scale).Validate();
+        // The output is in the compute type (bfloat16 for FP8 inputs); the reference reads the inputs as stored, FP8
+        // times its descale factors (float64: the exact values the FP8 file stands for).
+        var spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type.ComputeType(), mask, scale).Validate();
         CheckOutputShapes(outputs, spec);
 
+        var stored = new StoredInputs(inputs, q.Type, spec);
         long[] positions = SampleTokens(spec.Tokens, rows, seed);
-        var reference = new SampledReference(spec, positions, ReadQueries(inputs, spec, positions));
-        StreamKeys(inputs, spec, reference, progress);
+        var reference = new SampledReference(spec, positions, ReadQueries(stored, spec, positions));
+        StreamKeys(stored, spec, reference, progress);
         return Compare(outputs, spec, positions, reference);
     }
 
@@ -53,44 +56,63 @@ public static class OutputVerifier
         return [.. picked];
     }
 
-    private static double[] ReadQueries(SafetensorsReader inputs, AttentionSpec spec, long[] positions)
+    private static double[] ReadQueries(StoredInputs inputs, AttentionSpec spec, long[] positions)
     {
         int rowElements = spec.Heads * spec.HeadDim;
         var queries = new double[positions.Length * rowElements];
-        byte[] row = new byte[rowElements * spec.DType.Size()];
         for (int s = 0; s < positions.Length; s++)
         {
-            inputs.ReadRows(TensorNames.Query, (int)positions[s], 1, row);
-            for (int e = 0; e < rowElements; e++)
-            {
-                queries[(s * rowElements) + e] = ElementConvert.Read(row, spec.DType, e);
-            }
+            inputs.Read(TensorNames.Query, (int)positions[s], 1, spec.Heads, queries.AsSpan(s * rowElements, rowElements));
         }
 
         return queries;
     }
 
-    private static void StreamKeys(SafetensorsReader inputs, AttentionSpec spec, SampledReference reference, Action<long, long>? progress)
+    private static void StreamKeys(StoredInputs inputs, AttentionSpec spec, SampledReference reference, Action<long, long>? progress)
     {
         int rowElements = spec.KvHeads * spec.HeadDim;
-        byte[] raw = new byte[KeyChunkRows * rowElements * spec.DType.Size()];
+        var keys = new double[KeyChunkRows * rowElements];
+        var values = new double[KeyChunkRows * rowElements];
         for (int first = 0; first < spec.Tokens; first += KeyChunkRows)
         {
             int count = Math.Min(KeyChunkRows, spec.Tokens - first);
-            float[] keys = ReadChunk(inputs, TensorNames.Key, spec.DType, first, count, rowElements, raw);
-            float[] values = ReadChunk(inputs, TensorNames.Value, spec.DType, first, count, rowElements, raw);
+            inputs.Read(TensorNames.Key, first, count, spec.KvHeads, keys.AsSpan(0, count * rowElements));
+            inputs.Read(TensorNames.Value, first, count, spec.KvHeads, values.AsSpan(0, count * rowElements));
             reference.AddKeys(first, count, keys, values);
             progress?.Invoke(first + count, spec.Tokens);
         }
     }
 
-    private static float[] ReadChunk(SafetensorsReader inputs, string name, ElementType type, int first, int count, int rowElements, byte[] raw)
+    /// <summary>q, k and v rows as the values they stand for: converted from their stored type, times the FP8 descale
+    /// factor of their head where the file has them.</summary>
+    private sealed class StoredInputs(SafetensorsReader file, ElementType type, AttentionSpec spec)
     {
-        var bytes = raw.AsSpan(0, count * rowElements * type.Size());
-        inputs.ReadRows(name, first, count, bytes);
-        float[] values = new float[count * rowElements];
-        ElementConvert.ToSingle(bytes, type, values);
-        return values;
+        private readonly Dictionary<string, float[]?> _descale = new()
+        {
+            [TensorNames.Query] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Query, spec.Heads, spec.KvHeads) : null,
+            [TensorNames.Key] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Key, spec.KvHeads, spec.KvHeads) : null,
+            [TensorNames.Value] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Value, spec.KvHeads, spec.KvHeads) : null,
+        };
+
+        private byte[] _raw = [];
+
+        public void Read(string name, int first, int count, int heads, Span<double> destination)
+        {
+            int bytes = count * heads * spec.HeadDim * type.Size();
+            if (_raw.Length < bytes)
+            {
+                _raw = new byte[bytes];
+            }
+
+            var raw = _raw.AsSpan(0, bytes);
+            file.ReadRows(name, first, count, raw);
+            var factors = _descale[name];
+            for (int e = 0; e < destination.Length; e++)
+            {
+                double value = ElementConvert.Read(raw, type, e);
+                destination[e] = factors is null ? value : value * factors[(e / spec.HeadDim) % heads];
+            }
+        }
     }
 
     private static VerificationReport Compare(SafetensorsReader outputs, AttentionSpec spec, long[] positions, SampledReference reference)

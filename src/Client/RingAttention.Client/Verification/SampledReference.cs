@@ -31,13 +31,18 @@ internal sealed class SampledReference
     /// <summary>Largest |v| seen, the scale of output errors.</summary>
     public double MaxAbsValue { get; private set; }
 
-    /// <summary>Folds in keys and values at global positions [firstPosition, firstPosition + count): [count, kvHeads, headDim].</summary>
-    public void AddKeys(long firstPosition, int count, float[] keys, float[] values)
+    /// <summary>Folds in keys and values at global positions [firstPosition, firstPosition + count): the first
+    /// [count, kvHeads, headDim] elements of each array.</summary>
+    public void AddKeys(long firstPosition, int count, double[] keys, double[] values)
     {
         int d = _spec.HeadDim;
         int kvHeads = _spec.KvHeads;
         double scale = _spec.EffectiveScale;
-        MaxAbsValue = Math.Max(MaxAbsValue, values.Length == 0 ? 0 : values.Max(MathF.Abs));
+        for (int i = 0; i < count * kvHeads * d; i++)
+        {
+            MaxAbsValue = Math.Max(MaxAbsValue, Math.Abs(values[i]));
+        }
+
         Parallel.For(0, _positions.Length * _spec.Heads, row =>
         {
             long position = _positions[row / _spec.Heads];

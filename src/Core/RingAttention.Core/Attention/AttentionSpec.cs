@@ -53,9 +53,9 @@ public sealed record AttentionSpec(
             throw new SpecValidationException("headDim", $"headDim ({HeadDim}) must be between 1 and {MaxHeadDim}");
         }
 
-        if (!Enum.IsDefined(DType))
+        if (!Enum.IsDefined(DType) || DType.ComputeType() != DType)
         {
-            throw new SpecValidationException("dtype", $"dtype ({DType}) is not supported; use f32, f16 or bf16");
+            throw new SpecValidationException("dtype", $"dtype ({DType}) is not one attention computes on; use f32, f16 or bf16 (FP8 inputs are dequantised to bf16 first)");
         }
 
         if (Mask.Window is int w && w < 1)

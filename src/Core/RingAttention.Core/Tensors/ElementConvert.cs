@@ -24,6 +24,66 @@ public static class ElementConvert
         return (ushort)((bits + roundingBias) >> 16);
     }
 
+    /// <summary>FP8 E4M3 (fn) to float32: exact (4 significant bits, exponents 2^-9 to 2^8); 0x7F / 0xFF are NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Fp8E4M3ToSingle(byte bits) => Fp8Table[bits];
+
+    /// <summary>
+    /// float32 to FP8 E4M3 (fn), round to nearest even; beyond the largest finite value (448) saturates to ±448, as
+    /// quantisers do (the format has no infinity); NaN gives 0x7F.
+    /// </summary>
+    public static byte SingleToFp8E4M3(float value)
+    {
+        if (float.IsNaN(value))
+        {
+            return 0x7F;
+        }
+
+        byte sign = value < 0 || (value == 0 && float.IsNegative(value)) ? (byte)0x80 : (byte)0;
+        float magnitude = Math.Abs(value);
+        if (magnitude >= 448f)
+        {
+            return (byte)(sign | 0x7E);
+        }
+
+        // Among the 127 finite magnitudes (increasing with their code), the nearest; a tie goes to the even code.
+        int low = 0, high = 0x7E;
+        while (high - low > 1)
+        {
+            int mid = (low + high) >> 1;
+            if (Fp8Table[mid] <= magnitude)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        float below = magnitude - Fp8Table[low], above = Fp8Table[high] - magnitude;
+        int code = below < above ? low : above < below ? high : ((low & 1) == 0 ? low : high);
+        return (byte)(sign | code);
+    }
+
+    /// <summary>The 256 values of E4M3 (fn): exponent bias 7, subnormals at exponent field 0.</summary>
+    private static readonly float[] Fp8Table = BuildFp8Table();
+
+    private static float[] BuildFp8Table()
+    {
+        var table = new float[256];
+        for (int code = 0; code < 256; code++)
+        {
+            int exponent = (code >> 3) & 0xF, mantissa = code & 7;
+            float magnitude = (code & 0x7F) == 0x7F ? float.NaN
+                : exponent == 0 ? mantissa / 8f * MathF.Pow(2, -6)
+                : (1 + (mantissa / 8f)) * MathF.Pow(2, exponent - 7);
+            table[code] = (code & 0x80) != 0 ? -magnitude : magnitude;
+        }
+
+        return table;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float HalfToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
 
@@ -36,6 +96,7 @@ public static class ElementConvert
         ElementType.F32 => Unsafe.ReadUnaligned<float>(ref Unsafe.AsRef(in data[checked((int)(index * 4))])),
         ElementType.F16 => HalfToSingle(Unsafe.ReadUnaligned<ushort>(ref Unsafe.AsRef(in data[checked((int)(index * 2))]))),
         ElementType.BF16 => BFloat16ToSingle(Unsafe.ReadUnaligned<ushort>(ref Unsafe.AsRef(in data[checked((int)(index * 2))]))),
+        ElementType.F8E4M3 => Fp8E4M3ToSingle(data[checked((int)index)]),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
@@ -52,6 +113,9 @@ public static class ElementConvert
                 break;
             case ElementType.BF16:
                 Unsafe.WriteUnaligned(ref data[checked((int)(index * 2))], SingleToBFloat16(value));
+                break;
+            case ElementType.F8E4M3:
+                data[checked((int)index)] = SingleToFp8E4M3(value);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type));
@@ -79,6 +143,13 @@ public static class ElementConvert
                 for (int i = 0; i < destination.Length; i++)
                 {
                     destination[i] = BFloat16ToSingle(raw[i]);
+                }
+
+                break;
+            case ElementType.F8E4M3:
+                for (int i = 0; i < destination.Length; i++)
+                {
+                    destination[i] = Fp8E4M3ToSingle(source[i]);
                 }
 
                 break;

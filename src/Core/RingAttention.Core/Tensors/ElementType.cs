@@ -6,6 +6,12 @@ public enum ElementType
     F32,
     F16,
     BF16,
+
+    /// <summary>
+    /// OCP FP8 E4M3 ("fn": no infinities, NaN = S.1111.111, largest finite 448), an input-only type: q, k and v in it
+    /// come with descale factors and are dequantised to <see cref="BF16"/> on load (<see cref="Fp8Descale"/>).
+    /// </summary>
+    F8E4M3,
 }
 
 public static class ElementTypeExtensions
@@ -16,6 +22,7 @@ public static class ElementTypeExtensions
         ElementType.F32 => 4,
         ElementType.F16 => 2,
         ElementType.BF16 => 2,
+        ElementType.F8E4M3 => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown element type"),
     };
 
@@ -25,6 +32,7 @@ public static class ElementTypeExtensions
         ElementType.F32 => "F32",
         ElementType.F16 => "F16",
         ElementType.BF16 => "BF16",
+        ElementType.F8E4M3 => "F8_E4M3",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown element type"),
     };
 
@@ -36,9 +44,16 @@ public static class ElementTypeExtensions
             case "F32": type = ElementType.F32; return true;
             case "F16": type = ElementType.F16; return true;
             case "BF16": type = ElementType.BF16; return true;
+            case "F8_E4M3": type = ElementType.F8E4M3; return true;
             default: type = default; return false;
         }
     }
+
+    /// <summary>
+    /// The type attention computes on and writes its output in for inputs of this type: the type itself, except FP8,
+    /// which is dequantised to bfloat16 (every E4M3 value is exact in bfloat16; the descale product is rounded once).
+    /// </summary>
+    public static ElementType ComputeType(this ElementType type) => type == ElementType.F8E4M3 ? ElementType.BF16 : type;
 
     /// <summary>Parses user text such as "bf16", "float16", "f32".</summary>
     public static bool TryParseUser(string text, out ElementType type)

@@ -16,6 +16,8 @@ public static class NonFiniteScan
         ElementType.F32 => IndexOf(MemoryMarshal.Cast<byte, uint>(data), 0x7F80_0000u),
         ElementType.F16 => IndexOf(MemoryMarshal.Cast<byte, ushort>(data), (ushort)0x7C00),
         ElementType.BF16 => IndexOf(MemoryMarshal.Cast<byte, ushort>(data), (ushort)0x7F80),
+        // E4M3 (fn) has no infinity; its NaN is every bit of exponent and mantissa set.
+        ElementType.F8E4M3 => IndexOf(data, (byte)0x7F),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown element type"),
     };
 

@@ -37,6 +37,11 @@ public static class InputFileShape
             throw new SpecValidationException("inputs.v", $"v has {v.Shape[1]} heads but k has {k.Shape[1]}");
         }
 
+        if (k.Shape[1] > 0 && Fp8Descale.Problem(file, q.Type, (int)Math.Min(k.Shape[1], int.MaxValue)) is { } descale)
+        {
+            throw new SpecValidationException($"inputs.{descale.Field}", descale.Reason);
+        }
+
         var fromFile = spec with
         {
             Tokens = ToInt(q.Shape[0], "tokens"),

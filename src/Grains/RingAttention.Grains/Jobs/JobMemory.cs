@@ -23,7 +23,7 @@ public static class JobMemory
         }
 
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
-        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * spec.DType.Size();
+        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * spec.ComputeType.Size();
         long crossing = cluster.DeviceSilos > 1 && spec.Shards > 1 ? 4L * Math.Min(stagingBytes, DataPlane.DataPlaneProtocol.PieceBytes) : 0; // send + receive pieces
         long shard = (4L * stagingBytes) + (rows * spec.Heads * 4) + crossing;
         return shard * spec.Shards;
@@ -33,7 +33,7 @@ public static class JobMemory
     public static long Estimate(JobSpec spec)
     {
         long tokens = spec.Tokens;
-        long size = spec.DType.Size();
+        long size = spec.ComputeType.Size();
         long q = tokens * spec.Heads * spec.HeadDim * size;
         long kv = 2 * tokens * spec.KvHeads * spec.HeadDim * size;
         long accumulators = (tokens * spec.Heads * spec.HeadDim * 4) + (tokens * spec.Heads * 4);
@@ -61,7 +61,7 @@ public static class JobMemory
     public static long DevicePerDevice(JobSpec spec, int devices)
     {
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
-        long size = spec.DType.Size();
+        long size = spec.ComputeType.Size();
         long q = rows * spec.Heads * spec.HeadDim * size;
         long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
         long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);

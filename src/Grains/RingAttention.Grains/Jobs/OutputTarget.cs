@@ -83,7 +83,7 @@ public static class OutputTarget
 
     /// <summary>Bytes of the output file: o [T, Hq, D] in the input dtype, lse [Hq, T] F32, and a header page.</summary>
     public static long Bytes(JobSpec spec) =>
-        ((long)spec.Tokens * spec.Heads * spec.HeadDim * spec.DType.Size()) + ((long)spec.Heads * spec.Tokens * sizeof(float)) + 4096;
+        ((long)spec.Tokens * spec.Heads * spec.HeadDim * spec.ComputeType.Size()) + ((long)spec.Heads * spec.Tokens * sizeof(float)) + 4096;
 
     private static long FreeBytes(string directory)
     {

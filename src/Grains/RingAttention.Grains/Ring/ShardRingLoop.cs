@@ -130,12 +130,12 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     {
         var device = context.Device;
         var spans = plan.OwnSpans;
-        var queries = await device.AllocateRowsAsync(spec.DType, spec.Heads, spec.HeadDim, spans, ct);
+        var queries = await device.AllocateRowsAsync(spec.ComputeType, spec.Heads, spec.HeadDim, spans, ct);
         DeviceKeyValues? keyValues = null;
         try
         {
             await LoadTensorAsync(spec, queries, 0, TensorNames.Query, spec.Heads, null, ct);
-            var kv = keyValues = await device.AllocateKeyValuesAsync(spec.DType, spec.KvHeads, spec.HeadDim, spans, ct);
+            var kv = keyValues = await device.AllocateKeyValuesAsync(spec.ComputeType, spec.KvHeads, spec.HeadDim, spans, ct);
             var crc = new ChunkedCrc();
             await LoadTensorAsync(spec, kv, 0, TensorNames.Key, spec.KvHeads, crc, ct);
             await LoadTensorAsync(spec, kv, kv.KeyBytes, TensorNames.Value, spec.KvHeads, crc, ct);
@@ -159,7 +159,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var spans = plan.OwnSpans;
         if (target.HostMemory is { } host)
         {
-            long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * spec.DType.Size();
+            long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * spec.ComputeType.Size();
             var rows = host.Slice(checked((int)offset), checked((int)bytes));
             await Task.Run(() =>
             {
@@ -234,7 +234,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         var spec = plan.Spec;
         var spans = plan.ShardSpans[announcement.Owner];
         var device = context.Device;
-        var handle = await device.AllocateKeyValuesAsync(spec.DType, spec.KvHeads, spec.HeadDim, spans, ct).ConfigureAwait(false);
+        var handle = await device.AllocateKeyValuesAsync(spec.ComputeType, spec.KvHeads, spec.HeadDim, spans, ct).ConfigureAwait(false);
         try
         {
             if (handle.KeyBytes * 2 != announcement.Bytes)

@@ -22,7 +22,7 @@ public static class JobOutput
     public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string jobId, string partialPath) =>
         SafetensorsSharedOutput.Create(partialPath,
         [
-            (TensorNames.Output, spec.DType, [spec.Tokens, spec.Heads, spec.HeadDim]),
+            (TensorNames.Output, spec.ComputeType, [spec.Tokens, spec.Heads, spec.HeadDim]),
             (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
         ], OutputMetadata.For(spec, jobId));
 
@@ -51,7 +51,7 @@ public static class JobOutput
         }
 
         int bufferRows = chunks.Count == 0 ? 0 : chunks.Max(c => c.Rows);
-        byte[] converted = new byte[bufferRows * rowElements * spec.DType.Size()];
+        byte[] converted = new byte[bufferRows * rowElements * spec.ComputeType.Size()];
         long downloadTicks = 0, storeTicks = 0, started = Stopwatch.GetTimestamp();
         await DoubleBufferPump.RunAsync<float>(result.Device, (long)result.Rows * rowElements, bufferRows * rowElements,
             async (index, buffer) =>
@@ -70,8 +70,8 @@ public static class JobOutput
             (index, piece) =>
             {
                 long t0 = Stopwatch.GetTimestamp();
-                var bytes = converted.AsSpan(0, piece.Length * spec.DType.Size());
-                ElementConvert.FromSingle(piece.Span, spec.DType, bytes);
+                var bytes = converted.AsSpan(0, piece.Length * spec.ComputeType.Size());
+                ElementConvert.FromSingle(piece.Span, spec.ComputeType, bytes);
                 // One positional write per piece: buffered writes to one file serialise on its inode lock, so the
                 // shards' writes share about one core's page-cache rate (bench/results/output-path-h200.md).
                 file.WriteElements(TensorNames.Output, (long)chunks[index].GlobalRow * rowElements, bytes);

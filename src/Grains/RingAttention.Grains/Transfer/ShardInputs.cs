@@ -21,7 +21,7 @@ public static class ShardInputs
         Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, ComputeDevice? device = null)
     {
         int rowElements = heads * spec.HeadDim;
-        int rowBytes = rowElements * spec.DType.Size();
+        int rowBytes = rowElements * spec.ComputeType.Size();
         int chunkRows = Math.Max(1, bufferBytes / rowBytes);
         var chunks = new List<(int Start, int Count)>();
         foreach (var span in spans)
@@ -33,13 +33,14 @@ public static class ShardInputs
         }
 
         using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
+        var descale = Descale(file, spec, name, heads);
         long offset = 0;
         await DoubleBufferPump.RunAsync<byte>(device, chunks.Sum(c => (long)c.Count * rowBytes), chunks.Count == 0 ? 0 : chunks.Max(c => c.Count) * rowBytes,
             (index, buffer) => index >= chunks.Count ? Task.FromResult(0) : Task.Run(() =>
             {
                 var (start, count) = chunks[index];
                 var destination = buffer.Span[..(count * rowBytes)];
-                ReadRows(file, spec, name, rowElements, start, count, destination);
+                ReadRows(file, spec, name, rowElements, start, count, destination, descale);
                 return destination.Length;
             }, ct),
             async (_, piece) =>
@@ -53,21 +54,43 @@ public static class ShardInputs
     public static void ReadInto(JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads, Span<byte> destination)
     {
         int rowElements = heads * spec.HeadDim;
-        int rowBytes = rowElements * spec.DType.Size();
+        int rowBytes = rowElements * spec.ComputeType.Size();
         using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
+        var descale = Descale(file, spec, name, heads);
         int offset = 0;
         foreach (var span in spans)
         {
             var rows = destination.Slice(offset, span.Count * rowBytes);
-            ReadRows(file, spec, name, rowElements, span.Start, span.Count, rows);
+            ReadRows(file, spec, name, rowElements, span.Start, span.Count, rows, descale);
             offset += rows.Length;
         }
     }
 
-    /// <summary>Rows [start, start + count) of one tensor: from the input file, or the job's synthetic rows.</summary>
-    private static void ReadRows(SafetensorsReader? file, JobSpec spec, string name, int rowElements, int start, int count, Span<byte> destination)
+    /// <summary>Each head's descale factor of an FP8 tensor (<see cref="Fp8Descale"/>), or null for other inputs.</summary>
+    private static float[]? Descale(SafetensorsReader? file, JobSpec spec, string name, int heads) =>
+        file is not null && spec.DType == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, name, heads, spec.KvHeads) : null;
+
+    /// <summary>
+    /// Rows [start, start + count) of one tensor in the compute type: from the input file (FP8 rows dequantised with
+    /// <paramref name="descale"/>, through a scratch buffer of their own bytes), or the job's synthetic rows.
+    /// </summary>
+    private static void ReadRows(SafetensorsReader? file, JobSpec spec, string name, int rowElements, int start, int count, Span<byte> destination, float[]? descale)
     {
-        if (file is not null)
+        if (file is not null && descale is not null)
+        {
+            byte[] raw = System.Buffers.ArrayPool<byte>.Shared.Rent(count * rowElements);
+            try
+            {
+                var fp8 = raw.AsSpan(0, count * rowElements);
+                file.ReadRows(name, start, count, fp8);
+                Fp8Descale.Dequantise(fp8, destination, descale.Length, spec.HeadDim, descale);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(raw);
+            }
+        }
+        else if (file is not null)
         {
             file.ReadRows(name, start, count, destination);
         }

@@ -1,0 +1,66 @@
+using RingAttention.Tensors;
+
+namespace RingAttention.Tests;
+
+/// <summary>FP8 E4M3 (fn): decoding of every code, rounding to nearest even, saturation, NaN, and the NaN scan.</summary>
+public sealed class Fp8Tests
+{
+    [Theory]
+    [InlineData(0x00, 0f)]
+    [InlineData(0x80, -0f)]
+    [InlineData(0x01, 0.001953125f)] // smallest subnormal, 2^-9
+    [InlineData(0x07, 0.013671875f)] // largest subnormal, 7 * 2^-9
+    [InlineData(0x08, 0.015625f)]    // smallest normal, 2^-6
+    [InlineData(0x38, 1f)]
+    [InlineData(0x39, 1.125f)]
+    [InlineData(0xB8, -1f)]
+    [InlineData(0x7E, 448f)]
+    [InlineData(0xFE, -448f)]
+    public void Decode_KnownCodes(int code, float expected) =>
+        Assert.Equal(expected, ElementConvert.Fp8E4M3ToSingle((byte)code));
+
+    [Fact]
+    public void Decode_NaNCodes_AreNaN_AndEveryOtherCodeRoundTrips()
+    {
+        Assert.True(float.IsNaN(ElementConvert.Fp8E4M3ToSingle(0x7F)));
+        Assert.True(float.IsNaN(ElementConvert.Fp8E4M3ToSingle(0xFF)));
+        for (int code = 0; code < 256; code++)
+        {
+            if ((code & 0x7F) != 0x7F)
+            {
+                Assert.Equal(code, ElementConvert.SingleToFp8E4M3(ElementConvert.Fp8E4M3ToSingle((byte)code)));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1.0625f, 0x38)]   // halfway between 1 and 1.125: to the even code
+    [InlineData(1.1875f, 0x3A)]   // halfway between 1.125 and 1.25: to the even code
+    [InlineData(1.07f, 0x39)]
+    [InlineData(-1.07f, 0xB9)]
+    [InlineData(1000f, 0x7E)]     // beyond 448: saturates (no infinity in E4M3 fn)
+    [InlineData(-1000f, 0xFE)]
+    [InlineData(float.PositiveInfinity, 0x7E)]
+    [InlineData(float.NaN, 0x7F)]
+    [InlineData(0.0009765625f, 0x00)] // 2^-10, halfway between 0 and the smallest subnormal: to even (0)
+    public void Encode_RoundsToNearestEven_AndSaturates(float value, int expected) =>
+        Assert.Equal(expected, ElementConvert.SingleToFp8E4M3(value));
+
+    [Fact]
+    public void NonFiniteScan_FindsTheFirstNaNCode()
+    {
+        Assert.Equal(-1, NonFiniteScan.IndexOf(new byte[] { 0x00, 0x7E, 0xFE, 0x38 }, ElementType.F8E4M3));
+        Assert.Equal(2, NonFiniteScan.IndexOf(new byte[] { 0x00, 0x7E, 0xFF, 0x7F }, ElementType.F8E4M3));
+    }
+
+    [Fact]
+    public void Fp8_IsAnInputType_ComputedOnAsBf16()
+    {
+        Assert.Equal(ElementType.BF16, ElementType.F8E4M3.ComputeType());
+        Assert.Equal(ElementType.F16, ElementType.F16.ComputeType());
+        Assert.True(ElementTypeExtensions.TryParseSafetensors("F8_E4M3", out var type) && type == ElementType.F8E4M3);
+        Assert.Equal(1, ElementType.F8E4M3.Size());
+        var spec = new RingAttention.Attention.AttentionSpec(4, 1, 1, 8, ElementType.F8E4M3, new(false, null));
+        Assert.Equal("dtype", Assert.Throws<RingAttention.Attention.SpecValidationException>(() => spec.Validate()).Field);
+    }
+}
