@@ -32,6 +32,27 @@ public sealed class CliTests : IDisposable
         Assert.Contains("warning: --causal False disagrees with the output's metadata (True)", wrongMask.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>The README's "queries of another length" commands, as written there (smaller sizes).</summary>
+    [Fact]
+    public async Task QueriesFile_RunAndVerify_AsTheReadmeSays()
+    {
+        string keys = PathFor("qkv.safetensors"), queries = PathFor("q.safetensors"), output = PathFor("last16.safetensors");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", keys, "--tokens", "1001", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16")).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", queries, "--tokens", "16", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16")).ExitCode);
+
+        var run = await CliProcess.RunAsync("run", "--inputs", keys, "--queries", queries, "--output", output, "--causal", "--shards", "2", "--silos", "2");
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        // verify finds the input, the queries file and their positions (985..1000) in the output's metadata.
+        var verify = await CliProcess.RunAsync("verify", "--output", output);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Contains("checked 16 tokens x 8 heads", verify.Output, StringComparison.Ordinal);
+
+        var offsetAlone = await CliProcess.RunAsync("run", "--inputs", keys, "--output", PathFor("x.safetensors"), "--q-offset", "3");
+        Assert.Equal(2, offsetAlone.ExitCode);
+        Assert.Contains("--q-offset needs --queries", offsetAlone.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("INT")]
     [InlineData("TERM")]

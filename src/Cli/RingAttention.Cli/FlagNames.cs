@@ -28,6 +28,8 @@ public static partial class FlagNames
         ["lease"] = "--lease",
         ["detach"] = "--detach",
         ["device"] = "--device",
+        ["queries"] = "--queries",
+        ["queryOffset"] = "--q-offset",
     };
 
     /// <summary>The shape fields that <c>run</c> and <c>verify</c> read from the input file rather than from a flag.</summary>
@@ -40,6 +42,11 @@ public static partial class FlagNames
         if (field.StartsWith("inputs.", StringComparison.Ordinal) || (shapeFromFile && FromInputFile.Contains(field)))
         {
             return ("--inputs", message);
+        }
+
+        if (field.StartsWith("queries.", StringComparison.Ordinal))
+        {
+            return ("--queries", message);
         }
 
         if (!Fields.TryGetValue(field, out var flag))

@@ -54,12 +54,32 @@ public sealed record JobSpec
     /// was killed is cancelled rather than left running for nobody (--detach leaves it null). <value>Default null: no lease.</value></summary>
     [Id(14)] public int? ClientLeaseSeconds { get; init; }
 
+    /// <summary>
+    /// Path of a safetensors file holding the queries, q <c>[n, Hq, D]</c>, when they are not the input file's own: then
+    /// the input file gives k and v <c>[Tk, Hkv, D]</c> (<see cref="Tokens"/> = Tk; a q there is ignored) and the
+    /// queries sit at global positions <c>[QueryOffset, QueryOffset + n)</c>. Null: q, k and v share positions 0..T-1.
+    /// </summary>
+    [Id(15)] public string? QueriesPath { get; init; }
+
+    /// <summary>Global position of the first query row of <see cref="QueriesPath"/>; null means Tk - n (the queries are
+    /// the last n positions: bottom-right alignment, as flash-attn's causal mask for unequal lengths).</summary>
+    [Id(16)] public int? QueryOffset { get; init; }
+
+    /// <summary>Query rows n of <see cref="QueriesPath"/> (from its header; 0 before validation).</summary>
+    [Id(17)] public int QueryTokens { get; init; }
+
     public AttentionMask Mask => new(Causal, Window);
 
-    /// <summary>The attention problem this job computes (shape fields as given; validate separately).</summary>
+    /// <summary>Rows of the output: the query rows (<see cref="Tokens"/> when the queries are the input file's).</summary>
+    public int Queries => QueriesPath is null ? Tokens : QueryTokens;
+
+    /// <summary>Global position of the first query row.</summary>
+    public int FirstQueryPosition => QueriesPath is null ? 0 : QueryOffset ?? (Tokens - QueryTokens);
+
     /// <summary>The type the ring computes on and the output is written in: <see cref="DType"/> (the inputs'), except
     /// FP8 inputs, dequantised to bfloat16 on load.</summary>
     public ElementType ComputeType => DType.ComputeType();
 
+    /// <summary>The attention problem this job computes (shape fields as given; validate separately).</summary>
     public AttentionSpec ToAttentionSpec() => new(Tokens, Heads, KvHeads, HeadDim, ComputeType, Mask, Scale);
 }

@@ -30,6 +30,10 @@ public static class OutputMetadata
     public const string DTypeKey = "dtype";
     public const string ShapeKey = "shape";
     public const string InputKey = "input";
+
+    /// <summary>The queries file of a job whose queries were not the input's, and the global position of its first row.</summary>
+    public const string QueriesKey = "queries";
+    public const string QueryOffsetKey = "query_offset";
     public const string InputBytesKey = "input_bytes";
     public const string InputModifiedKey = "input_modified_utc";
     public const string LseKey = "lse";
@@ -62,6 +66,12 @@ public static class OutputMetadata
             metadata[ScaleKey] = scale.ToString("R", CultureInfo.InvariantCulture);
         }
 
+        if (spec.QueriesPath is string queries)
+        {
+            metadata[QueriesKey] = queries;
+            metadata[QueryOffsetKey] = spec.FirstQueryPosition.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (spec.InputPath is string input)
         {
             metadata[InputKey] = input;
@@ -91,10 +101,14 @@ public static class OutputMetadata
         int? window = metadata.TryGetValue(WindowKey, out var w) && int.TryParse(w, CultureInfo.InvariantCulture, out int parsedWindow) ? parsedWindow : null;
         float? scale = metadata.TryGetValue(ScaleKey, out var s) && float.TryParse(s, CultureInfo.InvariantCulture, out float parsedScale) ? parsedScale : null;
         metadata.TryGetValue(InputKey, out var input);
-        return new Computed(mask == "causal", window, scale, input);
+        metadata.TryGetValue(QueriesKey, out var queries);
+        int? offset = metadata.TryGetValue(QueryOffsetKey, out var o) && int.TryParse(o, CultureInfo.InvariantCulture, out int parsedOffset) ? parsedOffset : null;
+        return new Computed(mask == "causal", window, scale, input, queries, offset);
     }
 
     /// <param name="Scale">The scale the user gave, or null for the default.</param>
     /// <param name="Input">The input file the output was computed from.</param>
-    public sealed record Computed(bool Causal, int? Window, float? Scale, string? Input);
+    /// <param name="Queries">Its queries file, when the queries were not the input's.</param>
+    /// <param name="QueryOffset">The global position of that file's first query.</param>
+    public sealed record Computed(bool Causal, int? Window, float? Scale, string? Input, string? Queries = null, int? QueryOffset = null);
 }

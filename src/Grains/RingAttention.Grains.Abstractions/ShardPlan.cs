@@ -32,7 +32,17 @@ public sealed record ShardPlan
     /// </summary>
     [Id(7)] public long Attempt { get; init; }
 
+    /// <summary>
+    /// Global positions of every shard's query rows when the queries are not the K/V's own rows
+    /// (<see cref="JobSpec.QueriesPath"/>); empty otherwise (a shard's queries are its K/V rows).
+    /// </summary>
+    [Id(8)] public IReadOnlyList<IReadOnlyList<TokenSpan>> QuerySpans { get; init; } = [];
+
+    /// <summary>Global positions of this shard's K/V rows.</summary>
     public IReadOnlyList<TokenSpan> OwnSpans => ShardSpans[Index];
+
+    /// <summary>Global positions of this shard's query rows (and of its output rows).</summary>
+    public IReadOnlyList<TokenSpan> OwnQuerySpans => QuerySpans.Count == 0 ? ShardSpans[Index] : QuerySpans[Index];
 
     public int Next => (Index + 1) % Count;
 

@@ -238,6 +238,7 @@ public sealed partial class JobCoordinatorGrain(
                     Count = spec.Shards,
                     Spec = spec,
                     ShardSpans = _spans,
+                    QuerySpans = ShardLayouts.QueryPlan(spec),
                     PartialOutputPath = attempt.PartialPath,
                     Token = token,
                     Attempt = id,

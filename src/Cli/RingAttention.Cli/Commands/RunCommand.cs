@@ -11,11 +11,19 @@ public sealed class RunSettings : EmbeddedDeviceSettings
 {
     [CommandOption("--inputs <PATH>")]
     // Help text is console markup: brackets are doubled.
-    [Description("safetensors file with q [[T, Hq, D]], k and v [[T, Hkv, D]] (F32, F16 or BF16)")]
+    [Description("safetensors file with q [[T, Hq, D]], k and v [[T, Hkv, D]] (F32, F16, BF16, or F8_E4M3 with q_descale/k_descale/v_descale)")]
     public string? Inputs { get; init; }
 
+    [CommandOption("--queries <PATH>")]
+    [Description("safetensors file with q [[n, Hq, D]] (1 <= n <= T) to attend with instead of the inputs' q: k and v from --inputs; the output has n rows")]
+    public string? Queries { get; init; }
+
+    [CommandOption("--q-offset <P>")]
+    [Description("with --queries: global position of the first query (keys sit at 0..T-1; --causal lets position p see keys <= p); default T - n, the last n positions")]
+    public int? QueryOffset { get; init; }
+
     [CommandOption("--output <PATH>")]
-    [Description("safetensors file to write: o [[T, Hq, D]] in the input dtype, lse [[Hq, T]] F32")]
+    [Description("safetensors file to write: o [[T, Hq, D]] in the input dtype (bf16 for FP8 inputs), lse [[Hq, T]] F32; n rows with --queries")]
     public string? Output { get; init; }
 
     [CommandOption("--causal")]
@@ -95,6 +103,7 @@ public sealed class RunSettings : EmbeddedDeviceSettings
             is { Failed: true } invalid ? ValidationResult.Error($"--max-job-memory: {invalid.FailureMessage}")
         : Detach && Repeat > 1 ? ValidationResult.Error("--detach and --repeat cannot be combined")
         : Lease is < 5 or > 86_400 ? ValidationResult.Error($"--lease ({Lease}) must be between 5 and 86400 seconds")
+        : QueryOffset is not null && Queries is null ? ValidationResult.Error("--q-offset needs --queries")
         : ValidationResult.Success();
 }
 
@@ -113,6 +122,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         var spec = new JobSpec
         {
             InputPath = Path.GetFullPath(settings.Inputs!),
+            QueriesPath = settings.Queries is null ? null : Path.GetFullPath(settings.Queries),
+            QueryOffset = settings.QueryOffset,
             OutputPath = Path.GetFullPath(settings.Output!),
             Causal = settings.Causal,
             Window = settings.Window,
@@ -130,7 +141,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             _ = Grains.Jobs.JobValidation.Preflight(spec);
         }
 
-        await using var connection = await ClusterConnection.OpenAsync(target, settings, [DirectoryOf(spec.InputPath), DirectoryOf(spec.OutputPath)], cancellationToken);
+        await using var connection = await ClusterConnection.OpenAsync(target, settings,
+            [DirectoryOf(spec.InputPath), DirectoryOf(spec.OutputPath), .. spec.QueriesPath is null ? Array.Empty<string>() : [DirectoryOf(spec.QueriesPath)]], cancellationToken);
         AnsiConsole.MarkupLineInterpolated($"[grey]{connection.Description}[/]");
         if (settings.Detach)
         {

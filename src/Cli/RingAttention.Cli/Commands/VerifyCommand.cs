@@ -77,7 +77,8 @@ public sealed class VerifyCommand : AsyncCommand<VerifySettings>
             AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] --inputs {inputs} is not the input the output records ({input})");
         }
 
-        var summary = await CheckAsync(inputs, output, causal, window, scale, settings.Rows, settings.Seed, cancellationToken);
+        // The queries of a job that attended with its own queries file are checked from that file, at its positions.
+        var summary = await CheckAsync(inputs, output, causal, window, scale, settings.Rows, settings.Seed, cancellationToken, recorded?.Queries, recorded?.QueryOffset);
         CliOutput.Result(summary, CliJson.Default.VerificationSummary);
         return summary.Passed ? CliErrors.Ok : CliErrors.VerificationFailed;
     }
@@ -101,11 +102,12 @@ public sealed class VerifyCommand : AsyncCommand<VerifySettings>
 
     /// <summary>Runs the check with progress and prints its outcome.</summary>
     public static async Task<VerificationSummary> CheckAsync(
-        string inputs, string output, bool causal, int? window, float? scale, int rows, int seed, CancellationToken ct)
+        string inputs, string output, bool causal, int? window, float? scale, int rows, int seed, CancellationToken ct,
+        string? queries = null, int? queryOffset = null)
     {
         var report = await StageProgress.RunAsync("float64 check", update => Task.Run(() =>
             OutputVerifier.Verify(inputs, output, new AttentionMask(causal, window), scale, rows, seed,
-                (done, total) => update(new ProgressUpdate(done, total, "streaming keys", $"{done:N0} of {total:N0}"))), ct));
+                (done, total) => update(new ProgressUpdate(done, total, "streaming keys", $"{done:N0} of {total:N0}")), queries, queryOffset), ct));
         string mask = (causal ? "causal" : "no mask") + (window is int w ? $", window {w}" : "") + (scale is float s ? $", scale {s}" : "");
         AnsiConsole.MarkupLineInterpolated(
             $"checked {report.RowsChecked} tokens x {report.Heads} heads ({report.DType}, {mask}) against a float64 reference: max |o - ref| / max|v| = {report.MaxOutputError:E2} (limit {report.Tolerance.Output:E1}), max |lse - ref| = {report.MaxLseError:E2}");

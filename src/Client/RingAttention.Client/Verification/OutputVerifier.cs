@@ -14,33 +14,41 @@ public static class OutputVerifier
 
     /// <param name="rows">Query tokens to check; the first and last token are always among them.</param>
     /// <param name="progress">Told the key tokens streamed so far, of all of them (the reference's work).</param>
+    /// <param name="queriesPath">The queries file of a job whose queries were not the input file's (k and v then come
+    /// from <paramref name="inputPath"/>), or null.</param>
+    /// <param name="queryOffset">Global position of that file's first query; null: the last positions (Tk - n).</param>
     public static VerificationReport Verify(string inputPath, string outputPath, AttentionMask mask, float? scale, int rows = 64, int seed = 1,
-        Action<long, long>? progress = null)
+        Action<long, long>? progress = null, string? queriesPath = null, int? queryOffset = null)
     {
         using var inputs = SafetensorsFile.Open(inputPath, "inputs");
+        using var queriesFile = queriesPath is null ? null : SafetensorsFile.Open(queriesPath, "queries");
         using var outputs = SafetensorsFile.Open(outputPath, "output");
-        var q = inputs.GetTensor(TensorNames.Query);
+        var q = (queriesFile ?? inputs).GetTensor(TensorNames.Query);
         var k = inputs.GetTensor(TensorNames.Key);
+        int queries = (int)q.Shape[0];
+        long firstPosition = queriesFile is null ? 0 : queryOffset ?? (k.Shape[0] - queries);
         // The output is in the compute type (bfloat16 for FP8 inputs); the reference reads the inputs as stored, FP8
         // times its descale factors (float64: the exact values the FP8 file stands for).
-        var spec = new AttentionSpec((int)q.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type.ComputeType(), mask, scale).Validate();
-        CheckOutputShapes(outputs, spec);
+        var spec = new AttentionSpec((int)k.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type.ComputeType(), mask, scale).Validate();
+        CheckOutputShapes(outputs, spec, queries);
 
-        var stored = new StoredInputs(inputs, q.Type, spec);
-        long[] positions = SampleTokens(spec.Tokens, rows, seed);
-        var reference = new SampledReference(spec, positions, ReadQueries(stored, spec, positions));
+        var stored = new StoredInputs(inputs, queriesFile ?? inputs, q.Type, spec);
+        // Sampled output rows, and the global positions of their queries (what the mask sees).
+        long[] sampled = SampleTokens(queries, rows, seed);
+        long[] positions = [.. sampled.Select(r => r + firstPosition)];
+        var reference = new SampledReference(spec, positions, ReadQueries(stored, spec, sampled));
         StreamKeys(stored, spec, reference, progress);
-        return Compare(outputs, spec, positions, reference);
+        return Compare(outputs, spec, sampled, queries, reference);
     }
 
-    private static void CheckOutputShapes(SafetensorsReader outputs, AttentionSpec spec)
+    private static void CheckOutputShapes(SafetensorsReader outputs, AttentionSpec spec, int queries)
     {
         var o = outputs.GetTensor(TensorNames.Output);
         var lse = outputs.GetTensor(TensorNames.LogSumExp);
-        if (!o.Shape.SequenceEqual([spec.Tokens, spec.Heads, spec.HeadDim]) || !lse.Shape.SequenceEqual([spec.Heads, spec.Tokens]) || lse.Type != ElementType.F32)
+        if (!o.Shape.SequenceEqual([queries, spec.Heads, spec.HeadDim]) || !lse.Shape.SequenceEqual([spec.Heads, queries]) || lse.Type != ElementType.F32)
         {
             throw new SpecValidationException("output",
-                $"output holds {o} and {lse}; expected o [{spec.Tokens}, {spec.Heads}, {spec.HeadDim}] and lse F32 [{spec.Heads}, {spec.Tokens}]");
+                $"output holds {o} and {lse}; expected o [{queries}, {spec.Heads}, {spec.HeadDim}] and lse F32 [{spec.Heads}, {queries}]");
         }
     }
 
@@ -85,11 +93,11 @@ public static class OutputVerifier
 
     /// <summary>q, k and v rows as the values they stand for: converted from their stored type, times the FP8 descale
     /// factor of their head where the file has them.</summary>
-    private sealed class StoredInputs(SafetensorsReader file, ElementType type, AttentionSpec spec)
+    private sealed class StoredInputs(SafetensorsReader file, SafetensorsReader queriesFile, ElementType type, AttentionSpec spec)
     {
         private readonly Dictionary<string, float[]?> _descale = new()
         {
-            [TensorNames.Query] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Query, spec.Heads, spec.KvHeads) : null,
+            [TensorNames.Query] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(queriesFile, TensorNames.Query, spec.Heads, spec.KvHeads) : null,
             [TensorNames.Key] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Key, spec.KvHeads, spec.KvHeads) : null,
             [TensorNames.Value] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Value, spec.KvHeads, spec.KvHeads) : null,
         };
@@ -105,7 +113,7 @@ public static class OutputVerifier
             }
 
             var raw = _raw.AsSpan(0, bytes);
-            file.ReadRows(name, first, count, raw);
+            (name == TensorNames.Query ? queriesFile : file).ReadRows(name, first, count, raw);
             var factors = _descale[name];
             for (int e = 0; e < destination.Length; e++)
             {
@@ -115,7 +123,7 @@ public static class OutputVerifier
         }
     }
 
-    private static VerificationReport Compare(SafetensorsReader outputs, AttentionSpec spec, long[] positions, SampledReference reference)
+    private static VerificationReport Compare(SafetensorsReader outputs, AttentionSpec spec, long[] positions, int queries, SampledReference reference)
     {
         var tolerance = ReferenceAttention.Tolerance.For(spec.DType);
         int rowElements = spec.Heads * spec.HeadDim;
@@ -132,7 +140,7 @@ public static class OutputVerifier
             for (int h = 0; h < spec.Heads && failure is null; h++)
             {
                 double expectedLse = reference.Result(s, h, expected);
-                outputs.ReadElements(TensorNames.LogSumExp, ((long)h * spec.Tokens) + positions[s], lseValue);
+                outputs.ReadElements(TensorNames.LogSumExp, ((long)h * queries) + positions[s], lseValue);
                 float actualLse = BitConverter.ToSingle(lseValue);
                 var result = ReferenceAttention.CompareRow(
                     actual.AsSpan(h * spec.HeadDim, spec.HeadDim), actualLse, expected, expectedLse, tolerance, reference.MaxAbsValue);

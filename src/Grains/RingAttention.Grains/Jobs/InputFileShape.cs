@@ -4,13 +4,17 @@ using RingAttention.Tensors;
 
 namespace RingAttention.Grains.Jobs;
 
-/// <summary>Reads q [T, Hq, D], k and v [T, Hkv, D] from a safetensors header and checks they agree with each other and the spec.</summary>
+/// <summary>
+/// Reads q [T, Hq, D], k and v [T, Hkv, D] from a safetensors header and checks they agree with each other and the
+/// spec; with a queries file, q [n, Hq, D] comes from it (k and v from the input file) and n and its offset are checked.
+/// </summary>
 public static class InputFileShape
 {
     public static JobSpec Apply(JobSpec spec, string path)
     {
         using var file = SafetensorsFile.Open(path);
-        var q = Rank3(file, TensorNames.Query);
+        using var queriesFile = spec.QueriesPath is null ? null : SafetensorsFile.Open(spec.QueriesPath, "queries");
+        var q = Rank3(queriesFile ?? file, TensorNames.Query, queriesFile is null ? "inputs" : "queries");
         var k = Rank3(file, TensorNames.Key);
         var v = Rank3(file, TensorNames.Value);
         foreach (var other in new[] { k, v })
@@ -21,9 +25,14 @@ public static class InputFileShape
                 throw new SpecValidationException(field, $"{other.Name} is {other.Type.SafetensorsName()} but q is {q.Type.SafetensorsName()}; q, k and v must share a dtype");
             }
 
-            if (other.Shape[0] != q.Shape[0])
+            if (queriesFile is null && other.Shape[0] != q.Shape[0])
             {
                 throw new SpecValidationException(field, $"{other.Name} has {other.Shape[0]} tokens but q has {q.Shape[0]}");
+            }
+
+            if (queriesFile is not null && other.Shape[0] != k.Shape[0])
+            {
+                throw new SpecValidationException(field, $"{other.Name} has {other.Shape[0]} tokens but k has {k.Shape[0]}");
             }
 
             if (other.Shape[2] != q.Shape[2])
@@ -42,9 +51,15 @@ public static class InputFileShape
             throw new SpecValidationException($"inputs.{descale.Field}", descale.Reason);
         }
 
+        if (queriesFile is not null && k.Shape[1] > 0 && Fp8Descale.Problem(queriesFile, q.Type, (int)Math.Min(k.Shape[1], int.MaxValue)) is { } qDescale)
+        {
+            throw new SpecValidationException($"queries.{qDescale.Field}", qDescale.Reason);
+        }
+
         var fromFile = spec with
         {
-            Tokens = ToInt(q.Shape[0], "tokens"),
+            Tokens = ToInt(k.Shape[0], "tokens"),
+            QueryTokens = queriesFile is null ? 0 : ToInt(q.Shape[0], "queries"),
             Heads = ToInt(q.Shape[1], "heads"),
             KvHeads = ToInt(k.Shape[1], "kvHeads"),
             HeadDim = ToInt(q.Shape[2], "headDim"),
@@ -54,15 +69,45 @@ public static class InputFileShape
         Agree("heads", spec.Heads, fromFile.Heads);
         Agree("kvHeads", spec.KvHeads, fromFile.KvHeads);
         Agree("headDim", spec.HeadDim, fromFile.HeadDim);
+        if (queriesFile is not null)
+        {
+            CheckQueries(fromFile);
+        }
+
         return fromFile;
     }
 
-    private static TensorInfo Rank3(SafetensorsReader file, string name)
+    /// <summary>n from 1 to Tk query rows at a non-negative offset, and no more shards than query rows (each shard of
+    /// the ring takes a share of the queries).</summary>
+    private static void CheckQueries(JobSpec spec)
+    {
+        if (spec.QueryTokens > spec.Tokens)
+        {
+            throw new SpecValidationException("queries", $"the queries file has {spec.QueryTokens} rows but k and v have {spec.Tokens}; give from 1 to {spec.Tokens} query rows");
+        }
+
+        if (spec.QueryOffset is < 0)
+        {
+            throw new SpecValidationException("queryOffset", $"queryOffset ({spec.QueryOffset}) must be at least 0");
+        }
+
+        if ((long)spec.FirstQueryPosition + spec.QueryTokens > int.MaxValue)
+        {
+            throw new SpecValidationException("queryOffset", $"queryOffset ({spec.QueryOffset}) + {spec.QueryTokens} query rows pass {int.MaxValue}");
+        }
+
+        if (spec.Shards > spec.QueryTokens)
+        {
+            throw new SpecValidationException("shards", $"shards ({spec.Shards}) must not exceed the query rows ({spec.QueryTokens}): each shard takes a share of the queries");
+        }
+    }
+
+    private static TensorInfo Rank3(SafetensorsReader file, string name, string source = "inputs")
     {
         var tensor = file.GetTensor(name);
         if (tensor.Shape.Length != 3)
         {
-            throw new SpecValidationException($"inputs.{name}", $"{name} must have 3 dimensions [tokens, heads, headDim] but has shape {ShapeMath.Format(tensor.Shape)}");
+            throw new SpecValidationException($"{source}.{name}", $"{name} must have 3 dimensions [tokens, heads, headDim] but has shape {ShapeMath.Format(tensor.Shape)}");
         }
 
         return tensor;

@@ -24,6 +24,11 @@ public static class JobValidation
             PathConfinement.Check("inputs", inputPath, options.AllowedRoots);
         }
 
+        if (spec.QueriesPath is string queriesPath)
+        {
+            PathConfinement.Check("queries", queriesPath, options.AllowedRoots);
+        }
+
         var (resolved, spans) = Preflight(spec);
         var shape = cluster.Shape;
         HostBufferLimits.Check(resolved, shape.HostPathSilos);
@@ -48,7 +53,12 @@ public static class JobValidation
 
         if (resolved.InputPath is string input)
         {
-            CheckFinite(input);
+            CheckFinite(input, resolved.QueriesPath is null ? [TensorNames.Query, TensorNames.Key, TensorNames.Value] : [TensorNames.Key, TensorNames.Value], "inputs");
+        }
+
+        if (resolved.QueriesPath is string queries)
+        {
+            CheckFinite(queries, [TensorNames.Query], "queries");
         }
 
         return new ValidatedJob(resolved, spans, perSilo);
@@ -100,14 +110,14 @@ public static class JobValidation
         }
     }
 
-    private static void CheckFinite(string path)
+    private static void CheckFinite(string path, string[] tensors, string source)
     {
-        using var file = SafetensorsFile.Open(path);
-        foreach (string name in new[] { TensorNames.Query, TensorNames.Key, TensorNames.Value })
+        using var file = SafetensorsFile.Open(path, source);
+        foreach (string name in tensors)
         {
             if (file.FindFirstNonFinite(name) is { } bad)
             {
-                throw new SpecValidationException($"inputs.{name}",
+                throw new SpecValidationException($"{source}.{name}",
                     $"{name} holds a non-finite value: {bad} (flat index {bad.FlatIndex}); inputs must be finite");
             }
         }

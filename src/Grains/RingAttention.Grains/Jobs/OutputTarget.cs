@@ -33,7 +33,8 @@ public static class OutputTarget
                 throw new SpecValidationException("output", $"output '{spec.OutputPath}' is not a regular file (a FIFO, socket or device)");
         }
 
-        if (spec.InputPath is not null && output.SameFileAs(FileIdentity.Of(spec.InputPath)))
+        if ((spec.InputPath is not null && output.SameFileAs(FileIdentity.Of(spec.InputPath)))
+            || (spec.QueriesPath is not null && output.SameFileAs(FileIdentity.Of(spec.QueriesPath))))
         {
             throw new SpecValidationException("output", $"output '{spec.OutputPath}' is the input file (under another name); it would be destroyed");
         }
@@ -83,7 +84,7 @@ public static class OutputTarget
 
     /// <summary>Bytes of the output file: o [T, Hq, D] in the input dtype, lse [Hq, T] F32, and a header page.</summary>
     public static long Bytes(JobSpec spec) =>
-        ((long)spec.Tokens * spec.Heads * spec.HeadDim * spec.ComputeType.Size()) + ((long)spec.Heads * spec.Tokens * sizeof(float)) + 4096;
+        ((long)spec.Queries * spec.Heads * spec.HeadDim * spec.ComputeType.Size()) + ((long)spec.Heads * spec.Queries * sizeof(float)) + 4096;
 
     private static long FreeBytes(string directory)
     {

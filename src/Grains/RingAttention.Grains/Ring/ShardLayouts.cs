@@ -19,6 +19,22 @@ public static class ShardLayouts
     }
 
     /// <summary>
+    /// Query spans of a job whose queries are not its K/V rows (<see cref="JobSpec.QueriesPath"/>): the n query rows
+    /// split evenly and contiguously over the shards, at their global positions; empty for other jobs (each shard's
+    /// queries are its own K/V rows, <see cref="ShardPlan.OwnQuerySpans"/>).
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<TokenSpan>> QueryPlan(JobSpec spec)
+    {
+        if (spec.QueriesPath is null)
+        {
+            return [];
+        }
+
+        int first = spec.FirstQueryPosition;
+        return [.. EvenSplit(spec.Queries, spec.Shards).Select(s => (IReadOnlyList<TokenSpan>)[new TokenSpan(first + s.Start, s.Count)])];
+    }
+
+    /// <summary>
     /// <paramref name="parts"/> consecutive spans covering [0, tokens); the first tokens % parts are one longer, so
     /// any token count works (not only multiples of the shard count).
     /// </summary>

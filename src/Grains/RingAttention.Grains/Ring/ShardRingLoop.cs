@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RingAttention.Attention;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Devices;
 using RingAttention.Grains.Telemetry;
@@ -130,15 +131,15 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     {
         var device = context.Device;
         var spans = plan.OwnSpans;
-        var queries = await device.AllocateRowsAsync(spec.ComputeType, spec.Heads, spec.HeadDim, spans, ct);
+        var queries = await device.AllocateRowsAsync(spec.ComputeType, spec.Heads, spec.HeadDim, plan.OwnQuerySpans, ct);
         DeviceKeyValues? keyValues = null;
         try
         {
-            await LoadTensorAsync(spec, queries, 0, TensorNames.Query, spec.Heads, null, ct);
+            await LoadTensorAsync(spec, plan.OwnQuerySpans, queries, 0, TensorNames.Query, spec.Heads, null, ct);
             var kv = keyValues = await device.AllocateKeyValuesAsync(spec.ComputeType, spec.KvHeads, spec.HeadDim, spans, ct);
             var crc = new ChunkedCrc();
-            await LoadTensorAsync(spec, kv, 0, TensorNames.Key, spec.KvHeads, crc, ct);
-            await LoadTensorAsync(spec, kv, kv.KeyBytes, TensorNames.Value, spec.KvHeads, crc, ct);
+            await LoadTensorAsync(spec, spans, kv, 0, TensorNames.Key, spec.KvHeads, crc, ct);
+            await LoadTensorAsync(spec, spans, kv, kv.KeyBytes, TensorNames.Value, spec.KvHeads, crc, ct);
             return (queries, new ResidentBlock(device, kv, crc.Finish()));
         }
         catch
@@ -154,9 +155,8 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
     /// to <paramref name="crc"/> on the way: into host memory (the CPU backend) they are read straight into the
     /// handle; onto a device they stream through the pump's two staging buffers and the copy lane.
     /// </summary>
-    private async Task LoadTensorAsync(JobSpec spec, DeviceHandle target, long offset, string name, int heads, ChunkedCrc? crc, CancellationToken ct)
+    private async Task LoadTensorAsync(JobSpec spec, IReadOnlyList<TokenSpan> spans, DeviceHandle target, long offset, string name, int heads, ChunkedCrc? crc, CancellationToken ct)
     {
-        var spans = plan.OwnSpans;
         if (target.HostMemory is { } host)
         {
             long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * spec.ComputeType.Size();

@@ -22,8 +22,8 @@ public static class JobOutput
     public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string jobId, string partialPath) =>
         SafetensorsSharedOutput.Create(partialPath,
         [
-            (TensorNames.Output, spec.ComputeType, [spec.Tokens, spec.Heads, spec.HeadDim]),
-            (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, spec.Tokens]),
+            (TensorNames.Output, spec.ComputeType, [spec.Queries, spec.Heads, spec.HeadDim]),
+            (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, spec.Queries]),
         ], OutputMetadata.For(spec, jobId));
 
     /// <summary>
@@ -40,11 +40,13 @@ public static class JobOutput
         int chunkRows = Math.Max(1, chunkBytes / (rowElements * sizeof(float)));
         var chunks = new List<(long LocalRow, int GlobalRow, int Rows)>();
         long localRow = 0;
-        foreach (var span in plan.OwnSpans)
+        // Output row = query position - the first query's position (0 unless the queries came from their own file).
+        int firstPosition = spec.FirstQueryPosition;
+        foreach (var span in plan.OwnQuerySpans)
         {
             for (int first = 0; first < span.Count; first += chunkRows)
             {
-                chunks.Add((localRow + first, span.Start + first, Math.Min(chunkRows, span.Count - first)));
+                chunks.Add((localRow + first, span.Start - firstPosition + first, Math.Min(chunkRows, span.Count - first)));
             }
 
             localRow += span.Count;
@@ -83,12 +85,12 @@ public static class JobOutput
         float[] lse = new float[(long)spec.Heads * result.Rows];
         await result.ReadLseAsync(lse, ct).ConfigureAwait(false);
         int lseRow = 0;
-        foreach (var span in plan.OwnSpans)
+        foreach (var span in plan.OwnQuerySpans)
         {
             for (int head = 0; head < spec.Heads; head++)
             {
                 var slice = lse.AsSpan((int)(((long)head * result.Rows) + lseRow), span.Count);
-                file.WriteElements(TensorNames.LogSumExp, ((long)head * spec.Tokens) + span.Start, MemoryMarshal.AsBytes(slice));
+                file.WriteElements(TensorNames.LogSumExp, ((long)head * spec.Queries) + span.Start - firstPosition, MemoryMarshal.AsBytes(slice));
             }
 
             lseRow += span.Count;

@@ -32,7 +32,7 @@ public static class ShardInputs
             }
         }
 
-        using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
+        using var file = Open(spec, name, out int firstPosition);
         var descale = Descale(file, spec, name, heads);
         long offset = 0;
         await DoubleBufferPump.RunAsync<byte>(device, chunks.Sum(c => (long)c.Count * rowBytes), chunks.Count == 0 ? 0 : chunks.Max(c => c.Count) * rowBytes,
@@ -40,7 +40,7 @@ public static class ShardInputs
             {
                 var (start, count) = chunks[index];
                 var destination = buffer.Span[..(count * rowBytes)];
-                ReadRows(file, spec, name, rowElements, start, count, destination, descale);
+                ReadRows(file, spec, name, rowElements, start - firstPosition, count, destination, descale);
                 return destination.Length;
             }, ct),
             async (_, piece) =>
@@ -55,15 +55,25 @@ public static class ShardInputs
     {
         int rowElements = heads * spec.HeadDim;
         int rowBytes = rowElements * spec.ComputeType.Size();
-        using var file = spec.InputPath is null ? null : SafetensorsFile.Open(spec.InputPath);
+        using var file = Open(spec, name, out int firstPosition);
         var descale = Descale(file, spec, name, heads);
         int offset = 0;
         foreach (var span in spans)
         {
             var rows = destination.Slice(offset, span.Count * rowBytes);
-            ReadRows(file, spec, name, rowElements, span.Start, span.Count, rows, descale);
+            ReadRows(file, spec, name, rowElements, span.Start - firstPosition, span.Count, rows, descale);
             offset += rows.Length;
         }
+    }
+
+    /// <summary>The file that holds tensor <paramref name="name"/> (the queries file for q when the job has one; null for
+    /// synthetic inputs) and the global position of its row 0.</summary>
+    private static SafetensorsReader? Open(JobSpec spec, string name, out int firstPosition)
+    {
+        bool queries = name == TensorNames.Query && spec.QueriesPath is not null;
+        firstPosition = queries ? spec.FirstQueryPosition : 0;
+        string? path = queries ? spec.QueriesPath : spec.InputPath;
+        return path is null ? null : SafetensorsFile.Open(path);
     }
 
     /// <summary>Each head's descale factor of an FP8 tensor (<see cref="Fp8Descale"/>), or null for other inputs.</summary>
