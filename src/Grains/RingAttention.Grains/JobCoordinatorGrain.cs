@@ -349,6 +349,7 @@ public sealed partial class JobCoordinatorGrain(
         int stepsTotal = shards * shards;
         int stepsDone = _state == JobState.Completed ? stepsTotal : _attempt?.StepsDone ?? 0;
         int tokens = _spec?.Tokens ?? 0;
+        int queries = _spec?.Queries ?? 0;
         double fraction = stepsTotal == 0 ? 0 : (double)stepsDone / stepsTotal;
         return new JobStatus
         {
@@ -359,7 +360,7 @@ public sealed partial class JobCoordinatorGrain(
             ShardsDone = _attempt?.ShardsDone ?? 0,
             Shards = shards,
             ElapsedSeconds = elapsed,
-            TokensPerSecond = elapsed > 0 ? tokens * fraction / elapsed : 0,
+            TokensPerSecond = elapsed > 0 ? queries * fraction / elapsed : 0,
             Error = _error ?? _queueNote,
             Note = _note,
             ErrorField = _errorField,

@@ -34,9 +34,13 @@ public sealed record JobReport(
 {
     public static JobReport From(JobStatus status)
     {
-        double flops = AttentionFlops.Count(status.Spec!.ToAttentionSpec());
-        return new(status.JobId, status.OutputPath ?? status.Spec.OutputPath ?? "", status.Tokens, status.Shards, status.Backends,
-            status.ElapsedSeconds, status.Tokens / status.ElapsedSeconds, flops / 1e9, flops / status.ElapsedSeconds / 1e9,
+        var spec = status.Spec!;
+        // A job with its own queries file: n queries at their positions against Tk keys, not Tk against Tk.
+        double flops = spec.QueriesPath is null
+            ? AttentionFlops.Count(spec.ToAttentionSpec())
+            : 4.0 * AttentionFlops.VisiblePairs(spec.FirstQueryPosition, spec.Queries, spec.Tokens, spec.Mask) * spec.Heads * spec.HeadDim;
+        return new(status.JobId, status.OutputPath ?? spec.OutputPath ?? "", status.Tokens, status.Shards, status.Backends,
+            status.ElapsedSeconds, spec.Queries / status.ElapsedSeconds, flops / 1e9, flops / status.ElapsedSeconds / 1e9,
             status.Totals.ComputeSeconds, status.Totals.WaitSeconds, status.Totals.LoadSeconds, status.Totals.WriteSeconds,
             status.Totals.BytesMoved, status.Totals.RemoteTransfers, status.Totals.LocalHandoffs, status.Attempts, status.Note,
             status.Totals.RingSeconds, status.Totals.PeerCopies, status.Totals.PeerBytes, status.Totals.StagedCopies,

@@ -30,5 +30,24 @@ public static class AttentionFlops
         return (2 * causal) - tokens;
     }
 
+    /// <summary>
+    /// Pairs the mask lets through for <paramref name="queries"/> queries at global positions from
+    /// <paramref name="firstQuery"/> against keys at 0..<paramref name="keys"/>-1 (queries of another length than the
+    /// keys): per query p, the keys k with DMin &lt;= p - k &lt;= DMax.
+    /// </summary>
+    public static double VisiblePairs(long firstQuery, long queries, long keys, AttentionMask mask)
+    {
+        long dMin = mask.Causal ? 0 : mask.Window is int w ? -(w - 1L) : long.MinValue / 4;
+        long dMax = mask.Window is int window ? window - 1L : long.MaxValue / 4;
+        double pairs = 0;
+        for (long p = firstQuery; p < firstQuery + queries; p++)
+        {
+            long from = Math.Max(0, p - dMax), to = Math.Min(keys - 1, p - dMin);
+            pairs += Math.Max(0, to - from + 1);
+        }
+
+        return pairs;
+    }
+
     private static double Triangle(long n) => n * (n + 1) / 2.0;
 }
