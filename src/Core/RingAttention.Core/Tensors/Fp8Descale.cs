@@ -70,10 +70,14 @@ public static class Fp8Descale
     public static void Dequantise(ReadOnlySpan<byte> fp8, Span<byte> bf16, int heads, int headDim, float[] factors)
     {
         var destination = MemoryMarshal.Cast<byte, ushort>(bf16)[..fp8.Length];
-        for (int i = 0; i < fp8.Length; i++)
+        // One head's run of headDim elements at a time: its factor is fixed across the run.
+        for (int start = 0, head = 0; start < fp8.Length; start += headDim, head = head + 1 == heads ? 0 : head + 1)
         {
-            float factor = factors[(i / headDim) % heads];
-            destination[i] = ElementConvert.SingleToBFloat16(ElementConvert.Fp8E4M3ToSingle(fp8[i]) * factor);
+            float factor = factors[head];
+            for (int i = start; i < start + headDim; i++)
+            {
+                destination[i] = ElementConvert.SingleToBFloat16(ElementConvert.Fp8E4M3ToSingle(fp8[i]) * factor);
+            }
         }
     }
 

@@ -46,16 +46,6 @@ public static class InputFileShape
             throw new SpecValidationException("inputs.v", $"v has {v.Shape[1]} heads but k has {k.Shape[1]}");
         }
 
-        if (k.Shape[1] > 0 && Fp8Descale.Problem(file, q.Type, (int)Math.Min(k.Shape[1], int.MaxValue)) is { } descale)
-        {
-            throw new SpecValidationException($"inputs.{descale.Field}", descale.Reason);
-        }
-
-        if (queriesFile is not null && k.Shape[1] > 0 && Fp8Descale.Problem(queriesFile, q.Type, (int)Math.Min(k.Shape[1], int.MaxValue)) is { } qDescale)
-        {
-            throw new SpecValidationException($"queries.{qDescale.Field}", qDescale.Reason);
-        }
-
         var fromFile = spec with
         {
             Tokens = ToInt(k.Shape[0], "tokens"),
@@ -69,8 +59,18 @@ public static class InputFileShape
         Agree("heads", spec.Heads, fromFile.Heads);
         Agree("kvHeads", spec.KvHeads, fromFile.KvHeads);
         Agree("headDim", spec.HeadDim, fromFile.HeadDim);
+        if (Fp8Descale.Problem(file, q.Type, fromFile.KvHeads) is { } descale)
+        {
+            throw new SpecValidationException($"inputs.{descale.Field}", descale.Reason);
+        }
+
         if (queriesFile is not null)
         {
+            if (Fp8Descale.Problem(queriesFile, q.Type, fromFile.KvHeads) is { } queryDescale)
+            {
+                throw new SpecValidationException($"queries.{queryDescale.Field}", queryDescale.Reason);
+            }
+
             CheckQueries(fromFile);
         }
 
