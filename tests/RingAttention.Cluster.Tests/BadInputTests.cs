@@ -119,6 +119,10 @@ public sealed class BadInputTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public Task Submit_SyntheticFp8_Refused() =>
+        AssertRefusedAsync(SyntheticJob() with { DType = ElementType.F8E4M3 }, "dtype", "synthetic inputs are f32, f16 or bf16");
+
+    [Fact]
     public Task Submit_Fp8NaN_RefusedNamingTheElement()
     {
         string path = fixture.PathFor("fp8-nan.safetensors");

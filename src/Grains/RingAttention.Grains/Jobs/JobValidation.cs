@@ -89,6 +89,8 @@ public static class JobValidation
             (not null, not null) => throw new SpecValidationException("inputs", "give an input file or a synthetic seed, not both"),
             (null, null) => throw new SpecValidationException("inputs", "give an input file (q, k, v safetensors) or a synthetic seed"),
             (string path, null) => InputFileShape.Apply(spec, path),
+            _ when spec.DType.ComputeType() != spec.DType =>
+                throw new SpecValidationException("dtype", $"dtype {spec.DType.SafetensorsName()} is for input files (with descale factors); synthetic inputs are f32, f16 or bf16"),
             _ => spec,
         };
 
