@@ -32,6 +32,28 @@ public sealed class CliTests : IDisposable
         Assert.Contains("warning: --causal False disagrees with the output's metadata (True)", wrongMask.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>The README's FP8 commands: an FP8 file with descale factors, run, and checked against float64 of the
+    /// values it stands for.</summary>
+    [Fact]
+    public async Task Fp8_GenRunVerify_AsTheReadmeSays()
+    {
+        string inputs = PathFor("qkv-fp8.safetensors"), output = PathFor("out-fp8.safetensors");
+        var gen = await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "999", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "fp8");
+        Assert.True(gen.ExitCode == 0, gen.ToString());
+        Assert.Contains("F8_E4M3", gen.Output, StringComparison.Ordinal);
+
+        var run = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", output, "--causal", "--shards", "3", "--silos", "2");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using (var written = RingAttention.Tensors.SafetensorsFile.Open(output, "output"))
+        {
+            Assert.Equal(RingAttention.Tensors.ElementType.BF16, written.GetTensor("o").Type);
+        }
+
+        var verify = await CliProcess.RunAsync("verify", "--output", output, "--rows", "40");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Contains("verification passed", verify.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>The README's "queries of another length" commands, as written there (smaller sizes).</summary>
     [Fact]
     public async Task QueriesFile_RunAndVerify_AsTheReadmeSays()

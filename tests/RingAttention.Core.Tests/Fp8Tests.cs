@@ -63,4 +63,35 @@ public sealed class Fp8Tests
         var spec = new RingAttention.Attention.AttentionSpec(4, 1, 1, 8, ElementType.F8E4M3, new(false, null));
         Assert.Equal("dtype", Assert.Throws<RingAttention.Attention.SpecValidationException>(() => spec.Validate()).Field);
     }
+
+    [Fact]
+    public void RandomInputs_AsFp8_StandForTheSyntheticValues_WithPerHeadFactors()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"fp8-gen-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            RandomAttentionInputs.Write(path, tokens: 33, heads: 4, kvHeads: 2, headDim: 16, ElementType.F8E4M3, seed: 7);
+            using var file = SafetensorsFile.Open(path);
+            foreach (var (name, heads) in new[] { ("q", 4), ("k", 2), ("v", 2) })
+            {
+                Assert.Equal(ElementType.F8E4M3, file.GetTensor(name).Type);
+                var factors = Fp8Descale.PerHead(file, name, heads, 2);
+                Assert.Equal(RandomAttentionInputs.Fp8Factors(name, 2).Length == 1 ? 1 : 2, factors.Distinct().Count());
+                var codes = new byte[33 * heads * 16];
+                file.ReadElements(name, 0, codes);
+                var expected = new float[codes.Length];
+                SyntheticTensor.Fill(7, name, 0, expected);
+                for (int i = 0; i < codes.Length; i++)
+                {
+                    float value = ElementConvert.Fp8E4M3ToSingle(codes[i]) * factors[i / 16 % heads];
+                    // E4M3 keeps 4 significant bits: within 1/16 relative, or a subnormal step of the factor.
+                    Assert.True(Math.Abs(value - expected[i]) <= (Math.Abs(expected[i]) / 16) + (factors[i / 16 % heads] / 512), $"{name}[{i}]: {value} vs {expected[i]}");
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

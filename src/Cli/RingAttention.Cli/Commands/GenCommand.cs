@@ -34,7 +34,7 @@ public sealed class GenSettings : CliSettings
     public int HeadDim { get; init; } = 64;
 
     [CommandOption("--dtype <DTYPE>")]
-    [Description("f32, f16 or bf16")]
+    [Description("f32, f16, bf16, or fp8 (E4M3 codes with q_descale, k_descale and v_descale factors)")]
     [DefaultValue("bf16")]
     public string DType { get; init; } = "bf16";
 
@@ -52,7 +52,7 @@ public sealed class GenCommand : AsyncCommand<GenSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, GenSettings settings, CancellationToken cancellationToken)
     {
-        var type = LayoutParser.ParseDType(settings.DType);
+        var type = settings.DType.Trim().ToLowerInvariant() is "fp8" or "f8" or "f8_e4m3" or "e4m3" ? ElementType.F8E4M3 : LayoutParser.ParseDType(settings.DType);
         string output = Path.GetFullPath(settings.Output!);
         await WriteAsync(output, settings.Tokens, settings.Heads, settings.KvHeads, settings.HeadDim, type, settings.Seed);
         AnsiConsole.WriteLine(
@@ -65,7 +65,7 @@ public sealed class GenCommand : AsyncCommand<GenSettings>
     /// <summary>Validates the shape, then writes the file with progress (it takes seconds from about 32K tokens).</summary>
     public static Task WriteAsync(string path, int tokens, int heads, int kvHeads, int headDim, ElementType type, long seed)
     {
-        new AttentionSpec(tokens, heads, kvHeads, headDim, type, AttentionMask.None).Validate();
+        new AttentionSpec(tokens, heads, kvHeads, headDim, type.ComputeType(), AttentionMask.None).Validate();
         return StageProgress.RunAsync("writing inputs", report => Task.Run(() =>
             RandomAttentionInputs.Write(path, tokens, heads, kvHeads, headDim, type, seed,
                 (done, total) => report(new ProgressUpdate(done, total, "writing", $"{done / 1e6:N0} of {total / 1e6:N0} MB")))));
