@@ -5,7 +5,7 @@ using RingAttention.Tensors;
 namespace RingAttention.Cluster.Tests;
 
 /// <summary>
-/// Several devices in one silo, in CI: two (or three) ILGPU CPU accelerators stand in for the GPUs of one host. The
+/// Several devices in one silo, in CI: two to eight ILGPU CPU accelerators stand in for the GPUs of one host. The
 /// ring places consecutive shards on the same device, blocks cross devices device to device (peer access), and a
 /// second silo in the process adds cross-silo transfers; the output matches the float64 reference and no device
 /// memory is left held.
@@ -30,6 +30,8 @@ public sealed class MultiDeviceRingTests : IAsyncLifetime
     [InlineData("ilgpu-cpu:2", null, 8, ShardLayout.Zigzag)]
     [InlineData("ilgpu-cpu:3", null, 5, ShardLayout.Contiguous)]
     [InlineData("ilgpu-cpu:2", 2, 8, ShardLayout.Zigzag)]
+    [InlineData("ilgpu-cpu:4", null, 8, ShardLayout.Zigzag)]
+    [InlineData("ilgpu-cpu:8", null, 16, ShardLayout.Zigzag)]
     public async Task Run_OnSeveralDevicesOfOneSilo_MatchesReference_WithDeviceToDeviceHandOffs(string device, int? silos, int shards, ShardLayout layout)
     {
         await using var cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
