@@ -92,6 +92,6 @@ public sealed partial class ReadmeTests(RepositoryCopy copy)
     [GeneratedRegex(@"^<!-- run by: (.+?) -->$")]
     private static partial Regex RunBy();
 
-    [GeneratedRegex(@"^([A-Za-z]+)(?:\.([A-Za-z_]+))?")]
+    [GeneratedRegex(@"^([A-Za-z][A-Za-z0-9]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")]
     private static partial Regex TestName();
 }
