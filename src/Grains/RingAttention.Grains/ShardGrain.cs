@@ -70,22 +70,8 @@ public sealed partial class ShardGrain(
     public Task<ShardCondition> ProbeAsync(long attempt) =>
         Task.FromResult(attempt == _attempt ? _condition : new ShardCondition(ShardPhase.Unknown));
 
-    /// <summary>
-    /// This shard's device among the silo's: the one <see cref="ShardPlacement"/> gave it, from the same metadata the
-    /// placement director read (a silo that placement did not expect, after a failover, wraps the index).
-    /// </summary>
-    private ComputeDevice DeviceOf(ShardPlan plan)
-    {
-        if (devices.Count == 1)
-        {
-            return devices[0];
-        }
-
-        var active = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key);
-        var slots = DeviceSlots.Of(siloMetadata, active);
-        var (siloIndex, deviceIndex) = ShardPlacement.Place(plan.JobId, plan.Index, plan.Count, slots.Select(s => s.Count).ToList());
-        return slots[siloIndex].Silo.Equals(silo.SiloAddress) ? devices[deviceIndex] : devices[plan.Index];
-    }
+    private ComputeDevice DeviceOf(ShardPlan plan) =>
+        ShardDevice.Of(devices, siloMetadata, membership, silo.SiloAddress, plan.JobId, plan.Index, plan.Count);
 
     public Task AnnounceAsync(BlockAnnouncement announcement)
     {

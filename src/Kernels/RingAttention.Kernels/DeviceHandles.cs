@@ -54,23 +54,65 @@ public abstract class DeviceRows(ElementType type, int heads, int headDim, IRead
     public override long DataBytes => (long)Rows * Heads * HeadDim * Type.Size();
 }
 
-/// <summary>A K/V block on a device: K then V, each <c>[rows, kvHeads, headDim]</c>, at the global positions <see cref="Spans"/>.</summary>
-public abstract class DeviceKeyValues(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans) : DeviceHandle
+/// <summary>
+/// A K/V block on a device: K then V, each <c>[capacity, kvHeads, headDim]</c>, of which the first <see cref="Rows"/>
+/// rows hold the global positions <see cref="Spans"/>. A ring block is always full (capacity = rows); a page of a
+/// session's paged KV cache is allocated once at its capacity and filled by appends (<see cref="Refill"/>), so that a
+/// growing cache never reallocates or copies its older rows.
+/// </summary>
+public abstract class DeviceKeyValues : DeviceHandle
 {
-    public ElementType Type { get; } = type;
+    private IReadOnlyList<TokenSpan> _spans;
 
-    public int Heads { get; } = heads;
+    protected DeviceKeyValues(ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(spans);
+        Type = type;
+        Heads = heads;
+        HeadDim = headDim;
+        _spans = spans;
+        Rows = spans.Sum(s => s.Count);
+        Capacity = Rows;
+    }
 
-    public int HeadDim { get; } = headDim;
+    public ElementType Type { get; }
 
-    public IReadOnlyList<TokenSpan> Spans { get; } = spans;
+    public int Heads { get; }
 
-    public int Rows { get; } = spans.Sum(s => s.Count);
+    public int HeadDim { get; }
 
-    /// <summary>Bytes of K (V follows at this offset and has as many).</summary>
-    public long KeyBytes => (long)Rows * Heads * HeadDim * Type.Size();
+    /// <summary>Positions of the filled rows, in row order.</summary>
+    public IReadOnlyList<TokenSpan> Spans => _spans;
+
+    /// <summary>Filled rows (the kernels read these).</summary>
+    public int Rows { get; private set; }
+
+    /// <summary>Rows the memory holds (fixed at allocation).</summary>
+    public int Capacity { get; }
+
+    /// <summary>Bytes of K's storage (V follows at this offset and has as many).</summary>
+    public long KeyBytes => (long)Capacity * Heads * HeadDim * Type.Size();
 
     public override long DataBytes => 2 * KeyBytes;
+
+    /// <summary>
+    /// Says which positions the first rows now hold (at most <see cref="Capacity"/>): a page's appends write the rows'
+    /// bytes first (K at row r's offset, V at <see cref="KeyBytes"/> plus it), then describe them here. Not thread-safe
+    /// with a kernel reading this handle.
+    /// </summary>
+    public void Refill(IReadOnlyList<TokenSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(spans);
+        ThrowIfDisposed();
+        int rows = spans.Sum(s => s.Count);
+        if (rows > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(spans), $"{rows} rows do not fit a block of {Capacity}");
+        }
+
+        _spans = spans;
+        Rows = rows;
+    }
 }
 
 /// <summary>

@@ -51,6 +51,20 @@ public sealed class RingAttentionOptions
     /// <summary>Directories that job inputs and outputs must lie in (after resolving "..").
     /// <value>Default empty: any path the silo can read or write.</value></summary>
     public List<string> AllowedRoots { get; set; } = [];
+
+    /// <summary>
+    /// Where sessions keep their manifests and K/V segments (a directory every silo shares, like the jobs' files): a
+    /// session's pages are rebuilt from it when a shard re-activates elsewhere. <value>Default null: no sessions.</value>
+    /// </summary>
+    public string? SessionRoot { get; set; }
+
+    /// <summary>Bytes of K/V pages each compute device lends to sessions (the page pool every session's shards on the
+    /// device share). <value>Default 0: half of an accelerator's memory, or a quarter of <see cref="EffectiveSiloMemoryBytes"/> on the CPU.</value></summary>
+    public long SessionMemoryBytes { get; set; }
+
+    /// <summary>A session shard idle this long gives its pages back to the pool (it reloads from the session's segments
+    /// on its next call). <value>Default 30 minutes.</value></summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 }
 
 /// <summary>Names the field and the rule, at start-up, before a silo accepts work.</summary>
@@ -87,6 +101,16 @@ public sealed class RingAttentionOptionsValidator : IValidateOptions<RingAttenti
         if (options.StagingBufferBytes < 1024)
         {
             failures.Add($"{nameof(RingAttentionOptions.StagingBufferBytes)} ({options.StagingBufferBytes}) must be at least 1 KiB");
+        }
+
+        if (options.SessionMemoryBytes < 0)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.SessionMemoryBytes)} ({options.SessionMemoryBytes}) must not be negative");
+        }
+
+        if (options.SessionIdleTimeout < TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{nameof(RingAttentionOptions.SessionIdleTimeout)} ({options.SessionIdleTimeout}) must be at least a minute");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

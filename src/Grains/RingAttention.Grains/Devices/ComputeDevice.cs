@@ -100,6 +100,22 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
             return System.Diagnostics.Stopwatch.GetElapsedTime(start);
         }, ct);
 
+    /// <summary>Compute lane: the kernel over several blocks in one turn (a session shard's pages), in order.</summary>
+    public Task<TimeSpan> AccumulateEachAsync(AttentionSpec spec, DeviceRows queries, IReadOnlyList<DeviceKeyValues> blocks, DeviceAccumulator accumulator, CancellationToken ct) =>
+        OnComputeLaneAsync(resident =>
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            foreach (var block in blocks)
+            {
+                if (block.Rows > 0)
+                {
+                    resident.Accumulate(spec, queries, block, accumulator, ct);
+                }
+            }
+
+            return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        }, ct);
+
     private Task<T> OnComputeLaneAsync<T>(Func<IAttentionBackend, T> work, CancellationToken ct) => OnLaneAsync(_turn, work, ct);
 
     private Task<T> OnCopyLaneAsync<T>(Func<IAttentionBackend, T> work, CancellationToken ct) => OnLaneAsync(_copyLane, work, ct);

@@ -39,9 +39,10 @@ internal sealed class HostKeyValues(CpuAttentionBackend owner, byte[] data, Elem
     {
         var memory = data.AsMemory();
         int keyBytes = checked((int)KeyBytes);
+        int filled = checked(Rows * Heads * HeadDim * Type.Size());
         return new KeyValueBlock(
-            new TensorRows(Type, Heads, HeadDim, Spans, memory[..keyBytes]),
-            new TensorRows(Type, Heads, HeadDim, Spans, memory[keyBytes..]));
+            new TensorRows(Type, Heads, HeadDim, Spans, memory[..filled]),
+            new TensorRows(Type, Heads, HeadDim, Spans, memory.Slice(keyBytes, filled)));
     }
 
     protected override void Release() => owner.Released(Bytes);

@@ -77,6 +77,10 @@ public static class RingAttentionSiloExtensions
         silo.Services.AddOptions<RingAttentionOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<RingAttentionOptions>, RingAttentionOptionsValidator>();
         silo.Services.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
+        silo.Services.AddSingleton<Grains.Sessions.SessionPagePools>();
+        // An idle session shard gives its pages back (it reloads from the session's segments on its next call).
+        silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<RingAttentionOptions>>((collection, ring) =>
+            collection.ClassSpecificCollectionAge[typeof(Grains.Sessions.SessionShardGrain).FullName!] = ring.Value.SessionIdleTimeout);
         return silo;
     }
 

@@ -1,0 +1,445 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RingAttention.Attention;
+using RingAttention.Contracts.Sessions;
+using RingAttention.Grains.Configuration;
+using RingAttention.Grains.Jobs;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains.Sessions;
+
+/// <summary>
+/// One session. Its truth is on storage (<see cref="SessionManifest"/> and segments under ROOT/ID), read when the grain
+/// activates, so a session outlives the silo (and the process) that created it. Calls run one at a time. Every change
+/// is made durable before the shards are told: segment, then manifest (atomic), then the shards' pages; an append the
+/// pools cannot hold is undone (manifest restored, segment deleted) and refused with the numbers.
+/// </summary>
+public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options, ILogger<SessionGrain> logger) : Grain, ISessionGrain
+{
+    private SessionManifest? _manifest;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private string? Root => options.Value.SessionRoot;
+
+    private string Directory => Path.Combine(Root!, Id);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Root is not null && Valid(Id))
+        {
+            _manifest = SessionManifest.Load(Directory);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<SessionStatus> CreateAsync(SessionSpec spec)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            RequireStorage();
+            if (_manifest is not null)
+            {
+                throw new SpecValidationException("session", $"session '{Id}' exists ({_manifest.Tokens} tokens); append to it, or drop it first");
+            }
+
+            var resolved = Validate(spec);
+            var shape = SessionInputs.Inspect(spec.InputPath, null);
+            resolved = resolved with
+            {
+                KvHeads = shape.KvHeads,
+                HeadDim = shape.HeadDim,
+                DType = shape.Type.ComputeType(),
+                Heads = shape.HasQueries ? shape.Heads : spec.Heads == 0 ? shape.KvHeads : spec.Heads,
+            };
+            if (shape.HasQueries && spec.Heads != 0 && spec.Heads != shape.Heads)
+            {
+                throw new SpecValidationException("heads", $"heads ({spec.Heads}) does not match the file's q ({shape.Heads})");
+            }
+
+            resolved.ToAttentionSpec(shape.Tokens).Validate();
+            if (resolved.Shards > shape.Tokens)
+            {
+                throw new SpecValidationException("shards", $"shards ({resolved.Shards}) must not exceed the tokens of the first segment ({shape.Tokens})");
+            }
+
+            var output = PrefillOutput(resolved, spec.InputPath, spec.OutputPath, spec.Overwrite, shape, 0);
+            System.IO.Directory.CreateDirectory(Directory);
+            var manifest = new SessionManifest(resolved, []);
+            var refusal = await AddSegmentAsync(manifest, spec.InputPath, shape.Tokens);
+            if (refusal is not null)
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+                return Refused(refusal);
+            }
+
+            if (output is not null)
+            {
+                await PrefillAsync(spec.InputPath, output, 0, shape.Tokens);
+            }
+
+            LogCreated(Id, shape.Tokens, resolved.Shards);
+            return await StatusAsync(withShards: true, Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
+        }
+        catch (SpecValidationException e)
+        {
+            return Refused(new SessionRefusal(e.Field, e.Reason));
+        }
+    }
+
+    public async Task<SessionStatus> AppendAsync(SessionRows rows)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var manifest = RequireSession();
+            PathConfinement.Check("inputs", rows.InputPath, options.Value.AllowedRoots);
+            var shape = SessionInputs.Inspect(rows.InputPath, manifest.Spec);
+            if ((long)manifest.Tokens + shape.Tokens > int.MaxValue)
+            {
+                throw new SpecValidationException("inputs", $"{shape.Tokens} more tokens would pass {int.MaxValue} in the session");
+            }
+
+            int first = manifest.Tokens;
+            var output = PrefillOutput(manifest.Spec, rows.InputPath, rows.OutputPath, rows.Overwrite, shape, first);
+            var refusal = await AddSegmentAsync(manifest, rows.InputPath, shape.Tokens);
+            if (refusal is not null)
+            {
+                return Refused(refusal);
+            }
+
+            if (output is not null)
+            {
+                await PrefillAsync(rows.InputPath, output, first, shape.Tokens);
+            }
+
+            return await StatusAsync(withShards: true, Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
+        }
+        catch (SpecValidationException e)
+        {
+            return Refused(new SessionRefusal(e.Field, e.Reason));
+        }
+    }
+
+    public async Task<SessionAnswer> AttendAsync(SessionQueries queries)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var manifest = RequireSession();
+            var spec = manifest.Spec;
+            if (queries.Rows < 1)
+            {
+                throw new SpecValidationException("queries", $"queries ({queries.Rows} rows) must have at least 1 row");
+            }
+
+            if (queries.Type.ComputeType() != queries.Type)
+            {
+                throw new SpecValidationException("queries", $"queries are {queries.Type.SafetensorsName()}; give f32, f16 or bf16 rows");
+            }
+
+            long floats = (long)queries.Rows * spec.Heads * spec.HeadDim;
+            if (floats > SessionQueries.MaxOutputFloats)
+            {
+                throw new SpecValidationException("queries",
+                    $"{queries.Rows} rows x {spec.Heads} heads x {spec.HeadDim} is {floats:N0} output floats; one attend returns at most {SessionQueries.MaxOutputFloats:N0}: split the queries, or append them with an output file");
+            }
+
+            if (queries.Data.LongLength != floats * queries.Type.Size())
+            {
+                throw new SpecValidationException("queries",
+                    $"queries hold {queries.Data.Length} bytes but {queries.Rows} rows of [{spec.Heads}, {spec.HeadDim}] {queries.Type.SafetensorsName()} need {floats * queries.Type.Size()}");
+            }
+
+            int offset = queries.Offset ?? manifest.Tokens;
+            if (offset < 0 || (long)offset + queries.Rows > int.MaxValue)
+            {
+                throw new SpecValidationException("queryOffset", $"queryOffset ({offset}) must be at least 0 and leave room for {queries.Rows} rows below {int.MaxValue}");
+            }
+
+            if (!AllFinite(queries))
+            {
+                throw new SpecValidationException("queries", "queries hold a non-finite value; inputs must be finite");
+            }
+
+            var converted = queries with { Type = spec.DType, Data = Convert(queries.Data, queries.Type, spec.DType), Offset = offset };
+            var answer = await AttendRowsAsync(manifest, converted, offset);
+            return answer with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
+        }
+        catch (SpecValidationException e)
+        {
+            return new SessionAnswer { Error = new SessionRefusal(e.Field, e.Reason) };
+        }
+    }
+
+    public async Task<SessionStatus> GetStatsAsync() => _manifest is null ? new SessionStatus { SessionId = Id } : await StatusAsync(withShards: true, 0, null);
+
+    public async Task<SessionStatus> DropAsync()
+    {
+        if (_manifest is null)
+        {
+            return new SessionStatus { SessionId = Id, Error = new SessionRefusal("session", $"there is no session '{Id}'") };
+        }
+
+        int shards = _manifest.Spec.Shards;
+        await Task.WhenAll(Enumerable.Range(0, shards).Select(i => Shard(i, shards).DropAsync()));
+        System.IO.Directory.Delete(Directory, recursive: true);
+        LogDropped(Id, _manifest.Tokens);
+        _manifest = null;
+        DeactivateOnIdle();
+        return new SessionStatus { SessionId = Id };
+    }
+
+    private static bool Valid(string id)
+    {
+        try
+        {
+            SessionIds.Check(id);
+            return true;
+        }
+        catch (SpecValidationException)
+        {
+            return false;
+        }
+    }
+
+    private void RequireStorage()
+    {
+        if (Root is null)
+        {
+            throw new SpecValidationException("session",
+                $"this cluster keeps no sessions: no session directory is configured ({RingAttentionOptions.SectionName}:{nameof(RingAttentionOptions.SessionRoot)})");
+        }
+
+        SessionIds.Check(Id);
+    }
+
+    private SessionManifest RequireSession()
+    {
+        RequireStorage();
+        return _manifest ?? throw new SpecValidationException("session", $"there is no session '{Id}' (create it first; `session list` shows those there are)");
+    }
+
+    private SessionSpec Validate(SessionSpec spec)
+    {
+        if (spec.Shards < 1 || spec.Shards > 1024)
+        {
+            throw new SpecValidationException("shards", $"shards ({spec.Shards}) must be between 1 and 1024");
+        }
+
+        if (spec.PageTokens < 16 || spec.PageTokens > SessionSpec.MaxPageTokens)
+        {
+            throw new SpecValidationException("pageTokens", $"pageTokens ({spec.PageTokens}) must be between 16 and {SessionSpec.MaxPageTokens}");
+        }
+
+        if (spec.Heads < 0)
+        {
+            throw new SpecValidationException("heads", $"heads ({spec.Heads}) must not be negative");
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.InputPath))
+        {
+            throw new SpecValidationException("inputs", "an input file (k and v, optionally q) is required");
+        }
+
+        PathConfinement.Check("inputs", spec.InputPath, options.Value.AllowedRoots);
+        // Mask and scale rules are the attention spec's (checked with the file's shape).
+        return spec with { OutputPath = null, Overwrite = false };
+    }
+
+    /// <summary>The prefill's output as a job spec (queries = the file's q at their positions), checked, or null when
+    /// there is nothing to write (no q, or no output path).</summary>
+    private JobSpec? PrefillOutput(SessionSpec spec, string input, string? outputPath, bool overwrite, SessionInputs.Shape shape, int first)
+    {
+        if (outputPath is null)
+        {
+            return null;
+        }
+
+        if (!shape.HasQueries)
+        {
+            throw new SpecValidationException("output", "an output was given but the file has no q: there is nothing to write");
+        }
+
+        PathConfinement.Check("output", outputPath, options.Value.AllowedRoots);
+        var job = new JobSpec
+        {
+            InputPath = input,
+            QueriesPath = input,
+            QueryOffset = first,
+            QueryTokens = shape.Tokens,
+            OutputPath = outputPath,
+            Overwrite = overwrite,
+            Tokens = first + shape.Tokens,
+            Heads = spec.Heads,
+            KvHeads = spec.KvHeads,
+            HeadDim = spec.HeadDim,
+            DType = spec.DType,
+            Causal = spec.Causal,
+            Window = spec.Window,
+            Scale = spec.Scale,
+            Shards = spec.Shards,
+        };
+        OutputTarget.CheckPath(job);
+        OutputTarget.CheckWritable(job, OutputTarget.Bytes(job));
+        return job;
+    }
+
+    /// <summary>Segment, manifest, pages: the segment is durable before the manifest names it, and the manifest before
+    /// the shards load it. A refusal from any shard undoes the append.</summary>
+    private async Task<SessionRefusal?> AddSegmentAsync(SessionManifest manifest, string input, int tokens)
+    {
+        string file = $"segment-{manifest.Segments.Count + 1:D6}.safetensors";
+        SessionInputs.WriteSegment(input, Path.Combine(Directory, file), manifest.Spec, manifest.Tokens, Id);
+        var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens)] };
+        grown.Save(Directory);
+        _manifest = grown;
+        var stats = await Task.WhenAll(Views(grown).Select((view, i) => Shard(i, grown.Spec.Shards).SyncAsync(view)));
+        if (stats.FirstOrDefault(s => s.Error is not null)?.Error is not { } refusal)
+        {
+            return null;
+        }
+
+        if (manifest.Segments.Count > 0)
+        {
+            manifest.Save(Directory);
+            _manifest = manifest;
+            // Shards that loaded the refused rows see fewer pieces and start again from the segments kept.
+            await Task.WhenAll(Views(manifest).Select((view, i) => Shard(i, manifest.Spec.Shards).SyncAsync(view)));
+        }
+        else
+        {
+            _manifest = null;
+            await Task.WhenAll(Enumerable.Range(0, manifest.Spec.Shards).Select(i => Shard(i, manifest.Spec.Shards).DropAsync()));
+        }
+
+        File.Delete(Path.Combine(Directory, file));
+        return refusal;
+    }
+
+    private async Task<SessionAnswer> AttendRowsAsync(SessionManifest manifest, SessionQueries queries, int offset)
+    {
+        int shards = manifest.Spec.Shards;
+        int span = (int)BitOperations.RoundUpToPowerOf2((uint)shards);
+        var answer = await Shard(0, shards).AttendAsync(Views(manifest), queries, offset, span);
+        return answer.Error is not null ? answer : answer with { FirstPosition = offset };
+    }
+
+    /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks; o and lse written to
+    /// the output as a job writes them (temp file, renamed when complete).</summary>
+    private async Task PrefillAsync(string input, JobSpec output, int first, int rows)
+    {
+        var spec = _manifest!.Spec;
+        int rowFloats = spec.Heads * spec.HeadDim;
+        int chunkRows = (int)Math.Max(1, Math.Min(rows, (4L << 20) / rowFloats));
+        using var writer = SafetensorsWriter.Create(output.OutputPath,
+            [(TensorNames.Output, spec.DType, [rows, spec.Heads, spec.HeadDim]), (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, rows])],
+            new Dictionary<string, string>(Contracts.OutputMetadata.For(output, Id), StringComparer.Ordinal) { ["session"] = Id });
+        using var file = SafetensorsFile.Open(input);
+        for (int row = 0; row < rows; row += chunkRows)
+        {
+            int count = Math.Min(chunkRows, rows - row);
+            byte[] chunk = new byte[count * rowFloats * spec.DType.Size()];
+            foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
+            {
+                piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
+            }
+
+            var answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
+            if (answer.Error is { } refusal)
+            {
+                throw new SpecValidationException(refusal.Field, refusal.Message);
+            }
+
+            writer.WriteRows(TensorNames.Output, row, Convert(MemoryMarshal.AsBytes(answer.Output.AsSpan()).ToArray(), ElementType.F32, spec.DType));
+            for (int h = 0; h < spec.Heads; h++)
+            {
+                writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
+            }
+        }
+
+        writer.Commit();
+    }
+
+    private IReadOnlyList<SessionShardView> Views(SessionManifest manifest)
+    {
+        var pieces = SessionAssignment.Pieces(Directory, manifest.Segments, manifest.Spec.Shards);
+        return [.. pieces.Select((p, i) => new SessionShardView { Spec = manifest.Spec, Index = i, Pieces = p, Tokens = manifest.Tokens })];
+    }
+
+    private ISessionShardGrain Shard(int index, int count) => GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(Id, index, count));
+
+    private async Task<SessionStatus> StatusAsync(bool withShards, double seconds, string? output)
+    {
+        var manifest = _manifest!;
+        var spec = manifest.Spec;
+        IReadOnlyList<SessionShardStats> shards = withShards
+            ? await Task.WhenAll(Views(manifest).Select((view, i) => Shard(i, spec.Shards).SyncAsync(view)))
+            : [];
+        return new SessionStatus
+        {
+            SessionId = Id,
+            Exists = true,
+            Tokens = manifest.Tokens,
+            Shards = spec.Shards,
+            Heads = spec.Heads,
+            KvHeads = spec.KvHeads,
+            HeadDim = spec.HeadDim,
+            DType = spec.DType,
+            Causal = spec.Causal,
+            Window = spec.Window,
+            PageTokens = spec.PageTokens,
+            Segments = manifest.Segments.Count,
+            ShardStats = shards,
+            Seconds = seconds,
+            Output = output,
+        };
+    }
+
+    private SessionStatus Refused(SessionRefusal refusal) => new()
+    {
+        SessionId = Id,
+        Exists = _manifest is not null,
+        Tokens = _manifest?.Tokens ?? 0,
+        Error = refusal,
+    };
+
+    private static bool AllFinite(SessionQueries queries)
+    {
+        long n = queries.Data.LongLength / queries.Type.Size();
+        for (long i = 0; i < n; i++)
+        {
+            if (!float.IsFinite(ElementConvert.Read(queries.Data, queries.Type, i)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static byte[] Convert(byte[] data, ElementType from, ElementType to)
+    {
+        if (from == to)
+        {
+            return data;
+        }
+
+        var floats = new float[data.Length / from.Size()];
+        ElementConvert.ToSingle(data, from, floats);
+        var result = new byte[floats.Length * to.Size()];
+        ElementConvert.FromSingle(floats, to, result);
+        return result;
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "session {Session} created: {Tokens} tokens on {Shards} shards")]
+    private partial void LogCreated(string session, int tokens, int shards);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "session {Session} dropped ({Tokens} tokens)")]
+    private partial void LogDropped(string session, int tokens);
+}
