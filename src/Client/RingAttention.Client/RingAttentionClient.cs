@@ -134,6 +134,23 @@ public sealed class RingAttentionClient : IAsyncDisposable
     /// <summary>A handle on a job submitted earlier (by id).</summary>
     public RingJob GetJob(string jobId) => new(jobId, Cluster.GetGrain<IJobCoordinatorGrain>(jobId), _calls, spec: null);
 
+    /// <summary>Creates a session <paramref name="sessionId"/> from a k, v (optionally q) file; refused with
+    /// <see cref="SpecValidationException"/> (nothing created) when the spec, the file or the page pools say no.</summary>
+    public async Task<(RingSession Session, Contracts.Sessions.SessionStatus Status)> CreateSessionAsync(string sessionId, Contracts.Sessions.SessionSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var session = GetSession(sessionId);
+        return (session, await session.CreateAsync(spec));
+    }
+
+    /// <summary>A handle on a session (created earlier, by this client or another).</summary>
+    public RingSession GetSession(string sessionId) =>
+        new(sessionId, Cluster.GetGrain<Contracts.Sessions.ISessionGrain>(sessionId), _calls);
+
+    /// <summary>Ids of the sessions on the cluster's session storage.</summary>
+    public async Task<IReadOnlyList<string>> ListSessionsAsync(CancellationToken ct = default) =>
+        await _calls.ExecuteAsync(async _ => await Cluster.GetGrain<Contracts.Sessions.ISessionDirectoryGrain>(0).ListAsync(), ct);
+
     public static string NewJobId() => $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
 
     public async ValueTask DisposeAsync()

@@ -157,6 +157,27 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops silo <paramref name="index"/> (not the first, which the others joined through): its grains and whatever they
+    /// held in memory are gone, as when a silo is lost; calls to them re-activate them on the silos left.
+    /// </summary>
+    public async Task StopSiloAsync(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(index, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _silos.Count);
+        var silo = _silos[index];
+        try
+        {
+            await silo.StopAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            silo.Dispose();
+        }
+
+        _silos.RemoveAt(index);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Client.DisposeAsync();

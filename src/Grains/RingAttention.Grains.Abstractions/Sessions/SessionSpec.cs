@@ -36,7 +36,7 @@ public sealed record SessionSpec
     /// <summary>Replace an existing output file that RingAttention did not write.</summary>
     [Id(7)] public bool Overwrite { get; init; }
 
-    /// <summary>Query heads (from the file's q, or given for a file without q; 0 = kv heads).</summary>
+    /// <summary>Query heads: from the file's q, else required (the queries of later attends have this many).</summary>
     [Id(8)] public int Heads { get; init; }
 
     /// <summary>Filled in from the file by validation.</summary>

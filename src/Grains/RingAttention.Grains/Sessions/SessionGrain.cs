@@ -55,8 +55,13 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
                 KvHeads = shape.KvHeads,
                 HeadDim = shape.HeadDim,
                 DType = shape.Type.ComputeType(),
-                Heads = shape.HasQueries ? shape.Heads : spec.Heads == 0 ? shape.KvHeads : spec.Heads,
+                Heads = shape.HasQueries ? shape.Heads : spec.Heads,
             };
+            if (resolved.Heads == 0)
+            {
+                throw new SpecValidationException("heads", "the file has no q, so give the query heads (heads, a multiple of the file's kv heads)");
+            }
+
             if (shape.HasQueries && spec.Heads != 0 && spec.Heads != shape.Heads)
             {
                 throw new SpecValidationException("heads", $"heads ({spec.Heads}) does not match the file's q ({shape.Heads})");

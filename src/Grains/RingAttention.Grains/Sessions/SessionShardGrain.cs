@@ -58,7 +58,7 @@ public sealed class SessionShardGrain(
         var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
         var result = await _pages!.AttendAsync(attention, rows, CancellationToken.None);
         int rounds = 0;
-        foreach (var (_, answer) in children)
+        foreach (var (level, answer) in children)
         {
             var other = await answer;
             if (other.Error is not null)
@@ -67,7 +67,8 @@ public sealed class SessionShardGrain(
             }
 
             SoftmaxMerge.MergeInto(result, ToPartial(other));
-            rounds = Math.Max(rounds, other.MergeRounds + 1);
+            // The merge with the child of level s is this node's round log2(s) (its child finished its own earlier).
+            rounds = System.Numerics.BitOperations.Log2((uint)level);
         }
 
         return new SessionAnswer
