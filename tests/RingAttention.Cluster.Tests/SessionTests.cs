@@ -147,4 +147,184 @@ public sealed class SessionTests : IDisposable
             AssertMatchesFloat64(whole, tokens, answer, q, new AttentionMask(causal, window), type);
         }
     }
+
+    [Fact]
+    public async Task Attend_AfterAShardSiloIsLost_ReloadsFromSegmentsBitwiseEqual()
+    {
+        int[] sizes = [200, 50, 1, 120, 7, 33];
+        string whole = TestInputs.Write(PathFor("lost.safetensors"), sizes.Sum() + 4, 4, 2, 32, ElementType.BF16, seed: 11);
+        var parts = Split(whole, sizes, withQueries: false);
+        await using var cluster = await StartAsync(silos: 3);
+        var session = await BuildAsync(cluster, "lost", parts.Take(3).ToList(), new SessionSpec { Heads = 4, Shards = 6, Causal = true, PageTokens = 16 });
+        var before = await session.StatsAsync();
+        string lost = $":{cluster.Hosts[2].SiloPort}@";
+        Assert.Contains(before.ShardStats, s => s.Silo.Contains(lost, StringComparison.Ordinal));
+
+        // The silo of some shards goes between appends: their pages are gone with it.
+        await cluster.StopSiloAsync(2);
+        foreach (string part in parts.Skip(3))
+        {
+            await session.AppendAsync(new SessionRows { InputPath = part });
+        }
+
+        byte[] q = Queries(whole, sizes.Sum(), 3);
+        var afterLoss = await session.AttendAsync(ElementType.BF16, 3, q);
+        var stats = await session.StatsAsync();
+        Assert.DoesNotContain(stats.ShardStats, s => s.Silo.Contains(lost, StringComparison.Ordinal));
+
+        // The fault-free run: the same session built on a fresh cluster.
+        await using var fresh = await StartAsync(silos: 3);
+        var clean = await BuildAsync(fresh, "clean", parts, new SessionSpec { Heads = 4, Shards = 6, Causal = true, PageTokens = 16 });
+        var faultFree = await clean.AttendAsync(ElementType.BF16, 3, q);
+        Assert.Equal(faultFree.Output, afterLoss.Output);
+        Assert.Equal(faultFree.Lse, afterLoss.Lse);
+        AssertMatchesFloat64(whole, sizes.Sum(), afterLoss, q, AttentionMask.CausalMask, ElementType.BF16);
+    }
+
+    [Fact]
+    public async Task Session_OutlivesItsCluster_ReloadedFromStorage()
+    {
+        int[] sizes = [90, 10];
+        string whole = TestInputs.Write(PathFor("outlive.safetensors"), 105, 2, 1, 32, ElementType.F32, seed: 3);
+        var parts = Split(whole, sizes, withQueries: false);
+        byte[] q = Queries(whole, 100, 2);
+        SessionAnswer first;
+        await using (var cluster = await StartAsync(silos: 2))
+        {
+            var session = await BuildAsync(cluster, "outlive", parts, new SessionSpec { Heads = 2, Shards = 3 });
+            first = await session.AttendAsync(ElementType.F32, 2, q);
+        }
+
+        await using var again = await StartAsync(silos: 1);
+        Assert.Equal(["outlive"], await again.Client.ListSessionsAsync());
+        var reloaded = await again.Client.GetSession("outlive").AttendAsync(ElementType.F32, 2, q);
+        Assert.Equal(first.Output, reloaded.Output);
+        Assert.Equal(first.Lse, reloaded.Lse);
+    }
+
+    [Fact]
+    public async Task Append_BeyondThePagePool_RefusedWithTheNumbers_SessionUnchanged()
+    {
+        // kv 2 x 32 f32: 512 bytes a token (K and V); pages of 16 tokens are 8 KiB; a pool of 64 KiB holds 8 pages.
+        string whole = TestInputs.Write(PathFor("pool.safetensors"), 1000, 2, 2, 32, ElementType.F32, seed: 9);
+        var parts = Split(whole, [100, 800], withQueries: false);
+        await using var cluster = await StartAsync(silos: 1, poolBytes: 64 << 10);
+        var (session, created) = await cluster.Client.CreateSessionAsync("pool", new SessionSpec { InputPath = parts[0], Heads = 2, Shards = 1, PageTokens = 16 });
+        Assert.Equal(7, created.ShardStats.Single().Pages);
+        byte[] q = Queries(whole, 100, 1);
+        var before = await session.AttendAsync(ElementType.F32, 1, q);
+
+        var refusal = await Assert.ThrowsAsync<SpecValidationException>(() => session.AppendAsync(new SessionRows { InputPath = parts[1] }));
+        Assert.Equal("pages", refusal.Field);
+        Assert.Contains("800 more rows need 50 pages of 16 tokens", refusal.Reason, StringComparison.Ordinal);
+        Assert.Contains("SessionMemoryBytes", refusal.Reason, StringComparison.Ordinal);
+
+        var stats = await session.StatsAsync();
+        Assert.Equal(100, stats.Tokens);
+        Assert.Equal(1, stats.Segments);
+        Assert.Single(Directory.GetFiles(Path.Combine(Root, "pool"), "segment-*"));
+        var after = await session.AttendAsync(ElementType.F32, 1, q);
+        Assert.Equal(before.Output, after.Output);
+
+        // Dropping gives the pages back: a new session can take the whole pool.
+        await session.DropAsync();
+        Assert.False(Directory.Exists(Path.Combine(Root, "pool")));
+        Assert.Empty(await cluster.Client.ListSessionsAsync());
+        var (_, next) = await cluster.Client.CreateSessionAsync("next", new SessionSpec { InputPath = parts[0], Heads = 2, Shards = 1, PageTokens = 16 });
+        Assert.Equal(64 << 10, next.ShardStats.Single().PoolBytes);
+        Assert.Equal((64 << 10) - (7 * 8192), next.ShardStats.Single().PoolFreeBytes);
+    }
+
+    [Fact]
+    public async Task PrefillWithQueries_WritesOutputsThatMatchFloat64()
+    {
+        int[] sizes = [150, 61];
+        string whole = TestInputs.Write(PathFor("prefill.safetensors"), sizes.Sum(), 4, 1, 32, ElementType.BF16, seed: 21);
+        var parts = Split(whole, sizes, withQueries: true);
+        await using var cluster = await StartAsync();
+        string created = PathFor("prefill-o0.safetensors"), appended = PathFor("prefill-o1.safetensors");
+        var (session, status) = await cluster.Client.CreateSessionAsync("prefill",
+            new SessionSpec { InputPath = parts[0], OutputPath = created, Shards = 3, Causal = true, PageTokens = 32 });
+        Assert.Equal(created, status.Output);
+        Assert.Equal(4, status.Heads);
+        await session.AppendAsync(new SessionRows { InputPath = parts[1], OutputPath = appended });
+
+        // Each output is a job's output over the queries file at its positions (causal: keys beyond them are hidden).
+        var first = OutputVerifier.Verify(whole, created, AttentionMask.CausalMask, null, rows: 150, queriesPath: parts[0], queryOffset: 0);
+        Assert.True(first.Passed, first.Failure);
+        var second = OutputVerifier.Verify(whole, appended, AttentionMask.CausalMask, null, rows: 61, queriesPath: parts[1], queryOffset: 150);
+        Assert.True(second.Passed, second.Failure);
+    }
+
+    [Fact]
+    public async Task BadInput_RefusedNamingTheField_NothingCreated()
+    {
+        string whole = TestInputs.Write(PathFor("bad.safetensors"), 40, 4, 2, 32, ElementType.F32, seed: 1);
+        string other = TestInputs.Write(PathFor("bad-other.safetensors"), 10, 4, 4, 32, ElementType.F32, seed: 2);
+        string kvOnly = Split(whole, [40], withQueries: false)[0];
+        await using var cluster = await StartAsync(silos: 1);
+        async Task<SpecValidationException> Create(string id, SessionSpec spec) =>
+            await Assert.ThrowsAsync<SpecValidationException>(() => cluster.Client.CreateSessionAsync(id, spec));
+
+        Assert.Equal("inputs", (await Create("a", new SessionSpec { InputPath = PathFor("missing.safetensors") })).Field);
+        Assert.Equal("inputs", (await Create("a", new SessionSpec { InputPath = "/etc/passwd" })).Field);
+        Assert.Equal("shards", (await Create("a", new SessionSpec { InputPath = whole, Shards = 0 })).Field);
+        Assert.Equal("shards", (await Create("a", new SessionSpec { InputPath = whole, Shards = 41 })).Field);
+        Assert.Equal("pageTokens", (await Create("a", new SessionSpec { InputPath = whole, PageTokens = 8 })).Field);
+        Assert.Equal("window", (await Create("a", new SessionSpec { InputPath = whole, Window = 0 })).Field);
+        Assert.Equal("heads", (await Create("a", new SessionSpec { InputPath = kvOnly })).Field);
+        Assert.Equal("session", (await Create("../x", new SessionSpec { InputPath = whole })).Field);
+        Assert.Equal("output", (await Create("a", new SessionSpec { InputPath = whole, OutputPath = whole })).Field);
+        Assert.Empty(await cluster.Client.ListSessionsAsync());
+
+        var (session, _) = await cluster.Client.CreateSessionAsync("ok", new SessionSpec { InputPath = whole });
+        Assert.Equal("session", (await Create("ok", new SessionSpec { InputPath = whole })).Field);
+        var wrongHeads = await Assert.ThrowsAsync<SpecValidationException>(() => session.AppendAsync(new SessionRows { InputPath = other }));
+        Assert.Equal("kvHeads", wrongHeads.Field);
+        Assert.Equal("queries", (await Assert.ThrowsAsync<SpecValidationException>(() => session.AttendAsync(ElementType.F32, 2, new byte[100]))).Field);
+        Assert.Equal("queries", (await Assert.ThrowsAsync<SpecValidationException>(() => session.AttendAsync(ElementType.F32, 0, []))).Field);
+        Assert.Equal("queryOffset", (await Assert.ThrowsAsync<SpecValidationException>(() => session.AttendAsync(ElementType.F32, 1, new byte[512], -1))).Field);
+        byte[] nan = new byte[512];
+        BitConverter.TryWriteBytes(nan.AsSpan(4), float.NaN);
+        Assert.Equal("queries", (await Assert.ThrowsAsync<SpecValidationException>(() => session.AttendAsync(ElementType.F32, 1, nan))).Field);
+        Assert.Equal("session", (await Assert.ThrowsAsync<SpecValidationException>(() => cluster.Client.GetSession("nope").AttendAsync(ElementType.F32, 1, new byte[512]))).Field);
+        Assert.Equal(40, (await session.StatsAsync()).Tokens);
+    }
+}
+
+/// <summary>A session on the device-resident path (the portable kernel on ILGPU's CPU accelerator): pages are device handles.</summary>
+public sealed class ResidentSessionTests
+{
+    [Fact]
+    public async Task CreateAppendsAttend_OnDeviceHandles_EqualsFloat64()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "ringattn-rsessions-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string whole = TestInputs.Write(Path.Combine(directory, "whole.safetensors"), 140, 4, 2, 32, ElementType.BF16, seed: 4);
+            await using var cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
+            {
+                Silos = 2,
+                Device = "ilgpu-cpu",
+                AllowedRoots = [directory],
+                Configure = o => o.SessionRoot = Path.Combine(directory, "sessions"),
+            });
+            var (session, _) = await cluster.Client.CreateSessionAsync("r", new SessionSpec { InputPath = whole, Shards = 3, Causal = true, PageTokens = 16 });
+            byte[] q;
+            using (var file = SafetensorsFile.Open(whole))
+            {
+                q = new byte[5 * file.GetTensor("q").RowBytes];
+                file.ReadRows("q", 135, 5, q);
+            }
+
+            var answer = await session.AttendAsync(ElementType.BF16, 5, q, offset: 135);
+            Assert.Contains(cluster.DeviceName, (await session.StatsAsync()).ShardStats[0].Device, StringComparison.Ordinal);
+            SessionTests.AssertMatchesFloat64(whole, 140, answer, q, AttentionMask.CausalMask, ElementType.BF16);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
