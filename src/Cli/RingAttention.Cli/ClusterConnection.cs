@@ -62,7 +62,15 @@ public sealed class ClusterConnection : IAsyncDisposable
                 Device = target.Device,
                 ConfigureLogging = logging,
                 AllowedRoots = roots.Distinct(StringComparer.Ordinal).ToList(),
-                Configure = target.MaxJobMemory is long limit ? o => o.MaxJobMemoryBytes = limit : null,
+                Configure = o =>
+                {
+                    if (target.MaxJobMemory is long limit)
+                    {
+                        o.MaxJobMemoryBytes = limit;
+                    }
+
+                    o.SessionRoot = target.SessionRoot;
+                },
             }, ct);
             return new ClusterConnection(embedded, null, log,
                 $"embedded cluster of {embedded.Hosts.Count} silo{(embedded.Hosts.Count == 1 ? "" : "s")} on {embedded.DeviceName} ({embedded.DeviceReason}); {logNote}");

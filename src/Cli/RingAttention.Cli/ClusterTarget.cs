@@ -14,6 +14,9 @@ public sealed record ClusterTarget(
     /// <summary>The gateways of <see cref="Cluster"/> when it lists them (host:port,...), resolved once; empty otherwise.</summary>
     public IReadOnlyList<System.Net.IPEndPoint> Gateways { get; private init; } = [];
 
+    /// <summary>Where an embedded cluster keeps sessions (null: it keeps none).</summary>
+    public string? SessionRoot { get; init; }
+
     public const string ClusterVariable = "RINGATTN_CLUSTER";
     public const string ClusterIdVariable = "RINGATTN_CLUSTER_ID";
 

@@ -30,6 +30,7 @@ public static partial class FlagNames
         ["device"] = "--device",
         ["queries"] = "--queries",
         ["queryOffset"] = "--q-offset",
+        ["pageTokens"] = "--page-tokens",
     };
 
     /// <summary>The shape fields that <c>run</c> and <c>verify</c> read from the input file rather than from a flag.</summary>

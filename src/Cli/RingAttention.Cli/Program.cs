@@ -21,6 +21,22 @@ app.Configure(config =>
         .WithDescription("Check sampled rows of an output against its inputs with a float64 reference.");
     config.AddCommand<SiloCommand>("silo")
         .WithDescription("Run one silo of a cluster on this host (loopback), e.g. one per GPU; stops on Ctrl+C.");
+    config.AddBranch("session", session =>
+    {
+        session.SetDescription("Sessions: K/V of a long context kept sharded in pages on the cluster's devices, to append to and attend against (decode).");
+        session.AddCommand<RingAttention.Cli.Commands.Session.SessionCreateCommand>("create")
+            .WithDescription("Create a session from a k/v (optionally q) safetensors file; with q and --output, write the prefill's o and lse.");
+        session.AddCommand<RingAttention.Cli.Commands.Session.SessionAppendCommand>("append")
+            .WithDescription("Append k/v rows (optionally with q: chunked prefill, o and lse of the new rows to --output).");
+        session.AddCommand<RingAttention.Cli.Commands.Session.SessionAttendCommand>("attend")
+            .WithDescription("Attend queries against everything cached (every shard its own pages, partials merged by LSE in a tree).");
+        session.AddCommand<RingAttention.Cli.Commands.Session.SessionStatsCommand>("stats")
+            .WithDescription("Shape, length and every shard's pages (allocated vs used).");
+        session.AddCommand<RingAttention.Cli.Commands.Session.SessionDropCommand>("drop")
+            .WithDescription("Return a session's pages to the pools and delete its storage.");
+        session.AddCommand<RingAttention.Cli.Commands.Session.SessionListCommand>("list")
+            .WithDescription("List the sessions on the cluster's session storage.");
+    });
     config.AddBranch("bench", bench =>
     {
         bench.SetDescription("Benchmarks: the GPU kernel alone, the ring at several sizes, the device check of the kernels.");

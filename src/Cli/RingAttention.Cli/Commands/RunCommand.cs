@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 
 namespace RingAttention.Cli.Commands;
 
-public sealed class RunSettings : EmbeddedDeviceSettings
+public sealed class RunSettings : ClusterSettings
 {
     [CommandOption("--inputs <PATH>")]
     // Help text is console markup: brackets are doubled.
@@ -47,30 +47,6 @@ public sealed class RunSettings : EmbeddedDeviceSettings
     [Description("contiguous or zigzag (zigzag gives every shard equal causal work)")]
     [DefaultValue("zigzag")]
     public string Layout { get; init; } = "zigzag";
-
-    [CommandOption("--silos <N>")]
-    [Description("silos of the embedded cluster; ignored with --cluster (default 3, or 1 on a host with several GPUs: one silo owns them all and hands blocks device to device)")]
-    public int? Silos { get; init; }
-
-    [CommandOption("--cluster <HOST:PORT,...>")]
-    [Description("gateways of a running cluster instead of an embedded one, or redis://HOST:PORT to take them from the cluster's Redis membership (drops a frozen silo); default: the RINGATTN_CLUSTER environment variable, else embedded")]
-    public string? Cluster { get; init; }
-
-    [CommandOption("--cluster-id <ID>")]
-    [Description("cluster id of the running cluster (default: the RINGATTN_CLUSTER_ID environment variable, else ringattention)")]
-    public string? ClusterId { get; init; }
-
-    [CommandOption("--tls-cert <PFX>")]
-    [Description("the cluster's TLS certificate, when its silos use TLS")]
-    public string? TlsCertificate { get; init; }
-
-    [CommandOption("--tls-password <PASSWORD>")]
-    [Description("password of the --tls-cert file")]
-    public string? TlsPassword { get; init; }
-
-    [CommandOption("--token <TOKEN>")]
-    [Description("the cluster token, when its silos require one (default: the RINGATTN_TOKEN environment variable)")]
-    public string? Token { get; init; }
 
     [CommandOption("--force")]
     [Description("replace an existing output file that RingAttention did not write")]

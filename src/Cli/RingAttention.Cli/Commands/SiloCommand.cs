@@ -43,6 +43,10 @@ public sealed class SiloSettings : CliSettings
     [Description("largest job in bytes (RingAttention:MaxJobMemoryBytes, default 8 GiB)")]
     public long? MaxJobMemory { get; init; }
 
+    [CommandOption("--session-root <DIR>")]
+    [Description("where sessions keep their manifests and K/V segments; every silo of the cluster must see the same directory (default ~/.local/state/ringattn/sessions)")]
+    public string? SessionRoot { get; init; }
+
     [CommandOption("--no-ipc")]
     [Description("send K/V blocks to other silo processes of this host over the data plane instead of device to device (CUDA IPC), as between hosts")]
     public bool NoIpc { get; init; }
@@ -84,6 +88,7 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
         {
             ring.AllowedRoots.AddRange(roots.Select(Path.GetFullPath));
             ring.ProcessHandoff = !settings.NoIpc;
+            ring.SessionRoot = Path.GetFullPath(settings.SessionRoot ?? Client.StateDirectory.Of("sessions"));
             if (settings.MaxJobMemory is long limit)
             {
                 ring.MaxJobMemoryBytes = limit;

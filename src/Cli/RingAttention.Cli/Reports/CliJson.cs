@@ -16,4 +16,7 @@ namespace RingAttention.Cli.Reports;
 [JsonSerializable(typeof(KernelBenchReport))]
 [JsonSerializable(typeof(RingBenchReport))]
 [JsonSerializable(typeof(PeerBenchReport))]
+[JsonSerializable(typeof(Contracts.Sessions.SessionStatus))]
+[JsonSerializable(typeof(SessionAttendReport))]
+[JsonSerializable(typeof(SessionListReport))]
 public sealed partial class CliJson : JsonSerializerContext;

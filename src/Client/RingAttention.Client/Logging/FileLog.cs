@@ -47,12 +47,7 @@ public sealed class FileLog : IDisposable
 
     private static string DefaultDirectory()
     {
-        string? state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        string root = !string.IsNullOrEmpty(state) ? state
-            : !string.IsNullOrEmpty(home) ? System.IO.Path.Combine(home, ".local", "state")
-            : System.IO.Path.GetTempPath();
-        string directory = System.IO.Path.Combine(root, "ringattn", "logs");
+        string directory = StateDirectory.Of("logs");
         try
         {
             Directory.CreateDirectory(directory);

@@ -1,0 +1,40 @@
+using RingAttention.Contracts.Sessions;
+using RingAttention.Grains.Jobs;
+using RingAttention.Tensors;
+using Spectre.Console;
+
+namespace RingAttention.Cli.Reports;
+
+/// <summary>A session's status for a person: one line of shape and length, one per shard with its pages.</summary>
+public static class SessionReport
+{
+    public static void Print(string verb, SessionStatus status) => CliOutput.Human(() =>
+    {
+        string mask = status.Causal ? status.Window is int w ? $"causal, window {w}" : "causal" : status.Window is int v ? $"window {v}" : "no mask";
+        AnsiConsole.WriteLine(FormattableString.Invariant(
+            $"{verb} session {status.SessionId}: {status.Tokens} tokens in {status.Segments} segment{(status.Segments == 1 ? "" : "s")}, {status.Heads}/{status.KvHeads} heads, head dim {status.HeadDim}, {status.DType.SafetensorsName()}, {mask}, pages of {status.PageTokens} tokens"));
+        foreach (var shard in status.ShardStats)
+        {
+            AnsiConsole.WriteLine(FormattableString.Invariant(
+                $"  shard {shard.Index} on {shard.Device} ({shard.Silo}): {shard.Tokens} tokens, {shard.Pages} pages, {JobMemory.Format(shard.UsedBytes)} used of {JobMemory.Format(shard.AllocatedBytes)}; pool {JobMemory.Format(shard.PoolFreeBytes)} free of {JobMemory.Format(shard.PoolBytes)}"));
+        }
+
+        if (status.ShardStats.Count > 0)
+        {
+            double fragmentation = status.AllocatedBytes == 0 ? 0 : 1 - ((double)status.UsedBytes / status.AllocatedBytes);
+            AnsiConsole.WriteLine(FormattableString.Invariant(
+                $"  pages hold {JobMemory.Format(status.UsedBytes)} in {JobMemory.Format(status.AllocatedBytes)} ({fragmentation:P1} free room in last pages)"));
+        }
+
+        if (status.Output is string output)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}");
+        }
+    });
+}
+
+/// <summary>What <c>session attend --json</c> prints.</summary>
+public sealed record SessionAttendReport(string Session, int Rows, int FirstPosition, double Seconds, int MergeRounds, string Output);
+
+/// <summary>What <c>session list --json</c> prints.</summary>
+public sealed record SessionListReport(IReadOnlyList<string> Sessions);

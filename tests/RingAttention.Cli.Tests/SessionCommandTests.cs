@@ -1,0 +1,111 @@
+using System.Text.Json;
+using RingAttention.Tensors;
+
+namespace RingAttention.Cli.Tests;
+
+/// <summary>
+/// <c>ringattn session ...</c> as the README runs it, each command its own process on its own embedded cluster: the
+/// session lives on storage between them (create in one process, append and attend in later ones). The attend's answer
+/// equals the one-shot job of the same queries at the same positions (<c>run --queries --q-offset</c>).
+/// </summary>
+public sealed class SessionCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("ringattn-session-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string PathFor(string name) => Path.Combine(_directory, name);
+
+    private async Task<CliProcess.Result> Ok(params string[] args)
+    {
+        var result = await CliProcess.RunAsync([.. args, "--session-root", PathFor("sessions")]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
+    [Fact]
+    public async Task CreateAppendAttendStatsListDrop_AsTheReadmeSays()
+    {
+        string context = PathFor("context.safetensors"), chunk = PathFor("chunk.safetensors"), next = PathFor("next.safetensors");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", context, "--tokens", "4000", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16")).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", chunk, "--tokens", "100", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16", "--seed", "2")).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", next, "--tokens", "1", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16", "--seed", "3")).ExitCode);
+
+        var created = await Ok("session", "create", "chat", "--inputs", context, "--causal", "--shards", "4", "--page-tokens", "256");
+        Assert.Contains("created session chat: 4000 tokens in 1 segment, 8/2 heads, head dim 64, BF16, causal", created.Output, StringComparison.Ordinal);
+        var appended = await Ok("session", "append", "chat", "--inputs", chunk, "--output", PathFor("chunk-o.safetensors"));
+        Assert.Contains("4100 tokens in 2 segments", appended.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(PathFor("chunk-o.safetensors")));
+
+        var attend = await Ok("session", "attend", "chat", "--queries", next, "--output", PathFor("next-o.safetensors"));
+        Assert.Contains("attended 1 query at positions [4100, 4101)", attend.Output, StringComparison.Ordinal);
+
+        // The same query as a one-shot job over the concatenated context: the same numbers.
+        string whole = PathFor("whole.safetensors");
+        Concatenate(whole, context, chunk);
+        var job = await CliProcess.RunAsync("run", "--inputs", whole, "--queries", next, "--q-offset", "4100", "--causal", "--shards", "1", "--silos", "1", "--output", PathFor("job-o.safetensors"));
+        Assert.True(job.ExitCode == 0, job.ToString());
+        AssertClose(PathFor("job-o.safetensors"), PathFor("next-o.safetensors"));
+
+        var stats = await Ok("session", "stats", "chat", "--json");
+        using (var document = JsonDocument.Parse(stats.Stdout))
+        {
+            Assert.Equal(4100, document.RootElement.GetProperty("tokens").GetInt32());
+            Assert.Equal(4, document.RootElement.GetProperty("shardStats").GetArrayLength());
+        }
+
+        Assert.Contains("chat", (await Ok("session", "list")).Output, StringComparison.Ordinal);
+        await Ok("session", "drop", "chat");
+        Assert.Contains("no sessions", (await Ok("session", "list")).Output, StringComparison.Ordinal);
+
+        var missing = await CliProcess.RunAsync("session", "attend", "chat", "--queries", next, "--output", PathFor("x.safetensors"), "--session-root", PathFor("sessions"));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("there is no session 'chat'", missing.Output, StringComparison.Ordinal);
+    }
+
+    private static void Concatenate(string path, params string[] parts)
+    {
+        var tensors = new List<(string, ElementType, long[], ReadOnlyMemory<byte>)>();
+        foreach (string name in new[] { "q", "k", "v" })
+        {
+            var bytes = new List<byte>();
+            long rows = 0;
+            long[] shape = [];
+            ElementType type = default;
+            foreach (string part in parts)
+            {
+                using var file = SafetensorsFile.Open(part);
+                var info = file.GetTensor(name);
+                byte[] data = new byte[info.ByteLength];
+                file.ReadRows(name, 0, (int)info.Shape[0], data);
+                bytes.AddRange(data);
+                rows += info.Shape[0];
+                shape = info.Shape;
+                type = info.Type;
+            }
+
+            tensors.Add((name, type, [rows, shape[1], shape[2]], bytes.ToArray()));
+        }
+
+        SafetensorsFile.Write(path, tensors);
+    }
+
+    private static void AssertClose(string expectedPath, string actualPath)
+    {
+        using var expected = SafetensorsFile.Open(expectedPath);
+        using var actual = SafetensorsFile.Open(actualPath);
+        foreach (string name in new[] { "o", "lse" })
+        {
+            var info = expected.GetTensor(name);
+            Assert.Equal(info.Shape, actual.GetTensor(name).Shape);
+            byte[] a = new byte[info.ByteLength], b = new byte[info.ByteLength];
+            expected.ReadElements(name, 0, a);
+            actual.ReadElements(name, 0, b);
+            for (long i = 0; i < info.ElementCount; i++)
+            {
+                double x = ElementConvert.Read(a, info.Type, i), y = ElementConvert.Read(b, info.Type, i);
+                Assert.True(Math.Abs(x - y) <= 1e-2 * Math.Max(1, Math.Abs(x)), $"{name}[{i}]: job {x}, session {y}");
+            }
+        }
+    }
+}
