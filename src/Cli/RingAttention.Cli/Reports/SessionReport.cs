@@ -34,7 +34,7 @@ public static class SessionReport
 }
 
 /// <summary>What <c>session attend --json</c> prints.</summary>
-public sealed record SessionAttendReport(string Session, int Rows, int FirstPosition, double Seconds, int MergeRounds, string Output);
+public sealed record SessionAttendReport(string Session, int Rows, int FirstPosition, double Seconds, int MergeRounds, string Output, IReadOnlyList<double> AllSeconds);
 
 /// <summary>What <c>session list --json</c> prints.</summary>
 public sealed record SessionListReport(IReadOnlyList<string> Sessions);

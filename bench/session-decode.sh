@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Session attend latency on one H200 (issue 15's measurement, first figures): a context of $KEYS tokens (32/8 heads,
+# d 128, bf16) in a session of R = 8 shards on cuda:0, pages of $PAGES tokens (each its own session), attends of
+# n = 1 and 16 rows at the end of the context repeated in one process (median of the warm ones, timed at the session
+# grain); PyTorch SDPA (flash, cuDNN, efficient) of the same shapes on the same GPU in the same call: q [1, 32, n, 128]
+# against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost).
+set -euo pipefail
+out=${OUT:-/tmp/out}; work=${WORK:-/tmp/decode}; mkdir -p "$out" "$work"
+bin=.device/ringattn/ringattn
+keys=${KEYS:-1048576}
+common=(--device cuda:0 --silos 1 --session-root $work/root)
+$bin gen --output $work/kv.safetensors --tokens $keys --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 > /dev/null
+for n in 1 16; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 --seed $n > /dev/null; done
+for page in ${PAGES:-256 16384}; do
+  $bin session create p$page --inputs $work/kv.safetensors --causal --shards 8 --page-tokens $page "${common[@]}" 2>&1 | grep "pages hold" | sed "s/^/page $page: /" | tee -a "$out/summary.txt"
+  for n in 1 16; do
+    $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat 20 "${common[@]}" 2>&1 \
+      | grep -E "median" | sed "s/^/page $page n=$n: /" | tee -a "$out/summary.txt"
+  done
+  $bin session drop p$page "${common[@]}" > /dev/null 2>&1
+done
+python3 - "$keys" <<'PY' | tee -a "$out/summary.txt"
+import sys, torch
+import torch.nn.functional as F
+from torch.nn.attention import sdpa_kernel, SDPBackend
+T = int(sys.argv[1])
+k = torch.randn(1, 8, T, 128, dtype=torch.bfloat16, device="cuda"); v = torch.randn_like(k)
+for n in (1, 16):
+    q = torch.randn(1, 32, n, 128, dtype=torch.bfloat16, device="cuda")
+    for name, b in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION), ("efficient", SDPBackend.EFFICIENT_ATTENTION)):
+        try:
+            with sdpa_kernel(b):
+                f = lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+                for _ in range(3): f()
+                torch.cuda.synchronize(); ts = []
+                for _ in range(20):
+                    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
+            print(f"sdpa {name} n={n} keys={T}: median {sorted(ts)[10]:.3f} ms")
+        except Exception as ex:
+            print(f"sdpa {name} n={n}: error {str(ex).splitlines()[0][:100]}")
+PY
