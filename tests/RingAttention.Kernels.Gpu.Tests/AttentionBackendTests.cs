@@ -76,6 +76,40 @@ public abstract class AttentionBackendTests : IDisposable
         AssertClose(spec, q, blocks, acc);
     }
 
+    public static TheoryData<string, int, int, int, int, string> DecodeCases() => new()
+    {
+        { "causal", 1, 8, 2, 128, "bf16" },
+        { "none", 16, 8, 2, 128, "bf16" },
+        { "causal", 3, 6, 2, 64, "f16" },
+        { "window", 2, 4, 4, 40, "f32" },
+        { "causal+window", 7, 8, 1, 96, "bf16" },
+    };
+
+    /// <summary>
+    /// Few query rows against many keys take the split-K path (<see cref="DecodeKernel"/>): two blocks in turn (the
+    /// second merged into the first's result), odd key counts that leave a short last chunk, rows whose window sees no
+    /// key of a block. Queries sit at the end of the keys, as decode steps do.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(DecodeCases))]
+    public void Accumulate_FewQueryRowsManyKeys_SplitK_MatchesFloat64(string mask, int rows, int heads, int kvHeads, int dim, string dtype)
+    {
+        var backend = Backend();
+        var spec = Spec(mask, heads, kvHeads, dim, dtype);
+        Assert.True(DecodeKernel.Serves(rows, spec.GroupSize, 70, dim, 16));
+        var rng = new Random(HashCode.Combine(mask, rows, heads, dim));
+        var q = Reference.Random(rng, spec.DType, heads, dim, new TokenSpan(201 - rows, rows));
+        KeyValueBlock Block(TokenSpan span) => new(Reference.Random(rng, spec.DType, kvHeads, dim, span), Reference.Random(rng, spec.DType, kvHeads, dim, span));
+        var blocks = new[] { Block(new TokenSpan(0, 131)), Block(new TokenSpan(131, 70)) };
+        var acc = new PartialResult(q.Rows, heads, dim);
+        foreach (var block in blocks)
+        {
+            backend.Accumulate(spec, q, block, acc);
+        }
+
+        AssertClose(spec, q, blocks, acc);
+    }
+
     [SkippableFact]
     public void Accumulate_KeysAllInTheFuture_LeavesEmptyRows()
     {

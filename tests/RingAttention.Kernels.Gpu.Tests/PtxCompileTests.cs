@@ -60,6 +60,21 @@ public sealed class PtxCompileTests
         Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
     }
 
+    /// <summary>The split-K kernel keeps its per-lane vectors in registers: no local memory in its PTX.</summary>
+    [Fact]
+    public void DecodeKernel_CompilesToPtx_WithoutLocalMemory()
+    {
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.Release));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
+        foreach (string name in new[] { nameof(DecodeKernel.Split), nameof(DecodeKernel.Merge) })
+        {
+            var method = typeof(DecodeKernel).GetMethod(name)!;
+            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), default);
+            Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+            Assert.DoesNotContain(".local", compiled.PTXAssembly, StringComparison.Ordinal);
+        }
+    }
+
     private static int Count(string text, string what)
     {
         int n = 0;

@@ -78,7 +78,15 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
                 if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
                 {
                     var p = MakeParams(spec, views, qRows, qOffset, qs, kOffset, ks, merge);
-                    Launch(p, spec.DType, views);
+                    if (DecodeServes(p))
+                    {
+                        LaunchDecode(p, spec.DType, views);
+                    }
+                    else
+                    {
+                        Launch(p, spec.DType, views);
+                    }
+
                     merge = true;
                 }
 

@@ -124,7 +124,7 @@ internal static class PortableKernel
     private static float Exp2(float x) => SoftMath.Exp2(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Load(ArrayView<ushort> data, int dtype, long index)
+    internal static float Load(ArrayView<ushort> data, int dtype, long index)
     {
         if (dtype == 0)
         {

@@ -1,0 +1,262 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+
+namespace RingAttention.Kernels.Gpu;
+
+/// <summary>
+/// Split-K attention for few query rows (decode; flash-decoding): the keys of a block are cut into chunks of
+/// <see cref="ChunkKeys"/>, one thread group per (chunk, kv head, tile of <see cref="Vectors"/> query vectors), where a
+/// query vector is one (row, query head) of the kv head's group: the query heads that share a kv head read its K/V
+/// rows once. The group's lanes split the head dim (lane l owns dims l, l + L, ...), so K and V rows are read
+/// coalesced and the output accumulators stay in registers; a score is the group's sum of lane partials. Each group
+/// writes its chunk's normalised partial (o, lse); <see cref="Merge"/> folds the chunks into the running result by
+/// the same LSE merge as every kernel. Portable ILGPU (no PTX): the GPU runs it, and ILGPU's CPU accelerator in CI.
+/// </summary>
+internal static class DecodeKernel
+{
+    /// <summary>Keys per chunk (one group each): small enough that a 16K-key page gives hundreds of groups.</summary>
+    public const int ChunkKeys = 64;
+
+    /// <summary>Query vectors per group.</summary>
+    public const int Vectors = 4;
+
+    /// <summary>Most query vectors (rows x group size) a launch takes this path for.</summary>
+    public const int MaxVectors = 64;
+
+    /// <summary>Whether this path serves a launch: few query vectors, enough keys to split, and head dims the lanes
+    /// cover with <see cref="DecodeSlots.Count"/> slots each.</summary>
+    public static bool Serves(int rows, int group, int keys, int headDim, int lanes) =>
+        (long)rows * group <= MaxVectors && keys >= ChunkKeys && headDim <= DecodeSlots.Count * lanes;
+
+    /// <summary>Grid x = chunks, y = kv heads, z = tiles of <see cref="Vectors"/> query vectors; group = lanes.</summary>
+    public static void Split(
+        FlashParams p,
+        int dtype,
+        ArrayView<ushort> q,
+        ArrayView<ushort> k,
+        ArrayView<ushort> v,
+        ArrayView<float> partialO,
+        ArrayView<float> partialLse)
+    {
+        int chunk = Grid.IdxX;
+        int kvh = Grid.IdxY;
+        int tile = Grid.IdxZ;
+        int lane = Group.IdxX;
+        int lanes = Group.DimX;
+        int dim = p.HeadDim;
+        int vectors = p.QCount * p.Group;
+        var a = Start(p, dtype, q, tile * Vectors, kvh, lane, lanes, vectors);
+        var b = Start(p, dtype, q, (tile * Vectors) + 1, kvh, lane, lanes, vectors);
+        var c = Start(p, dtype, q, (tile * Vectors) + 2, kvh, lane, lanes, vectors);
+        var d = Start(p, dtype, q, (tile * Vectors) + 3, kvh, lane, lanes, vectors);
+        int j0 = chunk * ChunkKeys;
+        int j1 = j0 + ChunkKeys < p.KCount ? j0 + ChunkKeys : p.KCount;
+        for (int j = j0; j < j1; j++)
+        {
+            long kBase = ((long)(p.KRowOffset + j) * p.KvHeads + kvh) * dim;
+            var key = Load(k, dtype, kBase, lane, lanes, dim);
+            float sa = GroupSum(Dot(a.Q, key), lane, lanes);
+            float sb = GroupSum(Dot(b.Q, key), lane, lanes);
+            float sc = GroupSum(Dot(c.Q, key), lane, lanes);
+            float sd = GroupSum(Dot(d.Q, key), lane, lanes);
+            var value = Load(v, dtype, ((long)(p.KRowOffset + j) * p.KvHeads + kvh) * dim, lane, lanes, dim);
+            long keyPosition = (long)p.KPos0 + j;
+            a = Step(p, a, sa, keyPosition, value);
+            b = Step(p, b, sb, keyPosition, value);
+            c = Step(p, c, sc, keyPosition, value);
+            d = Step(p, d, sd, keyPosition, value);
+        }
+
+        Finish(a, tile * Vectors, chunk, vectors, lane, lanes, dim, partialO, partialLse);
+        Finish(b, (tile * Vectors) + 1, chunk, vectors, lane, lanes, dim, partialO, partialLse);
+        Finish(c, (tile * Vectors) + 2, chunk, vectors, lane, lanes, dim, partialO, partialLse);
+        Finish(d, (tile * Vectors) + 3, chunk, vectors, lane, lanes, dim, partialO, partialLse);
+    }
+
+    /// <summary>
+    /// Grid x = query rows, y = heads; group = threads over the head dim. Folds the <paramref name="chunks"/> partials of
+    /// (row, head) in chunk order and merges the result into the running O/LSE (or writes it, when p.Merge is 0).
+    /// </summary>
+    public static void Merge(FlashParams p, int chunks, ArrayView<float> partialO, ArrayView<float> partialLse, ArrayView<float> o, ArrayView<float> lse)
+    {
+        int row = Grid.IdxX;
+        int h = Grid.IdxY;
+        int kvh = h / p.Group;
+        int vector = (row * p.Group) + (h % p.Group);
+        int vectors = p.QCount * p.Group;
+        int dim = p.HeadDim;
+        // Every thread folds the lse of all chunks itself (a few hundred floats): no shared state, the same order everywhere.
+        float total = float.NegativeInfinity;
+        for (int c = 0; c < chunks; c++)
+        {
+            total = SoftmaxMerge.Combine<PortableMath>(total, partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)], out _, out _);
+        }
+
+        long lseIndex = (long)h * p.LseStride + p.QRowOffset + row;
+        float old = p.Merge != 0 ? lse[lseIndex] : float.NegativeInfinity;
+        float merged = SoftmaxMerge.Combine<PortableMath>(old, total, out float wOld, out float wNew);
+        long oBase = ((long)(p.QRowOffset + row) * p.Heads + h) * dim;
+        for (int x = Group.IdxX; x < dim; x += Group.DimX)
+        {
+            float sum = 0f;
+            if (total != float.NegativeInfinity)
+            {
+                for (int c = 0; c < chunks; c++)
+                {
+                    long at = PartialIndex(c, kvh, vector, vectors, p.KvHeads);
+                    float l = partialLse[at];
+                    if (l != float.NegativeInfinity)
+                    {
+                        sum += SoftMath.Exp2((l - total) * SoftmaxMerge.Log2E) * partialO[(at * dim) + x];
+                    }
+                }
+            }
+
+            o[oBase + x] = p.Merge != 0 ? (wOld * o[oBase + x]) + (wNew * sum) : total == float.NegativeInfinity ? 0f : sum;
+        }
+
+        Group.Barrier();
+        if (Group.IdxX == 0)
+        {
+            lse[lseIndex] = p.Merge != 0 ? merged : total;
+        }
+    }
+
+    /// <summary>Index of (chunk, kv head, vector) in the partial buffers (o: times the head dim).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long PartialIndex(int chunk, int kvh, int vector, int vectors, int kvHeads) =>
+        (((long)chunk * kvHeads) + kvh) * vectors + vector;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodeQuery Start(FlashParams p, int dtype, ArrayView<ushort> q, int vector, int kvh, int lane, int lanes, int vectors)
+    {
+        var state = new DecodeQuery { M = float.NegativeInfinity, L = 0f, Position = -1 };
+        if (vector < vectors)
+        {
+            int row = vector / p.Group;
+            int h = (kvh * p.Group) + (vector % p.Group);
+            state.Q = Load(q, dtype, ((long)(p.QRowOffset + row) * p.Heads + h) * p.HeadDim, lane, lanes, p.HeadDim);
+            state.Position = (long)p.QPos0 + row;
+        }
+
+        return state;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodeQuery Step(FlashParams p, DecodeQuery state, float score, long keyPosition, DecodeSlots value)
+    {
+        long delta = state.Position - keyPosition;
+        if (state.Position < 0 || delta < p.DMin || delta > p.DMax)
+        {
+            return state;
+        }
+
+        float s = score * p.ScaleLog2;
+        if (s > state.M)
+        {
+            float alpha = SoftMath.Exp2(state.M - s);
+            for (int i = 0; i < DecodeSlots.Count; i++)
+            {
+                state.Acc.Set(i, state.Acc.Get(i) * alpha);
+            }
+
+            state.L *= alpha;
+            state.M = s;
+        }
+
+        float e = SoftMath.Exp2(s - state.M);
+        state.L += e;
+        for (int i = 0; i < DecodeSlots.Count; i++)
+        {
+            state.Acc.Set(i, state.Acc.Get(i) + (e * value.Get(i)));
+        }
+
+        return state;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(DecodeQuery state, int vector, int chunk, int vectors, int lane, int lanes, int dim, ArrayView<float> partialO, ArrayView<float> partialLse)
+    {
+        if (vector >= vectors)
+        {
+            return;
+        }
+
+        // The partial buffers are laid out [chunk][kv head][vector]: the caller passes the kv head through the grid.
+        long at = PartialIndex(chunk, Grid.IdxY, vector, vectors, Grid.DimY);
+        float inv = state.L > 0f ? 1f / state.L : 0f;
+        for (int i = 0; i < DecodeSlots.Count; i++)
+        {
+            int x = lane + (i * lanes);
+            if (x < dim)
+            {
+                partialO[(at * dim) + x] = state.Acc.Get(i) * inv;
+            }
+        }
+
+        if (lane == 0)
+        {
+            partialLse[at] = state.L > 0f ? SoftmaxMerge.BlockLse<PortableMath>(state.M, state.L) : float.NegativeInfinity;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(DecodeSlots a, DecodeSlots b)
+    {
+        float s = 0f;
+        for (int i = 0; i < DecodeSlots.Count; i++)
+        {
+            s += a.Get(i) * b.Get(i);
+        }
+
+        return s;
+    }
+
+    /// <summary>A lane's slots of one row: dims lane, lane + L, ... (zero past the head dim).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodeSlots Load(ArrayView<ushort> data, int dtype, long rowBase, int lane, int lanes, int dim)
+    {
+        var slots = default(DecodeSlots);
+        for (int i = 0; i < DecodeSlots.Count; i++)
+        {
+            int x = lane + (i * lanes);
+            slots.Set(i, x < dim ? PortableKernel.Load(data, dtype, rowBase + x) : 0f);
+        }
+
+        return slots;
+    }
+
+    /// <summary>
+    /// The sum over the group's lanes, in every lane: a butterfly within each warp, then (on an accelerator whose warps
+    /// are narrower than the group, as ILGPU's CPU one) the warps' sums through shared memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float GroupSum(float value, int lane, int lanes)
+    {
+        for (int offset = Warp.WarpSize / 2; offset > 0; offset /= 2)
+        {
+            value += Warp.ShuffleXor(value, offset);
+        }
+
+        if (lanes <= Warp.WarpSize)
+        {
+            return value;
+        }
+
+        var partial = SharedMemory.Allocate<float>(64);
+        Group.Barrier();
+        if (Warp.LaneIdx == 0)
+        {
+            partial[lane / Warp.WarpSize] = value;
+        }
+
+        Group.Barrier();
+        float total = 0f;
+        for (int w = 0; w < lanes / Warp.WarpSize; w++)
+        {
+            total += partial[w];
+        }
+
+        return total;
+    }
+}

@@ -1,0 +1,52 @@
+using ILGPU;
+using ILGPU.Runtime;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Gpu;
+
+/// <summary>The split-K path of the ILGPU backends (<see cref="DecodeKernel"/>): few query rows against many keys.</summary>
+public abstract partial class IlgpuAttentionBackend
+{
+    private Action<KernelConfig, FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>? _decodeSplit;
+    private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
+
+    /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
+    internal bool UseDecodeKernel { get; set; } = true;
+
+    /// <summary>Lanes of a decode group: one warp on a GPU; the largest group on ILGPU's CPU accelerator (its warps are 4 wide).</summary>
+    private int DecodeLanes => Accelerator.AcceleratorType == AcceleratorType.CPU ? Math.Min(16, Accelerator.MaxGroupSize.X) : Accelerator.WarpSize;
+
+    /// <summary>Whether <see cref="LaunchDecode"/> serves this launch.</summary>
+    private protected bool DecodeServes(FlashParams p) =>
+        UseDecodeKernel && DecodeKernel.Serves(p.QCount, p.Group, p.KCount, p.HeadDim, DecodeLanes);
+
+    /// <summary>The chunks' partials into a pooled scratch buffer, then folded into the running result; two launches.</summary>
+    private protected void LaunchDecode(FlashParams p, ElementType type, DeviceViews views)
+    {
+        _decodeSplit ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split);
+        _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Merge);
+        int chunks = (p.KCount + DecodeKernel.ChunkKeys - 1) / DecodeKernel.ChunkKeys;
+        int vectors = p.QCount * p.Group;
+        int tiles = (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
+        long partials = (long)chunks * p.KvHeads * vectors;
+        long bytes = 4 * partials * (p.HeadDim + 1);
+        var scratch = Pool.Rent(bytes, $"decode partials of {chunks} chunks ({bytes:N0} B)");
+        try
+        {
+            var floats = scratch.View.AsContiguous().Cast<float>();
+            var partialO = floats.SubView(0, partials * p.HeadDim);
+            var partialLse = floats.SubView(partials * p.HeadDim, partials);
+            int dtype = type switch { ElementType.F32 => 0, ElementType.F16 => 1, _ => 2 };
+            _decodeSplit(new KernelConfig(new Index3D(chunks, p.KvHeads, tiles), new Index3D(DecodeLanes, 1, 1)),
+                p, dtype, views.Q.Cast<ushort>(), views.K.Cast<ushort>(), views.V.Cast<ushort>(), partialO, partialLse);
+            int threads = Math.Min(Math.Min(p.HeadDim, 128), Accelerator.MaxGroupSize.X);
+            _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, chunks, partialO, partialLse, views.O, views.Lse);
+        }
+        finally
+        {
+            // The pool may free an idle buffer at once: the kernels must be done with it first.
+            Accelerator.DefaultStream.Synchronize();
+            Pool.Return(scratch);
+        }
+    }
+}
