@@ -69,6 +69,7 @@ public sealed class PtxCompileTests
         foreach (string name in new[] { nameof(DecodeKernel.Split), nameof(DecodeKernel.Merge) })
         {
             var method = typeof(DecodeKernel).GetMethod(name)!;
+            method = method.IsGenericMethodDefinition ? method.MakeGenericMethod(typeof(Bf16Quad)) : method;
             var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), default);
             Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
             Assert.DoesNotContain(".local", compiled.PTXAssembly, StringComparison.Ordinal);

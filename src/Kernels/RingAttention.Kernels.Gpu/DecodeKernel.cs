@@ -7,15 +7,15 @@ namespace RingAttention.Kernels.Gpu;
 /// Split-K attention for few query rows (decode; flash-decoding): the keys of a block are cut into chunks of
 /// <see cref="ChunkKeys"/>, one thread group per (chunk, kv head, tile of <see cref="Vectors"/> query vectors), where a
 /// query vector is one (row, query head) of the kv head's group: the query heads that share a kv head read its K/V
-/// rows once. The group's lanes split the head dim (lane l owns dims l, l + L, ...), so K and V rows are read
-/// coalesced and the output accumulators stay in registers; a score is the group's sum of lane partials. Each group
+/// rows once. The group's lanes split the head dim (lane l owns dims 4l..4l+3 and 4(l+L)..4(l+L)+3, each four one 8-byte load), so
+/// K and V rows are read coalesced and the output accumulators stay in registers; a score is the group's sum of lane partials. Each group
 /// writes its chunk's normalised partial (o, lse); <see cref="Merge"/> folds the chunks into the running result by
 /// the same LSE merge as every kernel. Portable ILGPU (no PTX): the GPU runs it, and ILGPU's CPU accelerator in CI.
 /// </summary>
 internal static class DecodeKernel
 {
     /// <summary>Keys per chunk (one group each): small enough that a 16K-key page gives hundreds of groups.</summary>
-    public const int ChunkKeys = 64;
+    public const int ChunkKeys = 32;
 
     /// <summary>Query vectors per group.</summary>
     public const int Vectors = 4;
@@ -24,19 +24,19 @@ internal static class DecodeKernel
     public const int MaxVectors = 64;
 
     /// <summary>Whether this path serves a launch: few query vectors, enough keys to split, and head dims the lanes
-    /// cover with <see cref="DecodeSlots.Count"/> slots each.</summary>
+    /// cover with <see cref="DecodeSlots.Count"/> slots each (two groups of 4 consecutive dims).</summary>
     public static bool Serves(int rows, int group, int keys, int headDim, int lanes) =>
-        (long)rows * group <= MaxVectors && keys >= ChunkKeys && headDim <= DecodeSlots.Count * lanes;
+        (long)rows * group <= MaxVectors && keys >= ChunkKeys && headDim % 4 == 0 && headDim <= DecodeSlots.Count * lanes;
 
     /// <summary>Grid x = chunks, y = kv heads, z = tiles of <see cref="Vectors"/> query vectors; group = lanes.</summary>
-    public static void Split(
+    public static void Split<TQuad>(
         FlashParams p,
-        int dtype,
-        ArrayView<ushort> q,
-        ArrayView<ushort> k,
-        ArrayView<ushort> v,
+        ArrayView<ulong> q,
+        ArrayView<ulong> k,
+        ArrayView<ulong> v,
         ArrayView<float> partialO,
         ArrayView<float> partialLse)
+        where TQuad : struct, IDecodeQuad
     {
         int chunk = Grid.IdxX;
         int kvh = Grid.IdxY;
@@ -45,21 +45,21 @@ internal static class DecodeKernel
         int lanes = Group.DimX;
         int dim = p.HeadDim;
         int vectors = p.QCount * p.Group;
-        var a = Start(p, dtype, q, tile * Vectors, kvh, lane, lanes, vectors);
-        var b = Start(p, dtype, q, (tile * Vectors) + 1, kvh, lane, lanes, vectors);
-        var c = Start(p, dtype, q, (tile * Vectors) + 2, kvh, lane, lanes, vectors);
-        var d = Start(p, dtype, q, (tile * Vectors) + 3, kvh, lane, lanes, vectors);
+        var a = Start<TQuad>(p, q, tile * Vectors, kvh, lane, lanes, vectors);
+        var b = Start<TQuad>(p, q, (tile * Vectors) + 1, kvh, lane, lanes, vectors);
+        var c = Start<TQuad>(p, q, (tile * Vectors) + 2, kvh, lane, lanes, vectors);
+        var d = Start<TQuad>(p, q, (tile * Vectors) + 3, kvh, lane, lanes, vectors);
         int j0 = chunk * ChunkKeys;
         int j1 = j0 + ChunkKeys < p.KCount ? j0 + ChunkKeys : p.KCount;
         for (int j = j0; j < j1; j++)
         {
             long kBase = ((long)(p.KRowOffset + j) * p.KvHeads + kvh) * dim;
-            var key = Load(k, dtype, kBase, lane, lanes, dim);
-            float sa = GroupSum(Dot(a.Q, key), lane, lanes);
-            float sb = GroupSum(Dot(b.Q, key), lane, lanes);
-            float sc = GroupSum(Dot(c.Q, key), lane, lanes);
-            float sd = GroupSum(Dot(d.Q, key), lane, lanes);
-            var value = Load(v, dtype, ((long)(p.KRowOffset + j) * p.KvHeads + kvh) * dim, lane, lanes, dim);
+            var key = Load<TQuad>(k, kBase, lane, lanes, dim);
+            float sa = GroupSum(a.Q.Dot(key), lane, lanes);
+            float sb = GroupSum(b.Q.Dot(key), lane, lanes);
+            float sc = GroupSum(c.Q.Dot(key), lane, lanes);
+            float sd = GroupSum(d.Q.Dot(key), lane, lanes);
+            var value = Load<TQuad>(v, kBase, lane, lanes, dim);
             long keyPosition = (long)p.KPos0 + j;
             a = Step(p, a, sa, keyPosition, value);
             b = Step(p, b, sb, keyPosition, value);
@@ -128,14 +128,15 @@ internal static class DecodeKernel
         (((long)chunk * kvHeads) + kvh) * vectors + vector;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeQuery Start(FlashParams p, int dtype, ArrayView<ushort> q, int vector, int kvh, int lane, int lanes, int vectors)
+    private static DecodeQuery Start<TQuad>(FlashParams p, ArrayView<ulong> q, int vector, int kvh, int lane, int lanes, int vectors)
+        where TQuad : struct, IDecodeQuad
     {
         var state = new DecodeQuery { M = float.NegativeInfinity, L = 0f, Position = -1 };
         if (vector < vectors)
         {
             int row = vector / p.Group;
             int h = (kvh * p.Group) + (vector % p.Group);
-            state.Q = Load(q, dtype, ((long)(p.QRowOffset + row) * p.Heads + h) * p.HeadDim, lane, lanes, p.HeadDim);
+            state.Q = Load<TQuad>(q, ((long)(p.QRowOffset + row) * p.Heads + h) * p.HeadDim, lane, lanes, p.HeadDim);
             state.Position = (long)p.QPos0 + row;
         }
 
@@ -154,23 +155,16 @@ internal static class DecodeKernel
         float s = score * p.ScaleLog2;
         if (s > state.M)
         {
+            // A new maximum (rare after the first keys): rescale what was summed so far.
             float alpha = SoftMath.Exp2(state.M - s);
-            for (int i = 0; i < DecodeSlots.Count; i++)
-            {
-                state.Acc.Set(i, state.Acc.Get(i) * alpha);
-            }
-
+            state.Acc = state.Acc.Scaled(alpha);
             state.L *= alpha;
             state.M = s;
         }
 
         float e = SoftMath.Exp2(s - state.M);
+        state.Acc = state.Acc.ScaledPlus(1f, value, e);
         state.L += e;
-        for (int i = 0; i < DecodeSlots.Count; i++)
-        {
-            state.Acc.Set(i, state.Acc.Get(i) + (e * value.Get(i)));
-        }
-
         return state;
     }
 
@@ -184,14 +178,24 @@ internal static class DecodeKernel
 
         // The partial buffers are laid out [chunk][kv head][vector]: the caller passes the kv head through the grid.
         long at = PartialIndex(chunk, Grid.IdxY, vector, vectors, Grid.DimY);
-        float inv = state.L > 0f ? 1f / state.L : 0f;
-        for (int i = 0; i < DecodeSlots.Count; i++)
+        var o = state.Acc.Scaled(state.L > 0f ? 1f / state.L : 0f);
+        long row = at * dim;
+        int x = 4 * lane;
+        if (x < dim)
         {
-            int x = lane + (i * lanes);
-            if (x < dim)
-            {
-                partialO[(at * dim) + x] = state.Acc.Get(i) * inv;
-            }
+            partialO[row + x] = o.S0;
+            partialO[row + x + 1] = o.S1;
+            partialO[row + x + 2] = o.S2;
+            partialO[row + x + 3] = o.S3;
+        }
+
+        x += 4 * lanes;
+        if (x < dim)
+        {
+            partialO[row + x] = o.S4;
+            partialO[row + x + 1] = o.S5;
+            partialO[row + x + 2] = o.S6;
+            partialO[row + x + 3] = o.S7;
         }
 
         if (lane == 0)
@@ -200,27 +204,22 @@ internal static class DecodeKernel
         }
     }
 
+    /// <summary>A lane's slots of one row: dims 4l..4l+3 and 4(l+L)..4(l+L)+3 (zero past the head dim, a multiple of 4).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(DecodeSlots a, DecodeSlots b)
-    {
-        float s = 0f;
-        for (int i = 0; i < DecodeSlots.Count; i++)
-        {
-            s += a.Get(i) * b.Get(i);
-        }
-
-        return s;
-    }
-
-    /// <summary>A lane's slots of one row: dims lane, lane + L, ... (zero past the head dim).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeSlots Load(ArrayView<ushort> data, int dtype, long rowBase, int lane, int lanes, int dim)
+    private static DecodeSlots Load<TQuad>(ArrayView<ulong> data, long rowBase, int lane, int lanes, int dim)
+        where TQuad : struct, IDecodeQuad
     {
         var slots = default(DecodeSlots);
-        for (int i = 0; i < DecodeSlots.Count; i++)
+        int x = 4 * lane;
+        if (x < dim)
         {
-            int x = lane + (i * lanes);
-            slots.Set(i, x < dim ? PortableKernel.Load(data, dtype, rowBase + x) : 0f);
+            (slots.S0, slots.S1, slots.S2, slots.S3) = default(TQuad).Load(data, rowBase + x);
+        }
+
+        x += 4 * lanes;
+        if (x < dim)
+        {
+            (slots.S4, slots.S5, slots.S6, slots.S7) = default(TQuad).Load(data, rowBase + x);
         }
 
         return slots;

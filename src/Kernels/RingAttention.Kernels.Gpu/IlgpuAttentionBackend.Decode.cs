@@ -7,7 +7,7 @@ namespace RingAttention.Kernels.Gpu;
 /// <summary>The split-K path of the ILGPU backends (<see cref="DecodeKernel"/>): few query rows against many keys.</summary>
 public abstract partial class IlgpuAttentionBackend
 {
-    private Action<KernelConfig, FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>? _decodeSplit;
+    private readonly Dictionary<ElementType, Action<KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>> _decodeSplit = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
     /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
@@ -20,10 +20,23 @@ public abstract partial class IlgpuAttentionBackend
     private protected bool DecodeServes(FlashParams p) =>
         UseDecodeKernel && DecodeKernel.Serves(p.QCount, p.Group, p.KCount, p.HeadDim, DecodeLanes);
 
+    /// <summary>A view of whole 8-byte words (the decode kernel's loads); views are at least 16 bytes.</summary>
+    private static ArrayView<ulong> Words(ArrayView<byte> bytes) => bytes.SubView(0, bytes.Length / 8 * 8).Cast<ulong>();
+
     /// <summary>The chunks' partials into a pooled scratch buffer, then folded into the running result; two launches.</summary>
     private protected void LaunchDecode(FlashParams p, ElementType type, DeviceViews views)
     {
-        _decodeSplit ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split);
+        if (!_decodeSplit.TryGetValue(type, out var split))
+        {
+            split = type switch
+            {
+                ElementType.F32 => Accelerator.LoadStreamKernel<FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<F32Quad>),
+                ElementType.F16 => Accelerator.LoadStreamKernel<FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<F16Quad>),
+                _ => Accelerator.LoadStreamKernel<FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<Bf16Quad>),
+            };
+            _decodeSplit[type] = split;
+        }
+
         _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Merge);
         int chunks = (p.KCount + DecodeKernel.ChunkKeys - 1) / DecodeKernel.ChunkKeys;
         int vectors = p.QCount * p.Group;
@@ -36,9 +49,8 @@ public abstract partial class IlgpuAttentionBackend
             var floats = scratch.View.AsContiguous().Cast<float>();
             var partialO = floats.SubView(0, partials * p.HeadDim);
             var partialLse = floats.SubView(partials * p.HeadDim, partials);
-            int dtype = type switch { ElementType.F32 => 0, ElementType.F16 => 1, _ => 2 };
-            _decodeSplit(new KernelConfig(new Index3D(chunks, p.KvHeads, tiles), new Index3D(DecodeLanes, 1, 1)),
-                p, dtype, views.Q.Cast<ushort>(), views.K.Cast<ushort>(), views.V.Cast<ushort>(), partialO, partialLse);
+            split(new KernelConfig(new Index3D(chunks, p.KvHeads, tiles), new Index3D(DecodeLanes, 1, 1)),
+                p, Words(views.Q), Words(views.K), Words(views.V), partialO, partialLse);
             int threads = Math.Min(Math.Min(p.HeadDim, 128), Accelerator.MaxGroupSize.X);
             _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, chunks, partialO, partialLse, views.O, views.Lse);
         }
