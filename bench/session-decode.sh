@@ -12,10 +12,10 @@ common=(--device cuda:0 --silos 1 --session-root $work/root)
 $bin gen --output $work/kv.safetensors --tokens $keys --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 > /dev/null
 for n in 1 16; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 --seed $n > /dev/null; done
 for page in ${PAGES:-256 16384}; do
-  $bin session create p$page --inputs $work/kv.safetensors --causal --shards 8 --page-tokens $page "${common[@]}" 2>&1 | grep "pages hold" | sed "s/^/page $page: /" | tee -a "$out/summary.txt"
+  $bin session create p$page --inputs $work/kv.safetensors --causal --shards ${SHARDS:-8} --page-tokens $page "${common[@]}" 2>&1 | grep "pages hold" | sed "s/^/page $page: /" | tee -a "$out/summary.txt"
   for n in 1 16; do
     $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat 20 "${common[@]}" 2>&1 \
-      | grep -E "median" | sed "s/^/page $page n=$n: /" | tee -a "$out/summary.txt"
+      | grep -E "median" | sed "s/^/R=${SHARDS:-8} page $page n=$n: /" | tee -a "$out/summary.txt"
   done
   $bin session drop p$page "${common[@]}" > /dev/null 2>&1
 done

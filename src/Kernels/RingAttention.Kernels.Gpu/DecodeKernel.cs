@@ -85,11 +85,26 @@ internal static class DecodeKernel
         int vector = (row * p.Group) + (h % p.Group);
         int vectors = p.QCount * p.Group;
         int dim = p.HeadDim;
-        // Every thread folds the lse of all chunks itself (a few hundred floats): no shared state, the same order everywhere.
-        float total = float.NegativeInfinity;
+        // Every thread folds the lse of all chunks itself (a few hundred floats, the same order everywhere): the max, then
+        // the sum of exponentials below it. The loads are independent of each other, so they pipeline; a running
+        // log-sum-exp (one exp and one log per chunk, each waiting on the last) measured a third of a millisecond a launch.
+        float top = float.NegativeInfinity;
         for (int c = 0; c < chunks; c++)
         {
-            total = SoftmaxMerge.Combine<PortableMath>(total, partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)], out _, out _);
+            float l = partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)];
+            top = l > top ? l : top;
+        }
+
+        float total = float.NegativeInfinity;
+        if (top != float.NegativeInfinity)
+        {
+            float sumExp = 0f;
+            for (int c = 0; c < chunks; c++)
+            {
+                sumExp += SoftMath.Exp2((partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)] - top) * SoftmaxMerge.Log2E);
+            }
+
+            total = top + (SoftMath.Log2(sumExp) * SoftmaxMerge.Ln2);
         }
 
         long lseIndex = (long)h * p.LseStride + p.QRowOffset + row;
@@ -104,11 +119,8 @@ internal static class DecodeKernel
                 for (int c = 0; c < chunks; c++)
                 {
                     long at = PartialIndex(c, kvh, vector, vectors, p.KvHeads);
-                    float l = partialLse[at];
-                    if (l != float.NegativeInfinity)
-                    {
-                        sum += SoftMath.Exp2((l - total) * SoftmaxMerge.Log2E) * partialO[(at * dim) + x];
-                    }
+                    // exp2 of -inf is 0 (SoftMath), and an empty chunk's o is 0: no branch needed.
+                    sum += SoftMath.Exp2((partialLse[at] - total) * SoftmaxMerge.Log2E) * partialO[(at * dim) + x];
                 }
             }
 
