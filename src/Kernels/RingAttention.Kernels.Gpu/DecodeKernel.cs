@@ -49,22 +49,32 @@ internal static class DecodeKernel
         var b = Start<TQuad>(p, q, (tile * Vectors) + 1, kvh, lane, lanes, vectors);
         var c = Start<TQuad>(p, q, (tile * Vectors) + 2, kvh, lane, lanes, vectors);
         var d = Start<TQuad>(p, q, (tile * Vectors) + 3, kvh, lane, lanes, vectors);
-        int j0 = chunk * ChunkKeys;
-        int j1 = j0 + ChunkKeys < p.KCount ? j0 + ChunkKeys : p.KCount;
-        for (int j = j0; j < j1; j++)
+        // p.BlockKeys is the chunk (the launcher sizes it so that the launch has a few thousand groups).
+        int j0 = chunk * p.BlockKeys;
+        int j1 = j0 + p.BlockKeys < p.KCount ? j0 + p.BlockKeys : p.KCount;
+        long rowStride = (long)p.KvHeads * dim;
+        for (int j = j0; j < j1; j += 2)
         {
+            // Two keys an iteration, all four rows loaded before any is used: two memory latencies overlap (one warp
+            // walks its chunk alone, so without this it waits a full latency per key).
+            bool second = j + 1 < j1;
             long kBase = ((long)(p.KRowOffset + j) * p.KvHeads + kvh) * dim;
-            var key = Load<TQuad>(k, kBase, lane, lanes, dim);
-            float sa = GroupSum(a.Q.Dot(key), lane, lanes);
-            float sb = GroupSum(b.Q.Dot(key), lane, lanes);
-            float sc = GroupSum(c.Q.Dot(key), lane, lanes);
-            float sd = GroupSum(d.Q.Dot(key), lane, lanes);
-            var value = Load<TQuad>(v, kBase, lane, lanes, dim);
+            var key0 = Load<TQuad>(k, kBase, lane, lanes, dim);
+            var value0 = Load<TQuad>(v, kBase, lane, lanes, dim);
+            var key1 = second ? Load<TQuad>(k, kBase + rowStride, lane, lanes, dim) : default;
+            var value1 = second ? Load<TQuad>(v, kBase + rowStride, lane, lanes, dim) : default;
             long keyPosition = (long)p.KPos0 + j;
-            a = Step(p, a, sa, keyPosition, value);
-            b = Step(p, b, sb, keyPosition, value);
-            c = Step(p, c, sc, keyPosition, value);
-            d = Step(p, d, sd, keyPosition, value);
+            a = Step(p, a, GroupSum(a.Q.Dot(key0), lane, lanes), keyPosition, value0);
+            b = Step(p, b, GroupSum(b.Q.Dot(key0), lane, lanes), keyPosition, value0);
+            c = Step(p, c, GroupSum(c.Q.Dot(key0), lane, lanes), keyPosition, value0);
+            d = Step(p, d, GroupSum(d.Q.Dot(key0), lane, lanes), keyPosition, value0);
+            if (second)
+            {
+                a = Step(p, a, GroupSum(a.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
+                b = Step(p, b, GroupSum(b.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
+                c = Step(p, c, GroupSum(c.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
+                d = Step(p, d, GroupSum(d.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
+            }
         }
 
         Finish(a, tile * Vectors, chunk, vectors, lane, lanes, dim, partialO, partialLse);
@@ -85,26 +95,28 @@ internal static class DecodeKernel
         int vector = (row * p.Group) + (h % p.Group);
         int vectors = p.QCount * p.Group;
         int dim = p.HeadDim;
-        // Every thread folds the lse of all chunks itself (a few hundred floats, the same order everywhere): the max, then
-        // the sum of exponentials below it. The loads are independent of each other, so they pipeline; a running
-        // log-sum-exp (one exp and one log per chunk, each waiting on the last) measured a third of a millisecond a launch.
+        // The group's threads split the chunks for the max and the sum of exponentials (reduced through shared memory,
+        // in the same order every time); a single thread walking a long chain of dependent steps measured a third of
+        // a millisecond a launch.
+        var shared = SharedMemory.Allocate<float>(MergeThreads);
         float top = float.NegativeInfinity;
-        for (int c = 0; c < chunks; c++)
+        for (int c = Group.IdxX; c < chunks; c += Group.DimX)
         {
             float l = partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)];
             top = l > top ? l : top;
         }
 
+        top = GroupReduce(shared, top, max: true);
         float total = float.NegativeInfinity;
         if (top != float.NegativeInfinity)
         {
             float sumExp = 0f;
-            for (int c = 0; c < chunks; c++)
+            for (int c = Group.IdxX; c < chunks; c += Group.DimX)
             {
                 sumExp += SoftMath.Exp2((partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)] - top) * SoftmaxMerge.Log2E);
             }
 
-            total = top + (SoftMath.Log2(sumExp) * SoftmaxMerge.Ln2);
+            total = top + (SoftMath.Log2(GroupReduce(shared, sumExp, max: false)) * SoftmaxMerge.Ln2);
         }
 
         long lseIndex = (long)h * p.LseStride + p.QRowOffset + row;
@@ -132,6 +144,31 @@ internal static class DecodeKernel
         {
             lse[lseIndex] = p.Merge != 0 ? merged : total;
         }
+    }
+
+    /// <summary>Most threads of a merge group (its shared reduction buffer).</summary>
+    public const int MergeThreads = 128;
+
+    /// <summary>Max or sum over the group's threads, in every thread; thread order fixed (a tree over thread indices).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float GroupReduce(ArrayView<float> shared, float value, bool max)
+    {
+        Group.Barrier();
+        shared[Group.IdxX] = value;
+        Group.Barrier();
+        for (int width = Group.DimX / 2; width > 0; width /= 2)
+        {
+            if (Group.IdxX < width)
+            {
+                float other = shared[Group.IdxX + width];
+                float mine = shared[Group.IdxX];
+                shared[Group.IdxX] = max ? (other > mine ? other : mine) : mine + other;
+            }
+
+            Group.Barrier();
+        }
+
+        return shared[0];
     }
 
     /// <summary>Index of (chunk, kv head, vector) in the partial buffers (o: times the head dim).</summary>

@@ -10,6 +10,9 @@ public abstract partial class IlgpuAttentionBackend
     private readonly Dictionary<ElementType, Action<KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>> _decodeSplit = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
+    /// <summary>Groups a decode launch aims at (a few per SM on an H200's 132).</summary>
+    private const int TargetGroups = 4096;
+
     /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
     internal bool UseDecodeKernel { get; set; } = true;
 
@@ -38,9 +41,14 @@ public abstract partial class IlgpuAttentionBackend
         }
 
         _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Merge);
-        int chunks = (p.KCount + DecodeKernel.ChunkKeys - 1) / DecodeKernel.ChunkKeys;
         int vectors = p.QCount * p.Group;
         int tiles = (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
+        // About TargetGroups groups in all: enough warps to cover the GPU's memory latency, few enough chunks that
+        // merging them is cheap. A chunk is a whole number of ChunkKeys.
+        int wanted = Math.Max(1, TargetGroups / (p.KvHeads * tiles));
+        int chunkKeys = DecodeKernel.ChunkKeys * Math.Max(1, (int)Math.Ceiling((double)p.KCount / wanted / DecodeKernel.ChunkKeys));
+        int chunks = (p.KCount + chunkKeys - 1) / chunkKeys;
+        p.BlockKeys = chunkKeys;
         long partials = (long)chunks * p.KvHeads * vectors;
         long bytes = 4 * partials * (p.HeadDim + 1);
         var scratch = Pool.Rent(bytes, $"decode partials of {chunks} chunks ({bytes:N0} B)");
@@ -51,7 +59,9 @@ public abstract partial class IlgpuAttentionBackend
             var partialLse = floats.SubView(partials * p.HeadDim, partials);
             split(new KernelConfig(new Index3D(chunks, p.KvHeads, tiles), new Index3D(DecodeLanes, 1, 1)),
                 p, Words(views.Q), Words(views.K), Words(views.V), partialO, partialLse);
-            int threads = Math.Min(Math.Min(p.HeadDim, 128), Accelerator.MaxGroupSize.X);
+            // A power of two (the merge's shared reduction halves it).
+            int threads = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Min(p.HeadDim, DecodeKernel.MergeThreads));
+            threads = Math.Min(threads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
             _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, chunks, partialO, partialLse, views.O, views.Lse);
         }
         finally
