@@ -48,6 +48,11 @@ public abstract partial class IlgpuAttentionBackend
         int wanted = Math.Max(1, TargetGroups / (p.KvHeads * tiles));
         int chunkKeys = DecodeKernel.ChunkKeys * Math.Max(1, (int)Math.Ceiling((double)p.KCount / wanted / DecodeKernel.ChunkKeys));
         int chunks = (p.KCount + chunkKeys - 1) / chunkKeys;
+        if (chunks > DecodeKernel.MaxChunks)
+        {
+            throw new InvalidOperationException($"{chunks} decode chunks exceed {DecodeKernel.MaxChunks} (TargetGroups must not)");
+        }
+
         p.BlockKeys = chunkKeys;
         long partials = (long)chunks * p.KvHeads * vectors;
         long bytes = 4 * partials * (p.HeadDim + 1);
@@ -59,9 +64,8 @@ public abstract partial class IlgpuAttentionBackend
             var partialLse = floats.SubView(partials * p.HeadDim, partials);
             split(new KernelConfig(new Index3D(chunks, p.KvHeads, tiles), new Index3D(DecodeLanes, 1, 1)),
                 p, Words(views.Q), Words(views.K), Words(views.V), partialO, partialLse);
-            // A power of two (the merge's shared reduction halves it).
-            int threads = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Min(p.HeadDim, DecodeKernel.MergeThreads));
-            threads = Math.Min(threads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
+            // A power of two (the merge's shared reduction halves it), several threads per dim when the GPU allows.
+            int threads = Math.Min(DecodeKernel.MergeThreads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
             _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, chunks, partialO, partialLse, views.O, views.Lse);
         }
         finally
