@@ -102,7 +102,8 @@ public static class InputFileShape
         }
     }
 
-    private static TensorInfo Rank3(SafetensorsReader file, string name, string source = "inputs")
+    /// <summary>Tensor <paramref name="name"/> of the file, which must be [tokens, heads, headDim].</summary>
+    internal static TensorInfo Rank3(SafetensorsReader file, string name, string source = "inputs")
     {
         var tensor = file.GetTensor(name);
         if (tensor.Shape.Length != 3)
@@ -113,7 +114,7 @@ public static class InputFileShape
         return tensor;
     }
 
-    private static int ToInt(long value, string field) => value is >= 1 and <= int.MaxValue
+    internal static int ToInt(long value, string field) => value is >= 1 and <= int.MaxValue
         ? (int)value
         : throw new SpecValidationException(field, $"{field} ({value}) must be between 1 and {int.MaxValue}");
 

@@ -112,7 +112,8 @@ public static class JobValidation
         }
     }
 
-    private static void CheckFinite(string path, string[] tensors, string source)
+    /// <summary>Refuses the first non-finite value of the tensors, naming the tensor, the element and its flat index.</summary>
+    internal static void CheckFinite(string path, string[] tensors, string source)
     {
         using var file = SafetensorsFile.Open(path, source);
         foreach (string name in tensors)

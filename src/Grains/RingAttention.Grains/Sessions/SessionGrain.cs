@@ -20,6 +20,7 @@ namespace RingAttention.Grains.Sessions;
 public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options, ILogger<SessionGrain> logger) : Grain, ISessionGrain
 {
     private SessionManifest? _manifest;
+    private (SessionManifest Manifest, IReadOnlyList<SessionShardView> Views)? _views;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -137,42 +138,8 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         try
         {
             var manifest = RequireSession();
-            var spec = manifest.Spec;
-            if (queries.Rows < 1)
-            {
-                throw new SpecValidationException("queries", $"queries ({queries.Rows} rows) must have at least 1 row");
-            }
-
-            if (queries.Type.ComputeType() != queries.Type)
-            {
-                throw new SpecValidationException("queries", $"queries are {queries.Type.SafetensorsName()}; give f32, f16 or bf16 rows");
-            }
-
-            long floats = (long)queries.Rows * spec.Heads * spec.HeadDim;
-            if (floats > SessionQueries.MaxOutputFloats)
-            {
-                throw new SpecValidationException("queries",
-                    $"{queries.Rows} rows x {spec.Heads} heads x {spec.HeadDim} is {floats:N0} output floats; one attend returns at most {SessionQueries.MaxOutputFloats:N0}: split the queries, or append them with an output file");
-            }
-
-            if (queries.Data.LongLength != floats * queries.Type.Size())
-            {
-                throw new SpecValidationException("queries",
-                    $"queries hold {queries.Data.Length} bytes but {queries.Rows} rows of [{spec.Heads}, {spec.HeadDim}] {queries.Type.SafetensorsName()} need {floats * queries.Type.Size()}");
-            }
-
-            int offset = queries.Offset ?? manifest.Tokens;
-            if (offset < 0 || (long)offset + queries.Rows > int.MaxValue)
-            {
-                throw new SpecValidationException("queryOffset", $"queryOffset ({offset}) must be at least 0 and leave room for {queries.Rows} rows below {int.MaxValue}");
-            }
-
-            if (!AllFinite(queries))
-            {
-                throw new SpecValidationException("queries", "queries hold a non-finite value; inputs must be finite");
-            }
-
-            var converted = queries with { Type = spec.DType, Data = Convert(queries.Data, queries.Type, spec.DType), Offset = offset };
+            var converted = SessionQueryCheck.Resolve(queries, manifest.Spec, manifest.Tokens);
+            int offset = converted.Offset!.Value;
             var answer = await AttendRowsAsync(manifest, converted, offset);
             return answer with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
         }
@@ -257,44 +224,6 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         return spec with { OutputPath = null, Overwrite = false };
     }
 
-    /// <summary>The prefill's output as a job spec (queries = the file's q at their positions), checked, or null when
-    /// there is nothing to write (no q, or no output path).</summary>
-    private JobSpec? PrefillOutput(SessionSpec spec, string input, string? outputPath, bool overwrite, SessionInputs.Shape shape, int first)
-    {
-        if (outputPath is null)
-        {
-            return null;
-        }
-
-        if (!shape.HasQueries)
-        {
-            throw new SpecValidationException("output", "an output was given but the file has no q: there is nothing to write");
-        }
-
-        PathConfinement.Check("output", outputPath, options.Value.AllowedRoots);
-        var job = new JobSpec
-        {
-            InputPath = input,
-            QueriesPath = input,
-            QueryOffset = first,
-            QueryTokens = shape.Tokens,
-            OutputPath = outputPath,
-            Overwrite = overwrite,
-            Tokens = first + shape.Tokens,
-            Heads = spec.Heads,
-            KvHeads = spec.KvHeads,
-            HeadDim = spec.HeadDim,
-            DType = spec.DType,
-            Causal = spec.Causal,
-            Window = spec.Window,
-            Scale = spec.Scale,
-            Shards = spec.Shards,
-        };
-        OutputTarget.CheckPath(job);
-        OutputTarget.CheckWritable(job, OutputTarget.Bytes(job));
-        return job;
-    }
-
     /// <summary>Segment, manifest, pages: the segment is durable before the manifest names it, and the manifest before
     /// the shards load it. A refusal from any shard undoes the append.</summary>
     private async Task<SessionRefusal?> AddSegmentAsync(SessionManifest manifest, string input, int tokens)
@@ -335,46 +264,19 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         return answer.Error is not null ? answer : answer with { FirstPosition = offset };
     }
 
-    /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks; o and lse written to
-    /// the output as a job writes them (temp file, renamed when complete).</summary>
-    private async Task PrefillAsync(string input, JobSpec output, int first, int rows)
-    {
-        var spec = _manifest!.Spec;
-        int rowFloats = spec.Heads * spec.HeadDim;
-        int chunkRows = (int)Math.Max(1, Math.Min(rows, (4L << 20) / rowFloats));
-        using var writer = SafetensorsWriter.Create(output.OutputPath,
-            [(TensorNames.Output, spec.DType, [rows, spec.Heads, spec.HeadDim]), (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, rows])],
-            new Dictionary<string, string>(Contracts.OutputMetadata.For(output, Id), StringComparer.Ordinal) { ["session"] = Id });
-        using var file = SafetensorsFile.Open(input);
-        for (int row = 0; row < rows; row += chunkRows)
-        {
-            int count = Math.Min(chunkRows, rows - row);
-            byte[] chunk = new byte[count * rowFloats * spec.DType.Size()];
-            foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
-            {
-                piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
-            }
-
-            var answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
-            if (answer.Error is { } refusal)
-            {
-                throw new SpecValidationException(refusal.Field, refusal.Message);
-            }
-
-            writer.WriteRows(TensorNames.Output, row, Convert(MemoryMarshal.AsBytes(answer.Output.AsSpan()).ToArray(), ElementType.F32, spec.DType));
-            for (int h = 0; h < spec.Heads; h++)
-            {
-                writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
-            }
-        }
-
-        writer.Commit();
-    }
-
+    /// <summary>Every shard's view of <paramref name="manifest"/>; the current manifest's are kept (a decode loop asks
+    /// for them on every attend, and replaying every segment each time would grow with the session's appends).</summary>
     private IReadOnlyList<SessionShardView> Views(SessionManifest manifest)
     {
+        if (_views is { } cached && ReferenceEquals(cached.Manifest, manifest))
+        {
+            return cached.Views;
+        }
+
         var pieces = SessionAssignment.Pieces(Directory, manifest.Segments, manifest.Spec.Shards);
-        return [.. pieces.Select((p, i) => new SessionShardView { Spec = manifest.Spec, Index = i, Pieces = p, Tokens = manifest.Tokens })];
+        IReadOnlyList<SessionShardView> views = [.. pieces.Select((p, i) => new SessionShardView { Spec = manifest.Spec, Index = i, Pieces = p, Tokens = manifest.Tokens })];
+        _views = (manifest, views);
+        return views;
     }
 
     private ISessionShardGrain Shard(int index, int count) => GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(Id, index, count));
@@ -413,34 +315,6 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         Tokens = _manifest?.Tokens ?? 0,
         Error = refusal,
     };
-
-    private static bool AllFinite(SessionQueries queries)
-    {
-        long n = queries.Data.LongLength / queries.Type.Size();
-        for (long i = 0; i < n; i++)
-        {
-            if (!float.IsFinite(ElementConvert.Read(queries.Data, queries.Type, i)))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static byte[] Convert(byte[] data, ElementType from, ElementType to)
-    {
-        if (from == to)
-        {
-            return data;
-        }
-
-        var floats = new float[data.Length / from.Size()];
-        ElementConvert.ToSingle(data, from, floats);
-        var result = new byte[floats.Length * to.Size()];
-        ElementConvert.FromSingle(floats, to, result);
-        return result;
-    }
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "session {Session} created: {Tokens} tokens on {Shards} shards")]
     private partial void LogCreated(string session, int tokens, int shards);

@@ -1,5 +1,6 @@
 using RingAttention.Attention;
 using RingAttention.Contracts.Sessions;
+using RingAttention.Grains.Jobs;
 using RingAttention.Tensors;
 
 namespace RingAttention.Grains.Sessions;
@@ -24,21 +25,21 @@ public static class SessionInputs
     public static Shape Inspect(string path, SessionSpec? session)
     {
         using var file = SafetensorsFile.Open(path);
-        var k = Rank3(file, TensorNames.Key);
-        var v = Rank3(file, TensorNames.Value);
+        var k = InputFileShape.Rank3(file, TensorNames.Key);
+        var v = InputFileShape.Rank3(file, TensorNames.Value);
         if (!v.Shape.SequenceEqual(k.Shape) || v.Type != k.Type)
         {
             throw new SpecValidationException("inputs.v", $"v is {v} but k is {k}; they must have the same shape and dtype");
         }
 
-        TensorInfo? q = file.Header.Contains(TensorNames.Query) ? Rank3(file, TensorNames.Query) : null;
+        TensorInfo? q = file.Header.Contains(TensorNames.Query) ? InputFileShape.Rank3(file, TensorNames.Query) : null;
         if (q is not null && (q.Shape[0] != k.Shape[0] || q.Shape[2] != k.Shape[2] || q.Type != k.Type || q.Shape[1] % k.Shape[1] != 0))
         {
             throw new SpecValidationException("inputs.q", $"q is {q} but k is {k}; q needs k's tokens, head dim and dtype, and heads that k's heads divide");
         }
 
-        var shape = new Shape(ToInt(k.Shape[0], "tokens"), q is null ? 0 : ToInt(q.Shape[1], "heads"), ToInt(k.Shape[1], "kvHeads"),
-            ToInt(k.Shape[2], "headDim"), k.Type, q is not null);
+        var shape = new Shape(InputFileShape.ToInt(k.Shape[0], "tokens"), q is null ? 0 : InputFileShape.ToInt(q.Shape[1], "heads"),
+            InputFileShape.ToInt(k.Shape[1], "kvHeads"), InputFileShape.ToInt(k.Shape[2], "headDim"), k.Type, q is not null);
         if (Fp8Descale.Problem(file, k.Type, shape.KvHeads) is { } descale)
         {
             throw new SpecValidationException($"inputs.{descale.Field}", descale.Reason);
@@ -59,14 +60,7 @@ public static class SessionInputs
             }
         }
 
-        foreach (string name in q is null ? new[] { TensorNames.Key, TensorNames.Value } : [TensorNames.Query, TensorNames.Key, TensorNames.Value])
-        {
-            if (file.FindFirstNonFinite(name) is { } bad)
-            {
-                throw new SpecValidationException($"inputs.{name}", $"{name} holds a non-finite value: {bad} (flat index {bad.FlatIndex}); inputs must be finite");
-            }
-        }
-
+        JobValidation.CheckFinite(path, q is null ? [TensorNames.Key, TensorNames.Value] : [TensorNames.Query, TensorNames.Key, TensorNames.Value], "inputs");
         return shape;
     }
 
@@ -128,21 +122,6 @@ public static class SessionInputs
             yield return (row - first, destination);
         }
     }
-
-    private static TensorInfo Rank3(SafetensorsReader file, string name)
-    {
-        var tensor = file.GetTensor(name);
-        if (tensor.Shape.Length != 3)
-        {
-            throw new SpecValidationException($"inputs.{name}", $"{name} must have 3 dimensions [tokens, heads, headDim] but has shape {ShapeMath.Format(tensor.Shape)}");
-        }
-
-        return tensor;
-    }
-
-    private static int ToInt(long value, string field) => value is >= 1 and <= int.MaxValue
-        ? (int)value
-        : throw new SpecValidationException(field, $"{field} ({value}) must be between 1 and {int.MaxValue}");
 
     private static void Agree(string field, int session, int file)
     {

@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+using RingAttention.Attention;
+using RingAttention.Contracts.Sessions;
+using RingAttention.Grains.Jobs;
+using RingAttention.Tensors;
+
+namespace RingAttention.Grains.Sessions;
+
+/// <summary>The prefill of a create or append whose file has q: its output checked up front, then written.</summary>
+public sealed partial class SessionGrain
+{
+    /// <summary>The prefill's output as a job spec (queries = the file's q at their positions), checked, or null when
+    /// there is nothing to write (no q, or no output path).</summary>
+    private JobSpec? PrefillOutput(SessionSpec spec, string input, string? outputPath, bool overwrite, SessionInputs.Shape shape, int first)
+    {
+        if (outputPath is null)
+        {
+            return null;
+        }
+
+        if (!shape.HasQueries)
+        {
+            throw new SpecValidationException("output", "an output was given but the file has no q: there is nothing to write");
+        }
+
+        PathConfinement.Check("output", outputPath, options.Value.AllowedRoots);
+        var job = new JobSpec
+        {
+            InputPath = input,
+            QueriesPath = input,
+            QueryOffset = first,
+            QueryTokens = shape.Tokens,
+            OutputPath = outputPath,
+            Overwrite = overwrite,
+            Tokens = first + shape.Tokens,
+            Heads = spec.Heads,
+            KvHeads = spec.KvHeads,
+            HeadDim = spec.HeadDim,
+            DType = spec.DType,
+            Causal = spec.Causal,
+            Window = spec.Window,
+            Scale = spec.Scale,
+            Shards = spec.Shards,
+        };
+        OutputTarget.CheckPath(job);
+        OutputTarget.CheckWritable(job, OutputTarget.Bytes(job));
+        return job;
+    }
+
+    /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks; o and lse written to
+    /// the output as a job writes them (temp file, renamed when complete).</summary>
+    private async Task PrefillAsync(string input, JobSpec output, int first, int rows)
+    {
+        var spec = _manifest!.Spec;
+        int rowFloats = spec.Heads * spec.HeadDim;
+        int chunkRows = (int)Math.Max(1, Math.Min(rows, (4L << 20) / rowFloats));
+        using var writer = SafetensorsWriter.Create(output.OutputPath,
+            [(TensorNames.Output, spec.DType, [rows, spec.Heads, spec.HeadDim]), (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, rows])],
+            new Dictionary<string, string>(Contracts.OutputMetadata.For(output, Id), StringComparer.Ordinal) { ["session"] = Id });
+        using var file = SafetensorsFile.Open(input);
+        for (int row = 0; row < rows; row += chunkRows)
+        {
+            int count = Math.Min(chunkRows, rows - row);
+            byte[] chunk = new byte[count * rowFloats * spec.DType.Size()];
+            foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
+            {
+                piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
+            }
+
+            var answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
+            if (answer.Error is { } refusal)
+            {
+                throw new SpecValidationException(refusal.Field, refusal.Message);
+            }
+
+            writer.WriteRows(TensorNames.Output, row, SessionQueryCheck.Convert(MemoryMarshal.AsBytes(answer.Output.AsSpan()).ToArray(), ElementType.F32, spec.DType));
+            for (int h = 0; h < spec.Heads; h++)
+            {
+                writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
+            }
+        }
+
+        writer.Commit();
+    }
+}
