@@ -35,6 +35,7 @@ public sealed class SessionCommandTests : IDisposable
         Assert.Contains("created session chat: 4000 tokens in 1 segment, 8/2 heads, head dim 64, BF16, causal", created.Output, StringComparison.Ordinal);
         var appended = await Ok("session", "append", "chat", "--inputs", chunk, "--output", PathFor("chunk-o.safetensors"));
         Assert.Contains("4100 tokens in 2 segments", appended.Output, StringComparison.Ordinal);
+        Assert.Matches(@"s: durable copy \(segment, manifest\) \d+\.\d{3} s, pages \d+\.\d{3} s", appended.Output);
         Assert.True(File.Exists(PathFor("chunk-o.safetensors")));
 
         var attend = await Ok("session", "attend", "chat", "--queries", next, "--output", PathFor("next-o.safetensors"));

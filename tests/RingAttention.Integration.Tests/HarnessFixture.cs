@@ -23,7 +23,8 @@ public sealed class HarnessFixture : IAsyncLifetime
     {
         int portBase = 200 + (Environment.ProcessId % 40 * 20);
         Cluster = new LocalCluster(Path.Combine(Directory, "state"), portBase, redisPort: 6400 + (Environment.ProcessId % 500), dataDirectory: Directory,
-            siloArgs: $"--Silo:ProbeTimeout=00:00:01 --RingAttention:StepTimeout=00:00:30 --RingAttention:SiloMemoryBytes={SiloMemoryBytes}");
+            siloArgs: $"--Silo:ProbeTimeout=00:00:01 --RingAttention:StepTimeout=00:00:30 --RingAttention:SiloMemoryBytes={SiloMemoryBytes} " +
+                $"--RingAttention:SessionRoot={Path.Combine(Directory, "sessions")}");
         try
         {
             await Cluster.StartAsync(Silos);

@@ -8,7 +8,8 @@ namespace RingAttention.Contracts;
 /// message was rejected during a membership change, a gateway dropped. Only calls that are idempotent by design go
 /// through it (submit by job id, status, start by attempt, cancel). An oversized message also surfaces as
 /// <see cref="SiloUnavailableException"/>, but no message here can be oversized: bulk K/V bytes never travel in a
-/// grain call, and every request is a small spec or descriptor.
+/// grain call, every request is a small spec or descriptor, and a session's attend carries at most 16M output floats
+/// (64 MiB, below Orleans' 100 MB message limit).
 /// </summary>
 public static class RingResilience
 {

@@ -26,6 +26,12 @@ public static class SessionReport
                 $"  pages hold {JobMemory.Format(status.UsedBytes)} in {JobMemory.Format(status.AllocatedBytes)} ({fragmentation:P1} free room in last pages)"));
         }
 
+        if (status.Seconds > 0)
+        {
+            AnsiConsole.WriteLine(FormattableString.Invariant(
+                $"  {status.Seconds:0.000} s: durable copy (segment, manifest) {status.SegmentSeconds:0.000} s, pages {status.LoadSeconds:0.000} s"));
+        }
+
         if (status.Output is string output)
         {
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}");

@@ -46,6 +46,15 @@ public sealed record SessionStatus
 
     [Id(15)] public SessionRefusal? Error { get; init; }
 
+    /// <summary>Of <see cref="Seconds"/> (create, append): writing the durable copy (the segment and the manifest).</summary>
+    [Id(16)] public double SegmentSeconds { get; init; }
+
+    /// <summary>Of <see cref="Seconds"/> (create, append): the shards filling their pages from the segment.</summary>
+    [Id(17)] public double LoadSeconds { get; init; }
+
+    /// <summary>The silo the session grain runs on.</summary>
+    [Id(18)] public string Silo { get; init; } = "";
+
     /// <summary>Page bytes held, over all shards.</summary>
     public long AllocatedBytes => ShardStats.Sum(s => s.AllocatedBytes);
 

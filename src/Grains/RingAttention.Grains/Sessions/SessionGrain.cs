@@ -17,10 +17,17 @@ namespace RingAttention.Grains.Sessions;
 /// is made durable before the shards are told: segment, then manifest (atomic), then the shards' pages; an append the
 /// pools cannot hold is undone (manifest restored, segment deleted) and refused with the numbers.
 /// </summary>
-public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options, ILogger<SessionGrain> logger) : Grain, ISessionGrain
+public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options, ILocalSiloDetails silo, ILogger<SessionGrain> logger) : Grain, ISessionGrain
 {
+    /// <summary>Every call to a shard is idempotent (sync loads what is missing, attend reads, drop empties), so one that
+    /// failed for a transient reason (its silo died: the retry re-activates it elsewhere, where it reloads) is retried.</summary>
+    private static readonly Polly.ResiliencePipeline ShardCalls = RingResilience.Create();
+
     private SessionManifest? _manifest;
     private (SessionManifest Manifest, IReadOnlyList<SessionShardView> Views)? _views;
+
+    /// <summary>Seconds of the last create or append: its durable copy (segment and manifest) and the shards' page fills.</summary>
+    private (double Segment, double Load) _lastTimes;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -159,7 +166,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         }
 
         int shards = _manifest.Spec.Shards;
-        await Task.WhenAll(Enumerable.Range(0, shards).Select(i => Shard(i, shards).DropAsync()));
+        await Task.WhenAll(Enumerable.Range(0, shards).Select(i => ShardCalls.ExecuteOnContextAsync(() => Shard(i, shards).DropAsync())));
         System.IO.Directory.Delete(Directory, recursive: true);
         LogDropped(Id, _manifest.Tokens);
         _manifest = null;
@@ -229,11 +236,15 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     private async Task<SessionRefusal?> AddSegmentAsync(SessionManifest manifest, string input, int tokens)
     {
         string file = $"segment-{manifest.Segments.Count + 1:D6}.safetensors";
+        long started = Stopwatch.GetTimestamp();
         SessionInputs.WriteSegment(input, Path.Combine(Directory, file), manifest.Spec, manifest.Tokens, Id);
         var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens)] };
         grown.Save(Directory);
         _manifest = grown;
-        var stats = await Task.WhenAll(Views(grown).Select((view, i) => Shard(i, grown.Spec.Shards).SyncAsync(view)));
+        _lastTimes = (Stopwatch.GetElapsedTime(started).TotalSeconds, 0);
+        started = Stopwatch.GetTimestamp();
+        var stats = await Task.WhenAll(Views(grown).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, grown.Spec.Shards).SyncAsync(view))));
+        _lastTimes = (_lastTimes.Segment, Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (stats.FirstOrDefault(s => s.Error is not null)?.Error is not { } refusal)
         {
             return null;
@@ -244,12 +255,12 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             manifest.Save(Directory);
             _manifest = manifest;
             // Shards that loaded the refused rows see fewer pieces and start again from the segments kept.
-            await Task.WhenAll(Views(manifest).Select((view, i) => Shard(i, manifest.Spec.Shards).SyncAsync(view)));
+            await Task.WhenAll(Views(manifest).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, manifest.Spec.Shards).SyncAsync(view))));
         }
         else
         {
             _manifest = null;
-            await Task.WhenAll(Enumerable.Range(0, manifest.Spec.Shards).Select(i => Shard(i, manifest.Spec.Shards).DropAsync()));
+            await Task.WhenAll(Enumerable.Range(0, manifest.Spec.Shards).Select(i => ShardCalls.ExecuteOnContextAsync(() => Shard(i, manifest.Spec.Shards).DropAsync())));
         }
 
         File.Delete(Path.Combine(Directory, file));
@@ -260,7 +271,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     {
         int shards = manifest.Spec.Shards;
         int span = (int)BitOperations.RoundUpToPowerOf2((uint)shards);
-        var answer = await Shard(0, shards).AttendAsync(Views(manifest), queries, offset, span);
+        var answer = await ShardCalls.ExecuteOnContextAsync(() => Shard(0, shards).AttendAsync(Views(manifest), queries, offset, span));
         return answer.Error is not null ? answer : answer with { FirstPosition = offset };
     }
 
@@ -286,7 +297,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         var manifest = _manifest!;
         var spec = manifest.Spec;
         IReadOnlyList<SessionShardStats> shards = withShards
-            ? await Task.WhenAll(Views(manifest).Select((view, i) => Shard(i, spec.Shards).SyncAsync(view)))
+            ? await Task.WhenAll(Views(manifest).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, spec.Shards).SyncAsync(view))))
             : [];
         return new SessionStatus
         {
@@ -305,6 +316,9 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             ShardStats = shards,
             Seconds = seconds,
             Output = output,
+            Silo = silo.SiloAddress.ToParsableString(),
+            SegmentSeconds = seconds > 0 ? _lastTimes.Segment : 0,
+            LoadSeconds = seconds > 0 ? _lastTimes.Load : 0,
         };
     }
 

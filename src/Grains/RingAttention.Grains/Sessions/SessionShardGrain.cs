@@ -20,6 +20,9 @@ public sealed class SessionShardGrain(
     ILocalSiloDetails silo,
     SessionPagePools pools) : Grain, ISessionShardGrain
 {
+    /// <summary>A child's attend is a read: retried when its silo is lost (the retry re-activates it, reloaded).</summary>
+    private static readonly Polly.ResiliencePipeline ChildCalls = RingResilience.Create();
+
     private KvPages? _pages;
 
     private (string Session, int Index, int Count) Key => ShardKeys.ParseShardKey(this.GetPrimaryKeyString());
@@ -42,7 +45,7 @@ public sealed class SessionShardGrain(
             if (child < count)
             {
                 var grain = GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(session, child, count));
-                children.Add((s, grain.AttendAsync(views, queries, firstPosition, s / 2)));
+                children.Add((s, ChildCalls.ExecuteOnContextAsync(() => grain.AttendAsync(views, queries, firstPosition, s / 2))));
             }
         }
 
