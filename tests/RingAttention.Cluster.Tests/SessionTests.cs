@@ -290,6 +290,26 @@ public sealed class SessionTests : IDisposable
         Assert.Equal("session", (await Assert.ThrowsAsync<SpecValidationException>(() => cluster.Client.GetSession("nope").AttendAsync(ElementType.F32, 1, new byte[512]))).Field);
         Assert.Equal(40, (await session.StatsAsync()).Tokens);
     }
+
+    [Fact]
+    public async Task Append_RepeatedAfterItsAnswerWasLost_AppliedOnce_OtherLengthRefused()
+    {
+        string whole = TestInputs.Write(PathFor("repeat.safetensors"), 60, 2, 1, 32, ElementType.F32, seed: 4);
+        var parts = Split(whole, [40, 20], withQueries: false);
+        await using var cluster = await StartAsync(silos: 1);
+        var (session, _) = await cluster.Client.CreateSessionAsync("repeat", new SessionSpec { InputPath = parts[0], Heads = 2 });
+        var grain = cluster.Client.Cluster.GetGrain<ISessionGrain>("repeat");
+        var first = await grain.AppendAsync(new SessionRows { InputPath = parts[1], AfterTokens = 40 });
+        var again = await grain.AppendAsync(new SessionRows { InputPath = parts[1], AfterTokens = 40 });
+        Assert.Null(first.Error);
+        Assert.Null(again.Error);
+        Assert.Equal(60, again.Tokens);
+        Assert.Equal(2, again.Segments);
+        var stale = await grain.AppendAsync(new SessionRows { InputPath = parts[0], AfterTokens = 40 });
+        Assert.Equal("afterTokens", stale.Error?.Field);
+        Assert.Contains("expects the session at 40 tokens but it has 60", stale.Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(60, (await session.StatsAsync()).Tokens);
+    }
 }
 
 /// <summary>A session on the device-resident path (the portable kernel on ILGPU's CPU accelerator): pages are device handles.</summary>

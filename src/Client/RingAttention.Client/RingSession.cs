@@ -7,8 +7,8 @@ namespace RingAttention.Client;
 /// <summary>
 /// A handle on a session: K/V of a context kept sharded on the cluster's devices, to append to and attend against.
 /// A refused call throws <see cref="SpecValidationException"/> naming the field and the rule; the session is as it was.
-/// Appends are not retried on a transient failure (an append that reached the session must not be applied twice);
-/// attends and stats are.
+/// Every call is retried on a transient failure: attends and stats are reads, and an append carries the length it
+/// expects (<see cref="SessionRows.AfterTokens"/>), so a repeat of one that was applied is recognised, not applied twice.
 /// </summary>
 public sealed class RingSession
 {
@@ -27,10 +27,16 @@ public sealed class RingSession
     internal async Task<SessionStatus> CreateAsync(SessionSpec spec) => Checked(await _grain.CreateAsync(spec));
 
     /// <summary>Appends k, v (and with q and an output path, writes the new rows' o and lse) from a safetensors file.</summary>
-    public async Task<SessionStatus> AppendAsync(SessionRows rows)
+    public async Task<SessionStatus> AppendAsync(SessionRows rows, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return Checked(await _grain.AppendAsync(rows));
+        if (rows.AfterTokens is null)
+        {
+            var now = await StatsAsync(ct);
+            rows = rows with { AfterTokens = now.Exists ? now.Tokens : null };
+        }
+
+        return Checked(await _calls.ExecuteAsync(async _ => await _grain.AppendAsync(rows), ct));
     }
 
     /// <summary>

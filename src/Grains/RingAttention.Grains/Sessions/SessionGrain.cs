@@ -113,6 +113,19 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             var manifest = RequireSession();
             PathConfinement.Check("inputs", rows.InputPath, options.Value.AllowedRoots);
             var shape = SessionInputs.Inspect(rows.InputPath, manifest.Spec);
+            if (rows.AfterTokens is int after && after != manifest.Tokens)
+            {
+                if (manifest.Segments.Count > 0 && manifest.Segments[^1] is var last && last.Start == after && last.Count == shape.Tokens
+                    && last.Source == SegmentRecord.SourceOf(rows.InputPath))
+                {
+                    // The same append again (its answer was lost): nothing to do.
+                    return await StatusAsync(withShards: true, Stopwatch.GetElapsedTime(started).TotalSeconds, null);
+                }
+
+                throw new SpecValidationException("afterTokens",
+                    $"the append expects the session at {after} tokens but it has {manifest.Tokens}; another append came first");
+            }
+
             if ((long)manifest.Tokens + shape.Tokens > int.MaxValue)
             {
                 throw new SpecValidationException("inputs", $"{shape.Tokens} more tokens would pass {int.MaxValue} in the session");
@@ -238,7 +251,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         string file = $"segment-{manifest.Segments.Count + 1:D6}.safetensors";
         long started = Stopwatch.GetTimestamp();
         SessionInputs.WriteSegment(input, Path.Combine(Directory, file), manifest.Spec, manifest.Tokens, Id);
-        var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens)] };
+        var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens, SegmentRecord.SourceOf(input))] };
         grown.Save(Directory);
         _manifest = grown;
         _lastTimes = (Stopwatch.GetElapsedTime(started).TotalSeconds, 0);

@@ -45,8 +45,17 @@ public sealed record SessionManifest(SessionSpec Spec, IReadOnlyList<SegmentReco
     }
 }
 
-/// <summary>Segment file <see cref="File"/> (in the session's directory) holds positions [Start, Start + Count).</summary>
-public sealed record SegmentRecord(string File, int Start, int Count);
+/// <summary>Segment file <see cref="File"/> (in the session's directory) holds positions [Start, Start + Count), copied
+/// from the user's file <see cref="Source"/> (path, size and modification time: how a repeated append is recognised).</summary>
+public sealed record SegmentRecord(string File, int Start, int Count, string? Source = null)
+{
+    /// <summary>What identifies a user's file as it was when appended.</summary>
+    public static string SourceOf(string path)
+    {
+        var info = new FileInfo(path);
+        return FormattableString.Invariant($"{Path.GetFullPath(path)}|{info.Length}|{info.LastWriteTimeUtc.Ticks}");
+    }
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(SessionManifest))]
