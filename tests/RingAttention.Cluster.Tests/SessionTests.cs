@@ -236,6 +236,27 @@ public sealed class SessionTests : IDisposable
     }
 
     [Fact]
+    public async Task TwoSessionsOverThePool_IdleOneEvictedThenReloaded_SameAnswers()
+    {
+        // kv 2 x 32 f32, pages of 16 tokens: 8 KiB a page; a 64 KiB pool holds 8 pages, one session of 100 tokens needs 7.
+        string whole = TestInputs.Write(PathFor("evict.safetensors"), 101, 2, 2, 32, ElementType.F32, seed: 8);
+        string kv = Split(whole, [100], withQueries: false)[0];
+        byte[] q = Queries(whole, 100, 1);
+        await using var cluster = await StartAsync(silos: 1, poolBytes: 64 << 10);
+        var (first, _) = await cluster.Client.CreateSessionAsync("first", new SessionSpec { InputPath = kv, Heads = 2, PageTokens = 16 });
+        var before = await first.AttendAsync(ElementType.F32, 1, q);
+        var (second, created) = await cluster.Client.CreateSessionAsync("second", new SessionSpec { InputPath = kv, Heads = 2, PageTokens = 16 });
+        Assert.Equal(7, created.ShardStats.Single().Pages);
+
+        // The first session's pages went to the second; its next attend takes them back (evicting the second) and reloads.
+        var after = await first.AttendAsync(ElementType.F32, 1, q);
+        Assert.Equal(before.Output, after.Output);
+        Assert.Equal(before.Lse, after.Lse);
+        Assert.Equal(1, (await first.StatsAsync()).ShardStats.Single().Evictions);
+        Assert.Equal(1, (await second.StatsAsync()).ShardStats.Single().Evictions);
+    }
+
+    [Fact]
     public async Task PrefillWithQueries_WritesOutputsThatMatchFloat64()
     {
         int[] sizes = [150, 61];

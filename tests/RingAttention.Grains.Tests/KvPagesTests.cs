@@ -85,4 +85,56 @@ public sealed class KvPagesTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(0, pool.LentBytes);
     }
+
+    /// <summary>
+    /// A pool too small for three sessions at once: the third load evicts the least recently used idle table (not one
+    /// whose lease is held), and the evicted table reloads every piece on its next load; with every table leased, the
+    /// load is refused.
+    /// </summary>
+    [Fact]
+    public async Task FullPool_EvictsTheLeastRecentlyUsedIdleTable_NeverOneInUse()
+    {
+        var spec = new SessionSpec { Heads = 1, KvHeads = 1, HeadDim = 4, DType = ElementType.F32, PageTokens = 16, Shards = 1 };
+        long pageBytes = KvPagePool.PageBytes(ElementType.F32, 1, 4, 16);
+        using var device = new ComputeDevice(new CpuAttentionBackend());
+        var pool = new KvPagePool(device, 8 * pageBytes);
+        IReadOnlyList<SegmentPiece> Pieces(string name, int rows)
+        {
+            byte[] data = new byte[rows * 16];
+            SafetensorsFile.Write(Path.Combine(_directory, name), [("k", ElementType.F32, [rows, 1, 4], data), ("v", ElementType.F32, [rows, 1, 4], data)]);
+            return SessionAssignment.Pieces(_directory, [new SegmentRecord(name, 0, rows)], 1)[0];
+        }
+
+        var a = new KvPages(pool, spec);
+        var b = new KvPages(pool, spec);
+        var c = new KvPages(pool, spec);
+        var aPieces = Pieces("a.safetensors", 60);
+        Assert.Null(await a.LoadAsync(aPieces, CancellationToken.None));      // 4 pages
+        Assert.Null(await b.LoadAsync(Pieces("b.safetensors", 60), CancellationToken.None));   // 4 pages: the pool is full
+        Assert.Null(await c.LoadAsync(Pieces("c.safetensors", 30), CancellationToken.None));   // 2 pages: a (oldest) goes
+        Assert.Equal((1, 0, 0), (a.Evictions, b.Evictions, c.Evictions));
+        Assert.Equal(0, a.Tokens);
+        Assert.Equal(6 * pageBytes, pool.LentBytes);
+
+        // a comes back (everything reloaded); b is now the oldest idle table.
+        Assert.Null(await a.LoadAsync(aPieces, CancellationToken.None));
+        Assert.Equal((60, 1), (a.Tokens, b.Evictions));
+
+        // Every table leased: nothing can go, so the load is refused and nothing is taken.
+        var d = new KvPages(pool, spec);
+        using (a.Use())
+        using (c.Use())
+        {
+            var refusal = await d.LoadAsync(Pieces("d.safetensors", 60), CancellationToken.None);
+            Assert.Equal("pages", refusal?.Field);
+        }
+
+        Assert.Equal((60, 30, 0), (a.Tokens, c.Tokens, d.Tokens));
+        foreach (var table in new[] { a, b, c, d })
+        {
+            table.Dispose();
+        }
+
+        Assert.Equal(0, pool.LentBytes);
+    }
 }

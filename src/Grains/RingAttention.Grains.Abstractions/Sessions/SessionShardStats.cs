@@ -31,4 +31,7 @@ public sealed record SessionShardStats
     [Id(9)] public int SegmentsLoaded { get; init; }
 
     [Id(10)] public SessionRefusal? Error { get; init; }
+
+    /// <summary>Times this activation's pages were evicted by its pool for another session (and reloaded when next used).</summary>
+    [Id(11)] public int Evictions { get; init; }
 }

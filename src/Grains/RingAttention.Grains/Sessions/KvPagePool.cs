@@ -8,13 +8,15 @@ namespace RingAttention.Grains.Sessions;
 /// <summary>
 /// The K/V pages one compute device lends to sessions, shared by every session shard on it: a byte budget, pages
 /// handed out, and returned pages kept for the next taker of the same shape (so a steady workload allocates nothing).
-/// A take that would pass the budget is refused with the numbers; idle pages of another shape are freed first to
-/// make room. Thread-safe.
+/// A take that would pass the budget first evicts the page tables of idle sessions, least recently used first (they
+/// reload from their segments when next used), then is refused with the numbers; idle pages of another shape are freed
+/// to make room. Thread-safe.
 /// </summary>
 public sealed class KvPagePool(ComputeDevice device, long budgetBytes)
 {
     private readonly object _gate = new();
     private readonly Dictionary<(ElementType, int, int, int), Stack<DeviceKeyValues>> _idle = [];
+    private readonly HashSet<KvPages> _tables = [];
     private long _lentBytes;
     private long _idleBytes;
 
@@ -49,6 +51,23 @@ public sealed class KvPagePool(ComputeDevice device, long budgetBytes)
         var pages = new List<DeviceKeyValues>(count);
         var toFree = new List<DeviceKeyValues>();
         int fresh;
+        List<KvPages> idle;
+        lock (_gate)
+        {
+            idle = _lentBytes + (bytes * count) > budgetBytes ? [.. _tables.Where(t => t.Pages > 0).OrderBy(t => t.LastUsedTicks)] : [];
+        }
+
+        foreach (var table in idle)
+        {
+            if (LentBytes + (bytes * count) <= budgetBytes)
+            {
+                break;
+            }
+
+            // A table in use (its lease is held, as the caller's own is) is skipped.
+            table.TryEvict();
+        }
+
         lock (_gate)
         {
             if (_lentBytes + (bytes * count) > budgetBytes)
@@ -105,6 +124,23 @@ public sealed class KvPagePool(ComputeDevice device, long budgetBytes)
         }
 
         return pages;
+    }
+
+    /// <summary>Tables whose pages may be evicted to make room (every table registers itself).</summary>
+    internal void Register(KvPages table)
+    {
+        lock (_gate)
+        {
+            _tables.Add(table);
+        }
+    }
+
+    internal void Unregister(KvPages table)
+    {
+        lock (_gate)
+        {
+            _tables.Remove(table);
+        }
     }
 
     /// <summary>Pages back (emptied) for the next taker.</summary>

@@ -7,13 +7,32 @@ namespace RingAttention.Grains.Sessions;
 
 /// <summary>
 /// One session shard's page table: K/V pages of one device, taken from its <see cref="KvPagePool"/>, filled in append
-/// order. New rows fill the last page's free rows, then new pages: no page is ever reallocated or copied. Not
-/// thread-safe (its shard grain calls it one turn at a time).
+/// order. New rows fill the last page's free rows, then new pages: no page is ever reallocated or copied. Its shard
+/// grain calls it one turn at a time, under a <see cref="Use"/> lease; between leases the pool may evict it (pages back,
+/// to be reloaded from the segments on the next call) to make room for another session.
 /// </summary>
-public sealed class KvPages(KvPagePool pool, SessionSpec spec) : IDisposable
+public sealed class KvPages : IDisposable
 {
+    private readonly KvPagePool pool;
+    private readonly SessionSpec spec;
     private readonly List<DeviceKeyValues> _pages = [];
     private readonly List<List<TokenSpan>> _spans = [];
+
+    /// <summary>Leases held (0: idle, evictable), or -1 while the pool evicts it.</summary>
+    private int _users;
+
+    public KvPages(KvPagePool pool, SessionSpec spec)
+    {
+        this.pool = pool;
+        this.spec = spec;
+        pool.Register(this);
+    }
+
+    /// <summary>When a lease was last taken (for the pool's least-recently-used eviction).</summary>
+    public long LastUsedTicks { get; private set; }
+
+    /// <summary>Times the pool evicted this table.</summary>
+    public int Evictions { get; private set; }
 
     /// <summary>Pieces of the shard's view loaded so far (the next call loads the ones after).</summary>
     public int PiecesLoaded { get; private set; }
@@ -41,6 +60,7 @@ public sealed class KvPages(KvPagePool pool, SessionSpec spec) : IDisposable
     /// </summary>
     public async Task<SessionRefusal?> LoadAsync(IReadOnlyList<SegmentPiece> pieces, CancellationToken ct)
     {
+        using var lease = Use();
         var fresh = pieces.Skip(PiecesLoaded).ToList();
         if (fresh.Count == 0)
         {
@@ -87,6 +107,7 @@ public sealed class KvPages(KvPagePool pool, SessionSpec spec) : IDisposable
     /// <summary>Partial attention of <paramref name="queries"/> over this shard's pages (lse -inf where no key is visible).</summary>
     public async Task<PartialResult> AttendAsync(AttentionSpec attention, TensorRows queries, CancellationToken ct)
     {
+        using var lease = Use();
         var device = pool.Device;
         var result = new PartialResult(queries.Rows, attention.Heads, attention.HeadDim);
         using var q = await device.AllocateRowsAsync(queries.Type, queries.Heads, queries.HeadDim, queries.Spans, ct).ConfigureAwait(false);
@@ -98,14 +119,59 @@ public sealed class KvPages(KvPagePool pool, SessionSpec spec) : IDisposable
         return result;
     }
 
-    /// <summary>Every page back to the pool.</summary>
+    /// <summary>Keeps the table from eviction until disposed (leases nest). A grain takes one across loading its pieces and
+    /// attending, so that it never attends a table emptied in between.</summary>
+    public Lease Use()
+    {
+        for (var spin = default(SpinWait); ; spin.SpinOnce())
+        {
+            int users = Volatile.Read(ref _users);
+            if (users >= 0 && Interlocked.CompareExchange(ref _users, users + 1, users) == users)
+            {
+                LastUsedTicks = System.Diagnostics.Stopwatch.GetTimestamp();
+                return new Lease(this);
+            }
+        }
+    }
+
+    /// <summary>Gives the pages back if no lease is held (the next call reloads them); false when in use.</summary>
+    internal bool TryEvict()
+    {
+        if (Interlocked.CompareExchange(ref _users, -1, 0) != 0)
+        {
+            return false;
+        }
+
+        Empty();
+        Evictions++;
+        Volatile.Write(ref _users, 0);
+        return true;
+    }
+
+    /// <summary>Every page back to the pool, for good.</summary>
     public void Dispose()
+    {
+        pool.Unregister(this);
+        Empty();
+    }
+
+    /// <summary>Every page back to the pool; the next load starts from the first piece.</summary>
+    public void Reset() => Empty();
+
+    private void Empty()
     {
         pool.Return(_pages);
         _pages.Clear();
         _spans.Clear();
         Tokens = 0;
         PiecesLoaded = 0;
+        SegmentsLoaded = 0;
+    }
+
+    /// <summary>A lease on the table (<see cref="Use"/>).</summary>
+    public readonly struct Lease(KvPages table) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref table._users);
     }
 
     /// <summary>One piece's k and v rows from its segment file into the last page's free rows, then the next pages'.</summary>

@@ -29,7 +29,9 @@ public sealed class SessionShardGrain(
 
     public async Task<SessionShardStats> SyncAsync(SessionShardView view)
     {
-        var refusal = await EnsureAsync(view);
+        var table = Table(view);
+        using var lease = table.Use();
+        var refusal = await EnsureAsync(table, view);
         return Stats(refusal);
     }
 
@@ -50,7 +52,10 @@ public sealed class SessionShardGrain(
         }
 
         var spec = view.Spec;
-        var refusal = await EnsureAsync(view);
+        // One lease across loading and attending: the pool cannot evict the table in between.
+        var table = Table(view);
+        using var lease = table.Use();
+        var refusal = await EnsureAsync(table, view);
         if (refusal is not null)
         {
             await Task.WhenAll(children.Select(c => c.Answer));
@@ -59,7 +64,7 @@ public sealed class SessionShardGrain(
 
         var attention = spec.ToAttentionSpec(view.Tokens);
         var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
-        var result = await _pages!.AttendAsync(attention, rows, CancellationToken.None);
+        var result = await table.AttendAsync(attention, rows, CancellationToken.None);
         int rounds = 0;
         foreach (var (level, answer) in children)
         {
@@ -86,7 +91,12 @@ public sealed class SessionShardGrain(
         };
     }
 
-    public Task<SessionShardStats> StatsAsync() => Task.FromResult(Stats(null));
+    public Task<SessionShardStats> StatsAsync()
+    {
+        // Under a lease: the pool may otherwise be emptying the table while its figures are read.
+        using var lease = _pages?.Use();
+        return Task.FromResult(Stats(null));
+    }
 
     public Task DropAsync()
     {
@@ -109,15 +119,9 @@ public sealed class SessionShardGrain(
         return partial;
     }
 
-    /// <summary>Loads what the view has beyond this activation's pages; a view with fewer pieces (an append that was
-    /// rolled back) starts the table again.</summary>
-    private async Task<SessionRefusal?> EnsureAsync(SessionShardView view)
+    /// <summary>This activation's page table (one for its life: emptied, never replaced, so a lease on it stays valid).</summary>
+    private KvPages Table(SessionShardView view)
     {
-        if (_pages is not null && view.Pieces.Count < _pages.PiecesLoaded)
-        {
-            Release();
-        }
-
         if (_pages is null)
         {
             var (session, index, count) = Key;
@@ -125,14 +129,26 @@ public sealed class SessionShardGrain(
             _pages = new KvPages(pools.For(device), view.Spec);
         }
 
+        return _pages;
+    }
+
+    /// <summary>Loads what the view has beyond the table's pages (all of it after an eviction); a view with fewer pieces
+    /// (an append that was rolled back) starts the table again.</summary>
+    private static async Task<SessionRefusal?> EnsureAsync(KvPages table, SessionShardView view)
+    {
+        if (view.Pieces.Count < table.PiecesLoaded)
+        {
+            table.Reset();
+        }
+
         try
         {
-            return await _pages.LoadAsync(view.Pieces, CancellationToken.None);
+            return await table.LoadAsync(view.Pieces, CancellationToken.None);
         }
         catch
         {
             // A half-filled table is never answered from: the next call reloads it.
-            Release();
+            table.Reset();
             throw;
         }
     }
@@ -155,6 +171,7 @@ public sealed class SessionShardGrain(
         PoolFreeBytes = _pages?.Pool.FreeBytes ?? 0,
         PoolBytes = _pages?.Pool.BudgetBytes ?? 0,
         SegmentsLoaded = _pages?.SegmentsLoaded ?? 0,
+        Evictions = _pages?.Evictions ?? 0,
         Error = refusal,
     };
 }
