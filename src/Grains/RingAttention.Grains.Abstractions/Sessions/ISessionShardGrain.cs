@@ -21,9 +21,6 @@ public interface ISessionShardGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span);
 
-    [ResponseTimeout("00:00:30")]
-    Task<SessionShardStats> StatsAsync();
-
     /// <summary>Pages back to the pool, activation gone.</summary>
     Task DropAsync();
 }

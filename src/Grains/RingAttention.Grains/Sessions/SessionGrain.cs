@@ -97,7 +97,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             }
 
             LogCreated(Id, shape.Tokens, resolved.Shards);
-            return await StatusAsync(withShards: true, Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
+            return await StatusAsync(Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
         }
         catch (SpecValidationException e)
         {
@@ -119,7 +119,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
                     && last.Source == SegmentRecord.SourceOf(rows.InputPath))
                 {
                     // The same append again (its answer was lost): nothing to do.
-                    return await StatusAsync(withShards: true, Stopwatch.GetElapsedTime(started).TotalSeconds, null);
+                    return await StatusAsync(Stopwatch.GetElapsedTime(started).TotalSeconds, null);
                 }
 
                 throw new SpecValidationException("afterTokens",
@@ -144,7 +144,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
                 await PrefillAsync(rows.InputPath, output, first, shape.Tokens);
             }
 
-            return await StatusAsync(withShards: true, Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
+            return await StatusAsync(Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
         }
         catch (SpecValidationException e)
         {
@@ -169,7 +169,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         }
     }
 
-    public async Task<SessionStatus> GetStatsAsync() => _manifest is null ? new SessionStatus { SessionId = Id } : await StatusAsync(withShards: true, 0, null);
+    public async Task<SessionStatus> GetStatsAsync() => _manifest is null ? new SessionStatus { SessionId = Id } : await StatusAsync(0, null);
 
     public async Task<SessionStatus> DropAsync()
     {
@@ -305,13 +305,12 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
     private ISessionShardGrain Shard(int index, int count) => GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(Id, index, count));
 
-    private async Task<SessionStatus> StatusAsync(bool withShards, double seconds, string? output)
+    private async Task<SessionStatus> StatusAsync(double seconds, string? output)
     {
         var manifest = _manifest!;
         var spec = manifest.Spec;
-        IReadOnlyList<SessionShardStats> shards = withShards
-            ? await Task.WhenAll(Views(manifest).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, spec.Shards).SyncAsync(view))))
-            : [];
+        IReadOnlyList<SessionShardStats> shards =
+            await Task.WhenAll(Views(manifest).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, spec.Shards).SyncAsync(view))));
         return new SessionStatus
         {
             SessionId = Id,

@@ -91,13 +91,6 @@ public sealed class SessionShardGrain(
         };
     }
 
-    public Task<SessionShardStats> StatsAsync()
-    {
-        // Under a lease: the pool may otherwise be emptying the table while its figures are read.
-        using var lease = _pages?.Use();
-        return Task.FromResult(Stats(null));
-    }
-
     public Task DropAsync()
     {
         Release();
