@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using RingAttention.Tensors;
 
@@ -52,6 +53,18 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
         {
             LaunchPortable(p, type, views);
         }
+    }
+
+    private protected override bool HasDecodeKernel => true;
+
+    /// <summary>The split kernel with PTX loads and ex2, loaded through the PTX rewrite (its asm operands in registers).</summary>
+    private protected override DecodeSplit LoadDecodeSplit(ElementType type)
+    {
+        var quad = type switch { ElementType.F32 => typeof(F32Quad), ElementType.F16 => typeof(F16Quad), _ => typeof(Bf16Quad) };
+        var method = typeof(DecodeKernel).GetMethod(nameof(DecodeKernel.Split))!.MakeGenericMethod(quad, typeof(PtxWordRead), typeof(PtxMath));
+        var kernel = PtxPatch.Load((CudaAccelerator)Accelerator, method, default, sm90a: false, out _);
+        var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>>();
+        return (stream, config, p, q, chunks, partialO, partialLse) => run(stream, config, p, q, chunks, partialO, partialLse);
     }
 
     private protected override void DisposeKernels() => _flash.Dispose();

@@ -4,212 +4,124 @@ using ILGPU;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// Split-K attention for few query rows (decode; flash-decoding): the keys of a block are cut into chunks of
-/// <see cref="ChunkKeys"/>, one thread group per (chunk, kv head, tile of <see cref="Vectors"/> query vectors), where a
-/// query vector is one (row, query head) of the kv head's group: the query heads that share a kv head read its K/V
-/// rows once. The group's lanes split the head dim (lane l owns dims 4l..4l+3 and 4(l+L)..4(l+L)+3, each four one 8-byte load), so
-/// K and V rows are read coalesced and the output accumulators stay in registers; a score is the group's sum of lane partials. Each group
-/// writes its chunk's normalised partial (o, lse); <see cref="Merge"/> folds the chunks into the running result by
-/// the same LSE merge as every kernel. Portable ILGPU (no PTX): the GPU runs it, and ILGPU's CPU accelerator in CI.
+/// Split-K attention for few query rows (decode; flash-decoding) over K/V that may lie in many allocations (a session
+/// shard's pages): the launch walks a table of chunks, each up to a few hundred consecutive rows of one run (rows of one
+/// allocation at consecutive positions), given by device address, row count and first position (<see cref="ChunkLongs"/>
+/// longs each). One warp per (chunk, kv head, tile of <see cref="Vectors"/> query vectors), where a query vector is one
+/// (row, query head) of the kv head's group: the query heads that share a kv head read its K/V rows once.
+/// Inside the warp, <c>p.BlockRows</c> lanes share a key (lane s of them holds dims 16s..16s+15: each row is read
+/// coalesced, sixteen floats a lane) and the warp's lane groups walk the chunk's keys side by side, each with its own
+/// online softmax, folded together by LSE at the end of the chunk; a score is its lane group's sum of partials. Each
+/// chunk writes its normalised partial (o, lse); <see cref="DecodeMerge"/> folds the chunks into the running result by the
+/// same LSE merge as every kernel. Portable ILGPU plus one load primitive (<see cref="IWordRead"/>): the GPU runs it
+/// with PTX loads and ex2, ILGPU's CPU accelerator in CI with host reads and float exp2.
 /// </summary>
 internal static class DecodeKernel
 {
-    /// <summary>Keys per chunk (one group each): small enough that a 16K-key page gives hundreds of groups.</summary>
-    public const int ChunkKeys = 32;
+    /// <summary>Longs per chunk in the table: K address of its first row (kv head 0), V address, rows, first position.</summary>
+    public const int ChunkLongs = 4;
 
-    /// <summary>Query vectors per group.</summary>
+    /// <summary>Query vectors per warp.</summary>
     public const int Vectors = 4;
 
     /// <summary>
     /// Most query vectors (rows x group size) a launch takes this path for: two tiles. Every tile reads the K/V rows
-    /// again, so more vectors go faster through the tiled kernels (measured on the H200 at 1M keys, 8 kv heads: 4 vectors
-    /// 19.1 ms here against 36.8 ms tiled; 64 vectors 177 ms here against 40 ms tiled).
+    /// again, so more vectors go faster through the tiled kernels (measured on the H200 at 1M keys, 8 kv heads, with the
+    /// first version of this kernel: 64 vectors 177 ms here against 40 ms tiled).
     /// </summary>
     public const int MaxVectors = 8;
 
-    /// <summary>Whether this path serves a launch: few query vectors, enough keys to split, and head dims the lanes
-    /// cover with <see cref="DecodeSlots.Count"/> slots each (two groups of 4 consecutive dims).</summary>
-    public static bool Serves(int rows, int group, int keys, int headDim, int lanes) =>
-        (long)rows * group <= MaxVectors && keys >= ChunkKeys && headDim % 4 == 0 && headDim <= DecodeSlots.Count * lanes;
+    /// <summary>Fewest keys a launch takes this path for (below, one tiled block is as quick).</summary>
+    public const int MinKeys = 32;
 
-    /// <summary>Grid x = chunks, y = kv heads, z = tiles of <see cref="Vectors"/> query vectors; group = lanes.</summary>
-    public static void Split<TQuad>(
+    /// <summary>Lanes that share one key: sixteen dims each, a power of two.</summary>
+    public static int LanesPerKey(int headDim) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((headDim + DecodeSlots.Count - 1) / DecodeSlots.Count));
+
+    /// <summary>Whether this path serves a launch: few query vectors, enough keys to split, head dims in whole quads
+    /// that the lanes of one warp cover.</summary>
+    public static bool Serves(int rows, int group, int keys, int headDim, int warpSize) =>
+        (long)rows * group <= MaxVectors && keys >= MinKeys && headDim % 4 == 0 && LanesPerKey(headDim) <= warpSize;
+
+    /// <summary>
+    /// Grid x = chunk x tiles + tile (the tiles of a chunk side by side, so that the second reads its rows from L2),
+    /// y = kv heads; group = one warp. p.BlockRows = lanes per key, p.BlockKeys = tiles.
+    /// </summary>
+    public static void Split<TQuad, TRead, TMath>(
         FlashParams p,
         ArrayView<ulong> q,
-        ArrayView<ulong> k,
-        ArrayView<ulong> v,
+        ArrayView<long> chunks,
         ArrayView<float> partialO,
         ArrayView<float> partialLse)
         where TQuad : struct, IDecodeQuad
+        where TRead : struct, IWordRead
+        where TMath : struct, IMergeMath
     {
-        int chunk = Grid.IdxX;
+        int tiles = p.BlockKeys;
+        int chunk = Grid.IdxX / tiles;
+        int v0 = (Grid.IdxX - (chunk * tiles)) * Vectors;
         int kvh = Grid.IdxY;
-        int tile = Grid.IdxZ;
         int lane = Group.IdxX;
-        int lanes = Group.DimX;
+        int perKey = p.BlockRows;
+        int sub = lane & (perKey - 1);
+        int keyLane = lane / perKey;
+        int keyLanes = Group.DimX / perKey;
         int dim = p.HeadDim;
         int vectors = p.QCount * p.Group;
-        var a = Start<TQuad>(p, q, tile * Vectors, kvh, lane, lanes, vectors);
-        var b = Start<TQuad>(p, q, (tile * Vectors) + 1, kvh, lane, lanes, vectors);
-        var c = Start<TQuad>(p, q, (tile * Vectors) + 2, kvh, lane, lanes, vectors);
-        var d = Start<TQuad>(p, q, (tile * Vectors) + 3, kvh, lane, lanes, vectors);
-        // p.BlockKeys is the chunk (the launcher sizes it so that the launch has a few thousand groups).
-        int j0 = chunk * p.BlockKeys;
-        int j1 = j0 + p.BlockKeys < p.KCount ? j0 + p.BlockKeys : p.KCount;
-        long rowStride = (long)p.KvHeads * dim;
-        for (int j = j0; j < j1; j += 2)
+        long kAddr = chunks[ChunkLongs * chunk];
+        long vAddr = chunks[(ChunkLongs * chunk) + 1];
+        int rows = (int)chunks[(ChunkLongs * chunk) + 2];
+        int pos0 = (int)chunks[(ChunkLongs * chunk) + 3];
+        int bytes = default(TQuad).ElementBytes;
+        long rowBytes = (long)p.KvHeads * dim * bytes;
+        long laneOffset = (((long)kvh * dim) + (sub * DecodeSlots.Count)) * bytes;
+        var a = Start<TQuad>(p, q, v0, kvh, sub, vectors);
+        var b = Start<TQuad>(p, q, v0 + 1, kvh, sub, vectors);
+        var c = Start<TQuad>(p, q, v0 + 2, kvh, sub, vectors);
+        var d = Start<TQuad>(p, q, v0 + 3, kvh, sub, vectors);
+        // A chunk every key of which every vector of the tile sees (decode against the past, no window edge) skips the
+        // per-key mask test.
+        int last = (v0 + Vectors < vectors ? v0 + Vectors : vectors) - 1;
+        bool full = p.QPos0 + (v0 / p.Group) - (pos0 + rows - 1) >= p.DMin && p.QPos0 + (last / p.Group) - pos0 <= p.DMax;
+        // Two keys a lane group each turn, all loads before any use: two memory latencies overlap. The loop bound is the
+        // same in every lane (the shuffles need the whole warp); lanes past the chunk's end load nothing.
+        for (int j0 = 0; j0 < rows; j0 += 2 * keyLanes)
         {
-            // Two keys an iteration, all four rows loaded before any is used: two memory latencies overlap (one warp
-            // walks its chunk alone, so without this it waits a full latency per key).
-            bool second = j + 1 < j1;
-            long kBase = ((long)(p.KRowOffset + j) * p.KvHeads + kvh) * dim;
-            var key0 = Load<TQuad>(k, kBase, lane, lanes, dim);
-            var value0 = Load<TQuad>(v, kBase, lane, lanes, dim);
-            var key1 = second ? Load<TQuad>(k, kBase + rowStride, lane, lanes, dim) : default;
-            var value1 = second ? Load<TQuad>(v, kBase + rowStride, lane, lanes, dim) : default;
-            long keyPosition = (long)p.KPos0 + j;
-            a = Step(p, a, GroupSum(a.Q.Dot(key0), lane, lanes), keyPosition, value0);
-            b = Step(p, b, GroupSum(b.Q.Dot(key0), lane, lanes), keyPosition, value0);
-            c = Step(p, c, GroupSum(c.Q.Dot(key0), lane, lanes), keyPosition, value0);
-            d = Step(p, d, GroupSum(d.Q.Dot(key0), lane, lanes), keyPosition, value0);
-            if (second)
-            {
-                a = Step(p, a, GroupSum(a.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
-                b = Step(p, b, GroupSum(b.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
-                c = Step(p, c, GroupSum(c.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
-                d = Step(p, d, GroupSum(d.Q.Dot(key1), lane, lanes), keyPosition + 1, value1);
-            }
+            int j = j0 + keyLane;
+            bool has0 = j < rows;
+            bool has1 = j + keyLanes < rows;
+            long at = (j * rowBytes) + laneOffset;
+            var key0 = has0 ? Read<TQuad, TRead>(kAddr + at, sub, dim) : default;
+            var value0 = has0 ? Read<TQuad, TRead>(vAddr + at, sub, dim) : default;
+            var key1 = has1 ? Read<TQuad, TRead>(kAddr + at + (keyLanes * rowBytes), sub, dim) : default;
+            var value1 = has1 ? Read<TQuad, TRead>(vAddr + at + (keyLanes * rowBytes), sub, dim) : default;
+            int position = pos0 + j;
+            a = Step<TMath>(p, a, KeySum(a.Q.Dot(key0), perKey), has0, full, position, value0);
+            b = Step<TMath>(p, b, KeySum(b.Q.Dot(key0), perKey), has0, full, position, value0);
+            c = Step<TMath>(p, c, KeySum(c.Q.Dot(key0), perKey), has0, full, position, value0);
+            d = Step<TMath>(p, d, KeySum(d.Q.Dot(key0), perKey), has0, full, position, value0);
+            a = Step<TMath>(p, a, KeySum(a.Q.Dot(key1), perKey), has1, full, position + keyLanes, value1);
+            b = Step<TMath>(p, b, KeySum(b.Q.Dot(key1), perKey), has1, full, position + keyLanes, value1);
+            c = Step<TMath>(p, c, KeySum(c.Q.Dot(key1), perKey), has1, full, position + keyLanes, value1);
+            d = Step<TMath>(p, d, KeySum(d.Q.Dot(key1), perKey), has1, full, position + keyLanes, value1);
         }
 
-        Finish(a, tile * Vectors, chunk, vectors, lane, lanes, dim, partialO, partialLse);
-        Finish(b, (tile * Vectors) + 1, chunk, vectors, lane, lanes, dim, partialO, partialLse);
-        Finish(c, (tile * Vectors) + 2, chunk, vectors, lane, lanes, dim, partialO, partialLse);
-        Finish(d, (tile * Vectors) + 3, chunk, vectors, lane, lanes, dim, partialO, partialLse);
-    }
-
-    /// <summary>
-    /// Grid x = query rows, y = heads; group = threads over the head dim. Folds the <paramref name="chunks"/> partials of
-    /// (row, head) in chunk order and merges the result into the running O/LSE (or writes it, when p.Merge is 0).
-    /// </summary>
-    public static void Merge(FlashParams p, int chunks, ArrayView<float> partialO, ArrayView<float> partialLse, ArrayView<float> o, ArrayView<float> lse)
-    {
-        int row = Grid.IdxX;
-        int h = Grid.IdxY;
-        int kvh = h / p.Group;
-        int vector = (row * p.Group) + (h % p.Group);
-        int vectors = p.QCount * p.Group;
-        int dim = p.HeadDim;
-        // The group's threads split the chunks for the max and the sum of exponentials (reduced through shared memory,
-        // in the same order every time); a single thread walking a long chain of dependent steps measured a third of
-        // a millisecond a launch.
-        var shared = SharedMemory.Allocate<float>(MergeThreads);
-        float top = float.NegativeInfinity;
-        for (int c = Group.IdxX; c < chunks; c += Group.DimX)
+        // The lane groups' states folded pairwise, perKey, 2 perKey, ... lanes apart: a fixed order (the same bits every
+        // run), and every lane ends with the whole chunk's state.
+        for (int offset = perKey; offset < Group.DimX; offset *= 2)
         {
-            float l = partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)];
-            top = l > top ? l : top;
+            a = Fold<TMath>(a, offset);
+            b = Fold<TMath>(b, offset);
+            c = Fold<TMath>(c, offset);
+            d = Fold<TMath>(d, offset);
         }
 
-        top = GroupReduce(shared, top, max: true);
-        float total = float.NegativeInfinity;
-        if (top != float.NegativeInfinity)
+        if (keyLane == 0)
         {
-            float sumExp = 0f;
-            for (int c = Group.IdxX; c < chunks; c += Group.DimX)
-            {
-                sumExp += SoftMath.Exp2((partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)] - top) * SoftmaxMerge.Log2E);
-            }
-
-            total = top + (SoftMath.Log2(GroupReduce(shared, sumExp, max: false)) * SoftmaxMerge.Ln2);
+            Finish<TMath>(a, v0, chunk, kvh, vectors, sub, p, partialO, partialLse);
+            Finish<TMath>(b, v0 + 1, chunk, kvh, vectors, sub, p, partialO, partialLse);
+            Finish<TMath>(c, v0 + 2, chunk, kvh, vectors, sub, p, partialO, partialLse);
+            Finish<TMath>(d, v0 + 3, chunk, kvh, vectors, sub, p, partialO, partialLse);
         }
-
-        long lseIndex = (long)h * p.LseStride + p.QRowOffset + row;
-        float old = p.Merge != 0 ? lse[lseIndex] : float.NegativeInfinity;
-        float merged = SoftmaxMerge.Combine<PortableMath>(old, total, out float wOld, out float wNew);
-        long oBase = ((long)(p.QRowOffset + row) * p.Heads + h) * dim;
-        // Each chunk's weight once, into shared memory; then the threads split (dim, chunk group): thread t sums dim
-        // t % D over chunks t / D, t / D + G, ... with four independent accumulators (four loads in flight), and the
-        // G partial sums of a dim add up in group order. One thread per dim walking every chunk measured 236 µs a launch.
-        var weights = SharedMemory.Allocate<float>(MaxChunks);
-        for (int c = Group.IdxX; c < chunks; c += Group.DimX)
-        {
-            weights[c] = total == float.NegativeInfinity ? 0f
-                : SoftMath.Exp2((partialLse[PartialIndex(c, kvh, vector, vectors, p.KvHeads)] - total) * SoftmaxMerge.Log2E);
-        }
-
-        Group.Barrier();
-        int groups = Group.DimX / dim > 0 ? Group.DimX / dim : 1;
-        for (int x0 = 0; x0 < dim; x0 += Group.DimX)
-        {
-            int t = Group.IdxX;
-            int x = x0 + (t % dim);
-            int g = t / dim;
-            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-            if (g < groups && x < dim)
-            {
-                int c = g;
-                for (; c + (3 * groups) < chunks; c += 4 * groups)
-                {
-                    s0 += weights[c] * partialO[(PartialIndex(c, kvh, vector, vectors, p.KvHeads) * dim) + x];
-                    s1 += weights[c + groups] * partialO[(PartialIndex(c + groups, kvh, vector, vectors, p.KvHeads) * dim) + x];
-                    s2 += weights[c + (2 * groups)] * partialO[(PartialIndex(c + (2 * groups), kvh, vector, vectors, p.KvHeads) * dim) + x];
-                    s3 += weights[c + (3 * groups)] * partialO[(PartialIndex(c + (3 * groups), kvh, vector, vectors, p.KvHeads) * dim) + x];
-                }
-
-                for (; c < chunks; c += groups)
-                {
-                    s0 += weights[c] * partialO[(PartialIndex(c, kvh, vector, vectors, p.KvHeads) * dim) + x];
-                }
-            }
-
-            Group.Barrier();
-            shared[t] = (s0 + s1) + (s2 + s3);
-            Group.Barrier();
-            if (g == 0 && x < dim)
-            {
-                float sum = 0f;
-                for (int k = 0; k < groups; k++)
-                {
-                    sum += shared[(k * dim) + (t % dim)];
-                }
-
-                o[oBase + x] = p.Merge != 0 ? (wOld * o[oBase + x]) + (wNew * sum) : total == float.NegativeInfinity ? 0f : sum;
-            }
-        }
-
-        Group.Barrier();
-        if (Group.IdxX == 0)
-        {
-            lse[lseIndex] = p.Merge != 0 ? merged : total;
-        }
-    }
-
-    /// <summary>Most threads of a merge group (its shared reduction buffer).</summary>
-    public const int MergeThreads = 512;
-
-    /// <summary>Most chunks of one launch (the merge keeps their weights in shared memory).</summary>
-    public const int MaxChunks = 4096;
-
-    /// <summary>Max or sum over the group's threads, in every thread; thread order fixed (a tree over thread indices).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float GroupReduce(ArrayView<float> shared, float value, bool max)
-    {
-        Group.Barrier();
-        shared[Group.IdxX] = value;
-        Group.Barrier();
-        for (int width = Group.DimX / 2; width > 0; width /= 2)
-        {
-            if (Group.IdxX < width)
-            {
-                float other = shared[Group.IdxX + width];
-                float mine = shared[Group.IdxX];
-                shared[Group.IdxX] = max ? (other > mine ? other : mine) : mine + other;
-            }
-
-            Group.Barrier();
-        }
-
-        return shared[0];
     }
 
     /// <summary>Index of (chunk, kv head, vector) in the partial buffers (o: times the head dim).</summary>
@@ -218,7 +130,7 @@ internal static class DecodeKernel
         (((long)chunk * kvHeads) + kvh) * vectors + vector;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeQuery Start<TQuad>(FlashParams p, ArrayView<ulong> q, int vector, int kvh, int lane, int lanes, int vectors)
+    private static DecodeQuery Start<TQuad>(FlashParams p, ArrayView<ulong> q, int vector, int kvh, int sub, int vectors)
         where TQuad : struct, IDecodeQuad
     {
         var state = new DecodeQuery { M = float.NegativeInfinity, L = 0f, Position = -1 };
@@ -226,126 +138,186 @@ internal static class DecodeKernel
         {
             int row = vector / p.Group;
             int h = (kvh * p.Group) + (vector % p.Group);
-            state.Q = Load<TQuad>(q, ((long)(p.QRowOffset + row) * p.Heads + h) * p.HeadDim, lane, lanes, p.HeadDim);
-            state.Position = (long)p.QPos0 + row;
+            long at = ((((long)(p.QRowOffset + row) * p.Heads) + h) * p.HeadDim) + (sub * DecodeSlots.Count);
+            int x = sub * DecodeSlots.Count;
+            var s = default(DecodeSlots);
+            if (x < p.HeadDim)
+            {
+                (s.S0, s.S1, s.S2, s.S3) = default(TQuad).Load(q, at);
+            }
+
+            if (x + 4 < p.HeadDim)
+            {
+                (s.S4, s.S5, s.S6, s.S7) = default(TQuad).Load(q, at + 4);
+            }
+
+            if (x + 8 < p.HeadDim)
+            {
+                (s.S8, s.S9, s.S10, s.S11) = default(TQuad).Load(q, at + 8);
+            }
+
+            if (x + 12 < p.HeadDim)
+            {
+                (s.S12, s.S13, s.S14, s.S15) = default(TQuad).Load(q, at + 12);
+            }
+
+            state.Q = s;
+            state.Position = p.QPos0 + row;
         }
 
         return state;
     }
 
+    /// <summary>A lane's sixteen dims of one K or V row at <paramref name="address"/> (zero past the head dim).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeQuery Step(FlashParams p, DecodeQuery state, float score, long keyPosition, DecodeSlots value)
+    private static DecodeSlots Read<TQuad, TRead>(long address, int sub, int dim)
+        where TQuad : struct, IDecodeQuad
+        where TRead : struct, IWordRead
     {
-        long delta = state.Position - keyPosition;
-        if (state.Position < 0 || delta < p.DMin || delta > p.DMax)
+        var s = default(DecodeSlots);
+        int x = sub * DecodeSlots.Count;
+        int step = 4 * default(TQuad).ElementBytes;
+        if (x < dim)
+        {
+            (s.S0, s.S1, s.S2, s.S3) = default(TQuad).Read<TRead>(address);
+        }
+
+        if (x + 4 < dim)
+        {
+            (s.S4, s.S5, s.S6, s.S7) = default(TQuad).Read<TRead>(address + step);
+        }
+
+        if (x + 8 < dim)
+        {
+            (s.S8, s.S9, s.S10, s.S11) = default(TQuad).Read<TRead>(address + (2 * step));
+        }
+
+        if (x + 12 < dim)
+        {
+            (s.S12, s.S13, s.S14, s.S15) = default(TQuad).Read<TRead>(address + (3 * step));
+        }
+
+        return s;
+    }
+
+    /// <summary>The sum over the <paramref name="perKey"/> lanes that share a key (a butterfly), in each of them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float KeySum(float value, int perKey)
+    {
+        for (int offset = perKey / 2; offset > 0; offset /= 2)
+        {
+            value += Warp.ShuffleXor(value, offset);
+        }
+
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodeQuery Step<TMath>(FlashParams p, DecodeQuery state, float score, bool has, bool full, int keyPosition, DecodeSlots value)
+        where TMath : struct, IMergeMath
+    {
+        if (state.Position < 0 || !has)
         {
             return state;
+        }
+
+        if (!full)
+        {
+            int delta = state.Position - keyPosition;
+            if (delta < p.DMin || delta > p.DMax)
+            {
+                return state;
+            }
         }
 
         float s = score * p.ScaleLog2;
         if (s > state.M)
         {
             // A new maximum (rare after the first keys): rescale what was summed so far.
-            float alpha = SoftMath.Exp2(state.M - s);
+            float alpha = default(TMath).Exp2(state.M - s);
             state.Acc = state.Acc.Scaled(alpha);
             state.L *= alpha;
             state.M = s;
         }
 
-        float e = SoftMath.Exp2(s - state.M);
-        state.Acc = state.Acc.ScaledPlus(1f, value, e);
+        float e = default(TMath).Exp2(s - state.M);
+        state.Acc = state.Acc.Plus(value, e);
         state.L += e;
         return state;
     }
 
+    /// <summary>This lane group's state merged with the one <paramref name="offset"/> lanes away (every lane takes part).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(DecodeQuery state, int vector, int chunk, int vectors, int lane, int lanes, int dim, ArrayView<float> partialO, ArrayView<float> partialLse)
+    private static DecodeQuery Fold<TMath>(DecodeQuery state, int offset)
+        where TMath : struct, IMergeMath
+    {
+        float otherM = Warp.ShuffleXor(state.M, offset);
+        float otherL = Warp.ShuffleXor(state.L, offset);
+        var otherAcc = state.Acc.ShuffleXor(offset);
+        float m = otherM > state.M ? otherM : state.M;
+        if (m == float.NegativeInfinity)
+        {
+            return state;
+        }
+
+        // An empty side has M = -inf, so its weight is exp2(-inf) = 0.
+        float wMine = default(TMath).Exp2(state.M - m);
+        float wOther = default(TMath).Exp2(otherM - m);
+        state.Acc = state.Acc.Blend(wMine, otherAcc, wOther);
+        state.L = (state.L * wMine) + (otherL * wOther);
+        state.M = m;
+        return state;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TMath>(DecodeQuery state, int vector, int chunk, int kvh, int vectors, int sub, FlashParams p, ArrayView<float> partialO, ArrayView<float> partialLse)
+        where TMath : struct, IMergeMath
     {
         if (vector >= vectors)
         {
             return;
         }
 
-        // The partial buffers are laid out [chunk][kv head][vector]: the caller passes the kv head through the grid.
-        long at = PartialIndex(chunk, Grid.IdxY, vector, vectors, Grid.DimY);
+        long at = PartialIndex(chunk, kvh, vector, vectors, p.KvHeads);
         var o = state.Acc.Scaled(state.L > 0f ? 1f / state.L : 0f);
-        long row = at * dim;
-        int x = 4 * lane;
+        long row = (at * p.HeadDim) + (sub * DecodeSlots.Count);
+        int x = sub * DecodeSlots.Count;
+        int dim = p.HeadDim;
         if (x < dim)
         {
-            partialO[row + x] = o.S0;
-            partialO[row + x + 1] = o.S1;
-            partialO[row + x + 2] = o.S2;
-            partialO[row + x + 3] = o.S3;
+            partialO[row] = o.S0;
+            partialO[row + 1] = o.S1;
+            partialO[row + 2] = o.S2;
+            partialO[row + 3] = o.S3;
         }
 
-        x += 4 * lanes;
-        if (x < dim)
+        if (x + 4 < dim)
         {
-            partialO[row + x] = o.S4;
-            partialO[row + x + 1] = o.S5;
-            partialO[row + x + 2] = o.S6;
-            partialO[row + x + 3] = o.S7;
+            partialO[row + 4] = o.S4;
+            partialO[row + 5] = o.S5;
+            partialO[row + 6] = o.S6;
+            partialO[row + 7] = o.S7;
         }
 
-        if (lane == 0)
+        if (x + 8 < dim)
         {
-            partialLse[at] = state.L > 0f ? SoftmaxMerge.BlockLse<PortableMath>(state.M, state.L) : float.NegativeInfinity;
+            partialO[row + 8] = o.S8;
+            partialO[row + 9] = o.S9;
+            partialO[row + 10] = o.S10;
+            partialO[row + 11] = o.S11;
         }
-    }
 
-    /// <summary>A lane's slots of one row: dims 4l..4l+3 and 4(l+L)..4(l+L)+3 (zero past the head dim, a multiple of 4).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeSlots Load<TQuad>(ArrayView<ulong> data, long rowBase, int lane, int lanes, int dim)
-        where TQuad : struct, IDecodeQuad
-    {
-        var slots = default(DecodeSlots);
-        int x = 4 * lane;
-        if (x < dim)
+        if (x + 12 < dim)
         {
-            (slots.S0, slots.S1, slots.S2, slots.S3) = default(TQuad).Load(data, rowBase + x);
+            partialO[row + 12] = o.S12;
+            partialO[row + 13] = o.S13;
+            partialO[row + 14] = o.S14;
+            partialO[row + 15] = o.S15;
         }
 
-        x += 4 * lanes;
-        if (x < dim)
+        if (sub == 0)
         {
-            (slots.S4, slots.S5, slots.S6, slots.S7) = default(TQuad).Load(data, rowBase + x);
+            partialLse[at] = state.L > 0f ? SoftmaxMerge.BlockLse<TMath>(state.M, state.L) : float.NegativeInfinity;
         }
-
-        return slots;
-    }
-
-    /// <summary>
-    /// The sum over the group's lanes, in every lane: a butterfly within each warp, then (on an accelerator whose warps
-    /// are narrower than the group, as ILGPU's CPU one) the warps' sums through shared memory.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float GroupSum(float value, int lane, int lanes)
-    {
-        for (int offset = Warp.WarpSize / 2; offset > 0; offset /= 2)
-        {
-            value += Warp.ShuffleXor(value, offset);
-        }
-
-        if (lanes <= Warp.WarpSize)
-        {
-            return value;
-        }
-
-        var partial = SharedMemory.Allocate<float>(64);
-        Group.Barrier();
-        if (Warp.LaneIdx == 0)
-        {
-            partial[lane / Warp.WarpSize] = value;
-        }
-
-        Group.Barrier();
-        float total = 0f;
-        for (int w = 0; w < lanes / Warp.WarpSize; w++)
-        {
-            total += partial[w];
-        }
-
-        return total;
     }
 }

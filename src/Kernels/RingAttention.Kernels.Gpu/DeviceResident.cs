@@ -175,7 +175,29 @@ public abstract partial class IlgpuAttentionBackend
             return;
         }
 
-        Launch(spec, q, kv, acc, merge: true);
+        Launch(spec, q, [kv], acc, merge: true);
+        Accelerator.DefaultStream.Synchronize();
+    }
+
+    public void AccumulateEach(AttentionSpec spec, DeviceRows queries, IReadOnlyList<DeviceKeyValues> blocks, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var q = Own<IlgpuRows>(queries, nameof(queries));
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
+        var kvs = blocks.Where(b => b.Rows > 0).Select(b => Own<IlgpuKeyValues>(b, nameof(blocks))).ToList();
+        foreach (var kv in kvs)
+        {
+            OperandCheck.Validate(spec, q, kv, acc);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        kvs.RemoveAll(kv => !AnyVisible(spec, q.Spans, kv.Spans));
+        if (q.Rows == 0 || kvs.Count == 0)
+        {
+            return;
+        }
+
+        Launch(spec, q, kvs, acc, merge: true);
         Accelerator.DefaultStream.Synchronize();
     }
 
@@ -183,23 +205,30 @@ public abstract partial class IlgpuAttentionBackend
     /// The launches of one accumulate on handles, without checks or a sync (device benchmarks and checks time this):
     /// <paramref name="merge"/> false makes the first launch overwrite the accumulator instead of merging into it.
     /// </summary>
-    internal void Launch(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, bool merge)
+    internal void Launch(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, bool merge) =>
+        Launch(spec, Own<IlgpuRows>(queries, nameof(queries)), [Own<IlgpuKeyValues>(keyValues, nameof(keyValues))], Own<IlgpuAccumulator>(accumulator, nameof(accumulator)), merge);
+
+    private void Launch(AttentionSpec spec, IlgpuRows q, IReadOnlyList<IlgpuKeyValues> kvs, IlgpuAccumulator acc, bool merge)
     {
-        var q = Own<IlgpuRows>(queries, nameof(queries));
-        var kv = Own<IlgpuKeyValues>(keyValues, nameof(keyValues));
-        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
-        var whole = kv.Buffer.View.AsContiguous();
-        ulong kvBase = (ulong)kv.Buffer.NativePtr.ToInt64();
-        var views = new DeviceViews(
-            q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16)),
-            whole.SubView(0, Math.Max(kv.KeyBytes, 16)),
-            whole.SubView(kv.KeyBytes, Math.Max(kv.KeyBytes, 16)),
-            acc.Output,
-            acc.LseView,
-            (ulong)q.Buffer.NativePtr.ToInt64(),
-            kvBase,
-            kvBase + (ulong)kv.KeyBytes);
-        LaunchSpans(spec, q.Spans, q.Rows, kv.Spans, views, merge);
+        var qView = q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16));
+        var blocks = new List<KeyBlock>(kvs.Count);
+        foreach (var kv in kvs)
+        {
+            var whole = kv.Buffer.View.AsContiguous();
+            ulong kvBase = (ulong)kv.Buffer.NativePtr.ToInt64();
+            var views = new DeviceViews(
+                qView,
+                whole.SubView(0, Math.Max(kv.KeyBytes, 16)),
+                whole.SubView(kv.KeyBytes, Math.Max(kv.KeyBytes, 16)),
+                acc.Output,
+                acc.LseView,
+                (ulong)q.Buffer.NativePtr.ToInt64(),
+                kvBase,
+                kvBase + (ulong)kv.KeyBytes);
+            blocks.Add(new KeyBlock(views, kv.Spans));
+        }
+
+        LaunchSpans(spec, q.Spans, q.Rows, blocks, merge);
     }
 
     /// <summary>A handle's data as a device view (device benchmarks fill and read buffers in place).</summary>

@@ -108,7 +108,7 @@ internal sealed class FlashLauncher : IDisposable
         // Tiles of 256 columns hold twice the accumulators: half as many blocks per SM (else registers spill).
         int blocks = variant.Wgmma ? Math.Max(1, WgmmaBlocksPerSm / variant.Width) : 2;
         var specialization = new KernelSpecialization(variant.Threads, variant.Tile > 128 ? Math.Max(1, blocks / 2) : blocks);
-        var kernel = LoadPatched(variant.Kernel.Method, specialization, variant.Wgmma, out bool patched);
+        var kernel = PtxPatch.Load(_accelerator, variant.Kernel.Method, specialization, variant.Wgmma, out bool patched);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>>>();
         var function = ((CudaKernel)kernel).FunctionPtr;
         if (variant.SharedBytes > 48 * 1024)
@@ -120,30 +120,6 @@ internal sealed class FlashLauncher : IDisposable
         e = new Entry(run, function, ptx, patched);
         _kernels[variant] = e;
         return e;
-    }
-
-    /// <summary>
-    /// Compiles through ILGPU's PTX backend, rewrites the operand depots into registers (<see cref="PtxPatch"/>) and loads
-    /// the patched text through PTXCompiledKernel's internal constructor; falls back to ILGPU's own load if either step
-    /// is unavailable (another ILGPU version), which is correct but slow.
-    /// </summary>
-    private Kernel LoadPatched(System.Reflection.MethodInfo method, KernelSpecialization specialization, bool sm90a, out bool patched)
-    {
-        var compiled = (PTXCompiledKernel)_accelerator.Backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), specialization);
-        string? text = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
-        if (sm90a)
-        {
-            // ILGPU 1.5.3 writes .target sm_80 even on Hopper; wgmma and fence.proxy.async need sm_90a.
-            text = text?.Replace(".target sm_80", ".target sm_90a", StringComparison.Ordinal)
-                ?? throw new NotSupportedException("the wgmma kernel needs the PTX rewrite, which failed on this ILGPU output");
-        }
-
-        var ctor = typeof(PTXCompiledKernel).GetConstructors(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
-            .FirstOrDefault(c => c.GetParameters().Length == 4);
-        var entryPoint = typeof(CompiledKernel).GetProperty("EntryPoint", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)?.GetValue(compiled);
-        patched = text is not null && ctor is not null && entryPoint is not null;
-        var toLoad = patched ? (CompiledKernel)ctor!.Invoke([compiled.Context, entryPoint, compiled.Info, text]) : compiled;
-        return _accelerator.LoadKernel(toLoad);
     }
 
     private sealed record Entry(Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<float>, ArrayView<float>> Run, IntPtr Function, string Ptx, bool Patched);

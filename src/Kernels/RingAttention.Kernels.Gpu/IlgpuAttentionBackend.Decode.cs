@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using RingAttention.Attention;
 using RingAttention.Tensors;
 
 namespace RingAttention.Kernels.Gpu;
@@ -7,66 +8,89 @@ namespace RingAttention.Kernels.Gpu;
 /// <summary>The split-K path of the ILGPU backends (<see cref="DecodeKernel"/>): few query rows against many keys.</summary>
 public abstract partial class IlgpuAttentionBackend
 {
-    private readonly Dictionary<ElementType, Action<KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>> _decodeSplit = [];
+    private readonly Dictionary<ElementType, DecodeSplit> _decodeSplit = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
-    /// <summary>Groups a decode launch aims at (a few per SM on an H200's 132).</summary>
+    /// <summary>The split launch of one element type: (stream, config, params, q words, chunk table, partial o, partial lse).</summary>
+    private protected delegate void DecodeSplit(AcceleratorStream stream, KernelConfig config, FlashParams p, ArrayView<ulong> q, ArrayView<long> chunks, ArrayView<float> partialO, ArrayView<float> partialLse);
+
+    /// <summary>Warps a decode launch aims at (a few per SM on an H200's 132).</summary>
     private const int TargetGroups = 4096;
 
     /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
     internal bool UseDecodeKernel { get; set; } = true;
 
-    /// <summary>Lanes of a decode group: one warp on a GPU; the largest group on ILGPU's CPU accelerator (its warps are 4 wide).</summary>
-    private int DecodeLanes => Accelerator.AcceleratorType == AcceleratorType.CPU ? Math.Min(16, Accelerator.MaxGroupSize.X) : Accelerator.WarpSize;
+    /// <summary>Whether <see cref="LaunchDecode"/> serves <paramref name="rows"/> query rows against <paramref name="keys"/> keys.</summary>
+    private protected bool DecodeServes(AttentionSpec spec, int rows, long keys) =>
+        UseDecodeKernel && HasDecodeKernel && DecodeKernel.Serves(rows, spec.GroupSize, (int)Math.Min(keys, int.MaxValue), spec.HeadDim, Accelerator.WarpSize);
 
-    /// <summary>Whether <see cref="LaunchDecode"/> serves this launch.</summary>
-    private protected bool DecodeServes(FlashParams p) =>
-        UseDecodeKernel && DecodeKernel.Serves(p.QCount, p.Group, p.KCount, p.HeadDim, DecodeLanes);
+    /// <summary>Whether this accelerator has a split kernel (its loads are at device addresses: CPU and CUDA).</summary>
+    private protected virtual bool HasDecodeKernel => Accelerator.AcceleratorType == AcceleratorType.CPU;
 
-    /// <summary>A view of whole 8-byte words (the decode kernel's loads); views are at least 16 bytes.</summary>
+    /// <summary>The split kernel of <paramref name="type"/>: host reads and float exp2 on ILGPU's CPU accelerator.</summary>
+    private protected virtual DecodeSplit LoadDecodeSplit(ElementType type)
+    {
+        var kernel = type switch
+        {
+            ElementType.F32 => Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<F32Quad, HostWordRead, PortableMath>),
+            ElementType.F16 => Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<F16Quad, HostWordRead, PortableMath>),
+            _ => Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<Bf16Quad, HostWordRead, PortableMath>),
+        };
+        return (stream, config, p, q, chunks, partialO, partialLse) => kernel(stream, config, p, q, chunks, partialO, partialLse);
+    }
+
+    /// <summary>A view of whole 8-byte words (the decode kernel's q loads); views are at least 16 bytes.</summary>
     private static ArrayView<ulong> Words(ArrayView<byte> bytes) => bytes.SubView(0, bytes.Length / 8 * 8).Cast<ulong>();
 
-    /// <summary>The chunks' partials into a pooled scratch buffer, then folded into the running result; two launches.</summary>
-    private protected void LaunchDecode(FlashParams p, ElementType type, DeviceViews views)
+    /// <summary>
+    /// The query rows of <paramref name="p"/> (QRowOffset, QCount, QPos0) against every run, merged into o/lse (written
+    /// when p.Merge is 0): the runs are cut into chunks, the chunks' partials go to a pooled scratch buffer, then fold
+    /// into the result; two launches per <see cref="DecodeMerge.MaxChunks"/> chunks, however many allocations the runs
+    /// lie in (a session shard's pages: one launch for all of them).
+    /// </summary>
+    private protected void LaunchDecode(FlashParams p, ElementType type, ArrayView<byte> q, ArrayView<float> o, ArrayView<float> lse, IReadOnlyList<DecodeRun> runs)
     {
         if (!_decodeSplit.TryGetValue(type, out var split))
         {
-            split = type switch
-            {
-                ElementType.F32 => Accelerator.LoadStreamKernel<FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<F32Quad>),
-                ElementType.F16 => Accelerator.LoadStreamKernel<FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<F16Quad>),
-                _ => Accelerator.LoadStreamKernel<FlashParams, ArrayView<ulong>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Split<Bf16Quad>),
-            };
+            split = LoadDecodeSplit(type);
             _decodeSplit[type] = split;
         }
 
-        _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeKernel.Merge);
+        _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
         int vectors = p.QCount * p.Group;
         int tiles = (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
-        // About TargetGroups groups in all: enough warps to cover the GPU's memory latency, few enough chunks that
-        // merging them is cheap. A chunk is a whole number of ChunkKeys.
+        // About TargetGroups warps in all: enough to cover the GPU's memory latency, few enough chunks that merging them
+        // is cheap.
+        long keys = runs.Sum(r => (long)r.Rows);
         int wanted = Math.Max(1, TargetGroups / (p.KvHeads * tiles));
-        int chunkKeys = DecodeKernel.ChunkKeys * Math.Max(1, (int)Math.Ceiling((double)p.KCount / wanted / DecodeKernel.ChunkKeys));
-        int chunks = (p.KCount + chunkKeys - 1) / chunkKeys;
-        if (chunks > DecodeKernel.MaxChunks)
-        {
-            throw new InvalidOperationException($"{chunks} decode chunks exceed {DecodeKernel.MaxChunks} (TargetGroups must not)");
-        }
-
-        p.BlockKeys = chunkKeys;
-        long partials = (long)chunks * p.KvHeads * vectors;
-        long bytes = 4 * partials * (p.HeadDim + 1);
-        var scratch = Pool.Rent(bytes, $"decode partials of {chunks} chunks ({bytes:N0} B)");
+        int chunkKeys = DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys));
+        long rowBytes = (long)p.KvHeads * p.HeadDim * type.Size();
+        var table = DecodeRun.Chunks(runs, chunkKeys, rowBytes);
+        int chunks = table.Length / DecodeKernel.ChunkLongs;
+        int batch = Math.Min(chunks, DecodeMerge.MaxChunks);
+        p.BlockRows = DecodeKernel.LanesPerKey(p.HeadDim);
+        p.BlockKeys = tiles;
+        long partials = (long)batch * p.KvHeads * vectors;
+        long bytes = (4 * partials * (p.HeadDim + 1)) + (8L * table.Length);
+        var scratch = Pool.Rent(bytes, $"decode partials of {batch} chunks ({bytes:N0} B)");
         try
         {
-            var floats = scratch.View.AsContiguous().Cast<float>();
+            var floats = scratch.View.AsContiguous().SubView(0, 4 * partials * (p.HeadDim + 1)).Cast<float>();
             var partialO = floats.SubView(0, partials * p.HeadDim);
             var partialLse = floats.SubView(partials * p.HeadDim, partials);
-            split(new KernelConfig(new Index3D(chunks, p.KvHeads, tiles), new Index3D(DecodeLanes, 1, 1)),
-                p, Words(views.Q), Words(views.K), Words(views.V), partialO, partialLse);
+            var tableView = scratch.View.AsContiguous().SubView(4 * partials * (p.HeadDim + 1), 8L * table.Length).Cast<long>();
+            tableView.CopyFromCPU(Accelerator.DefaultStream, table);
             // A power of two (the merge's shared reduction halves it), several threads per dim when the GPU allows.
-            int threads = Math.Min(DecodeKernel.MergeThreads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
-            _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, chunks, partialO, partialLse, views.O, views.Lse);
+            int threads = Math.Min(DecodeMerge.MergeThreads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
+            for (int first = 0; first < chunks; first += batch)
+            {
+                int count = Math.Min(batch, chunks - first);
+                var part = tableView.SubView((long)first * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs);
+                split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(Accelerator.WarpSize, 1, 1)),
+                    p, Words(q), part, partialO, partialLse);
+                _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, count, partialO, partialLse, o, lse);
+                p.Merge = 1;
+            }
         }
         finally
         {

@@ -63,34 +63,58 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private AcceleratorStream? _copyStream;
     private object? _copyStreamGate;
 
+    /// <summary>One block's operands for <see cref="LaunchSpans"/>: its views and its rows' positions.</summary>
+    private protected readonly record struct KeyBlock(DeviceViews Views, IReadOnlyList<TokenSpan> Spans);
+
     /// <summary>
-    /// One launch per (query span, key span) pair with a visible key, each merging into views.O/Lse (the first one
-    /// overwriting them when <paramref name="merge"/> is false).
+    /// Per query span: one split-K decode launch over every block's visible key spans when few rows meet many keys
+    /// (<see cref="DecodeServes"/>), else one launch per (block, key span) with a visible key; each merges into the
+    /// running O/Lse (the first one overwriting them when <paramref name="merge"/> is false).
     /// </summary>
-    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<TokenSpan> kSpans, DeviceViews views, bool merge)
+    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<KeyBlock> blocks, bool merge)
     {
         int qOffset = 0;
+        long rowBytes = (long)spec.KvHeads * spec.HeadDim * spec.DType.Size();
         foreach (var qs in qSpans)
         {
-            int kOffset = 0;
-            foreach (var ks in kSpans)
+            var runs = new List<DecodeRun>();
+            foreach (var block in blocks)
             {
-                if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
+                int kOffset = 0;
+                foreach (var ks in block.Spans)
                 {
-                    var p = MakeParams(spec, views, qRows, qOffset, qs, kOffset, ks, merge);
-                    if (DecodeServes(p))
+                    if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
                     {
-                        LaunchDecode(p, spec.DType, views);
-                    }
-                    else
-                    {
-                        Launch(p, spec.DType, views);
+                        runs.Add(new DecodeRun((long)block.Views.KPtr + (kOffset * rowBytes), (long)block.Views.VPtr + (kOffset * rowBytes), ks.Count, ks.Start));
                     }
 
-                    merge = true;
+                    kOffset += ks.Count;
                 }
+            }
 
-                kOffset += ks.Count;
+            if (runs.Count > 0 && DecodeServes(spec, qs.Count, runs.Sum(r => (long)r.Rows)))
+            {
+                var views = blocks[0].Views;
+                var p = MakeParams(spec, views, qRows, qOffset, qs, 0, qs, merge);
+                LaunchDecode(p, spec.DType, views.Q, views.O, views.Lse, runs);
+                merge = true;
+            }
+            else
+            {
+                foreach (var block in blocks)
+                {
+                    int kOffset = 0;
+                    foreach (var ks in block.Spans)
+                    {
+                        if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
+                        {
+                            Launch(MakeParams(spec, block.Views, qRows, qOffset, qs, kOffset, ks, merge), spec.DType, block.Views);
+                            merge = true;
+                        }
+
+                        kOffset += ks.Count;
+                    }
+                }
             }
 
             qOffset += qs.Count;

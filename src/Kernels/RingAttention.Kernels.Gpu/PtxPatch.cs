@@ -1,3 +1,8 @@
+using ILGPU;
+using ILGPU.Backends;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -13,6 +18,31 @@ namespace RingAttention.Kernels.Gpu;
 /// </summary>
 internal static partial class PtxPatch
 {
+    /// <summary>
+    /// Compiles through ILGPU's PTX backend, rewrites the operand depots into registers (<see cref="PtxPatch"/>) and loads
+    /// the patched text through PTXCompiledKernel's internal constructor; falls back to ILGPU's own load if either step
+    /// is unavailable (another ILGPU version), which is correct but slow.
+    /// </summary>
+    public static Kernel Load(ILGPU.Runtime.Cuda.CudaAccelerator accelerator, System.Reflection.MethodInfo method, KernelSpecialization specialization, bool sm90a, out bool patched)
+    {
+        var compiled = (PTXCompiledKernel)accelerator.Backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), specialization);
+        string? text = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
+        if (sm90a)
+        {
+            // ILGPU 1.5.3 writes .target sm_80 even on Hopper; wgmma and fence.proxy.async need sm_90a.
+            text = text?.Replace(".target sm_80", ".target sm_90a", StringComparison.Ordinal)
+                ?? throw new NotSupportedException("the wgmma kernel needs the PTX rewrite, which failed on this ILGPU output");
+        }
+
+        var ctor = typeof(PTXCompiledKernel).GetConstructors(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
+            .FirstOrDefault(c => c.GetParameters().Length == 4);
+        var entryPoint = typeof(CompiledKernel).GetProperty("EntryPoint", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)?.GetValue(compiled);
+        patched = text is not null && ctor is not null && entryPoint is not null;
+        var toLoad = patched ? (CompiledKernel)ctor!.Invoke([compiled.Context, entryPoint, compiled.Info, text]) : compiled;
+        return accelerator.LoadKernel(toLoad);
+    }
+
+
     public static string? PromoteLocalDepots(string ptx)
     {
         var depots = new Dictionary<string, int>();

@@ -83,4 +83,19 @@ public interface IAttentionBackend : IDisposable
     /// (<see cref="OperandCheck"/>). Fully masked tiles cost nothing. Accumulates in float32 whatever the storage type.
     /// </summary>
     void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="Accumulate"/> over several blocks in one call, in order (a session shard's pages). A backend may treat
+    /// them as one launch (the GPU's split-K decode walks every page's rows in one kernel); by default, one after another.
+    /// </summary>
+    void AccumulateEach(AttentionSpec spec, DeviceRows queries, IReadOnlyList<DeviceKeyValues> blocks, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
+    {
+        foreach (var block in blocks)
+        {
+            if (block.Rows > 0)
+            {
+                Accumulate(spec, queries, block, accumulator, cancellationToken);
+            }
+        }
+    }
 }

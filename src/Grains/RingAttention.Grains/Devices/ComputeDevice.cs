@@ -105,14 +105,7 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
         OnComputeLaneAsync(resident =>
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var block in blocks)
-            {
-                if (block.Rows > 0)
-                {
-                    resident.Accumulate(spec, queries, block, accumulator, ct);
-                }
-            }
-
+            resident.AccumulateEach(spec, queries, blocks, accumulator, ct);
             return System.Diagnostics.Stopwatch.GetElapsedTime(start);
         }, ct);
 
