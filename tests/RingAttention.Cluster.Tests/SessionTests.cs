@@ -362,6 +362,14 @@ public sealed class ResidentSessionTests
             var answer = await session.AttendAsync(ElementType.BF16, 5, q, offset: 135);
             Assert.Contains(cluster.DeviceName, (await session.StatsAsync()).ShardStats[0].Device, StringComparison.Ordinal);
             SessionTests.AssertMatchesFloat64(whole, 140, answer, q, AttentionMask.CausalMask, ElementType.BF16);
+
+            // Few rows take the split-K decode kernel: one launch over a shard's three or four pages of 16 tokens.
+            foreach (int rows in new[] { 1, 3 })
+            {
+                byte[] few = q[^(rows * (q.Length / 5))..];
+                var decoded = await session.AttendAsync(ElementType.BF16, rows, few, offset: 140 - rows);
+                SessionTests.AssertMatchesFloat64(whole, 140, decoded, few, AttentionMask.CausalMask, ElementType.BF16);
+            }
         }
         finally
         {
