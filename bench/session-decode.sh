@@ -6,7 +6,7 @@
 # against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost).
 set -euo pipefail
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/decode}; mkdir -p "$out" "$work"
-bin=.device/ringattn/ringattn
+bin=${BIN:-.device/ringattn/ringattn}
 keys=${KEYS:-1048576}
 common=(--device cuda:0 --silos 1 --session-root $work/root)
 $bin gen --output $work/kv.safetensors --tokens $keys --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 > /dev/null

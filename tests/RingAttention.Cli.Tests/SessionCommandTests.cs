@@ -64,6 +64,29 @@ public sealed class SessionCommandTests : IDisposable
         Assert.Contains("there is no session 'chat'", missing.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// <c>session append --repeat N</c> (the chunked-prefill benchmark): the rows go in N times at the next positions,
+    /// the medians after the first are printed; a repeat outside 1..1000 is refused naming the flag, with nothing appended.
+    /// </summary>
+    [Fact]
+    public async Task AppendRepeat_AppendsNTimesAndPrintsTheMedians()
+    {
+        string context = PathFor("ctx.safetensors"), chunk = PathFor("rows.safetensors");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", context, "--tokens", "500", "--heads", "4", "--kv-heads", "2", "--head-dim", "32", "--dtype", "bf16")).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", chunk, "--tokens", "30", "--heads", "4", "--kv-heads", "2", "--head-dim", "32", "--dtype", "bf16", "--seed", "5")).ExitCode);
+        await Ok("session", "create", "bench", "--inputs", context, "--causal", "--shards", "2");
+
+        var bad = await CliProcess.RunAsync("session", "append", "bench", "--inputs", chunk, "--repeat", "0", "--session-root", PathFor("sessions"));
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("--repeat must be between 1 and 1000 but is 0", bad.Output, StringComparison.Ordinal);
+
+        var appended = await Ok("session", "append", "bench", "--inputs", chunk, "--output", PathFor("rows-o.safetensors"), "--repeat", "3");
+        Assert.Contains("590 tokens in 4 segments", appended.Output, StringComparison.Ordinal);
+        Assert.Matches(@"first append \d+\.\d ms; median of the next 2: \d+\.\d ms \(durable copy \d+\.\d ms, pages \d+\.\d ms, prefill attend and output -?\d+\.\d ms\)", appended.Output);
+        using var output = SafetensorsFile.Open(PathFor("rows-o.safetensors"));
+        Assert.Equal([30L, 4, 32], output.GetTensor("o").Shape);
+    }
+
     private static void Concatenate(string path, params string[] parts)
     {
         var tensors = new List<(string, ElementType, long[], ReadOnlyMemory<byte>)>();

@@ -37,6 +37,25 @@ public static class SessionReport
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}");
         }
     });
+
+    /// <summary>
+    /// Medians of repeated calls after the first (which warms the process): the whole call, the durable copy, the page
+    /// fill, and the rest (the prefill attend, when the rows had q, and writing its output).
+    /// </summary>
+    public static void PrintRepeats(string verb, IReadOnlyList<SessionStatus> calls) => CliOutput.Human(() =>
+    {
+        var warm = calls.Skip(1).ToList();
+        static double Median(IEnumerable<double> xs)
+        {
+            var sorted = xs.Order().ToList();
+            return sorted[sorted.Count / 2];
+        }
+
+        double total = Median(warm.Select(s => s.Seconds)) * 1000, durable = Median(warm.Select(s => s.SegmentSeconds)) * 1000;
+        double pages = Median(warm.Select(s => s.LoadSeconds)) * 1000, rest = Median(warm.Select(s => s.Seconds - s.SegmentSeconds - s.LoadSeconds)) * 1000;
+        AnsiConsole.WriteLine(FormattableString.Invariant(
+            $"first {verb} {calls[0].Seconds * 1000:0.0} ms; median of the next {warm.Count}: {total:0.0} ms (durable copy {durable:0.0} ms, pages {pages:0.0} ms, prefill attend and output {rest:0.0} ms)"));
+    });
 }
 
 /// <summary>What <c>session attend --json</c> prints.</summary>

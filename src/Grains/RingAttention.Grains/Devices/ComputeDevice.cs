@@ -100,13 +100,20 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
             return System.Diagnostics.Stopwatch.GetElapsedTime(start);
         }, ct);
 
-    /// <summary>Compute lane: the kernel over several blocks in one turn (a session shard's pages), in order.</summary>
-    public Task<TimeSpan> AccumulateEachAsync(AttentionSpec spec, DeviceRows queries, IReadOnlyList<DeviceKeyValues> blocks, DeviceAccumulator accumulator, CancellationToken ct) =>
+    /// <summary>
+    /// Compute lane, one turn: <paramref name="queries"/> up, the kernel over several blocks in order (a session shard's
+    /// pages), the partial result down. One turn rather than one per step: a decode attend is a fraction of a
+    /// millisecond of kernel, and each lane hop costs a thread-pool round trip.
+    /// </summary>
+    public Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct) =>
         OnComputeLaneAsync(resident =>
         {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            resident.AccumulateEach(spec, queries, blocks, accumulator, ct);
-            return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+            var result = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
+            using var q = resident.UploadRows(queries);
+            using var accumulator = resident.CreateAccumulator(queries.Rows, spec.Heads, spec.HeadDim);
+            resident.AccumulateEach(spec, q, blocks, accumulator, ct);
+            resident.Download(accumulator, result);
+            return result;
         }, ct);
 
     private Task<T> OnComputeLaneAsync<T>(Func<IAttentionBackend, T> work, CancellationToken ct) => OnLaneAsync(_turn, work, ct);

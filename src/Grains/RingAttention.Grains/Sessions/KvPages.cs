@@ -108,14 +108,7 @@ public sealed class KvPages : IDisposable
     public async Task<PartialResult> AttendAsync(AttentionSpec attention, TensorRows queries, CancellationToken ct)
     {
         using var lease = Use();
-        var device = pool.Device;
-        var result = new PartialResult(queries.Rows, attention.Heads, attention.HeadDim);
-        using var q = await device.AllocateRowsAsync(queries.Type, queries.Heads, queries.HeadDim, queries.Spans, ct).ConfigureAwait(false);
-        await device.UploadAsync(q, 0, queries.Data, ct).ConfigureAwait(false);
-        using var accumulator = await device.CreateAccumulatorAsync(queries.Rows, attention.Heads, attention.HeadDim, ct).ConfigureAwait(false);
-        await device.AccumulateEachAsync(attention, q, _pages, accumulator, ct).ConfigureAwait(false);
-        await device.DownloadOutputRowsAsync(accumulator, 0, result.Output, ct).ConfigureAwait(false);
-        await device.DownloadLseAsync(accumulator, result.Lse, ct).ConfigureAwait(false);
+        var result = await pool.Device.AttendEachAsync(attention, queries, _pages, ct).ConfigureAwait(false);
         return result;
     }
 

@@ -20,8 +20,14 @@ public sealed class SessionAppendSettings : SessionSettings
     [Description("replace an existing output file that RingAttention did not write")]
     public bool Force { get; init; }
 
+    [CommandOption("--repeat <N>")]
+    [Description("benchmark: append the file's rows N times in one process (the context grows by n rows each time) and print the median timings of the appends after the first; default 1")]
+    public int Repeat { get; init; } = 1;
+
     public override ValidationResult Validate() =>
-        string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required") : ValidationResult.Success();
+        string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
+        : Repeat is < 1 or > 1000 ? ValidationResult.Error($"--repeat must be between 1 and 1000 but is {Repeat}")
+        : ValidationResult.Success();
 }
 
 /// <summary><c>ringattn session append</c>: rows at the next positions.</summary>
@@ -32,8 +38,22 @@ public sealed class SessionAppendCommand : AsyncCommand<SessionAppendSettings>
         string inputs = Path.GetFullPath(settings.Inputs!);
         string? output = settings.Output is null ? null : Path.GetFullPath(settings.Output);
         await using var connection = await settings.ConnectAsync([inputs, output], cancellationToken);
-        var status = await connection.Client.GetSession(settings.Id).AppendAsync(new SessionRows { InputPath = inputs, OutputPath = output, Overwrite = settings.Force });
+        var session = connection.Client.GetSession(settings.Id);
+        var status = await session.AppendAsync(new SessionRows { InputPath = inputs, OutputPath = output, Overwrite = settings.Force });
+        var timings = new List<SessionStatus> { status };
+        for (int run = 2; run <= settings.Repeat && status.Error is null; run++)
+        {
+            // Each repeat writes the same output again (RingAttention wrote it, so it may replace it).
+            status = await session.AppendAsync(new SessionRows { InputPath = inputs, OutputPath = output, Overwrite = settings.Force });
+            timings.Add(status);
+        }
+
         SessionReport.Print("appended to", status);
+        if (timings.Count > 1)
+        {
+            SessionReport.PrintRepeats("append", timings);
+        }
+
         CliOutput.Result(status, CliJson.Default.SessionStatus);
         return CliErrors.Ok;
     }
