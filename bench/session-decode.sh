@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Session attend latency on one H200 (issue 15's measurement, first figures): a context of $KEYS tokens (32/8 heads,
-# d 128, bf16) in a session of R = 8 shards on cuda:0, pages of $PAGES tokens (each its own session), attends of
+# d 128, bf16) in a session of R = 8 shards on $DEVICE (default cuda:0; cuda = every GPU of the host), pages of $PAGES tokens (each its own session), attends of
 # n = 1 and 16 rows at the end of the context repeated in one process (median of the warm ones, timed at the session
 # grain); PyTorch SDPA (flash, cuDNN, efficient) of the same shapes on the same GPU in the same call: q [1, 32, n, 128]
 # against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost).
@@ -8,7 +8,7 @@ set -euo pipefail
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/decode}; mkdir -p "$out" "$work"
 bin=${BIN:-.device/ringattn/ringattn}
 keys=${KEYS:-1048576}
-common=(--device cuda:0 --silos 1 --session-root $work/root)
+common=(--device ${DEVICE:-cuda:0} --silos 1 --session-root $work/root)
 $bin gen --output $work/kv.safetensors --tokens $keys --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 > /dev/null
 for n in 1 16; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 --seed $n > /dev/null; done
 for page in ${PAGES:-256 16384}; do
