@@ -211,24 +211,30 @@ public abstract partial class IlgpuAttentionBackend
     private void Launch(AttentionSpec spec, IlgpuRows q, IReadOnlyList<IlgpuKeyValues> kvs, IlgpuAccumulator acc, bool merge)
     {
         var qView = q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16));
-        var blocks = new List<KeyBlock>(kvs.Count);
-        foreach (var kv in kvs)
+        var blocks = new KeyBlock[kvs.Count];
+        for (int i = 0; i < kvs.Count; i++)
         {
+            ulong kvBase = (ulong)kvs[i].Buffer.NativePtr.ToInt64();
+            blocks[i] = new KeyBlock(kvBase, kvBase + (ulong)kvs[i].KeyBytes, kvs[i].Spans);
+        }
+
+        // Views only for the blocks a tiled kernel reads: the split-K path takes every page by address.
+        DeviceViews ViewsOf(int i)
+        {
+            var kv = kvs[i];
             var whole = kv.Buffer.View.AsContiguous();
-            ulong kvBase = (ulong)kv.Buffer.NativePtr.ToInt64();
-            var views = new DeviceViews(
+            return new DeviceViews(
                 qView,
                 whole.SubView(0, Math.Max(kv.KeyBytes, 16)),
                 whole.SubView(kv.KeyBytes, Math.Max(kv.KeyBytes, 16)),
                 acc.Output,
                 acc.LseView,
                 (ulong)q.Buffer.NativePtr.ToInt64(),
-                kvBase,
-                kvBase + (ulong)kv.KeyBytes);
-            blocks.Add(new KeyBlock(views, kv.Spans));
+                blocks[i].KPtr,
+                blocks[i].VPtr);
         }
 
-        LaunchSpans(spec, q.Spans, q.Rows, blocks, merge);
+        LaunchSpans(spec, q.Spans, q.Rows, blocks, ViewsOf, merge);
     }
 
     /// <summary>A handle's data as a device view (device benchmarks fill and read buffers in place).</summary>

@@ -63,15 +63,15 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private AcceleratorStream? _copyStream;
     private object? _copyStreamGate;
 
-    /// <summary>One block's operands for <see cref="LaunchSpans"/>: its views and its rows' positions.</summary>
-    private protected readonly record struct KeyBlock(DeviceViews Views, IReadOnlyList<TokenSpan> Spans);
+    /// <summary>One block's operands for <see cref="LaunchSpans"/>: device addresses of its K and V rows, its rows' positions.</summary>
+    private protected readonly record struct KeyBlock(ulong KPtr, ulong VPtr, IReadOnlyList<TokenSpan> Spans);
 
     /// <summary>
     /// Per query span: one split-K decode launch over every block's visible key spans when few rows meet many keys
     /// (<see cref="DecodeServes"/>), else one launch per (block, key span) with a visible key; each merges into the
     /// running O/Lse (the first one overwriting them when <paramref name="merge"/> is false).
     /// </summary>
-    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<KeyBlock> blocks, bool merge)
+    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<KeyBlock> blocks, Func<int, DeviceViews> viewsOf, bool merge)
     {
         int qOffset = 0;
         long rowBytes = (long)spec.KvHeads * spec.HeadDim * spec.DType.Size();
@@ -85,7 +85,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
                 {
                     if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
                     {
-                        runs.Add(new DecodeRun((long)block.Views.KPtr + (kOffset * rowBytes), (long)block.Views.VPtr + (kOffset * rowBytes), ks.Count, ks.Start));
+                        runs.Add(new DecodeRun((long)block.KPtr + (kOffset * rowBytes), (long)block.VPtr + (kOffset * rowBytes), ks.Count, ks.Start));
                     }
 
                     kOffset += ks.Count;
@@ -94,21 +94,22 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 
             if (runs.Count > 0 && DecodeServes(spec, qs.Count, runs.Sum(r => (long)r.Rows)))
             {
-                var views = blocks[0].Views;
+                var views = viewsOf(0);
                 var p = MakeParams(spec, views, qRows, qOffset, qs, 0, qs, merge);
                 LaunchDecode(p, spec.DType, views.Q, views.O, views.Lse, runs);
                 merge = true;
             }
             else
             {
-                foreach (var block in blocks)
+                for (int b = 0; b < blocks.Count; b++)
                 {
                     int kOffset = 0;
-                    foreach (var ks in block.Spans)
+                    foreach (var ks in blocks[b].Spans)
                     {
                         if (qs.Count > 0 && ks.Count > 0 && AnyVisible(spec.Mask, qs, ks))
                         {
-                            Launch(MakeParams(spec, block.Views, qRows, qOffset, qs, kOffset, ks, merge), spec.DType, block.Views);
+                            var views = viewsOf(b);
+                            Launch(MakeParams(spec, views, qRows, qOffset, qs, kOffset, ks, merge), spec.DType, views);
                             merge = true;
                         }
 

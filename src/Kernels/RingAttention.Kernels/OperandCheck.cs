@@ -14,16 +14,43 @@ public static class OperandCheck
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(keyValues);
         ArgumentNullException.ThrowIfNull(accumulator);
-        Check(queries.Heads == spec.Heads, nameof(queries), $"queries have {queries.Heads} heads but spec.Heads is {spec.Heads}");
-        Check(queries.HeadDim == spec.HeadDim, nameof(queries), $"queries have headDim {queries.HeadDim} but spec.HeadDim is {spec.HeadDim}");
-        Check(queries.Type == spec.DType, nameof(queries), $"queries are {queries.Type} but spec.DType is {spec.DType}");
-        Check(keyValues.Heads == spec.KvHeads, nameof(keyValues), $"keys have {keyValues.Heads} heads but spec.KvHeads is {spec.KvHeads}");
-        Check(keyValues.HeadDim == spec.HeadDim, nameof(keyValues), $"keys have headDim {keyValues.HeadDim} but spec.HeadDim is {spec.HeadDim}");
-        Check(keyValues.Type == spec.DType, nameof(keyValues), $"keys are {keyValues.Type} but spec.DType is {spec.DType}");
-        Check(
-            accumulator.Rows == queries.Rows && accumulator.Heads == spec.Heads && accumulator.HeadDim == spec.HeadDim,
-            nameof(accumulator),
-            $"accumulator is [{accumulator.Rows}, {accumulator.Heads}, {accumulator.HeadDim}] but queries need [{queries.Rows}, {spec.Heads}, {spec.HeadDim}]");
+        // Each message is built only when its rule fails: a session shard checks hundreds of pages per attend.
+        if (queries.Heads != spec.Heads)
+        {
+            throw new ArgumentException($"queries have {queries.Heads} heads but spec.Heads is {spec.Heads}", nameof(queries));
+        }
+
+        if (queries.HeadDim != spec.HeadDim)
+        {
+            throw new ArgumentException($"queries have headDim {queries.HeadDim} but spec.HeadDim is {spec.HeadDim}", nameof(queries));
+        }
+
+        if (queries.Type != spec.DType)
+        {
+            throw new ArgumentException($"queries are {queries.Type} but spec.DType is {spec.DType}", nameof(queries));
+        }
+
+        if (keyValues.Heads != spec.KvHeads)
+        {
+            throw new ArgumentException($"keys have {keyValues.Heads} heads but spec.KvHeads is {spec.KvHeads}", nameof(keyValues));
+        }
+
+        if (keyValues.HeadDim != spec.HeadDim)
+        {
+            throw new ArgumentException($"keys have headDim {keyValues.HeadDim} but spec.HeadDim is {spec.HeadDim}", nameof(keyValues));
+        }
+
+        if (keyValues.Type != spec.DType)
+        {
+            throw new ArgumentException($"keys are {keyValues.Type} but spec.DType is {spec.DType}", nameof(keyValues));
+        }
+
+        if (accumulator.Rows != queries.Rows || accumulator.Heads != spec.Heads || accumulator.HeadDim != spec.HeadDim)
+        {
+            throw new ArgumentException(
+                $"accumulator is [{accumulator.Rows}, {accumulator.Heads}, {accumulator.HeadDim}] but queries need [{queries.Rows}, {spec.Heads}, {spec.HeadDim}]",
+                nameof(accumulator));
+        }
     }
 
     /// <summary>The byte range [offset, offset + length) lies inside the handle's data.</summary>
@@ -32,14 +59,6 @@ public static class OperandCheck
         if (offset < 0 || length < 0 || offset + length > handle.DataBytes)
         {
             throw new ArgumentOutOfRangeException(argument, $"[{offset}, {offset + length}) is outside the handle's {handle.DataBytes} bytes");
-        }
-    }
-
-    private static void Check(bool condition, string argument, string message)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException(message, argument);
         }
     }
 }
