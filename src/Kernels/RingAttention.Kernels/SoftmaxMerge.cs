@@ -120,9 +120,29 @@ public static class SoftmaxMerge
                 nameof(other));
         }
 
+        MergeInto(accumulator, other.Output, other.Lse);
+    }
+
+    /// <summary>
+    /// <see cref="MergeInto(PartialResult, PartialResult)"/> from another result's arrays (o [rows, heads, headDim], lse
+    /// [heads, rows]), without copying them into a <see cref="PartialResult"/> first. Large results merge one head per
+    /// task (each (row, head) is independent, so the bits do not depend on the split).
+    /// </summary>
+    public static void MergeInto(PartialResult accumulator, float[] otherOutput, float[] otherLse)
+    {
+        ArgumentNullException.ThrowIfNull(accumulator);
+        ArgumentNullException.ThrowIfNull(otherOutput);
+        ArgumentNullException.ThrowIfNull(otherLse);
+        if (otherOutput.Length != accumulator.Output.Length || otherLse.Length != accumulator.Lse.Length)
+        {
+            throw new ArgumentException(
+                $"other has {otherOutput.Length} output and {otherLse.Length} lse values but the accumulator [{accumulator.Rows}, {accumulator.Heads}, {accumulator.HeadDim}] has {accumulator.Output.Length} and {accumulator.Lse.Length}",
+                nameof(otherOutput));
+        }
+
         int rows = accumulator.Rows;
         int headDim = accumulator.HeadDim;
-        for (int h = 0; h < accumulator.Heads; h++)
+        void Head(int h)
         {
             for (int r = 0; r < rows; r++)
             {
@@ -130,8 +150,20 @@ public static class SoftmaxMerge
                 MergeRow(
                     accumulator.Output.AsSpan(outOffset, headDim),
                     ref accumulator.Lse[h * rows + r],
-                    other.Output.AsSpan(outOffset, headDim),
-                    other.Lse[h * rows + r]);
+                    otherOutput.AsSpan(outOffset, headDim),
+                    otherLse[h * rows + r]);
+            }
+        }
+
+        if (accumulator.Output.Length >= 1 << 20)
+        {
+            Parallel.For(0, accumulator.Heads, Head);
+        }
+        else
+        {
+            for (int h = 0; h < accumulator.Heads; h++)
+            {
+                Head(h);
             }
         }
     }

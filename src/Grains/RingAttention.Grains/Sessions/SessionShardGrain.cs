@@ -74,7 +74,7 @@ public sealed class SessionShardGrain(
                 return other;
             }
 
-            SoftmaxMerge.MergeInto(result, ToPartial(other));
+            SoftmaxMerge.MergeInto(result, other.Output, other.Lse);
             // The merge with the child of level s is this node's round log2(s) (its child finished its own earlier).
             rounds = System.Numerics.BitOperations.Log2((uint)level);
         }
@@ -102,14 +102,6 @@ public sealed class SessionShardGrain(
     {
         Release();
         return Task.CompletedTask;
-    }
-
-    private static PartialResult ToPartial(SessionAnswer answer)
-    {
-        var partial = new PartialResult(answer.Rows, answer.Heads, answer.HeadDim);
-        answer.Output.CopyTo(partial.Output, 0);
-        answer.Lse.CopyTo(partial.Lse, 0);
-        return partial;
     }
 
     /// <summary>This activation's page table (one for its life: emptied, never replaced, so a lease on it stays valid).</summary>
