@@ -151,6 +151,36 @@ public abstract class AttentionBackendTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// More chunks than one merge launch folds (<see cref="DecodeMerge.MaxChunks"/>): 4100 one-row pages (a session of
+    /// a million tokens in 256-token pages on one shard has 4096) go in two batches, the second merged into the first.
+    /// </summary>
+    [SkippableFact]
+    public void AccumulateEach_MoreChunksThanOneMerge_MatchesFloat64()
+    {
+        var backend = Backend();
+        var spec = Spec("causal", 2, 1, 16, "bf16");
+        var rng = new Random(11);
+        const int pages = DecodeMerge.MaxChunks + 4;
+        var q = Reference.Random(rng, spec.DType, 2, 16, new TokenSpan(pages, 1));
+        var blocks = Enumerable.Range(0, pages).Select(i => new KeyValueBlock(
+            Reference.Random(rng, spec.DType, 1, 16, new TokenSpan(i, 1)), Reference.Random(rng, spec.DType, 1, 16, new TokenSpan(i, 1)))).ToArray();
+        var handles = blocks.Select(backend.UploadKeyValues).ToList();
+        try
+        {
+            using var dq = backend.UploadRows(q);
+            var acc = new PartialResult(1, 2, 16);
+            using var dacc = backend.UploadAccumulator(acc);
+            backend.AccumulateEach(spec, dq, handles, dacc);
+            backend.Download(dacc, acc);
+            AssertClose(spec, q, blocks, acc);
+        }
+        finally
+        {
+            handles.ForEach(h => h.Dispose());
+        }
+    }
+
     [SkippableFact]
     public void Accumulate_KeysAllInTheFuture_LeavesEmptyRows()
     {
