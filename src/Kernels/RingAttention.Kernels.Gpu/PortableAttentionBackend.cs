@@ -24,10 +24,17 @@ public sealed class PortableAttentionBackend : IlgpuAttentionBackend
     /// <paramref name="count"/> ILGPU CPU accelerators of one context, with peer access between them: several devices
     /// of one silo, without a GPU (CI runs the multi-device ring on them).
     /// </summary>
-    public static IReadOnlyList<PortableAttentionBackend> CreateCpuSet(int count)
+    public static IReadOnlyList<PortableAttentionBackend> CreateCpuSet(int count) => CreateCpuSet(count, CPUDeviceKind.Default);
+
+    /// <summary>
+    /// <see cref="CreateCpuSet(int)"/> on a CPU device shaped like <paramref name="kind"/>'s GPUs: NVIDIA's has warps of
+    /// 32 lanes (the default one 4), so the kernels' warp-wide paths run as on a GPU (tests of head dims whose lanes span
+    /// more than 4 lanes).
+    /// </summary>
+    internal static IReadOnlyList<PortableAttentionBackend> CreateCpuSet(int count, CPUDeviceKind kind)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        var context = Context.Create(builder => builder.CPU().Optimize(OptimizationLevel.Release));
+        var context = Context.Create(builder => builder.CPU(kind).Optimize(OptimizationLevel.Release));
         var lease = new ContextLease(context, count);
         var created = new List<PortableAttentionBackend>();
         try

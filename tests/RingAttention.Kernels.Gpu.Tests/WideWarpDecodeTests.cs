@@ -1,0 +1,61 @@
+using ILGPU.Runtime.CPU;
+using RingAttention.Attention;
+using RingAttention.Kernels;
+using RingAttention.Tensors;
+
+namespace RingAttention.Kernels.Gpu.Tests;
+
+/// <summary>
+/// The split-K decode kernel with the lane layouts of the GPU's head dims (8 lanes a key at d = 128, 16 at d = 256),
+/// which ILGPU's default CPU device (4-lane warps) cannot run: here on a CPU device with NVIDIA-shaped 32-lane warps,
+/// over several pages, against float64.
+/// </summary>
+public sealed class WideWarpDecodeTests : IDisposable
+{
+    private readonly PortableAttentionBackend _backend = PortableAttentionBackend.CreateCpuSet(1, CPUDeviceKind.Nvidia)[0];
+
+    public void Dispose() => _backend.Dispose();
+
+    [Theory]
+    [InlineData(128, 8, 2, 1, "bf16", "causal")]
+    [InlineData(128, 4, 1, 2, "f16", "causal+window")]
+    [InlineData(256, 4, 2, 1, "bf16", "none")]
+    [InlineData(96, 6, 3, 2, "f32", "causal")]
+    public void AccumulateEach_GpuLaneLayouts_MatchFloat64(int dim, int heads, int kvHeads, int rows, string dtype, string mask)
+    {
+        Assert.Equal(32, _backend.Accelerator.WarpSize);
+        Assert.True(ElementTypeExtensions.TryParseUser(dtype, out var type));
+        var attentionMask = mask switch { "causal" => AttentionMask.CausalMask, "none" => AttentionMask.None, _ => new AttentionMask(true, 150) };
+        var spec = new AttentionSpec(400, heads, kvHeads, dim, type, attentionMask);
+        Assert.True(DecodeKernel.Serves(rows, spec.GroupSize, 300, dim, 32));
+        Assert.Equal(dim <= 128 ? 8 : 16, DecodeKernel.LanesPerKey(dim));
+        var rng = new Random(HashCode.Combine(dim, heads, rows, dtype, mask));
+        var q = Reference.Random(rng, type, heads, dim, new TokenSpan(380 - rows, rows));
+        KeyValueBlock Block(TokenSpan span) => new(Reference.Random(rng, type, kvHeads, dim, span), Reference.Random(rng, type, kvHeads, dim, span));
+        var blocks = new[] { Block(new TokenSpan(0, 77)), Block(new TokenSpan(77, 200)), Block(new TokenSpan(277, 103)) };
+        var handles = blocks.Select(_backend.UploadKeyValues).ToList();
+        try
+        {
+            using var dq = _backend.UploadRows(q);
+            var acc = new PartialResult(rows, heads, dim);
+            using var dacc = _backend.UploadAccumulator(acc);
+            _backend.AccumulateEach(spec, dq, handles, dacc);
+            _backend.Download(dacc, acc);
+            // Both sides read the same stored values; float32 accumulation over 380 keys.
+            var (o, lse) = Reference.Attention(spec, q, blocks);
+            for (int i = 0; i < o.Length; i++)
+            {
+                Assert.True(Math.Abs(acc.Output[i] - o[i]) <= 2e-5, $"o[{i}] = {acc.Output[i]} but float64 gives {o[i]}");
+            }
+
+            for (int i = 0; i < lse.Length; i++)
+            {
+                Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} but float64 gives {lse[i]}");
+            }
+        }
+        finally
+        {
+            handles.ForEach(h => h.Dispose());
+        }
+    }
+}
