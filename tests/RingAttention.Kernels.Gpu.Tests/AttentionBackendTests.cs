@@ -135,20 +135,7 @@ public abstract class AttentionBackendTests : IDisposable
             Block(new TokenSpan(345, 255 - rows)),
             Block(new TokenSpan(700, 40)),
         };
-        var handles = blocks.Select(backend.UploadKeyValues).ToList();
-        try
-        {
-            using var dq = backend.UploadRows(q);
-            var acc = new PartialResult(q.Rows, 8, 64);
-            using var dacc = backend.UploadAccumulator(acc);
-            backend.AccumulateEach(spec, dq, handles, dacc);
-            backend.Download(dacc, acc);
-            AssertClose(spec, q, blocks, acc);
-        }
-        finally
-        {
-            handles.ForEach(h => h.Dispose());
-        }
+        AssertClose(spec, q, blocks, AccumulateEach(backend, spec, q, blocks));
     }
 
     /// <summary>
@@ -165,20 +152,7 @@ public abstract class AttentionBackendTests : IDisposable
         var q = Reference.Random(rng, spec.DType, 2, 16, new TokenSpan(pages, 1));
         var blocks = Enumerable.Range(0, pages).Select(i => new KeyValueBlock(
             Reference.Random(rng, spec.DType, 1, 16, new TokenSpan(i, 1)), Reference.Random(rng, spec.DType, 1, 16, new TokenSpan(i, 1)))).ToArray();
-        var handles = blocks.Select(backend.UploadKeyValues).ToList();
-        try
-        {
-            using var dq = backend.UploadRows(q);
-            var acc = new PartialResult(1, 2, 16);
-            using var dacc = backend.UploadAccumulator(acc);
-            backend.AccumulateEach(spec, dq, handles, dacc);
-            backend.Download(dacc, acc);
-            AssertClose(spec, q, blocks, acc);
-        }
-        finally
-        {
-            handles.ForEach(h => h.Dispose());
-        }
+        AssertClose(spec, q, blocks, AccumulateEach(backend, spec, q, blocks));
     }
 
     [SkippableFact]
@@ -246,6 +220,25 @@ public abstract class AttentionBackendTests : IDisposable
             {
                 Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} vs {lse[i]}");
             }
+        }
+    }
+
+    /// <summary>The blocks as device handles, then one <see cref="IAttentionBackend.AccumulateEach"/> of q over them.</summary>
+    internal static PartialResult AccumulateEach(IAttentionBackend backend, AttentionSpec spec, TensorRows q, IReadOnlyList<KeyValueBlock> blocks)
+    {
+        var handles = blocks.Select(backend.UploadKeyValues).ToList();
+        try
+        {
+            using var dq = backend.UploadRows(q);
+            var acc = new PartialResult(q.Rows, spec.Heads, spec.HeadDim);
+            using var dacc = backend.UploadAccumulator(acc);
+            backend.AccumulateEach(spec, dq, handles, dacc);
+            backend.Download(dacc, acc);
+            return acc;
+        }
+        finally
+        {
+            handles.ForEach(h => h.Dispose());
         }
     }
 

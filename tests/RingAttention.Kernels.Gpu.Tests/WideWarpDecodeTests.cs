@@ -33,29 +33,17 @@ public sealed class WideWarpDecodeTests : IDisposable
         var q = Reference.Random(rng, type, heads, dim, new TokenSpan(380 - rows, rows));
         KeyValueBlock Block(TokenSpan span) => new(Reference.Random(rng, type, kvHeads, dim, span), Reference.Random(rng, type, kvHeads, dim, span));
         var blocks = new[] { Block(new TokenSpan(0, 77)), Block(new TokenSpan(77, 200)), Block(new TokenSpan(277, 103)) };
-        var handles = blocks.Select(_backend.UploadKeyValues).ToList();
-        try
+        var acc = AttentionBackendTests.AccumulateEach(_backend, spec, q, blocks);
+        // Both sides read the same stored values; float32 accumulation over 380 keys.
+        var (o, lse) = Reference.Attention(spec, q, blocks);
+        for (int i = 0; i < o.Length; i++)
         {
-            using var dq = _backend.UploadRows(q);
-            var acc = new PartialResult(rows, heads, dim);
-            using var dacc = _backend.UploadAccumulator(acc);
-            _backend.AccumulateEach(spec, dq, handles, dacc);
-            _backend.Download(dacc, acc);
-            // Both sides read the same stored values; float32 accumulation over 380 keys.
-            var (o, lse) = Reference.Attention(spec, q, blocks);
-            for (int i = 0; i < o.Length; i++)
-            {
-                Assert.True(Math.Abs(acc.Output[i] - o[i]) <= 2e-5, $"o[{i}] = {acc.Output[i]} but float64 gives {o[i]}");
-            }
-
-            for (int i = 0; i < lse.Length; i++)
-            {
-                Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} but float64 gives {lse[i]}");
-            }
+            Assert.True(Math.Abs(acc.Output[i] - o[i]) <= 2e-5, $"o[{i}] = {acc.Output[i]} but float64 gives {o[i]}");
         }
-        finally
+
+        for (int i = 0; i < lse.Length; i++)
         {
-            handles.ForEach(h => h.Dispose());
+            Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} but float64 gives {lse[i]}");
         }
     }
 }
