@@ -19,6 +19,12 @@ public interface IShardGrain : IGrainWithStringKey
     /// </summary>
     Task AnnounceAsync(BlockAnnouncement announcement);
 
+    /// <summary>
+    /// A linear-attention job's state for this shard (<see cref="LinearStatePost"/>). Idempotent: the inbox keeps the first
+    /// post of an (attempt, slot), so a retried call is harmless.
+    /// </summary>
+    Task PostStateAsync(LinearStatePost post);
+
     /// <summary>Stops the ring loop of <paramref name="attempt"/>.</summary>
     Task CancelAsync(long attempt);
 

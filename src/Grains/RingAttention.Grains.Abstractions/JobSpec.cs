@@ -68,7 +68,29 @@ public sealed record JobSpec
     /// <summary>Query rows n of <see cref="QueriesPath"/> (from its header; 0 before validation).</summary>
     [Id(17)] public int QueryTokens { get; init; }
 
+    /// <summary>Softmax (default) or linear attention; the next fields apply to linear attention only.</summary>
+    [Id(18)] public AttentionKind Attention { get; init; } = AttentionKind.Softmax;
+
+    /// <summary>Linear attention's feature map φ.</summary>
+    [Id(19)] public LinearFeatureMap FeatureMap { get; init; } = LinearFeatureMap.Elu1;
+
+    /// <summary>Linear attention's decay γ: null for none, one value for every head, or one per query head (from the
+    /// input file's <c>decay</c> tensor when <see cref="DecayFromInput"/>).</summary>
+    [Id(20)] public float[]? Decay { get; init; }
+
+    /// <summary>Read γ per query head from the input file's <c>decay [heads]</c> F32 tensor.</summary>
+    [Id(21)] public bool DecayFromInput { get; init; }
+
+    /// <summary>Linear attention: divide by φ(q)ᵀz (Linear Transformer) or not (RetNet).</summary>
+    [Id(22)] public bool Normalize { get; init; } = true;
+
+    /// <summary>Linear attention: how shards exchange their states (<see cref="Contracts.LinearExchange"/>).</summary>
+    [Id(23)] public LinearExchange Exchange { get; init; } = LinearExchange.Gather;
+
     public AttentionMask Mask => new(Causal, Window);
+
+    /// <summary>The linear-attention problem this job computes (shape fields as given; validate separately).</summary>
+    public LinearAttentionSpec ToLinearSpec() => new(Tokens, Heads, KvHeads, HeadDim, ComputeType, Causal, FeatureMap, Decay, Normalize);
 
     /// <summary>Rows of the output: the query rows (<see cref="Tokens"/> when the queries are the input file's).</summary>
     public int Queries => QueriesPath is null ? Tokens : QueryTokens;

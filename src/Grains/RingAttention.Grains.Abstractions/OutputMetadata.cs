@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using RingAttention.Attention;
 using RingAttention.Tensors;
 
 namespace RingAttention.Contracts;
@@ -38,6 +39,12 @@ public static class OutputMetadata
     public const string InputModifiedKey = "input_modified_utc";
     public const string LseKey = "lse";
 
+    /// <summary>softmax or linear; linear outputs also carry the feature map, decay and normalisation they used.</summary>
+    public const string AttentionKey = "attention";
+    public const string FeatureMapKey = "feature_map";
+    public const string DecayKey = "decay";
+    public const string NormalizeKey = "normalize";
+
     public static string Version { get; } =
         typeof(OutputMetadata).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
 
@@ -56,6 +63,24 @@ public static class OutputMetadata
             [ShapeKey] = FormattableString.Invariant($"tokens={spec.Tokens} heads={spec.Heads} kv_heads={spec.KvHeads} head_dim={spec.HeadDim}"),
             [LseKey] = "natural log, [heads, tokens], float32; -inf where a row sees no key",
         };
+        if (spec.Attention == AttentionKind.Linear)
+        {
+            // No softmax: no scale, no lse; what φ, γ and the normalisation were instead.
+            metadata.Remove(ScaleAppliedKey);
+            metadata.Remove(LseKey);
+            metadata[AttentionKey] = "linear";
+            metadata[FeatureMapKey] = spec.FeatureMap.Name();
+            metadata[NormalizeKey] = spec.Normalize ? "true" : "false";
+            if (spec.Decay is { } decay)
+            {
+                metadata[DecayKey] = string.Join(",", decay.Select(g => g.ToString("R", CultureInfo.InvariantCulture)));
+            }
+        }
+        else
+        {
+            metadata[AttentionKey] = "softmax";
+        }
+
         if (spec.Window is int window)
         {
             metadata[WindowKey] = window.ToString(CultureInfo.InvariantCulture);

@@ -57,6 +57,12 @@ public sealed record RingTotals
     /// <summary>When the ring ended (UTC ticks): the latest end of a shard's last kernel. 0 until one ends.</summary>
     [Id(14)] public long RingEndTicks { get; init; }
 
+    /// <summary>Linear attention: bytes of the states this shard sent (S and z, O(heads · D²) each, whatever T).</summary>
+    [Id(15)] public long StateBytes { get; init; }
+
+    /// <summary>Linear attention: states this shard sent.</summary>
+    [Id(16)] public int StatesSent { get; init; }
+
     public static RingTotals Zero { get; } = new();
 
     public RingTotals Add(RingTotals other) => new()
@@ -76,5 +82,7 @@ public sealed record RingTotals
         ProcessBytes = ProcessBytes + other.ProcessBytes,
         RingStartTicks = Math.Max(RingStartTicks, other.RingStartTicks),
         RingEndTicks = Math.Max(RingEndTicks, other.RingEndTicks),
+        StateBytes = StateBytes + other.StateBytes,
+        StatesSent = StatesSent + other.StatesSent,
     };
 }

@@ -5,7 +5,9 @@ using Orleans.Concurrency;
 using RingAttention.Grains.Configuration;
 using RingAttention.Grains.DataPlane;
 using RingAttention.Grains.Devices;
+using RingAttention.Attention;
 using RingAttention.Grains.Jobs;
+using RingAttention.Grains.Linear;
 using RingAttention.Grains.Placement;
 using RingAttention.Grains.Ring;
 using RingAttention.Grains.Telemetry;
@@ -31,6 +33,7 @@ public sealed partial class ShardGrain(
     ILogger<ShardGrain> logger) : Grain, IShardGrain
 {
     private readonly RingInbox _inbox = new();
+    private readonly LinearStateInbox _states = new();
     private static readonly Polly.ResiliencePipeline Announcements = RingResilience.Create();
 
     /// <summary>Done and failed reports are idempotent (the coordinator ignores a repeat), so transient failures are retried.</summary>
@@ -51,6 +54,7 @@ public sealed partial class ShardGrain(
         _attempt = plan.Attempt;
         _condition = new(ShardPhase.Running);
         _inbox.DropBefore(plan.Attempt);
+        _states.DropBefore(plan.Attempt);
         _running = new CancellationTokenSource();
         DelayDeactivation(TimeSpan.FromDays(1));
         _ = RunAsync(plan, _running.Token);
@@ -79,6 +83,12 @@ public sealed partial class ShardGrain(
         return Task.CompletedTask;
     }
 
+    public Task PostStateAsync(LinearStatePost post)
+    {
+        _states.Post(post);
+        return Task.CompletedTask;
+    }
+
     private async Task RunAsync(ShardPlan plan, CancellationToken ct)
     {
         var coordinator = GrainFactory.GetGrain<IJobCoordinatorGrain>(plan.JobId);
@@ -88,7 +98,7 @@ public sealed partial class ShardGrain(
         // from a pool thread a call counts as a client's, which the cluster token refuses.
         var grainScheduler = TaskScheduler.Current;
         Task OnGrain(Func<Task> call) => Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.None, grainScheduler).Unwrap();
-        var loop = new ShardRingLoop(plan, new RingLoopContext(
+        var context = new RingLoopContext(
             device,
             store,
             dataClient,
@@ -102,7 +112,15 @@ public sealed partial class ShardGrain(
         {
             StagingBytes = options.Value.StagingBufferBytes,
             ProcessHandoff = options.Value.ProcessHandoff,
-        });
+        };
+        // A linear-attention shard posts states to the others (to itself through its own inbox); a repeated post is
+        // harmless (the inbox keeps the first), so a transient failure is retried.
+        IShardLoop loop = plan.Spec.Attention == AttentionKind.Linear
+            ? new LinearShardLoop(plan, context, _states, (shard, post) => shard == plan.Index
+                ? PostStateAsync(post)
+                : OnGrain(() => Announcements.ExecuteOnContextAsync(() =>
+                    GrainFactory.GetGrain<IShardGrain>(ShardKeys.ShardKey(plan.JobId, shard, plan.Count)).PostStateAsync(post))))
+            : new ShardRingLoop(plan, context);
         using var activity = RingTelemetry.Activities.StartActivity("shard");
         activity?.SetTag("ringattention.job", plan.JobId);
         activity?.SetTag("ringattention.shard", plan.Index);

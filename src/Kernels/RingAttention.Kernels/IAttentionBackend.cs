@@ -98,4 +98,18 @@ public interface IAttentionBackend : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Linear attention (<see cref="LinearAttentionSpec"/>), step 1: the state of each span of <paramref name="keyValues"/>
+    /// (in the handle's span order) over that span's keys alone: what a shard gives the others.
+    /// </summary>
+    IReadOnlyList<Linear.LinearState> LinearSpanStates(LinearAttentionSpec spec, DeviceKeyValues keyValues, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Linear attention, step 2: o of <paramref name="queries"/> (the same spans as <paramref name="keyValues"/>) into the
+    /// output part of <paramref name="output"/> (its lse is left as is). Span j starts from <paramref name="incoming"/>[j]:
+    /// causal, the state of every token before the span; not causal, the whole sequence's.
+    /// </summary>
+    void LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<Linear.LinearState> incoming,
+        DeviceAccumulator output, CancellationToken cancellationToken = default);
 }

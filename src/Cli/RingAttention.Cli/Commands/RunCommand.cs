@@ -70,8 +70,31 @@ public sealed class RunSettings : ClusterSettings
     [DefaultValue(1)]
     public int Repeat { get; init; } = 1;
 
+    [CommandOption("--attention <KIND>")]
+    [Description("softmax (default) or linear: φ(q)ᵀ S with S = γ S + φ(k) vᵀ, the ring passing states instead of K/V")]
+    [DefaultValue("softmax")]
+    public string Attention { get; init; } = "softmax";
+
+    [CommandOption("--feature-map <MAP>")]
+    [Description("linear attention's φ: elu1 (elu(x) + 1, default), relu or identity")]
+    [DefaultValue("elu1")]
+    public string FeatureMap { get; init; } = "elu1";
+
+    [CommandOption("--decay <GAMMA>")]
+    [Description("linear attention's decay γ in (0, 1] for every head (retention), or 'tensor' to read decay [[heads]] F32 from the input file")]
+    public string? Decay { get; init; }
+
+    [CommandOption("--no-normalize")]
+    [Description("linear attention without the division by φ(q)ᵀz (as RetNet)")]
+    public bool NoNormalize { get; init; }
+
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
+        : Attention is not ("softmax" or "linear") ? ValidationResult.Error($"--attention must be softmax or linear but is '{Attention}'")
+        : Attention == "softmax" && (Decay is not null || NoNormalize || FeatureMap != "elu1")
+            ? ValidationResult.Error("--feature-map, --decay and --no-normalize are for --attention linear")
+        : Decay is not null && Decay != "tensor" && !float.TryParse(Decay, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)
+            ? ValidationResult.Error($"--decay must be a number in (0, 1] or 'tensor' but is '{Decay}'")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
         : Repeat < 1 ? ValidationResult.Error($"--repeat ({Repeat}) must be at least 1")
         // The silo's own rule, so the flag and the setting cannot disagree; said with the flag's name.
@@ -107,6 +130,11 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             Shards = settings.Shards,
             Layout = LayoutParser.Parse(settings.Layout),
             Overwrite = settings.Force,
+            Attention = settings.Attention == "linear" ? Attention.AttentionKind.Linear : Attention.AttentionKind.Softmax,
+            FeatureMap = Attention.LinearFeatureMaps.Parse(settings.FeatureMap, "featureMap"),
+            Decay = settings.Decay is null or "tensor" ? null : [float.Parse(settings.Decay, System.Globalization.CultureInfo.InvariantCulture)],
+            DecayFromInput = settings.Decay == "tensor",
+            Normalize = !settings.NoNormalize,
             // A job whose CLI dies is cancelled by the cluster after this long without a status call (unless detached).
             ClientLeaseSeconds = settings.Detach ? null : settings.Lease,
         };

@@ -116,6 +116,20 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
             return result;
         }, ct);
 
+    /// <summary>Compute lane: linear attention's state of each span of <paramref name="keyValues"/> alone.</summary>
+    public Task<IReadOnlyList<Kernels.Linear.LinearState>> LinearSpanStatesAsync(LinearAttentionSpec spec, DeviceKeyValues keyValues, CancellationToken ct) =>
+        OnComputeLaneAsync(resident => resident.LinearSpanStates(spec, keyValues, ct), ct);
+
+    /// <summary>Compute lane: linear attention's o of the shard's rows, each span from its incoming state; returns the kernels' time.</summary>
+    public Task<TimeSpan> LinearOutputAsync(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues,
+        IReadOnlyList<Kernels.Linear.LinearState> incoming, DeviceAccumulator output, CancellationToken ct) =>
+        OnComputeLaneAsync(resident =>
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            resident.LinearOutput(spec, queries, keyValues, incoming, output, ct);
+            return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        }, ct);
+
     private Task<T> OnComputeLaneAsync<T>(Func<IAttentionBackend, T> work, CancellationToken ct) => OnLaneAsync(_turn, work, ct);
 
     private Task<T> OnCopyLaneAsync<T>(Func<IAttentionBackend, T> work, CancellationToken ct) => OnLaneAsync(_copyLane, work, ct);

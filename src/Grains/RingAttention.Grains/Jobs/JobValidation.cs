@@ -94,6 +94,7 @@ public static class JobValidation
             _ => spec,
         };
 
+        resolved = LinearJobRules.Apply(resolved);
         resolved.ToAttentionSpec().Validate();
         if (resolved.Shards > resolved.Tokens)
         {

@@ -66,6 +66,13 @@ public sealed class RingCounters
         RingTelemetry.PeerBytes.Add(bytes);
     }
 
+    /// <summary>A linear-attention state left for another shard.</summary>
+    public void SentState(long bytes)
+    {
+        Add(new RingTotals { StateBytes = bytes, StatesSent = 1 });
+        RingTelemetry.BytesMoved.Add(bytes);
+    }
+
     /// <summary>The shard holds its inputs and starts its first step now.</summary>
     public void RingStarted() => Add(new RingTotals { RingStartTicks = DateTime.UtcNow.Ticks });
 

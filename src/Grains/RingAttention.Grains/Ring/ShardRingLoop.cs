@@ -36,7 +36,7 @@ public sealed record RingLoopContext(
 /// i+1 and posts the receive of step s+1, so the transfer overlaps the kernel (ring-flash-attention's order).
 /// After R steps every query has seen every key; the merge is order-free, so arrival order cannot change the result.
 /// </summary>
-public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
+public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context) : IShardLoop
 {
     private readonly RingCounters _counters = new();
 
@@ -70,7 +70,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
         try
         {
             var load = Stopwatch.StartNew();
-            (queries, current) = await LoadAsync(spec, ct);
+            (queries, current) = await ShardLoader.LoadAsync(plan, context.Device, context.StagingBytes, ct);
             _counters.Loaded(load.Elapsed.TotalSeconds);
             accumulator = await device.CreateAccumulatorAsync(queries.Rows, spec.Heads, spec.HeadDim, ct);
             var ring = Stopwatch.StartNew();
@@ -121,60 +121,6 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context)
                 accumulator?.Dispose();
             }
         }
-    }
-
-    /// <summary>
-    /// Streams the shard's q, K and V rows from the file to the device through reused host buffers (never whole on the
-    /// host); the CRCs of K then V, which a remote taker checks, are computed on the way.
-    /// </summary>
-    private async Task<(DeviceRows Queries, ResidentBlock KeyValues)> LoadAsync(JobSpec spec, CancellationToken ct)
-    {
-        var device = context.Device;
-        var spans = plan.OwnSpans;
-        var queries = await device.AllocateRowsAsync(spec.ComputeType, spec.Heads, spec.HeadDim, plan.OwnQuerySpans, ct);
-        DeviceKeyValues? keyValues = null;
-        try
-        {
-            await LoadTensorAsync(spec, plan.OwnQuerySpans, queries, 0, TensorNames.Query, spec.Heads, null, ct);
-            var kv = keyValues = await device.AllocateKeyValuesAsync(spec.ComputeType, spec.KvHeads, spec.HeadDim, spans, ct);
-            var crc = new ChunkedCrc();
-            await LoadTensorAsync(spec, spans, kv, 0, TensorNames.Key, spec.KvHeads, crc, ct);
-            await LoadTensorAsync(spec, spans, kv, kv.KeyBytes, TensorNames.Value, spec.KvHeads, crc, ct);
-            return (queries, new ResidentBlock(device, kv, crc.Finish()));
-        }
-        catch
-        {
-            queries.Dispose();
-            keyValues?.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// One tensor's rows of the shard into <paramref name="target"/> at byte <paramref name="offset"/>, appending them
-    /// to <paramref name="crc"/> on the way: into host memory (the CPU backend) they are read straight into the
-    /// handle; onto a device they stream through the pump's two staging buffers and the copy lane.
-    /// </summary>
-    private async Task LoadTensorAsync(JobSpec spec, IReadOnlyList<TokenSpan> spans, DeviceHandle target, long offset, string name, int heads, ChunkedCrc? crc, CancellationToken ct)
-    {
-        if (target.HostMemory is { } host)
-        {
-            long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * spec.ComputeType.Size();
-            var rows = host.Slice(checked((int)offset), checked((int)bytes));
-            await Task.Run(() =>
-            {
-                ShardInputs.ReadInto(spec, spans, name, heads, rows.Span);
-                crc?.Append(rows.Span);
-            }, ct).ConfigureAwait(false);
-            return;
-        }
-
-        var device = context.Device;
-        await ShardInputs.StreamAsync(spec, spans, name, heads, context.StagingBytes, (at, piece) =>
-        {
-            crc?.Append(piece.Span);
-            return device.UploadAsync(target, offset + at, piece, ct);
-        }, ct, device).ConfigureAwait(false);
     }
 
     /// <summary>Publishes the block for shard i+1's step <paramref name="step"/> (another reference to it) and announces it.</summary>

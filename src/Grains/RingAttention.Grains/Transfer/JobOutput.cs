@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using RingAttention.Attention;
 using RingAttention.Grains.Ring;
 using RingAttention.Grains.Transfer;
 using RingAttention.Kernels;
@@ -8,7 +9,8 @@ using RingAttention.Tensors;
 namespace RingAttention.Grains.Transfer;
 
 /// <summary>
-/// The job's output file: o [tokens, heads, headDim] in the input dtype and lse [heads, tokens] F32. Shards write
+/// The job's output file: o [tokens, heads, headDim] in the input dtype and lse [heads, tokens] F32 (o alone for linear
+/// attention). Shards write
 /// their rows into a temp file beside the output; the coordinator renames it when every shard is done.
 /// </summary>
 public static class JobOutput
@@ -20,11 +22,19 @@ public static class JobOutput
     /// <summary>Creates the attempt's temp file, its header saying what is computed (<see cref="OutputMetadata"/>); the
     /// returned handle is held by the coordinator until the attempt ends.</summary>
     public static Microsoft.Win32.SafeHandles.SafeFileHandle Create(JobSpec spec, string jobId, string partialPath) =>
-        SafetensorsSharedOutput.Create(partialPath,
-        [
-            (TensorNames.Output, spec.ComputeType, [spec.Queries, spec.Heads, spec.HeadDim]),
-            (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, spec.Queries]),
-        ], OutputMetadata.For(spec, jobId));
+        SafetensorsSharedOutput.Create(partialPath, Tensors(spec), OutputMetadata.For(spec, jobId));
+
+    /// <summary>o, and lse for softmax attention (linear attention has no softmax, so no lse).</summary>
+    private static List<(string Name, ElementType Type, long[] Shape)> Tensors(JobSpec spec)
+    {
+        var tensors = new List<(string Name, ElementType Type, long[] Shape)> { (TensorNames.Output, spec.ComputeType, [spec.Queries, spec.Heads, spec.HeadDim]) };
+        if (spec.Attention != AttentionKind.Linear)
+        {
+            tensors.Add((TensorNames.LogSumExp, ElementType.F32, [spec.Heads, spec.Queries]));
+        }
+
+        return tensors;
+    }
 
     /// <summary>
     /// Writes a shard's rows of o (converted to the storage dtype) and its slices of every lse row. o travels in
@@ -82,6 +92,11 @@ public static class JobOutput
             }).ConfigureAwait(false);
 
         double pumped = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (spec.Attention == AttentionKind.Linear)
+        {
+            return new OutputWriteTimes(pumped, (double)downloadTicks / Stopwatch.Frequency, (double)storeTicks / Stopwatch.Frequency, pumped);
+        }
+
         float[] lse = new float[(long)spec.Heads * result.Rows];
         await result.ReadLseAsync(lse, ct).ConfigureAwait(false);
         int lseRow = 0;

@@ -19,7 +19,7 @@ namespace RingAttention.Kernels.Cpu;
 /// <see cref="OperationCanceledException"/> and leaves the accumulator partly updated (work items that finished have
 /// merged their rows), so discard or reset it.
 /// </summary>
-public sealed class CpuAttentionBackend : IAttentionBackend
+public sealed partial class CpuAttentionBackend : IAttentionBackend
 {
     private readonly CpuAttentionOptions _options;
     private readonly ConcurrentBag<TileScratch> _scratch = [];

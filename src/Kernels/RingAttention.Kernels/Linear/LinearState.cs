@@ -20,6 +20,33 @@ public sealed class LinearState
         Z = new float[(long)stateHeads * headDim];
     }
 
+    private LinearState(int stateHeads, int headDim, int tokens, float[] s, float[] z)
+    {
+        StateHeads = stateHeads;
+        HeadDim = headDim;
+        Tokens = tokens;
+        S = s;
+        Z = z;
+    }
+
+    /// <summary>
+    /// A state over arrays received from elsewhere (no copy), checked against <paramref name="spec"/>'s shape: a state of
+    /// another shape is refused, never read past its end.
+    /// </summary>
+    public static LinearState Wrap(LinearAttentionSpec spec, int tokens, float[] s, float[] z)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(z);
+        long sLength = (long)spec.StateHeads * spec.HeadDim * spec.HeadDim, zLength = (long)spec.StateHeads * spec.HeadDim;
+        if (s.LongLength != sLength || z.LongLength != zLength || tokens < 0)
+        {
+            throw new ArgumentException($"a state of {s.LongLength} + {z.LongLength} floats over {tokens} tokens does not fit [{spec.StateHeads}, {spec.HeadDim}, {spec.HeadDim}] + [{spec.StateHeads}, {spec.HeadDim}]");
+        }
+
+        return new LinearState(spec.StateHeads, spec.HeadDim, tokens, s, z);
+    }
+
     /// <summary>An empty state (no token yet) for <paramref name="spec"/>.</summary>
     public static LinearState Empty(LinearAttentionSpec spec) => new(spec.StateHeads, spec.HeadDim);
 
