@@ -88,7 +88,12 @@ public static class JobProgressView
         }
 
         table.AddRow("tokens/s", $"{report.TokensPerSecond:N0}");
-        table.AddRow("GFLOP/s", $"{report.GflopPerSecond:0.0} ({report.Gflop:0.0} GFLOP, 4 per visible pair per head per dim)");
+        bool linear = report.Attention == "linear";
+        if (!linear)
+        {
+            table.AddRow("GFLOP/s", $"{report.GflopPerSecond:0.0} ({report.Gflop:0.0} GFLOP, 4 per visible pair per head per dim)");
+        }
+
         table.AddRow("attention time (the ring, slowest shard)", $"{report.RingSeconds:0.000} s");
         if (report.BeforeRingSeconds > 0 || report.AfterRingSeconds > 0)
         {
@@ -96,6 +101,16 @@ public static class JobProgressView
         }
 
         table.AddRow("kernel time (sum over shards)", $"{report.KernelSeconds:0.000} s");
+        if (linear)
+        {
+            // The ring carries states (S and z), never K/V: the bytes do not grow with the tokens.
+            table.AddRow("wait for states (sum)", $"{report.WaitSeconds:0.000} s");
+            table.AddRow("states sent between shards", report.StatesSent == 0 ? "none (one shard)"
+                : $"{report.StateBytes / 1e6:N2} MB in {report.StatesSent} states ({report.StateBytes / report.StatesSent / 1e6:N3} MB each)");
+            AnsiConsole.Write(table);
+            return;
+        }
+
         table.AddRow("wait for K/V (sum)", $"{report.WaitSeconds:0.000} s");
         table.AddRow("K/V moved between silos", $"{report.BytesMoved / 1e6:N1} MB in {report.RemoteTransfers} transfers; {report.LocalHandoffs} zero-copy hand-offs");
         if (report.PeerCopies + report.StagedCopies > 0)

@@ -30,13 +30,18 @@ public sealed record JobReport(
     int ProcessCopies,
     long ProcessBytes,
     double BeforeRingSeconds,
-    double AfterRingSeconds)
+    double AfterRingSeconds,
+    string Attention = "softmax",
+    long StateBytes = 0,
+    int StatesSent = 0)
 {
     public static JobReport From(JobStatus status)
     {
         var spec = status.Spec!;
         // A job with its own queries file: n queries at their positions against Tk keys, not Tk against Tk.
-        double flops = spec.QueriesPath is null
+        // Linear attention is measured in tokens/s; softmax attention's pair count does not describe its work.
+        double flops = spec.Attention == AttentionKind.Linear ? 0
+            : spec.QueriesPath is null
             ? AttentionFlops.Count(spec.ToAttentionSpec())
             : 4.0 * AttentionFlops.VisiblePairs(spec.FirstQueryPosition, spec.Queries, spec.Tokens, spec.Mask) * spec.Heads * spec.HeadDim;
         return new(status.JobId, status.OutputPath ?? spec.OutputPath ?? "", status.Tokens, status.Shards, status.Backends,
@@ -46,7 +51,8 @@ public sealed record JobReport(
             status.Totals.RingSeconds, status.Totals.PeerCopies, status.Totals.PeerBytes, status.Totals.StagedCopies,
             status.Totals.ProcessCopies, status.Totals.ProcessBytes,
             Phase(status.StartedAtTicks, status.Totals.RingStartTicks),
-            Phase(status.Totals.RingEndTicks, status.StartedAtTicks + TimeSpan.FromSeconds(status.ElapsedSeconds).Ticks));
+            Phase(status.Totals.RingEndTicks, status.StartedAtTicks + TimeSpan.FromSeconds(status.ElapsedSeconds).Ticks),
+            spec.Attention == AttentionKind.Linear ? "linear" : "softmax", status.Totals.StateBytes, status.Totals.StatesSent);
     }
 
     /// <summary>Seconds between two UTC tick marks, 0 where either is missing (a job from before the marks existed). The
