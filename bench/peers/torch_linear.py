@@ -4,6 +4,9 @@ per chunk, the intra-chunk product (φ(Q)φ(K)ᵀ ⊙ decay mask)·V plus φ(Q)�
 S = γ^C S + φ(K)ᵀ(decay ⊙ V). Feature maps elu1 | relu | identity, per-head decay γ (retention) or none, normalised
 (÷ φ(q)ᵀz) or not, causal, GQA (a kv head's k/v shared by its query heads). Layout [T, H, D] as our safetensors.
   --check        small random cases against a float64 token-by-token recurrence (CPU is enough)
+  --impl         batched (default: all chunks of a group of heads in batched einsums, a loop over blocks of 64 chunks for
+                 the state) or loop (a Python loop over chunks)
+  --verify IN OUT   our output file against float64 on its inputs (options from the output's metadata)
   --tokens T     time it on the GPU (or CPU) at Hq/Hkv/D/bf16 inputs: median seconds and tokens/s as one JSON line
 """
 import argparse, json, statistics, time
@@ -53,6 +56,76 @@ def chunked(q, k, v, gamma, kind="elu1", normalize=True, chunk=64):
     return out.transpose(0, 1)
 
 
+def chunked_batched(q, k, v, gamma, kind="elu1", normalize=True, chunk=64, block=64, heads_at_once=4, dtype=torch.float32):
+    """The same chunkwise form with every chunk of a group of heads at once (RetNet's chunkwise forward): intra-chunk
+    products and chunk states as batched einsums, the state before each chunk from a block-level decay matrix (blocks of
+    `block` chunks) plus one sequential carry per block. Returns o [T, Hq, D] float32."""
+    t, hq, d = q.shape
+    group = hq // k.shape[1]
+    dev = q.device
+    pad = (-t) % chunk
+    n = (t + pad) // chunk
+    nb = (n + block - 1) // block
+    out = torch.empty(t, hq, d, device=dev, dtype=dtype)
+    g_all = torch.ones(hq, device=dev, dtype=dtype) if gamma is None else gamma.to(dev).to(dtype)
+    i = torch.arange(chunk, device=dev, dtype=dtype)
+    bi = torch.arange(block, device=dev, dtype=dtype)
+    for h0 in range(0, hq, heads_at_once):
+        h1 = min(hq, h0 + heads_at_once)
+        hh = h1 - h0
+        kv_idx = torch.arange(h0, h1, device=dev) // group
+        def prep(x, idx=None):
+            x = x.to(dtype) if idx is None else x.index_select(1, idx).to(dtype)
+            x = F.pad(x, (0, 0, 0, 0, 0, pad))
+            return x.transpose(0, 1).reshape(hh, n, chunk, d)
+        qf = phi(prep(q[:, h0:h1]), kind)
+        kf = phi(prep(k, kv_idx), kind)
+        if pad:  # padded keys must not contribute (φ(0) may be 1)
+            kf.view(hh, n * chunk, d)[:, t:] = 0
+        vf = prep(v, kv_idx)
+        lg = torch.log(g_all[h0:h1])                                            # [H]
+        diff = i[:, None] - i[None, :]
+        decay = torch.exp(lg[:, None, None] * diff.clamp(min=0)) * (diff >= 0)  # [H, C, C]
+        scores = torch.einsum("hnad,hnbd->hnab", qf, kf) * decay[:, None]
+        num = torch.einsum("hnab,hnbd->hnad", scores, vf)
+        den = scores.sum(-1) if normalize else None
+        del scores
+        kw = kf * torch.exp(lg[:, None] * (chunk - 1 - i))[:, None, :, None]   # key b weighted γ^(C-1-b)
+        states = torch.einsum("hnbd,hnbe->hnde", kw, vf)                       # each chunk's own S [H, N, D, D]
+        zs = kw.sum(2)                                                          # and z [H, N, D]
+        del kw
+        blockpad = nb * block - n
+        states = F.pad(states, (0, 0, 0, 0, 0, blockpad)).view(hh, nb, block, d, d)
+        zs = F.pad(zs, (0, 0, 0, blockpad)).view(hh, nb, block, d)
+        bd = bi[:, None] - bi[None, :] - 1                                      # n - 1 - m
+        dm = torch.exp(lg[:, None, None] * chunk * bd.clamp(min=0)) * (bd >= 0)  # [H, B, B]: γ^(C(n-1-m)), m < n
+        prefix = torch.einsum("hnm,hbmde->hbnde", dm, states)                  # state before chunk n from its block's chunks
+        pz = torch.einsum("hnm,hbmd->hbnd", dm, zs)
+        tail = torch.exp(lg[:, None] * chunk * (block - 1 - bi))                # [H, B]
+        block_s = torch.einsum("hm,hbmde->hbde", tail, states)
+        block_z = torch.einsum("hm,hbmd->hbd", tail, zs)
+        del states, zs
+        gb = torch.exp(lg * chunk * block)[:, None, None]
+        carry_s = torch.zeros(hh, d, d, device=dev, dtype=dtype)
+        carry_z = torch.zeros(hh, d, device=dev, dtype=dtype)
+        into = torch.exp(lg[:, None] * chunk * bi)                              # carry reaches chunk n of a block γ^(Cn)
+        for b in range(nb):                                                    # one sequential step per block of chunks
+            prefix[:, b] += into[:, :, None, None] * carry_s[:, None]
+            pz[:, b] += into[:, :, None] * carry_z[:, None]
+            carry_s = gb * carry_s + block_s[:, b]
+            carry_z = gb[:, :, 0] * carry_z + block_z[:, b]
+        prefix = prefix.reshape(hh, nb * block, d, d)[:, :n]
+        pz = pz.reshape(hh, nb * block, d)[:, :n]
+        inter = torch.exp(lg[:, None] * (i + 1))[:, None, :, None]              # γ^(a+1)
+        num += inter * torch.einsum("hnad,hnde->hnae", qf, prefix)
+        if normalize:
+            den += inter[..., 0] * torch.einsum("hnad,hnd->hna", qf, pz)
+            num = num / den[..., None]
+        del prefix, pz
+        out[:, h0:h1] = num.reshape(hh, n * chunk, d)[:, :t].transpose(0, 1)
+    return out
+
+
 def recurrence(q, k, v, gamma, kind="elu1", normalize=True):
     """The definition, token by token, in float64."""
     t, hq, d = q.shape
@@ -79,13 +152,61 @@ def check():
                                                (257, 6, 2, "elu1", [0.999] * 6, True)]:
         q, k, v = (torch.randn(t, h, 16) for h in (hq, hkv, hkv))
         gamma = None if decay is None else torch.tensor(decay)
-        got = chunked(q, k, v, gamma, kind, normalize)
         want = recurrence(q, k, v, gamma, kind, normalize)
-        err = ((got.double() - want).abs().max() / want.abs().max()).item()
-        worst = max(worst, err)
-        assert err < 1e-4, f"T={t} {kind} decay={decay} normalize={normalize}: relative error {err:.2e}"
-        print(f"T={t} Hq={hq} Hkv={hkv} {kind} decay={'none' if decay is None else 'yes'} normalize={normalize}: max error {err:.2e} of max |o|")
+        for name, impl in (("loop", chunked), ("batched", lambda *a: chunked_batched(*a, block=4, heads_at_once=3))):
+            got = impl(q, k, v, gamma, kind, normalize)
+            err = ((got.double() - want).abs().max() / want.abs().max()).item()
+            worst = max(worst, err)
+            assert err < 1e-4, f"{name} T={t} {kind} decay={decay} normalize={normalize}: relative error {err:.2e}"
+            print(f"{name}: T={t} Hq={hq} Hkv={hkv} {kind} decay={'none' if decay is None else 'yes'} normalize={normalize}: max error {err:.2e} of max |o|")
     print(f"check passed: worst {worst:.2e}")
+
+
+def read_safetensors(path, dev):
+    """The format itself (8-byte header length, JSON header, raw data): no package needed."""
+    types = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32}
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = bytearray(f.read())
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] not in types:
+            continue
+        b, e = info["data_offsets"]
+        tensors[name] = torch.frombuffer(data[b:e], dtype=types[info["dtype"]]).reshape(info["shape"]).to(dev)
+    return tensors, header.get("__metadata__", {})
+
+
+def verify(a):
+    """Our output file against the chunkwise form in float64 (itself checked against the recurrence by --check) on the
+    inputs file: max |o - ref| / max |ref|, NaN counted. Options as the job's (read from the output's metadata)."""
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    inputs, _ = read_safetensors(a.verify[0], dev)
+    outputs, meta = read_safetensors(a.verify[1], dev)
+    o = outputs["o"].double()
+    assert meta.get("attention") == "linear", f"{a.verify[1]} is not a linear-attention output: {meta}"
+    causal = meta["mask"] == "causal"
+    gamma = None
+    if "decay" in meta:
+        values = [float(x) for x in meta["decay"].split(",")]
+        gamma = torch.tensor(values * (inputs["q"].shape[1] if len(values) == 1 else 1), dtype=torch.float64)
+    normalize = meta["normalize"] == "true"
+    q, k, v = (inputs[n].double() for n in ("q", "k", "v"))
+    if causal:
+        want = chunked_batched(q, k, v, gamma, meta["feature_map"], normalize, dtype=torch.float64)
+    else:  # every row reads the whole sequence's state
+        group = q.shape[1] // k.shape[1]
+        qf, kf = phi(q, meta["feature_map"]), phi(k, meta["feature_map"]).repeat_interleave(group, 1)
+        s_all = torch.einsum("thd,the->hde", kf, v.repeat_interleave(group, 1))
+        want = torch.einsum("thd,hde->the", qf, s_all)
+        if normalize:
+            want = want / torch.einsum("thd,hd->th", qf, kf.sum(0))[..., None]
+    nan = int(torch.isnan(o).sum())
+    err = ((o - want).abs().max() / want.abs().max()).item()
+    print(json.dumps({"kind": "linear-verify", "output": a.verify[1], "tokens": q.shape[0], "hq": q.shape[1], "hkv": k.shape[1], "dim": q.shape[2],
+                      "dtype": str(inputs["q"].dtype), "causal": causal, "decay": meta.get("decay"), "normalize": normalize,
+                      "shards": meta.get("shards"), "max_rel_error": err, "nan": nan, "passed": nan == 0 and err <= a.tolerance}))
 
 
 def timed(a):
@@ -99,13 +220,13 @@ def timed(a):
         if dev == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        chunked(q, k, v, gamma, a.feature_map, not a.no_normalize)
+        (chunked if a.impl == "loop" else chunked_batched)(q, k, v, gamma, a.feature_map, not a.no_normalize)
         if dev == "cuda":
             torch.cuda.synchronize()
         if rep:
             times.append(time.perf_counter() - t0)
     sec = statistics.median(times)
-    print(json.dumps({"kind": "linear-peer", "impl": "torch chunked (64, fp32 state)", "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
+    print(json.dumps({"kind": "linear-peer", "impl": f"torch chunked {a.impl} (64, fp32 state)", "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
                       "tokens": a.tokens, "hq": a.hq, "hkv": a.hkv, "dim": a.dim, "decay": a.decay, "feature_map": a.feature_map,
                       "normalize": not a.no_normalize, "seconds": sec, "tokens_per_s": a.tokens / sec}))
 
@@ -121,8 +242,13 @@ if __name__ == "__main__":
     p.add_argument("--feature-map", default="elu1")
     p.add_argument("--no-normalize", action="store_true")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--verify", nargs=2, metavar=("INPUTS", "OUTPUT"), help="check our output file against float64")
+    p.add_argument("--tolerance", type=float, default=1e-2, help="--verify: largest max |o - ref| / max |ref| that passes")
+    p.add_argument("--impl", choices=["batched", "loop"], default="batched", help="batched: every chunk at once (RetNet's form); loop: one chunk at a time")
     a = p.parse_args()
     if a.check:
         check()
+    if a.verify:
+        verify(a)
     if a.tokens:
         timed(a)

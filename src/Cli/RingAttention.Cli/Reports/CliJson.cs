@@ -15,6 +15,7 @@ namespace RingAttention.Cli.Reports;
 [JsonSerializable(typeof(SubmitReport))]
 [JsonSerializable(typeof(KernelBenchReport))]
 [JsonSerializable(typeof(RingBenchReport))]
+[JsonSerializable(typeof(LinearBenchReport))]
 [JsonSerializable(typeof(PeerBenchReport))]
 [JsonSerializable(typeof(Contracts.Sessions.SessionStatus))]
 [JsonSerializable(typeof(SessionAttendReport))]
