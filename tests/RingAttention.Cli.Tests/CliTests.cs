@@ -75,6 +75,32 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--q-offset needs --queries", offsetAlone.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>The README's linear-attention commands, as written there.</summary>
+    [Fact]
+    public async Task LinearAttention_RunBothExchanges_AsTheReadmeSays()
+    {
+        string inputs = PathFor("long.safetensors"), output = PathFor("linear-o.safetensors");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", inputs, "--tokens", "20000", "--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--dtype", "bf16")).ExitCode);
+        var causal = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", output, "--causal", "--attention", "linear", "--decay", "0.999", "--shards", "4");
+        Assert.True(causal.ExitCode == 0, causal.ToString());
+        // One state: 8 state heads (one per query head with decay) x (64² + 64) floats x 4 bytes.
+        Assert.Matches(@"states sent between shards\s*│\s*[\d.]+ MB in \d+ states \(0\.133 MB each\)", causal.Output);
+        using (var file = RingAttention.Tensors.SafetensorsFile.Open(output, "output"))
+        {
+            Assert.Equal("linear", file.Header.Metadata["attention"]);
+            Assert.False(file.Header.Contains("lse"));
+        }
+
+        var ring = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", output, "--attention", "linear", "--exchange", "ring", "--shards", "4", "--force");
+        Assert.True(ring.ExitCode == 0, ring.ToString());
+        var scale = await CliProcess.RunAsync("run", "--inputs", inputs, "--output", PathFor("x.safetensors"), "--attention", "linear", "--scale", "0.1");
+        Assert.Equal(2, scale.ExitCode);
+        Assert.Contains("--scale: the softmax scale does not apply to linear attention", scale.Output, StringComparison.Ordinal);
+        var verify = await CliProcess.RunAsync("verify", "--output", output);
+        Assert.NotEqual(0, verify.ExitCode);
+        Assert.Contains("this output is linear attention", verify.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("INT")]
     [InlineData("TERM")]
