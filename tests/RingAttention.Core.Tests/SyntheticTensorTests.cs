@@ -65,4 +65,17 @@ public sealed class SyntheticTensorTests
         Assert.InRange(fractionWithinOneSigma, 0.680, 0.685); // 0.6827
         Assert.All(x, v => Assert.InRange(v, -6.7f, 6.7f));
     }
+
+    /// <summary>The parallel fill (blocks of rows on every core) writes the bytes one thread writes.</summary>
+    [Theory]
+    [InlineData(ElementType.BF16, 3000, 48 * 128)]
+    [InlineData(ElementType.F32, 1001, 7)]
+    [InlineData(ElementType.F16, 5, 100_000)]
+    public void FillRowsParallel_EqualsOneThreadsFill(ElementType type, int rows, int rowElements)
+    {
+        byte[] serial = new byte[(long)rows * rowElements * type.Size()], parallel = new byte[serial.Length];
+        SyntheticTensor.FillRows(3, "k", type, rowElements, 17, rows, serial);
+        SyntheticTensor.FillRowsParallel(3, "k", type, rowElements, 17, rows, parallel);
+        Assert.Equal(serial, parallel);
+    }
 }

@@ -31,6 +31,11 @@ public static partial class FlagNames
         ["queries"] = "--queries",
         ["queryOffset"] = "--q-offset",
         ["pageTokens"] = "--page-tokens",
+        ["attention"] = "--attention",
+        ["featureMap"] = "--feature-map",
+        ["decay"] = "--decay",
+        ["normalize"] = "--no-normalize",
+        ["exchange"] = "--exchange",
     };
 
     /// <summary>The shape fields that <c>run</c> and <c>verify</c> read from the input file rather than from a flag.</summary>

@@ -8,18 +8,19 @@ namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
 /// Linear attention on the device (<see cref="LinearKernels"/>): each span in pieces of at most
-/// <see cref="LinearPieceChunks"/> chunks, so the chunk states a piece materialises stay bounded (about 0.5 GiB at 32 state
-/// heads and D = 128) whatever the span's length; the state carried from piece to piece never leaves the device.
+/// <see cref="LinearPieceChunks"/> chunks, so the chunk states a piece materialises stay bounded whatever the span's
+/// length; the state carried from piece to piece never leaves the device.
 /// Head dims above <see cref="LinearKernels.MaxDim"/> are computed by the CPU implementation on downloaded rows (said
 /// in the README: correct, not fast).
 /// </summary>
 public abstract partial class IlgpuAttentionBackend
 {
-    /// <summary>Chunks of one piece (256: 16384 tokens); tests set a few, so that short spans cross pieces.</summary>
+    /// <summary>Chunks of one piece (256: 16384 tokens; its chunk states and prefixes take 2 × 0.5 GiB at 32 state heads
+    /// and D = 128); tests set a few, so that short spans cross pieces.</summary>
     internal int LinearPieceChunks { get; set; } = 256;
 
     private Action<KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>? _linearStates;
-    private Action<Index1D, LinearParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _linearScan;
+    private Action<Index1D, LinearParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _linearScan;
     private Action<KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _linearOutput;
 
     public IReadOnlyList<LinearState> LinearSpanStates(LinearAttentionSpec spec, DeviceKeyValues keyValues, CancellationToken cancellationToken = default)
@@ -130,6 +131,7 @@ public abstract partial class IlgpuAttentionBackend
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _decayLog2;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _carry;
         private MemoryBuffer1D<float, Stride1D.Dense>? _states;
+        private MemoryBuffer1D<float, Stride1D.Dense>? _prefix;
 
         public LinearLaunch(IlgpuAttentionBackend owner, LinearAttentionSpec spec)
         {
@@ -137,7 +139,7 @@ public abstract partial class IlgpuAttentionBackend
             _spec = spec;
             var accelerator = owner.Accelerator;
             owner._linearStates ??= accelerator.LoadStreamKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(LinearKernels.ChunkStates);
-            owner._linearScan ??= accelerator.LoadAutoGroupedStreamKernel<Index1D, LinearParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernels.Scan);
+            owner._linearScan ??= accelerator.LoadAutoGroupedStreamKernel<Index1D, LinearParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernels.Scan);
             owner._linearOutput ??= accelerator.LoadStreamKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernels.Output);
             float[] log2 = [.. Enumerable.Range(0, spec.Heads).Select(h => (float)Math.Log2(spec.DecayOf(h)))];
             _decayLog2 = accelerator.Allocate1D(log2);
@@ -153,7 +155,6 @@ public abstract partial class IlgpuAttentionBackend
             StateHeads = _spec.StateHeads,
             HeadDim = _spec.HeadDim,
             Group = _spec.GroupSize,
-            Groups = (_spec.HeadDim + 15) / 16,
             PerHeadState = _spec.Decay is null ? 0 : 1,
             FeatureMap = (int)_spec.FeatureMap,
             Normalize = _spec.Normalize ? 1 : 0,
@@ -198,21 +199,22 @@ public abstract partial class IlgpuAttentionBackend
         {
             long floats = (long)_owner.LinearPieceChunks * _spec.StateHeads * StateFloats;
             _states ??= _owner.Accelerator.Allocate1D<float>(floats);
+            _prefix ??= _owner.Accelerator.Allocate1D<float>(floats);
             var (k, v) = KeyValueViews(kv);
-            int threads = Threads(p.HeadDim * p.Groups, 512);
+            int threads = Threads(((p.HeadDim + 7) / 8) * 32, 512);
             _owner._linearStates!(new KernelConfig(new Index3D(p.Chunks, p.StateHeads, 1), new Index3D(threads, 1, 1)),
                 p, k, v, _decayLog2.View, _states.View);
         }
 
         public void Scan(LinearParams p) =>
-            _owner._linearScan!(p.StateHeads * StateFloats, p, _decayLog2.View, _states!.View, _carry.View);
+            _owner._linearScan!(p.StateHeads * StateFloats, p, _decayLog2.View, _states!.View, _prefix!.View, _carry.View);
 
         public void Output(LinearParams p, IlgpuRows q, IlgpuKeyValues kv, IlgpuAccumulator acc)
         {
             var (k, v) = KeyValueViews(kv);
             var qView = q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16)).Cast<ushort>();
-            int threads = Threads(LinearKernels.OutputRows * p.Groups * 2, 256);
-            var states = _spec.Causal ? _states!.View : _carry.View;
+            int threads = Threads(LinearKernels.OutputItems, 256);
+            var states = _spec.Causal ? _prefix!.View : _carry.View;
             _owner._linearOutput!(
                 new KernelConfig(new Index3D(p.Chunks * (LinearKernels.Chunk / LinearKernels.OutputRows), p.Heads, 1), new Index3D(threads, 1, 1)),
                 p, qView, k, v, _decayLog2.View, states, acc.Output);
@@ -245,6 +247,7 @@ public abstract partial class IlgpuAttentionBackend
             _decayLog2.Dispose();
             _carry.Dispose();
             _states?.Dispose();
+            _prefix?.Dispose();
         }
     }
 }

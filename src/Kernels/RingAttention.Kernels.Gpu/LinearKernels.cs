@@ -7,8 +7,9 @@ namespace RingAttention.Kernels.Gpu;
 /// Linear attention on an ILGPU accelerator, the chunkwise form in three launches per piece of a span (head dim ≤
 /// <see cref="MaxDim"/>): <see cref="ChunkStates"/> (each chunk's own S and z), <see cref="Scan"/> (the state before each
 /// chunk, from the state before the piece; the state after it), <see cref="Output"/> (each row's o from its chunk's
-/// state and the causal products inside the chunk). float32 throughout. Work items loop over the block's threads, so
-/// the kernels run with any block size (ILGPU's CPU accelerator has 16 threads a block in CI).
+/// state and the causal products inside the chunk). float32 throughout, register tiles over shared-memory slices
+/// (GEMM-shaped work on CUDA cores; NOTES v8). Work items loop over the block's threads, so the kernels run with any
+/// block size (ILGPU's CPU accelerator has 16 threads a block in CI).
 /// </summary>
 internal static class LinearKernels
 {
@@ -16,49 +17,54 @@ internal static class LinearKernels
     public const int Chunk = 64;
 
     /// <summary>Query rows of an output block (a chunk has <see cref="Chunk"/> / <see cref="OutputRows"/> of them).</summary>
-    public const int OutputRows = 16;
+    public const int OutputRows = 32;
 
-    /// <summary>Keys of a shared tile in <see cref="ChunkStates"/>.</summary>
-    public const int KeyTile = 32;
+    /// <summary>Rows of a shared slice (keys, values or state rows).</summary>
+    public const int Slice = 32;
 
     public const int MaxDim = 128;
 
-    /// <summary>Row stride of shared tiles: one float of padding, so a warp reading a column hits 32 banks.</summary>
+    /// <summary>Work items of an output block: 8 groups of 4 rows × 32 column lanes (4 columns each, 32 apart).</summary>
+    public const int OutputItems = (OutputRows / 4) * 32;
+
+    /// <summary>Row stride of shared slices: one float of padding, so a warp reading a column hits 32 banks.</summary>
     private const int Stride = MaxDim + 1;
 
     private const float Log2E = 1.44269504088896341f;
 
     /// <summary>
     /// Grid (chunks, state heads); block any size. states[chunk, stateHead] = (S, z) of the chunk's keys alone, key t of
-    /// n weighted γ^(n − 1 − t).
+    /// n weighted γ^(n − 1 − t). A work item holds an 8 × 4 tile of S: rows 8·(item / 32) + r, columns item % 32 + 32·c,
+    /// so a warp reads one k value per row (broadcast) and 32 consecutive v values: 32 FMAs per 12 shared loads.
     /// </summary>
     public static void ChunkStates(LinearParams p, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> decayLog2, ArrayView<float> states)
     {
-        var sk = SharedMemory.Allocate<float>(KeyTile * Stride);
-        var sv = SharedMemory.Allocate<float>(KeyTile * Stride);
+        var sk = SharedMemory.Allocate<float>(Slice * Stride);
+        var sv = SharedMemory.Allocate<float>(Slice * Stride);
         int chunk = Grid.IdxX, sh = Grid.IdxY;
-        int d = p.HeadDim, groups = p.Groups, width = groups * 16;
+        int d = p.HeadDim;
         int kvh = p.PerHeadState != 0 ? sh / p.Group : sh;
         float log2g = decayLog2[p.PerHeadState != 0 ? sh : sh * p.Group];
         int first = chunk * Chunk;
         int n = p.Rows - first < Chunk ? p.Rows - first : Chunk;
-        int items = d * groups;
+        int items = ((d + 7) / 8) * 32;
         long outBase = ((long)chunk * p.StateHeads + sh) * p.StateFloats;
         for (int pass = 0; pass * Group.DimX < items; pass++)
         {
             int item = (pass * Group.DimX) + Group.IdxX;
-            int i = item / groups, cg = item % groups;
-            var acc = default(DecodeSlots);
-            float z = 0f;
-            for (int t0 = 0; t0 < n; t0 += KeyTile)
+            int i0 = (item / 32) * 8, jj = item % 32;
+            var top = default(DecodeSlots);
+            var bottom = default(DecodeSlots);
+            var z = default(DecodeSlots);
+            for (int t0 = 0; t0 < n; t0 += Slice)
             {
-                int tiles = n - t0 < KeyTile ? n - t0 : KeyTile;
+                int count = n - t0 < Slice ? n - t0 : Slice;
                 Group.Barrier();
-                for (int e = Group.IdxX; e < KeyTile * width; e += Group.DimX)
+                for (int e = Group.IdxX; e < Slice * MaxDim; e += Group.DimX)
                 {
-                    int t = e / width, col = e % width;
+                    int t = e / MaxDim, col = e % MaxDim;
                     long row = (long)(p.RowOffset + first + t0 + t) * p.KvHeads + kvh;
-                    bool live = t < tiles && col < d;
+                    bool live = t < count && col < d;
                     float w = live ? SoftMath.Exp2((n - 1 - (t0 + t)) * log2g) : 0f;
                     sk[(t * Stride) + col] = live ? w * Phi(p.FeatureMap, PortableKernel.Load(k, p.DType, (row * d) + col)) : 0f;
                     sv[(t * Stride) + col] = live ? PortableKernel.Load(v, p.DType, (row * d) + col) : 0f;
@@ -67,32 +73,46 @@ internal static class LinearKernels
                 Group.Barrier();
                 if (item < items)
                 {
-                    for (int t = 0; t < tiles; t++)
+                    for (int t = 0; t < count; t++)
                     {
-                        float a = sk[(t * Stride) + i];
-                        acc = acc.Plus(Strided(sv, t * Stride, cg, groups), a);
-                        z += a;
+                        int kb = (t * Stride) + i0, vb = (t * Stride) + jj;
+                        float b0 = sv[vb], b1 = sv[vb + 32], b2 = sv[vb + 64], b3 = sv[vb + 96];
+                        float a0 = sk[kb], a1 = sk[kb + 1], a2 = sk[kb + 2], a3 = sk[kb + 3];
+                        float a4 = sk[kb + 4], a5 = sk[kb + 5], a6 = sk[kb + 6], a7 = sk[kb + 7];
+                        top = Outer(top, a0, a1, a2, a3, b0, b1, b2, b3);
+                        bottom = Outer(bottom, a4, a5, a6, a7, b0, b1, b2, b3);
+                        z = Add8(z, a0, a1, a2, a3, a4, a5, a6, a7);
                     }
                 }
             }
 
             if (item < items)
             {
-                Store(states, outBase + ((long)i * d), cg, groups, d, acc);
-                if (cg == 0)
+                StoreTile(states, outBase, i0, jj, d, top);
+                StoreTile(states, outBase, i0 + 4, jj, d, bottom);
+                if (jj == 0)
                 {
-                    states[outBase + ((long)d * d) + i] = z;
+                    long zBase = outBase + ((long)d * d);
+                    PutRow(states, zBase, i0, d, z.S0);
+                    PutRow(states, zBase, i0 + 1, d, z.S1);
+                    PutRow(states, zBase, i0 + 2, d, z.S2);
+                    PutRow(states, zBase, i0 + 3, d, z.S3);
+                    PutRow(states, zBase, i0 + 4, d, z.S4);
+                    PutRow(states, zBase, i0 + 5, d, z.S5);
+                    PutRow(states, zBase, i0 + 6, d, z.S6);
+                    PutRow(states, zBase, i0 + 7, d, z.S7);
                 }
             }
         }
     }
 
     /// <summary>
-    /// Grid over (state head, element of S and z), one thread an element: walks the piece's chunks in order, replacing
-    /// each chunk's own state by the state before the chunk (starting from <paramref name="carry"/>, the state before the
-    /// piece) and leaving the state after the piece in <paramref name="carry"/>.
+    /// Grid over (state head, element of S and z), one thread an element: walks the piece's chunks in order, writing the
+    /// state before each chunk into <paramref name="prefix"/> (from <paramref name="carry"/>, the state before the
+    /// piece) and leaving the state after the piece in <paramref name="carry"/>. Reads and writes are different buffers,
+    /// so the loads of later chunks need not wait for the stores of earlier ones.
     /// </summary>
-    public static void Scan(Index1D index, LinearParams p, ArrayView<float> decayLog2, ArrayView<float> states, ArrayView<float> carry)
+    public static void Scan(Index1D index, LinearParams p, ArrayView<float> decayLog2, ArrayView<float> states, ArrayView<float> prefix, ArrayView<float> carry)
     {
         int floats = p.StateFloats;
         int element = index;
@@ -103,14 +123,16 @@ internal static class LinearKernels
 
         int sh = element / floats;
         float log2g = decayLog2[p.PerHeadState != 0 ? sh : sh * p.Group];
+        float full = SoftMath.Exp2(Chunk * log2g);
         float running = carry[element];
+        long stride = (long)p.StateHeads * floats;
         for (int c = 0; c < p.Chunks; c++)
         {
             int n = p.Rows - (c * Chunk) < Chunk ? p.Rows - (c * Chunk) : Chunk;
-            long at = ((long)c * p.StateHeads * floats) + element;
+            long at = (c * stride) + element;
             float own = states[at];
-            states[at] = running;
-            running = (SoftMath.Exp2(n * log2g) * running) + own;
+            prefix[at] = running;
+            running = ((n == Chunk ? full : SoftMath.Exp2(n * log2g)) * running) + own;
         }
 
         carry[element] = running;
@@ -120,17 +142,19 @@ internal static class LinearKernels
     /// Grid (chunks · <see cref="Chunk"/> / <see cref="OutputRows"/>, query heads); block any size. o of
     /// <see cref="OutputRows"/> rows of one head: causal, φ(q)ᵀ(γ^(r+1) S_chunk) plus the decayed products with the
     /// chunk's keys up to the row; not causal, φ(q)ᵀ S of the whole sequence (<paramref name="states"/> then holds that
-    /// one state, used by every chunk). Divided by the same sums over z when normalising.
+    /// one state). Divided by the same sums over z when normalising. A work item holds a 4 × 4 tile of o (rows
+    /// 4·(item / 32) + r, columns item % 32 + 32·c); keys, values and state rows pass through one shared slice.
     /// </summary>
     public static void Output(LinearParams p, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> decayLog2,
         ArrayView<float> states, ArrayView<float> o)
     {
         var sq = SharedMemory.Allocate<float>(OutputRows * Stride);
-        var skv = SharedMemory.Allocate<float>(Chunk * Stride);
-        var ss = SharedMemory.Allocate<float>(OutputRows * (Chunk + 1));
+        var buffer = SharedMemory.Allocate<float>(Slice * Stride);
+        var scores = SharedMemory.Allocate<float>(OutputRows * (Chunk + 1));
+        var sz = SharedMemory.Allocate<float>(Slice);
         int blocksPerChunk = Chunk / OutputRows;
         int chunk = Grid.IdxX / blocksPerChunk, part = Grid.IdxX % blocksPerChunk, h = Grid.IdxY;
-        int d = p.HeadDim, groups = p.Groups, width = groups * 16;
+        int d = p.HeadDim;
         int kvh = h / p.Group, sh = p.PerHeadState != 0 ? h : kvh;
         float log2g = decayLog2[h];
         int chunkFirst = chunk * Chunk, first = chunkFirst + (part * OutputRows);
@@ -140,125 +164,224 @@ internal static class LinearKernels
             return;
         }
 
-        // Keys of the chunk this block's rows see (causal): up to its last row.
+        // Keys of the chunk these rows see (causal): up to the last row, in slices of 32.
         int keys = p.Causal != 0 ? (part * OutputRows) + rows : 0;
-        for (int e = Group.IdxX; e < OutputRows * d; e += Group.DimX)
+        long stateBase = ((p.Causal != 0 ? (long)chunk * p.StateHeads : 0) + sh) * p.StateFloats;
+        for (int e = Group.IdxX; e < OutputRows * MaxDim; e += Group.DimX)
         {
-            int r = e / d, col = e % d;
-            sq[(r * Stride) + col] = r < rows ? Phi(p.FeatureMap, PortableKernel.Load(q, p.DType, ((long)(p.RowOffset + first + r) * p.Heads + h) * d + col)) : 0f;
+            int r = e / MaxDim, col = e % MaxDim;
+            sq[(r * Stride) + col] = r < rows && col < d ? Phi(p.FeatureMap, PortableKernel.Load(q, p.DType, ((long)(p.RowOffset + first + r) * p.Heads + h) * d + col)) : 0f;
         }
 
-        for (int e = Group.IdxX; e < keys * d; e += Group.DimX)
+        for (int pass = 0; pass * Group.DimX < OutputItems; pass++)
         {
-            int t = e / d, col = e % d;
-            skv[(t * Stride) + col] = Phi(p.FeatureMap, PortableKernel.Load(k, p.DType, ((long)(p.RowOffset + chunkFirst + t) * p.KvHeads + kvh) * d + col));
-        }
+            int item = (pass * Group.DimX) + Group.IdxX;
+            int r0 = (item / 32) * 4, jj = item % 32;
+            var acc = default(DecodeSlots);
+            var den = default(DecodeSlots);
 
-        Group.Barrier();
-        for (int e = Group.IdxX; e < OutputRows * keys; e += Group.DimX)
-        {
-            int r = e / keys, t = e % keys;
-            int row = (part * OutputRows) + r;
-            float s = 0f;
-            if (t <= row && r < rows)
+            // The products with the chunk's own keys: scores of the block's rows against each slice of keys, then × v.
+            for (int s0 = 0; s0 < keys; s0 += Slice)
             {
-                for (int i = 0; i < d; i++)
+                int count = keys - s0 < Slice ? keys - s0 : Slice;
+                Group.Barrier();
+                LoadRows(buffer, k, p, chunkFirst + s0, count, kvh, d, phi: true);
+                Group.Barrier();
+                // Four rows a thread (r, r + 8, r + 16, r + 24) against one key: each k value read once for four FMAs.
+                for (int e = Group.IdxX; e < OutputRows / 4 * Slice; e += Group.DimX)
                 {
-                    s += sq[(r * Stride) + i] * skv[(t * Stride) + i];
+                    int r = e / Slice, t = e % Slice, key = s0 + t;
+                    float x0 = 0f, x1 = 0f, x2 = 0f, x3 = 0f;
+                    if (t < count)
+                    {
+                        for (int i = 0; i < d; i++)
+                        {
+                            float b = buffer[(t * Stride) + i];
+                            x0 += sq[(r * Stride) + i] * b;
+                            x1 += sq[((r + 8) * Stride) + i] * b;
+                            x2 += sq[((r + 16) * Stride) + i] * b;
+                            x3 += sq[((r + 24) * Stride) + i] * b;
+                        }
+                    }
+
+                    int row = (part * OutputRows) + r;
+                    scores[(r * (Chunk + 1)) + key] = Score(x0, row, key, r < rows && t < count, log2g);
+                    scores[((r + 8) * (Chunk + 1)) + key] = Score(x1, row + 8, key, r + 8 < rows && t < count, log2g);
+                    scores[((r + 16) * (Chunk + 1)) + key] = Score(x2, row + 16, key, r + 16 < rows && t < count, log2g);
+                    scores[((r + 24) * (Chunk + 1)) + key] = Score(x3, row + 24, key, r + 24 < rows && t < count, log2g);
                 }
 
-                s *= SoftMath.Exp2((row - t) * log2g);
+                Group.Barrier();
+                LoadRows(buffer, v, p, chunkFirst + s0, count, kvh, d, phi: false);
+                Group.Barrier();
+                if (item < OutputItems)
+                {
+                    for (int t = 0; t < count; t++)
+                    {
+                        int vb = (t * Stride) + jj, sb = (r0 * (Chunk + 1)) + s0 + t;
+                        float a0 = scores[sb], a1 = scores[sb + Chunk + 1], a2 = scores[sb + (2 * (Chunk + 1))], a3 = scores[sb + (3 * (Chunk + 1))];
+                        acc = Outer(acc, a0, a1, a2, a3, buffer[vb], buffer[vb + 32], buffer[vb + 64], buffer[vb + 96]);
+                        den = Add4(den, a0, a1, a2, a3);
+                    }
+                }
             }
 
-            ss[(r * (Chunk + 1)) + t] = s;
-        }
-
-        Group.Barrier();
-        for (int e = Group.IdxX; e < keys * width; e += Group.DimX)
-        {
-            int t = e / width, col = e % width;
-            skv[(t * Stride) + col] = col < d ? PortableKernel.Load(v, p.DType, ((long)(p.RowOffset + chunkFirst + t) * p.KvHeads + kvh) * d + col) : 0f;
-        }
-
-        Group.Barrier();
-        long stateBase = ((p.Causal != 0 ? (long)chunk * p.StateHeads : 0) + sh) * p.StateFloats;
-        for (int item = Group.IdxX; item < OutputRows * groups; item += Group.DimX)
-        {
-            int r = item / groups, cg = item % groups;
-            if (r >= rows)
+            // The state before the chunk, a slice of its rows at a time, reaches row r decayed γ^(r + 1) (not causal:
+            // the total, undecayed).
+            float g0 = p.Causal != 0 ? SoftMath.Exp2(((part * OutputRows) + r0 + 1) * log2g) : 1f;
+            float step = p.Causal != 0 ? SoftMath.Exp2(log2g) : 1f;
+            float g1 = g0 * step, g2 = g1 * step, g3 = g2 * step;
+            for (int i0 = 0; i0 < d; i0 += Slice)
             {
-                continue;
+                int count = d - i0 < Slice ? d - i0 : Slice;
+                Group.Barrier();
+                for (int e = Group.IdxX; e < Slice * MaxDim; e += Group.DimX)
+                {
+                    int i = e / MaxDim, col = e % MaxDim;
+                    buffer[(i * Stride) + col] = i < count && col < d ? states[stateBase + ((long)(i0 + i) * d) + col] : 0f;
+                }
+
+                for (int i = Group.IdxX; i < Slice; i += Group.DimX)
+                {
+                    sz[i] = i < count ? states[stateBase + ((long)d * d) + i0 + i] : 0f;
+                }
+
+                Group.Barrier();
+                if (item < OutputItems)
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        int qb = (r0 * Stride) + i0 + i, vb = (i * Stride) + jj;
+                        float a0 = g0 * sq[qb], a1 = g1 * sq[qb + Stride], a2 = g2 * sq[qb + (2 * Stride)], a3 = g3 * sq[qb + (3 * Stride)];
+                        acc = Outer(acc, a0, a1, a2, a3, buffer[vb], buffer[vb + 32], buffer[vb + 64], buffer[vb + 96]);
+                        float zi = sz[i];
+                        den = Add4(den, a0 * zi, a1 * zi, a2 * zi, a3 * zi);
+                    }
+                }
             }
 
-            int row = (part * OutputRows) + r;
-            var acc = default(DecodeSlots);
-            float den = 0f;
-            for (int t = 0; t < keys; t++)
+            if (item < OutputItems)
             {
-                float s = ss[(r * (Chunk + 1)) + t];
-                acc = acc.Plus(Strided(skv, t * Stride, cg, groups), s);
-                den += s;
+                long oBase = ((long)(p.RowOffset + first) * p.Heads + h) * d;
+                long rowStride = (long)p.Heads * d;
+                float n0 = p.Normalize != 0 ? 1f / den.S0 : 1f, n1 = p.Normalize != 0 ? 1f / den.S1 : 1f;
+                float n2 = p.Normalize != 0 ? 1f / den.S2 : 1f, n3 = p.Normalize != 0 ? 1f / den.S3 : 1f;
+                PutOut(o, oBase, rowStride, r0, rows, jj, d, acc.S0 * n0, acc.S1 * n0, acc.S2 * n0, acc.S3 * n0);
+                PutOut(o, oBase, rowStride, r0 + 1, rows, jj, d, acc.S4 * n1, acc.S5 * n1, acc.S6 * n1, acc.S7 * n1);
+                PutOut(o, oBase, rowStride, r0 + 2, rows, jj, d, acc.S8 * n2, acc.S9 * n2, acc.S10 * n2, acc.S11 * n2);
+                PutOut(o, oBase, rowStride, r0 + 3, rows, jj, d, acc.S12 * n3, acc.S13 * n3, acc.S14 * n3, acc.S15 * n3);
             }
-
-            // The state before the chunk reaches row r of it decayed γ^(r + 1) (not causal: the total, undecayed).
-            float g = p.Causal != 0 ? SoftMath.Exp2((row + 1) * log2g) : 1f;
-            float qz = 0f;
-            for (int i = 0; i < d; i++)
-            {
-                float a = g * sq[(r * Stride) + i];
-                acc = acc.Plus(StridedGlobal(states, stateBase + ((long)i * d), cg, groups, d), a);
-                qz += a * states[stateBase + ((long)d * d) + i];
-            }
-
-            den += qz;
-            float inverse = p.Normalize != 0 ? 1f / den : 1f;
-            Store(o, ((long)(p.RowOffset + first + r) * p.Heads + h) * d, cg, groups, d, acc.Scaled(inverse));
         }
     }
+
+    /// <summary>Rows [first, first + count) of k or v (φ applied to k) of one kv head into a shared slice; the rest 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadRows(ArrayView<float> buffer, ArrayView<ushort> x, LinearParams p, int first, int count, int kvh, int d, bool phi)
+    {
+        for (int e = Group.IdxX; e < Slice * MaxDim; e += Group.DimX)
+        {
+            int t = e / MaxDim, col = e % MaxDim;
+            float value = 0f;
+            if (t < count && col < d)
+            {
+                value = PortableKernel.Load(x, p.DType, ((long)(p.RowOffset + first + t) * p.KvHeads + kvh) * d + col);
+                value = phi ? Phi(p.FeatureMap, value) : value;
+            }
+
+            buffer[(t * Stride) + col] = value;
+        }
+    }
+
+    /// <summary>A causal, decayed score: γ^(row − key) · x for a key at or before the row, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Score(float x, int row, int key, bool live, float log2g) =>
+        live && key <= row ? x * SoftMath.Exp2((row - key) * log2g) : 0f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Phi(int map, float x) =>
         map == 0 ? (x > 0f ? x + 1f : SoftMath.Exp2(x * Log2E)) : map == 1 ? (x > 0f ? x : 0f) : x;
 
-    /// <summary>Columns cg + groups·m (m &lt; 16) of a shared row (zero-padded to 16·groups columns).</summary>
+    /// <summary>acc + a bᵀ for a 4 × 4 tile (slot 4·r + c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeSlots Strided(ArrayView<float> s, int b, int cg, int g) => new()
+    private static DecodeSlots Outer(DecodeSlots x, float a0, float a1, float a2, float a3, float b0, float b1, float b2, float b3) => new()
     {
-        S0 = s[b + cg], S1 = s[b + cg + g], S2 = s[b + cg + (2 * g)], S3 = s[b + cg + (3 * g)],
-        S4 = s[b + cg + (4 * g)], S5 = s[b + cg + (5 * g)], S6 = s[b + cg + (6 * g)], S7 = s[b + cg + (7 * g)],
-        S8 = s[b + cg + (8 * g)], S9 = s[b + cg + (9 * g)], S10 = s[b + cg + (10 * g)], S11 = s[b + cg + (11 * g)],
-        S12 = s[b + cg + (12 * g)], S13 = s[b + cg + (13 * g)], S14 = s[b + cg + (14 * g)], S15 = s[b + cg + (15 * g)],
-    };
-
-    /// <summary>Columns cg + groups·m of a row of D floats in global memory (0 past D).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodeSlots StridedGlobal(ArrayView<float> s, long b, int cg, int g, int d) => new()
-    {
-        S0 = At(s, b, cg, d), S1 = At(s, b, cg + g, d), S2 = At(s, b, cg + (2 * g), d), S3 = At(s, b, cg + (3 * g), d),
-        S4 = At(s, b, cg + (4 * g), d), S5 = At(s, b, cg + (5 * g), d), S6 = At(s, b, cg + (6 * g), d), S7 = At(s, b, cg + (7 * g), d),
-        S8 = At(s, b, cg + (8 * g), d), S9 = At(s, b, cg + (9 * g), d), S10 = At(s, b, cg + (10 * g), d), S11 = At(s, b, cg + (11 * g), d),
-        S12 = At(s, b, cg + (12 * g), d), S13 = At(s, b, cg + (13 * g), d), S14 = At(s, b, cg + (14 * g), d), S15 = At(s, b, cg + (15 * g), d),
+        S0 = x.S0 + (a0 * b0), S1 = x.S1 + (a0 * b1), S2 = x.S2 + (a0 * b2), S3 = x.S3 + (a0 * b3),
+        S4 = x.S4 + (a1 * b0), S5 = x.S5 + (a1 * b1), S6 = x.S6 + (a1 * b2), S7 = x.S7 + (a1 * b3),
+        S8 = x.S8 + (a2 * b0), S9 = x.S9 + (a2 * b1), S10 = x.S10 + (a2 * b2), S11 = x.S11 + (a2 * b3),
+        S12 = x.S12 + (a3 * b0), S13 = x.S13 + (a3 * b1), S14 = x.S14 + (a3 * b2), S15 = x.S15 + (a3 * b3),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float At(ArrayView<float> s, long b, int col, int d) => col < d ? s[b + col] : 0f;
-
-    /// <summary>Writes the slots to columns cg + groups·m (&lt; D) of a row of D floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(ArrayView<float> o, long b, int cg, int g, int d, DecodeSlots x)
+    private static DecodeSlots Add4(DecodeSlots x, float a0, float a1, float a2, float a3)
     {
-        Put(o, b, cg, d, x.S0); Put(o, b, cg + g, d, x.S1); Put(o, b, cg + (2 * g), d, x.S2); Put(o, b, cg + (3 * g), d, x.S3);
-        Put(o, b, cg + (4 * g), d, x.S4); Put(o, b, cg + (5 * g), d, x.S5); Put(o, b, cg + (6 * g), d, x.S6); Put(o, b, cg + (7 * g), d, x.S7);
-        Put(o, b, cg + (8 * g), d, x.S8); Put(o, b, cg + (9 * g), d, x.S9); Put(o, b, cg + (10 * g), d, x.S10); Put(o, b, cg + (11 * g), d, x.S11);
-        Put(o, b, cg + (12 * g), d, x.S12); Put(o, b, cg + (13 * g), d, x.S13); Put(o, b, cg + (14 * g), d, x.S14); Put(o, b, cg + (15 * g), d, x.S15);
+        x.S0 += a0;
+        x.S1 += a1;
+        x.S2 += a2;
+        x.S3 += a3;
+        return x;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(ArrayView<float> o, long b, int col, int d, float value)
+    private static DecodeSlots Add8(DecodeSlots x, float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7)
+    {
+        x.S0 += a0;
+        x.S1 += a1;
+        x.S2 += a2;
+        x.S3 += a3;
+        x.S4 += a4;
+        x.S5 += a5;
+        x.S6 += a6;
+        x.S7 += a7;
+        return x;
+    }
+
+    /// <summary>A 4 × 4 tile of S (rows i0.., columns jj + 32·c) into a state's D × D block; rows and columns past D dropped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile(ArrayView<float> s, long b, int i0, int jj, int d, DecodeSlots x)
+    {
+        PutRow4(s, b, i0, jj, d, x.S0, x.S1, x.S2, x.S3);
+        PutRow4(s, b, i0 + 1, jj, d, x.S4, x.S5, x.S6, x.S7);
+        PutRow4(s, b, i0 + 2, jj, d, x.S8, x.S9, x.S10, x.S11);
+        PutRow4(s, b, i0 + 3, jj, d, x.S12, x.S13, x.S14, x.S15);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutRow4(ArrayView<float> s, long b, int i, int jj, int d, float c0, float c1, float c2, float c3)
+    {
+        if (i >= d)
+        {
+            return;
+        }
+
+        long row = b + ((long)i * d);
+        PutRow(s, row, jj, d, c0);
+        PutRow(s, row, jj + 32, d, c1);
+        PutRow(s, row, jj + 64, d, c2);
+        PutRow(s, row, jj + 96, d, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutRow(ArrayView<float> s, long b, int col, int d, float value)
     {
         if (col < d)
         {
-            o[b + col] = value;
+            s[b + col] = value;
         }
+    }
+
+    /// <summary>Row r (when below <paramref name="rows"/>) of the block's o: columns jj + 32·c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutOut(ArrayView<float> o, long b, long rowStride, int r, int rows, int jj, int d, float c0, float c1, float c2, float c3)
+    {
+        if (r >= rows)
+        {
+            return;
+        }
+
+        long row = b + (r * rowStride);
+        PutRow(o, row, jj, d, c0);
+        PutRow(o, row, jj + 32, d, c1);
+        PutRow(o, row, jj + 64, d, c2);
+        PutRow(o, row, jj + 96, d, c3);
     }
 }

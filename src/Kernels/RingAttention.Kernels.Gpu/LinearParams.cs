@@ -15,9 +15,6 @@ internal struct LinearParams
     /// <summary>Query heads per kv head.</summary>
     public int Group;
 
-    /// <summary>Column groups: a work item holds 16 columns, j = group + Groups · m (Groups = ceil(D / 16)).</summary>
-    public int Groups;
-
     /// <summary>1 when γ differs per query head (a state per query head), 0 without decay (a state per kv head).</summary>
     public int PerHeadState;
 

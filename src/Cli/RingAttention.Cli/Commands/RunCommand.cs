@@ -81,7 +81,7 @@ public sealed class RunSettings : ClusterSettings
     public string FeatureMap { get; init; } = "elu1";
 
     [CommandOption("--decay <GAMMA>")]
-    [Description("linear attention's decay γ in (0, 1] for every head (retention), or 'tensor' to read decay [[heads]] F32 from the input file")]
+    [Description("linear attention's decay γ in (0, 1]] for every head (retention), or 'tensor' to read decay [[heads]] F32 from the input file")]
     public string? Decay { get; init; }
 
     [CommandOption("--no-normalize")]

@@ -1,3 +1,4 @@
+using RingAttention.Attention;
 using RingAttention.Grains.Placement;
 using RingAttention.Tensors;
 
@@ -56,7 +57,8 @@ public static class JobMemory
     /// Device bytes one device holds for this job at its peak. A device-resident shard keeps its q rows and its
     /// float32 O/LSE on the device for the whole job, plus up to three K/V blocks (the one it computes on, which it
     /// also forwards and the store holds until the next shard takes it, the next one arriving, and its own until it
-    /// leaves); a device holds at most ceil(R / D) of them (<see cref="ShardPlacement"/>).
+    /// leaves); a device holds at most ceil(R / D) of them (<see cref="ShardPlacement"/>). A linear-attention shard holds its own
+    /// K/V only, and its piece workspace.
     /// </summary>
     public static long DevicePerDevice(JobSpec spec, int devices)
     {
@@ -65,8 +67,19 @@ public static class JobMemory
         long q = rows * spec.Heads * spec.HeadDim * size;
         long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
         long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);
-        long shard = q + output + (kv * Math.Min(spec.Shards, 3));
+        long shard = q + output + (spec.Attention == AttentionKind.Linear ? kv + LinearWorkspace(spec) : kv * Math.Min(spec.Shards, 3));
         return shard * ShardPlacement.MostShardsPerDevice(spec.Shards, devices);
+    }
+
+    /// <summary>
+    /// A linear-attention shard's device workspace besides its own q, K/V and o (no block travels): one piece's chunk
+    /// states and prefixes (256 chunks; IlgpuAttentionBackend.Linear) and the carried state.
+    /// </summary>
+    private static long LinearWorkspace(JobSpec spec)
+    {
+        var linear = spec.ToLinearSpec();
+        long state = (long)linear.StateHeads * ((spec.HeadDim * spec.HeadDim) + spec.HeadDim) * 4;
+        return ((2 * 256) + 1) * state;
     }
 
     public static string Format(long bytes) => bytes switch

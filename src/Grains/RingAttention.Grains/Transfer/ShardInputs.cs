@@ -39,8 +39,16 @@ public static class ShardInputs
             (index, buffer) => index >= chunks.Count ? Task.FromResult(0) : Task.Run(() =>
             {
                 var (start, count) = chunks[index];
-                var destination = buffer.Span[..(count * rowBytes)];
-                ReadRows(file, spec, name, rowElements, start - firstPosition, count, destination, descale);
+                var destination = buffer[..(count * rowBytes)];
+                if (file is null)
+                {
+                    SyntheticTensor.FillRowsParallel(spec.SyntheticSeed!.Value, name, spec.DType, rowElements, start, count, destination);
+                }
+                else
+                {
+                    ReadRows(file, spec, name, rowElements, start - firstPosition, count, destination.Span, descale);
+                }
+
                 return destination.Length;
             }, ct),
             async (_, piece) =>
