@@ -220,14 +220,17 @@ def timed(a):
         if dev == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        (chunked if a.impl == "loop" else chunked_batched)(q, k, v, gamma, a.feature_map, not a.no_normalize)
+        if a.impl == "loop":
+            chunked(q, k, v, gamma, a.feature_map, not a.no_normalize)
+        else:
+            chunked_batched(q, k, v, gamma, a.feature_map, not a.no_normalize, heads_at_once=a.heads_at_once)
         if dev == "cuda":
             torch.cuda.synchronize()
         if rep:
             times.append(time.perf_counter() - t0)
     sec = statistics.median(times)
     print(json.dumps({"kind": "linear-peer", "impl": f"torch chunked {a.impl} (64, fp32 state)", "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
-                      "tokens": a.tokens, "hq": a.hq, "hkv": a.hkv, "dim": a.dim, "decay": a.decay, "feature_map": a.feature_map,
+                      "tokens": a.tokens, "heads_at_once": a.heads_at_once, "hq": a.hq, "hkv": a.hkv, "dim": a.dim, "decay": a.decay, "feature_map": a.feature_map,
                       "normalize": not a.no_normalize, "seconds": sec, "tokens_per_s": a.tokens / sec}))
 
 
@@ -242,6 +245,7 @@ if __name__ == "__main__":
     p.add_argument("--feature-map", default="elu1")
     p.add_argument("--no-normalize", action="store_true")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--heads-at-once", type=int, default=4, help="batched: query heads computed together (fewer: less memory)")
     p.add_argument("--verify", nargs=2, metavar=("INPUTS", "OUTPUT"), help="check our output file against float64")
     p.add_argument("--tolerance", type=float, default=1e-2, help="--verify: largest max |o - ref| / max |ref| that passes")
     p.add_argument("--impl", choices=["batched", "loop"], default="batched", help="batched: every chunk at once (RetNet's form); loop: one chunk at a time")

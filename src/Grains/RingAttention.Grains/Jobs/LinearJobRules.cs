@@ -7,7 +7,8 @@ namespace RingAttention.Grains.Jobs;
 /// <summary>
 /// What a linear-attention job (<see cref="AttentionKind.Linear"/>, issue 16) adds to a job's rules, before anything is
 /// scheduled: no softmax scale, window or separate queries file; the decay given once, as values or as the input file's
-/// <c>decay [heads]</c> F32 tensor; then <see cref="LinearAttentionSpec.Validate"/>'s own rules. Softmax jobs pass through.
+/// <c>decay [heads]</c> F32 tensor; then <see cref="LinearAttentionSpec.Validate"/>'s own rules; the layout is contiguous.
+/// Softmax jobs pass through.
 /// </summary>
 public static class LinearJobRules
 {
@@ -42,6 +43,9 @@ public static class LinearJobRules
         }
 
         var resolved = spec.DecayFromInput ? spec with { Decay = ReadDecay(spec) } : spec;
+        // Linear attention does the same work for every token, masked or not: zigzag's second span per shard balances
+        // nothing and costs a state and a pass, so linear jobs run contiguous (the output's metadata says so).
+        resolved = resolved with { Layout = ShardLayout.Contiguous };
         resolved.ToLinearSpec().Validate();
         return resolved;
     }

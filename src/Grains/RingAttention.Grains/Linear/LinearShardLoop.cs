@@ -33,12 +33,18 @@ public sealed class LinearShardLoop(ShardPlan plan, RingLoopContext context, Lin
             _counters.RingStarted();
             var ring = Stopwatch.StartNew();
             var compute = Stopwatch.StartNew();
-            var own = await device.LinearSpanStatesAsync(spec, keyValues.Handle, ct);
+            // Causal, nobody reads the state of the sequence's last span: a shard that owns only that one skips the pass.
+            var order = new LinearSpanOrder(plan.ShardSpans);
+            int[] sequence = order.OfShard(plan.Index, plan.OwnSpans.Count);
+            bool read = !spec.Causal || sequence.Any(j => j >= 0 && j < order.Count - 1);
+            var own = read
+                ? await device.LinearSpanStatesAsync(spec, keyValues.Handle, ct)
+                : [.. plan.OwnSpans.Select(span => Unread(spec, span.Count))];
             _counters.Stepped(compute.Elapsed.TotalSeconds);
             await context.ReportStep(plan.Count / 3, _counters.Snapshot());
 
             var wait = Stopwatch.StartNew();
-            var exchange = new LinearExchangeContext(plan, spec, new LinearSpanOrder(plan.ShardSpans), inbox, context.StepTimeout, send, _counters);
+            var exchange = new LinearExchangeContext(plan, spec, order, inbox, context.StepTimeout, send, _counters);
             var incoming = await LinearStateExchange.RunAsync(exchange, own, ct);
             _counters.Waited(wait.Elapsed.TotalSeconds);
             await context.ReportStep(2 * plan.Count / 3, _counters.Snapshot());
@@ -57,5 +63,13 @@ public sealed class LinearShardLoop(ShardPlan plan, RingLoopContext context, Lin
             queries.Dispose();
             keyValues.Release();
         }
+    }
+
+    /// <summary>The stand-in for a state no shard reads: empty, over the span's tokens.</summary>
+    private static LinearState Unread(Attention.LinearAttentionSpec spec, int tokens)
+    {
+        var state = LinearState.Empty(spec);
+        state.Tokens = tokens;
+        return state;
     }
 }
