@@ -11,7 +11,7 @@ cli=.device/ringattn/ringattn
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 case ${PART:-bench} in
   verify)
-    for dim in 128 64; do
+    for dim in ${DIMS:-128 64}; do
       in=$work/v$dim.safetensors
       $cli gen --output $in --tokens 4099 --heads 8 --kv-heads 2 --head-dim $dim --dtype bf16 > /dev/null
       for args in "--causal --decay 0.99 --shards 1" "--causal --decay 0.999 --shards 3 --exchange ring" "--shards 8" "--causal --shards 8 --no-normalize --feature-map identity"; do
@@ -22,7 +22,7 @@ case ${PART:-bench} in
     ;;
   bench)
     for t in ${PEER_TOKENS:-1048576}; do
-      python3 bench/peers/torch_linear.py --tokens $t --decay 0.999 --reps ${PEER_REPS:-3} | tee -a "$out/peer.jsonl"
+      python3 bench/peers/torch_linear.py --tokens $t --decay 0.999 --reps ${PEER_REPS:-3} --heads-at-once $(( t > 2000000 ? 1 : 4 )) | tee -a "$out/peer.jsonl"
     done
     COLUMNS=200 $cli bench linear --tokens ${TOKENS:-131072,1048576} --shards ${SHARDS:-1,8} --exchange ${EXCHANGE:-gather,ring} \
       --repeat ${REPEAT:-3} --max-job-memory 400000000000 --dir $work --json > "$out/linear.json" 2> "$out/linear.log"
