@@ -22,6 +22,33 @@ public sealed class LinearJobTests(ClusterFixture fixture)
     public Task Run_Linear_MatchesFloat64(int tokens, int shards, string mask, string exchange, string layout, string? decay, bool normalize, ElementType type, int heads, int kvHeads) =>
         LinearJobCheck.RunAsync(fixture.Cluster, fixture.PathFor, tokens, shards, mask, exchange, layout, decay, normalize, type, heads, kvHeads);
 
+    /// <summary>The float64 check of <c>ringattn verify</c> passes the job's output and fails it once one value is changed.</summary>
+    [Fact]
+    public async Task Verify_LinearOutput_PassesAndCatchesOneChangedValue()
+    {
+        await LinearJobCheck.RunAsync(fixture.Cluster, fixture.PathFor, 700, 3, "causal", "gather", "contiguous", "0.95", true, ElementType.F32, 4, 2);
+        string input = fixture.PathFor("linear-700-3-causal-gather-contiguous-0.95-F32.safetensors");
+        string output = fixture.PathFor("linear-o-700-3-causal-gather-contiguous-0.95-F32.safetensors");
+        var passed = Client.Verification.LinearOutputVerifier.Verify(input, output, rows: 700);
+        Assert.True(passed.Passed, passed.Failure);
+        Assert.Equal(700, passed.RowsChecked);
+
+        string changed = fixture.PathFor("linear-o-changed.safetensors");
+        using (var file = SafetensorsFile.Open(output, "output"))
+        {
+            var o = file.GetTensor("o");
+            byte[] raw = new byte[o.ByteLength];
+            file.ReadElements("o", 0, raw);
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(raw.AsSpan());
+            values[(500 * 4 * 32) + 33] += 0.01f; // token 500, head 1, dim 1
+            SafetensorsFile.Write(changed, [("o", ElementType.F32, o.Shape, raw)], file.Header.Metadata);
+        }
+
+        var failed = Client.Verification.LinearOutputVerifier.Verify(input, changed, rows: 700);
+        Assert.False(failed.Passed);
+        Assert.StartsWith("token 500, head 1, dim 1:", failed.Failure, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("scale", "the softmax scale does not apply to linear attention")]
     [InlineData("window", "windows do not apply to linear attention")]

@@ -5,6 +5,8 @@ using RingAttention.Client;
 using RingAttention.Contracts.Security;
 using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Devices;
+using Microsoft.AspNetCore.Hosting;
+using RingAttention.Silo.Api;
 using RingAttention.Silo.Hosting;
 
 namespace RingAttention.Silo;
@@ -45,6 +47,10 @@ public sealed class EmbeddedClusterOptions
     /// <summary>A token every client call must carry (Silo:ClusterToken); the embedded client sends it.
     /// <value>Default null: none (the silos listen on loopback only).</value></summary>
     public string? ClusterToken { get; set; }
+
+    /// <summary>Serve the HTTP job API (<see cref="Api.JobApi"/>) from every silo on a loopback port
+    /// (<see cref="EmbeddedCluster.HttpEndpoints"/>). <value>Default false.</value></summary>
+    public bool HttpApi { get; set; }
 }
 
 /// <summary>
@@ -70,6 +76,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     /// <summary>Each silo's ports.</summary>
     public IReadOnlyList<SiloHostOptions> Hosts { get; }
+
+    /// <summary>Each silo's HTTP job API (with <see cref="EmbeddedClusterOptions.HttpApi"/>; empty otherwise).</summary>
+    public IReadOnlyList<Uri> HttpEndpoints => [.. Hosts.Where(h => h.HttpPort != 0).Select(h => new Uri($"http://127.0.0.1:{h.HttpPort}/"))];
 
     public string DeviceName => _devices.Names;
 
@@ -116,7 +125,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         EmbeddedClusterOptions options, int siloCount, DeviceSet device, string deviceReason, CancellationToken ct)
     {
         string clusterId = $"embedded-{Guid.NewGuid():N}";
-        int[] ports = FreePorts.Take(2 * siloCount);
+        int[] ports = FreePorts.Take(3 * siloCount);
         var hosts = Enumerable.Range(0, siloCount).Select(i => new SiloHostOptions
         {
             SiloPort = ports[2 * i],
@@ -124,7 +133,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             PrimarySiloPort = i == 0 ? 0 : ports[0],
             Device = options.Device,
             ClusterId = clusterId,
-            HttpPort = 0,
+            HttpPort = options.HttpApi ? ports[(2 * siloCount) + i] : 0,
             Tls = new SiloTlsOptions { CertificatePath = options.TlsCertificatePath, CertificatePassword = options.TlsCertificatePassword },
             ClusterToken = options.ClusterToken,
         }).ToList();
@@ -187,17 +196,34 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     private static async Task<IHost> StartSiloAsync(SiloHostOptions host, EmbeddedClusterOptions options, DeviceSet device, CancellationToken ct)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        options.ConfigureLogging?.Invoke(builder.Logging);
-        builder.UseOrleans(silo => silo.AddRingAttention(host, ring =>
+        void AddSilo(IHostApplicationBuilder builder)
         {
-            ring.AllowedRoots.AddRange(options.AllowedRoots);
-            options.Configure?.Invoke(ring);
-        }, device));
-        var app = builder.Build();
-        await app.StartAsync(ct);
-        return app;
+            builder.Logging.ClearProviders();
+            options.ConfigureLogging?.Invoke(builder.Logging);
+            builder.UseOrleans(silo => silo.AddRingAttention(host, ring =>
+            {
+                ring.AllowedRoots.AddRange(options.AllowedRoots);
+                options.Configure?.Invoke(ring);
+            }, device));
+        }
+
+        if (host.HttpPort == 0)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            AddSilo(builder);
+            var app = builder.Build();
+            await app.StartAsync(ct);
+            return app;
+        }
+
+        // The job API on loopback: Kestrel beside the silo, as the deployable silo serves it.
+        var web = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        web.WebHost.UseUrls($"http://127.0.0.1:{host.HttpPort}");
+        AddSilo(web);
+        var webApp = web.Build();
+        webApp.MapJobApi(host.ClusterToken);
+        await webApp.StartAsync(ct);
+        return webApp;
     }
 
     private static async Task StopAllAsync(IEnumerable<IHost> silos)

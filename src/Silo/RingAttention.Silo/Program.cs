@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Dashboard;
 using RingAttention.Grains.Configuration;
+using RingAttention.Silo.Api;
 using RingAttention.Silo.Hosting;
 
 // One RingAttention silo. Configuration from appsettings.json, environment (Silo__SiloPort=11112) or arguments
@@ -49,6 +50,17 @@ if (host.ListensBeyondLoopback && host.Tls.CertificatePath is null)
 app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapPrometheusScrapingEndpoint("/metrics");
+// The job API: beyond loopback only with the cluster token (the API takes it as a bearer token).
+if (!host.ListensBeyondLoopback || host.ClusterToken is not null)
+{
+    app.MapJobApi(host.ClusterToken);
+}
+else
+{
+    app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RingAttention.Security").LogWarning(
+        "The HTTP job API is off: the silo listens on {Address} and has no Silo:ClusterToken to require of its callers", host.ListenAddress);
+}
+
 if (host.Dashboard)
 {
     app.MapOrleansDashboard("/dashboard");

@@ -57,15 +57,16 @@ public sealed class VerifyCommand : AsyncCommand<VerifySettings>
     {
         string output = Path.GetFullPath(settings.Output!);
         OutputMetadata.Computed? recorded;
+        bool? linearCausal;
         using (var file = SafetensorsFile.Open(output, "output"))
         {
             recorded = OutputMetadata.Read(file.Header.Metadata);
-            if (file.Header.Metadata.TryGetValue(OutputMetadata.AttentionKey, out var kind) && kind == "linear")
-            {
-                // Not yet here: the float64 check of linear attention runs in PyTorch on the GPU machine.
-                throw new SpecValidationException("output",
-                    "this output is linear attention (no lse); ringattn verify checks softmax attention: check it with python3 bench/peers/torch_linear.py --verify INPUTS OUTPUT");
-            }
+            linearCausal = LinearOutputVerifier.Options(file.Header.Metadata)?.Causal;
+        }
+
+        if (linearCausal is bool causalLinear)
+        {
+            return await CheckLinearAsync(settings, recorded, causalLinear, cancellationToken);
         }
 
         if (recorded is null)
@@ -85,6 +86,28 @@ public sealed class VerifyCommand : AsyncCommand<VerifySettings>
 
         // The queries of a job that attended with its own queries file are checked from that file, at its positions.
         var summary = await CheckAsync(inputs, output, causal, window, scale, settings.Rows, settings.Seed, cancellationToken, recorded?.Queries, recorded?.QueryOffset);
+        CliOutput.Result(summary, CliJson.Default.VerificationSummary);
+        return summary.Passed ? CliErrors.Ok : CliErrors.VerificationFailed;
+    }
+
+    /// <summary>A linear-attention output: its options come from its metadata (flags for softmax attention do not apply).</summary>
+    private static async Task<int> CheckLinearAsync(VerifySettings settings, OutputMetadata.Computed? recorded, bool causal, CancellationToken ct)
+    {
+        if (settings.Window is not null || settings.Scale is not null)
+        {
+            throw new SpecValidationException(settings.Window is not null ? "window" : "scale", "a linear-attention output has no window or softmax scale to check with");
+        }
+
+        string output = Path.GetFullPath(settings.Output!);
+        string inputs = settings.Inputs is string given ? Path.GetFullPath(given)
+            : recorded?.Input ?? throw new SpecValidationException("inputs", "--inputs is required: the output does not name its input");
+        var report = await StageProgress.RunAsync("float64 check", update => Task.Run(() =>
+            LinearOutputVerifier.Verify(inputs, output, settings.Rows, settings.Seed,
+                (done, total) => update(new ProgressUpdate(done, total, "streaming keys", $"{done:N0} of {total:N0}"))), ct));
+        AnsiConsole.MarkupLineInterpolated(
+            $"checked {report.RowsChecked} tokens x {report.Heads} heads ({report.DType}, linear attention, {(causal ? "causal" : "no mask")}) against the float64 recurrence: max |o - ref| / max|ref| = {report.MaxOutputError:E2} (limit {report.Tolerance.Output:E1})");
+        AnsiConsole.MarkupLine(report.Passed ? "[green]verification passed[/]" : $"[red]verification failed:[/] {Markup.Escape(report.Failure!)}");
+        var summary = VerificationSummary.From(report, causal, null, null);
         CliOutput.Result(summary, CliJson.Default.VerificationSummary);
         return summary.Passed ? CliErrors.Ok : CliErrors.VerificationFailed;
     }

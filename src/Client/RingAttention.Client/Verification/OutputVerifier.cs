@@ -32,7 +32,7 @@ public static class OutputVerifier
         var spec = new AttentionSpec((int)k.Shape[0], (int)q.Shape[1], (int)k.Shape[1], (int)q.Shape[2], q.Type.ComputeType(), mask, scale).Validate();
         CheckOutputShapes(outputs, spec, queries);
 
-        var stored = new StoredInputs(inputs, queriesFile ?? inputs, q.Type, spec);
+        var stored = new StoredInputs(inputs, queriesFile ?? inputs, q.Type, spec.Heads, spec.KvHeads, spec.HeadDim);
         // Sampled output rows, and the global positions of their queries (what the mask sees).
         long[] sampled = SampleTokens(queries, rows, seed);
         long[] positions = [.. sampled.Select(r => r + firstPosition)];
@@ -52,7 +52,8 @@ public static class OutputVerifier
         }
     }
 
-    private static long[] SampleTokens(int tokens, int rows, int seed)
+    /// <summary>Sorted distinct rows: the first, the last and random others, <paramref name="rows"/> in all.</summary>
+    internal static long[] SampleTokens(int tokens, int rows, int seed)
     {
         var random = new Random(seed);
         var picked = new SortedSet<long> { 0, tokens - 1 };
@@ -88,38 +89,6 @@ public static class OutputVerifier
             inputs.Read(TensorNames.Value, first, count, spec.KvHeads, values.AsSpan(0, count * rowElements));
             reference.AddKeys(first, count, keys, values);
             progress?.Invoke(first + count, spec.Tokens);
-        }
-    }
-
-    /// <summary>q, k and v rows as the values they stand for: converted from their stored type, times the FP8 descale
-    /// factor of their head where the file has them.</summary>
-    private sealed class StoredInputs(SafetensorsReader file, SafetensorsReader queriesFile, ElementType type, AttentionSpec spec)
-    {
-        private readonly Dictionary<string, float[]?> _descale = new()
-        {
-            [TensorNames.Query] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(queriesFile, TensorNames.Query, spec.Heads, spec.KvHeads) : null,
-            [TensorNames.Key] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Key, spec.KvHeads, spec.KvHeads) : null,
-            [TensorNames.Value] = type == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, TensorNames.Value, spec.KvHeads, spec.KvHeads) : null,
-        };
-
-        private byte[] _raw = [];
-
-        public void Read(string name, int first, int count, int heads, Span<double> destination)
-        {
-            int bytes = count * heads * spec.HeadDim * type.Size();
-            if (_raw.Length < bytes)
-            {
-                _raw = new byte[bytes];
-            }
-
-            var raw = _raw.AsSpan(0, bytes);
-            (name == TensorNames.Query ? queriesFile : file).ReadRows(name, first, count, raw);
-            var factors = _descale[name];
-            for (int e = 0; e < destination.Length; e++)
-            {
-                double value = ElementConvert.Read(raw, type, e);
-                destination[e] = factors is null ? value : value * factors[(e / spec.HeadDim) % heads];
-            }
         }
     }
 

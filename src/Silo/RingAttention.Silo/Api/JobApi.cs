@@ -1,0 +1,229 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using RingAttention.Attention;
+using RingAttention.Client;
+using RingAttention.Contracts.Security;
+
+namespace RingAttention.Silo.Api;
+
+/// <summary>
+/// The HTTP job API of a silo, version 1 (issue 17): submit a job (<c>POST /v1/jobs</c>, body = the job spec as JSON,
+/// the same validation as the SDK and the same error fields), its status (<c>GET /v1/jobs/{id}</c>), its progress as
+/// Server-Sent Events until it ends (<c>GET /v1/jobs/{id}/events</c>), cancel it (<c>DELETE /v1/jobs/{id}</c>).
+/// With a cluster token, every request must carry it as <c>Authorization: Bearer</c>; the calls the API makes into the
+/// cluster carry it too, as the SDK's do. Handlers take the <see cref="HttpContext"/> only (no reflection-bound
+/// parameters), so the API works in the trimmed CLI.
+/// </summary>
+public static class JobApi
+{
+    /// <summary>Largest request body: a job spec is a few hundred bytes.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>How often the event stream looks at the job.</summary>
+    public static readonly TimeSpan EventPeriod = TimeSpan.FromMilliseconds(250);
+
+    public static IEndpointRouteBuilder MapJobApi(this IEndpointRouteBuilder app, string? token)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPost("/v1/jobs", http => Guarded(http, token, SubmitAsync));
+        app.MapGet("/v1/jobs/{id}", http => Guarded(http, token, StatusAsync));
+        app.MapDelete("/v1/jobs/{id}", http => Guarded(http, token, CancelAsync));
+        app.MapGet("/v1/jobs/{id}/events", http => Guarded(http, token, EventsAsync));
+        return app;
+    }
+
+    /// <summary>Checks the bearer token (when the cluster has one) and turns refusals into 4xx answers with an <see cref="ApiError"/>.</summary>
+    private static async Task Guarded(HttpContext http, string? token, Func<HttpContext, Task> handler)
+    {
+        if (token is not null)
+        {
+            string? header = http.Request.Headers.Authorization;
+            string? presented = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : null;
+            if (!ClusterToken.Matches(presented, token))
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                await WriteError(http, StatusCodes.Status401Unauthorized, ApiError.For("authorization",
+                    presented is null ? "the cluster requires its token: send Authorization: Bearer <token>" : "the cluster refused the token"));
+                return;
+            }
+
+            // The cluster's own check of client calls (ClusterTokenFilter) sees the same token.
+            Orleans.Runtime.RequestContext.Set(ClusterToken.RequestContextKey, token);
+        }
+
+        try
+        {
+            await handler(http);
+        }
+        catch (SpecValidationException e)
+        {
+            await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For(e.Field, e.Reason));
+        }
+    }
+
+    private static async Task SubmitAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength is > MaxBodyBytes)
+        {
+            await WriteError(http, StatusCodes.Status413PayloadTooLarge, ApiError.For("body", $"a job spec is at most {MaxBodyBytes} bytes"));
+            return;
+        }
+
+        JobSpec? spec;
+        try
+        {
+            using var limited = new LimitedStream(http.Request.Body, MaxBodyBytes);
+            var given = await JsonNode.ParseAsync(limited, cancellationToken: http.RequestAborted);
+            spec = given is JsonObject fields ? WithDefaults(fields) : throw new JsonException("the body is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For("body", $"not a job spec in JSON: {e.Message}"));
+            return;
+        }
+        catch (LimitedStream.TooLongException)
+        {
+            await WriteError(http, StatusCodes.Status413PayloadTooLarge, ApiError.For("body", $"a job spec is at most {MaxBodyBytes} bytes"));
+            return;
+        }
+
+        if (spec is null)
+        {
+            await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For("body", "the body must be a job spec (a JSON object)"));
+            return;
+        }
+
+        JobSpecLimits.Check(spec);
+        string id = RingAttentionClient.NewJobId();
+        var status = await Coordinator(http, id).SubmitAsync(spec);
+        if (status.State == JobState.Rejected)
+        {
+            throw new SpecValidationException(status.ErrorField ?? "spec", status.Error ?? "the job was rejected");
+        }
+
+        http.Response.Headers.Location = $"/v1/jobs/{id}";
+        await WriteJson(http, StatusCodes.Status201Created, status);
+    }
+
+    /// <summary>
+    /// The spec the fields describe, every field left out at its default (the generated deserialiser would set an
+    /// init-only property that is absent to 0, not to its default: shards 0 instead of 1). A field the spec does not have
+    /// is refused by name, so a typo is not silently ignored.
+    /// </summary>
+    private static JobSpec? WithDefaults(JsonObject fields)
+    {
+        var merged = JsonSerializer.SerializeToNode(new JobSpec(), ApiJson.Default.JobSpec)!.AsObject();
+        var names = ApiJson.Default.JobSpec.Properties.Select(p => p.Name).ToList();
+        foreach (var (name, value) in fields.ToList())
+        {
+            string known = names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new SpecValidationException(name, $"a job spec has no field '{name}' (fields: {string.Join(", ", names)})");
+            merged[known] = value?.DeepClone();
+        }
+
+        return merged.Deserialize(ApiJson.Default.JobSpec);
+    }
+
+    private static async Task StatusAsync(HttpContext http)
+    {
+        var status = await Coordinator(http, JobId(http)).GetStatusAsync();
+        if (status.State == JobState.Unknown)
+        {
+            await WriteError(http, StatusCodes.Status404NotFound, ApiError.For("id", $"no job '{JobId(http)}' on this cluster"));
+            return;
+        }
+
+        await WriteJson(http, StatusCodes.Status200OK, status);
+    }
+
+    private static async Task CancelAsync(HttpContext http)
+    {
+        var coordinator = Coordinator(http, JobId(http));
+        if ((await coordinator.GetStatusAsync()).State == JobState.Unknown)
+        {
+            await WriteError(http, StatusCodes.Status404NotFound, ApiError.For("id", $"no job '{JobId(http)}' on this cluster"));
+            return;
+        }
+
+        await WriteJson(http, StatusCodes.Status200OK, await coordinator.CancelAsync());
+    }
+
+    /// <summary>
+    /// <c>event: status</c> with the job's status as data whenever its state or steps change, until it ends (the last
+    /// event is the final status) or the caller goes away.
+    /// </summary>
+    private static async Task EventsAsync(HttpContext http)
+    {
+        var coordinator = Coordinator(http, JobId(http));
+        var status = await coordinator.GetStatusAsync();
+        if (status.State == JobState.Unknown)
+        {
+            await WriteError(http, StatusCodes.Status404NotFound, ApiError.For("id", $"no job '{JobId(http)}' on this cluster"));
+            return;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        var ct = http.RequestAborted;
+        JobStatus? last = null;
+        try
+        {
+            while (true)
+            {
+                if (last is null || status.State != last.State || status.StepsDone != last.StepsDone)
+                {
+                    await http.Response.WriteAsync("event: status\ndata: ", ct);
+                    await JsonSerializer.SerializeAsync(http.Response.Body, status, ApiJson.Default.JobStatus, ct);
+                    await http.Response.WriteAsync("\n\n", ct);
+                    await http.Response.Body.FlushAsync(ct);
+                }
+
+                if (status.State.IsFinal())
+                {
+                    return;
+                }
+
+                last = status;
+                await Task.Delay(EventPeriod, ct);
+                status = await coordinator.GetStatusAsync();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The caller closed the stream; the job goes on.
+        }
+    }
+
+    private static IJobCoordinatorGrain Coordinator(HttpContext http, string id) =>
+        http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IJobCoordinatorGrain>(id);
+
+    private static string JobId(HttpContext http)
+    {
+        string id = http.Request.RouteValues["id"] as string ?? "";
+        if (id.Length is 0 or > 128 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw new SpecValidationException("id", "a job id is 1 to 128 letters, digits, '-', '_' or '.'");
+        }
+
+        return id;
+    }
+
+    private static async Task WriteJson(HttpContext http, int code, JobStatus status)
+    {
+        http.Response.StatusCode = code;
+        http.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(http.Response.Body, status, ApiJson.Default.JobStatus, http.RequestAborted);
+    }
+
+    private static async Task WriteError(HttpContext http, int code, ApiError error)
+    {
+        http.Response.StatusCode = code;
+        http.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(http.Response.Body, error, ApiJson.Default.ApiError, http.RequestAborted);
+    }
+}
