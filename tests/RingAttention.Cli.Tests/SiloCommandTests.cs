@@ -43,6 +43,30 @@ public sealed class SiloCommandTests : IDisposable
         Assert.Equal(0, await first.StopAsync());
     }
 
+    /// <summary>The README's HTTP example: a silo process with --http-port takes a job as JSON and streams it to the end.</summary>
+    [Fact]
+    public async Task Silo_HttpPort_JobApiRunsAJobAsTheReadmeSays()
+    {
+        int[] ports = FreePorts.Take(3);
+        await using var silo = await CliProcess.StartAsync("silo of cluster",
+            ["silo", "--device", "cpu", "--silo-port", $"{ports[0]}", "--gateway-port", $"{ports[1]}", "--http-port", $"{ports[2]}",
+             "--cluster-id", "silocmd-http-" + Guid.NewGuid().ToString("N")[..6], "--allowed-root", _directory]);
+        Assert.Contains($"job API http://127.0.0.1:{ports[2]}/v1/jobs", silo.Output, StringComparison.Ordinal);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[2]}/"), Timeout = TimeSpan.FromSeconds(60) };
+        string output = Path.Combine(_directory, "http-o.safetensors");
+
+        using var submitted = await http.PostAsync("v1/jobs", new StringContent(
+            $$"""{"syntheticSeed": 7, "tokens": 4096, "heads": 8, "kvHeads": 2, "headDim": 64, "causal": true, "shards": 2, "outputPath": "{{output}}"}""",
+            System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(submitted.StatusCode == System.Net.HttpStatusCode.Created, await submitted.Content.ReadAsStringAsync());
+        string id = System.Text.Json.JsonDocument.Parse(await submitted.Content.ReadAsStringAsync()).RootElement.GetProperty("jobId").GetString()!;
+        string events = await http.GetStringAsync($"v1/jobs/{id}/events");
+
+        Assert.Contains("\"state\":\"Completed\"", events.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
+        Assert.True(File.Exists(output));
+        Assert.Equal(0, await silo.StopAsync());
+    }
+
     [Fact]
     public async Task Silo_UnknownDevice_RefusedNamingTheFlag()
     {

@@ -89,6 +89,15 @@ public sealed class JobApiTests(ApiClusterFixture fixture) : IClassFixture<ApiCl
         Assert.Equal(3, finalStatus.RootElement.GetProperty("shards").GetInt32());
         var report = OutputVerifier.Verify(input, output, Attention.AttentionMask.CausalMask, null);
         Assert.True(report.Passed, report.Failure);
+
+        // The list (from the other silo): newest first, with this job's final status.
+        using var other = fixture.Http(silo: 0);
+        using var list = JsonDocument.Parse(await other.GetStringAsync("v1/jobs?limit=1000"));
+        var listed = list.RootElement.EnumerateArray().Single(j => j.GetProperty("jobId").GetString() == id);
+        Assert.Equal("Completed", listed.GetProperty("state").GetString());
+        using var badLimit = await other.GetAsync("v1/jobs?limit=0");
+        Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
+        await AssertError(badLimit, "limit", "from 1 to 1000");
     }
 
     [Theory]

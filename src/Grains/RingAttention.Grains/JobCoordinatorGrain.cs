@@ -86,6 +86,9 @@ public sealed partial class JobCoordinatorGrain(
             return Status();
         }
 
+        // Listed for people and pages; the listing is best effort and never holds up or fails the job.
+        _ = GrainFactory.GetGrain<IJobDirectoryGrain>(0).RegisterAsync(JobId).ContinueWith(
+            t => t.Exception?.Handle(_ => true), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         StartWatchdog();
         await RequestAdmissionAsync();
         return Status();

@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using RingAttention.Silo.Api;
 using System.ComponentModel;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -47,6 +50,11 @@ public sealed class SiloSettings : CliSettings
     [Description("where sessions keep their manifests and K/V segments; every silo of the cluster must see the same directory (default ~/.local/state/ringattn/sessions)")]
     public string? SessionRoot { get; init; }
 
+    [CommandOption("--http-port <PORT>")]
+    [Description("serve the HTTP job API (/v1/jobs) on 127.0.0.1:PORT (default 0: off)")]
+    [DefaultValue(0)]
+    public int HttpPort { get; init; }
+
     [CommandOption("--no-ipc")]
     [Description("send K/V blocks to other silo processes of this host over the data plane instead of device to device (CUDA IPC), as between hosts")]
     public bool NoIpc { get; init; }
@@ -56,6 +64,7 @@ public sealed class SiloSettings : CliSettings
         : SiloPort is < 1 or > 65535 ? ValidationResult.Error($"--silo-port ({SiloPort}) must be 1-65535")
         : GatewayPort is < 1 or > 65535 ? ValidationResult.Error($"--gateway-port ({GatewayPort}) must be 1-65535")
         : PrimaryPort is < 0 or > 65535 ? ValidationResult.Error($"--primary-port ({PrimaryPort}) must be 0-65535")
+        : HttpPort is < 0 or > 65535 ? ValidationResult.Error($"--http-port ({HttpPort}) must be 0-65535")
         : base.Validate();
 }
 
@@ -77,11 +86,12 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
             GatewayPort = settings.GatewayPort,
             PrimarySiloPort = settings.PrimaryPort,
             ClusterId = settings.ClusterId,
-            HttpPort = 0,
+            HttpPort = settings.HttpPort,
         };
         string[] roots = settings.AllowedRoots.Length > 0 ? settings.AllowedRoots : [Environment.CurrentDirectory];
         using var log = settings.LogFile is string path ? new FileLog(path) : FileLog.CreateDefault();
-        var builder = Host.CreateApplicationBuilder();
+        // With --http-port the job API runs beside the silo on loopback (Kestrel), as the deployable silo serves it.
+        IHostApplicationBuilder builder = settings.HttpPort > 0 ? WebApplication.CreateSlimBuilder() : Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         log.Configure(settings.Verbose ? LogLevel.Information : LogLevel.Warning, alsoToStandardError: settings.Verbose)(builder.Logging);
         builder.UseOrleans(silo => silo.AddRingAttention(host, ring =>
@@ -94,11 +104,11 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
                 ring.MaxJobMemoryBytes = limit;
             }
         }));
-        using var app = builder.Build();
+        using IHost app = builder is WebApplicationBuilder web ? ServeApi(web, settings.HttpPort) : ((HostApplicationBuilder)builder).Build();
         await app.StartAsync(cancellationToken);
         var devices = (Grains.Devices.DeviceSet)app.Services.GetService(typeof(Grains.Devices.DeviceSet))!;
         AnsiConsole.MarkupLineInterpolated(
-            $"silo of cluster '{settings.ClusterId}' on {devices.Names}: gateway 127.0.0.1:{settings.GatewayPort}, silo port {settings.SiloPort}; framework log: {log.Path}");
+            $"silo of cluster '{settings.ClusterId}' on {devices.Names}: gateway 127.0.0.1:{settings.GatewayPort}, silo port {settings.SiloPort}{(settings.HttpPort > 0 ? $", job API http://127.0.0.1:{settings.HttpPort}/v1/jobs" : "")}; framework log: {log.Path}");
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -109,5 +119,13 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
 
         await app.StopAsync(CancellationToken.None);
         return CliErrors.Ok;
+    }
+
+    private static WebApplication ServeApi(WebApplicationBuilder web, int port)
+    {
+        web.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = web.Build();
+        app.MapJobApi(token: null);
+        return app;
     }
 }

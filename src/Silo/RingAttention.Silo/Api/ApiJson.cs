@@ -10,5 +10,6 @@ namespace RingAttention.Silo.Api;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(JobSpec))]
 [JsonSerializable(typeof(JobStatus))]
+[JsonSerializable(typeof(JobStatus[]))]
 [JsonSerializable(typeof(ApiError))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -12,7 +12,8 @@ namespace RingAttention.Silo.Api;
 
 /// <summary>
 /// The HTTP job API of a silo, version 1 (issue 17): submit a job (<c>POST /v1/jobs</c>, body = the job spec as JSON,
-/// the same validation as the SDK and the same error fields), its status (<c>GET /v1/jobs/{id}</c>), its progress as
+/// the same validation as the SDK and the same error fields), the newest jobs (<c>GET /v1/jobs</c>), a job's status
+/// (<c>GET /v1/jobs/{id}</c>), its progress as
 /// Server-Sent Events until it ends (<c>GET /v1/jobs/{id}/events</c>), cancel it (<c>DELETE /v1/jobs/{id}</c>).
 /// With a cluster token, every request must carry it as <c>Authorization: Bearer</c>; the calls the API makes into the
 /// cluster carry it too, as the SDK's do. Handlers take the <see cref="HttpContext"/> only (no reflection-bound
@@ -30,6 +31,7 @@ public static class JobApi
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapPost("/v1/jobs", http => Guarded(http, token, SubmitAsync));
+        app.MapGet("/v1/jobs", http => Guarded(http, token, ListAsync));
         app.MapGet("/v1/jobs/{id}", http => Guarded(http, token, StatusAsync));
         app.MapDelete("/v1/jobs/{id}", http => Guarded(http, token, CancelAsync));
         app.MapGet("/v1/jobs/{id}/events", http => Guarded(http, token, EventsAsync));
@@ -126,6 +128,24 @@ public static class JobApi
         }
 
         return merged.Deserialize(ApiJson.Default.JobSpec);
+    }
+
+    /// <summary>The statuses of the newest jobs (<c>?limit=N</c>, default 50, at most the directory's capacity), newest first.</summary>
+    private static async Task ListAsync(HttpContext http)
+    {
+        int limit = 50;
+        if (http.Request.Query.TryGetValue("limit", out var given)
+            && (!int.TryParse(given, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > IJobDirectoryGrain.Capacity))
+        {
+            throw new SpecValidationException("limit", $"limit must be a number from 1 to {IJobDirectoryGrain.Capacity}");
+        }
+
+        var factory = http.RequestServices.GetRequiredService<IGrainFactory>();
+        var ids = await factory.GetGrain<IJobDirectoryGrain>(0).ListAsync(limit);
+        var statuses = await Task.WhenAll(ids.Select(id => factory.GetGrain<IJobCoordinatorGrain>(id).GetStatusAsync()));
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(http.Response.Body, [.. statuses.Where(s => s.State != JobState.Unknown)], ApiJson.Default.JobStatusArray, http.RequestAborted);
     }
 
     private static async Task StatusAsync(HttpContext http)
