@@ -168,6 +168,29 @@ public sealed class JobApiTests(ApiClusterFixture fixture) : IClassFixture<ApiCl
         Assert.False(File.Exists(output));
     }
 
+    /// <summary>The OpenAPI document names every route and every field of the job spec, as the API reads it.</summary>
+    [Fact]
+    public async Task OpenApi_DescribesEveryRouteAndEveryJobSpecField()
+    {
+        using var http = fixture.Http(token: null);
+
+        using var document = JsonDocument.Parse(await http.GetStringAsync("v1/openapi.json"));
+
+        var root = document.RootElement;
+        Assert.Equal("3.0.3", root.GetProperty("openapi").GetString());
+        var paths = root.GetProperty("paths");
+        Assert.True(paths.GetProperty("/v1/jobs").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/v1/jobs").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/jobs/{id}").TryGetProperty("delete", out _));
+        Assert.True(paths.TryGetProperty("/v1/jobs/{id}/events", out _));
+        var spec = root.GetProperty("components").GetProperty("schemas").GetProperty("JobSpec").GetProperty("properties");
+        string[] fields = ["inputPath", "outputPath", "causal", "window", "scale", "shards", "layout", "attention", "featureMap", "decay", "exchange", "syntheticSeed"];
+        Assert.All(fields, f => Assert.True(spec.TryGetProperty(f, out _), $"JobSpec schema lacks {f}"));
+        Assert.Contains("Zigzag", spec.GetProperty("layout").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("array", spec.GetProperty("decay").GetProperty("type").GetString());
+        Assert.True(root.GetProperty("components").GetProperty("schemas").GetProperty("JobStatus").GetProperty("properties").TryGetProperty("state", out _));
+    }
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     private static async Task AssertError(HttpResponseMessage answer, string field, string rule)

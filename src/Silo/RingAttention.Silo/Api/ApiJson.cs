@@ -12,4 +12,5 @@ namespace RingAttention.Silo.Api;
 [JsonSerializable(typeof(JobStatus))]
 [JsonSerializable(typeof(JobStatus[]))]
 [JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(RingTotals))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -30,6 +30,12 @@ public static class JobApi
     public static IEndpointRouteBuilder MapJobApi(this IEndpointRouteBuilder app, string? token)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // The document holds no secret: served without the token, so tools can read it before they hold one.
+        app.MapGet("/v1/openapi.json", http =>
+        {
+            http.Response.ContentType = "application/json";
+            return http.Response.WriteAsync(OpenApiDocument.Json);
+        });
         app.MapPost("/v1/jobs", http => Guarded(http, token, SubmitAsync));
         app.MapGet("/v1/jobs", http => Guarded(http, token, ListAsync));
         app.MapGet("/v1/jobs/{id}", http => Guarded(http, token, StatusAsync));
