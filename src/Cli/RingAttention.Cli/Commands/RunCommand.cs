@@ -1,3 +1,4 @@
+using RingAttention.Cli.Bench;
 using System.ComponentModel;
 using RingAttention.Cli.Reports;
 using RingAttention.Grains;
@@ -179,9 +180,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         CliOutput.Human(() => JobProgressView.PrintFigures(runs[^1]));
         if (settings.Repeat > 1)
         {
-            static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
             AnsiConsole.WriteLine(FormattableString.Invariant(
-                $"median of {runs.Count} runs: wall {Median(runs.Select(r => r.WallSeconds)):0.000} s, kernel sum {Median(runs.Select(r => r.KernelSeconds)):0.000} s"));
+                $"median of {runs.Count} runs: wall {Median.Of(runs.Select(r => r.WallSeconds)):0.000} s, kernel sum {Median.Of(runs.Select(r => r.KernelSeconds)):0.000} s"));
         }
 
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {runs[^1].Output}");

@@ -1,3 +1,4 @@
+using RingAttention.Cli.Bench;
 using RingAttention.Contracts.Sessions;
 using RingAttention.Grains.Jobs;
 using RingAttention.Tensors;
@@ -45,14 +46,8 @@ public static class SessionReport
     public static void PrintRepeats(string verb, IReadOnlyList<SessionStatus> calls) => CliOutput.Human(() =>
     {
         var warm = calls.Skip(1).ToList();
-        static double Median(IEnumerable<double> xs)
-        {
-            var sorted = xs.Order().ToList();
-            return sorted[sorted.Count / 2];
-        }
-
-        double total = Median(warm.Select(s => s.Seconds)) * 1000, durable = Median(warm.Select(s => s.SegmentSeconds)) * 1000;
-        double pages = Median(warm.Select(s => s.LoadSeconds)) * 1000, rest = Median(warm.Select(s => s.Seconds - s.SegmentSeconds - s.LoadSeconds)) * 1000;
+        double total = Median.Of(warm.Select(s => s.Seconds)) * 1000, durable = Median.Of(warm.Select(s => s.SegmentSeconds)) * 1000;
+        double pages = Median.Of(warm.Select(s => s.LoadSeconds)) * 1000, rest = Median.Of(warm.Select(s => s.Seconds - s.SegmentSeconds - s.LoadSeconds)) * 1000;
         AnsiConsole.WriteLine(FormattableString.Invariant(
             $"first {verb} {calls[0].Seconds * 1000:0.0} ms; median of the next {warm.Count}: {total:0.0} ms (durable copy {durable:0.0} ms, pages {pages:0.0} ms, prefill attend and output {rest:0.0} ms)"));
     });

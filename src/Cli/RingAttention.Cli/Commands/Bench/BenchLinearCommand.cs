@@ -131,10 +131,10 @@ public sealed class BenchLinearCommand : AsyncCommand<BenchLinearSettings>
                     File.Delete(spec.OutputPath);
                 }
 
-                double attention = Median(runs.Select(AttentionPhase));
+                double attention = Median.Of(runs.Select(AttentionPhase));
                 var last = runs[^1];
                 var point = new LinearPoint(last.Attention, spec.Tokens, spec.Shards, spec.Attention == AttentionKind.Linear ? spec.Exchange.ToString().ToLowerInvariant() : "-",
-                    Median(runs.Select(r => r.WallSeconds)), attention, Median(runs.Select(r => r.KernelSeconds)), Median(runs.Select(r => r.WaitSeconds)),
+                    Median.Of(runs.Select(r => r.WallSeconds)), attention, Median.Of(runs.Select(r => r.KernelSeconds)), Median.Of(runs.Select(r => r.WaitSeconds)),
                     spec.Tokens / attention, last.StateBytes, last.StatesSent, last.StatesSent == 0 ? 0 : last.StateBytes / last.StatesSent,
                     [.. runs.Select(AttentionPhase)]);
                 points.Add(point);
@@ -161,10 +161,4 @@ public sealed class BenchLinearCommand : AsyncCommand<BenchLinearSettings>
     /// state before its output) and none of the writing.
     /// </summary>
     private static double AttentionPhase(JobReport run) => run.WallSeconds - run.BeforeRingSeconds - run.AfterRingSeconds;
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
-    }
 }

@@ -115,9 +115,9 @@ public sealed class BenchRingCommand : AsyncCommand<BenchRingSettings>
                     runs.Add(JobReport.From(await JobProgressView.FollowAsync(job, cancellationToken)));
                 }
 
-                double kernel = Median(runs.Select(r => r.KernelSeconds));
+                double kernel = Median.Of(runs.Select(r => r.KernelSeconds));
                 double? baseline = points.FirstOrDefault(p => p.Shards == 1)?.KernelSeconds ?? (spec.Shards == 1 ? kernel : null);
-                var point = new RingPoint(spec.Shards, Median(runs.Select(r => r.WallSeconds)), kernel, Median(runs.Select(r => r.WaitSeconds)),
+                var point = new RingPoint(spec.Shards, Median.Of(runs.Select(r => r.WallSeconds)), kernel, Median.Of(runs.Select(r => r.WaitSeconds)),
                     baseline is double one ? one / kernel : null, [.. runs.Select(r => r.WallSeconds)]);
                 points.Add(point);
                 string efficiency = point.Efficiency is double e ? FormattableString.Invariant($", efficiency {e:0.00}") : "";
@@ -138,11 +138,5 @@ public sealed class BenchRingCommand : AsyncCommand<BenchRingSettings>
                 Directory.Delete(directory, recursive: true);
             }
         }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 }
