@@ -3,56 +3,25 @@
 (Client.attention, numpy in and out) and from `ringattn run` (files in, file out), wall time of each, medians; and
 PyTorch's SDPA on the same CPU for reference. One JSON line per measurement on stdout.
   RINGATTN_CMD="dotnet src/Cli/RingAttention.Cli/bin/Release/net10.0/ringattn.dll" python3 bench/python_roundtrip.py"""
-import json, os, shlex, socket, statistics, subprocess, sys, tempfile, time
+import json, os, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "clients", "python"))
+sys.path.insert(0, os.path.dirname(__file__))
 from ringattention import Client, write_safetensors  # noqa: E402
+from local_silos import LocalSilos  # noqa: E402
 
 TOKENS, HQ, HKV, D, SHARDS, REPS = int(os.environ.get("TOKENS", 16384)), 8, 2, 64, 3, int(os.environ.get("REPS", 3))
-cmd = shlex.split(os.environ["RINGATTN_CMD"])
-
-
-def ports(n):
-    s = [socket.socket() for _ in range(n)]
-    for x in s:
-        x.bind(("127.0.0.1", 0))
-    p = [x.getsockname()[1] for x in s]
-    for x in s:
-        x.close()
-    return p
-
-
-def start(args, wait_for):
-    p = subprocess.Popen(cmd + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "400"})
-    while True:
-        line = p.stdout.readline()
-        if wait_for in line:
-            return p
-        if not line and p.poll() is not None:
-            raise SystemExit("silo did not start")
-
-
 data = tempfile.mkdtemp(prefix="ringattn-roundtrip-")
-pp = ports(7)
-cluster = f"roundtrip-{os.getpid()}"
-silos = []
-try:
-    for i in range(3):
-        args = ["silo", "--device", "cpu", "--silo-port", str(pp[2 * i]), "--gateway-port", str(pp[2 * i + 1]), "--cluster-id", cluster, "--allowed-root", data]
-        if i:
-            args += ["--primary-port", str(pp[0])]
-        else:
-            args += ["--http-port", str(pp[6])]
-        silos.append(start(args, "silo of cluster"))
+with LocalSilos(3, data) as cluster:
     rng = np.random.default_rng(1)
     q = rng.standard_normal((1, TOKENS, HQ, D)).astype(np.float32)
     k = rng.standard_normal((1, TOKENS, HKV, D)).astype(np.float32)
     v = rng.standard_normal((1, TOKENS, HKV, D)).astype(np.float32)
     inputs = os.path.join(data, "qkv.safetensors")
     write_safetensors(inputs, {"q": ("F32", q[0]), "k": ("F32", k[0]), "v": ("F32", v[0])})
-    client = Client(f"http://127.0.0.1:{pp[6]}", data_dir=data)
+    client = Client(cluster.url, data_dir=data)
     client.attention(q[:, :512], k[:, :512], v[:, :512], causal=True, shards=SHARDS, progress=False)  # warm the silos
     py, cli = [], []
     for _ in range(REPS):
@@ -60,7 +29,7 @@ try:
         client.attention(q, k, v, causal=True, shards=SHARDS, progress=False)
         py.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        subprocess.run(cmd + ["run", "--cluster", f"127.0.0.1:{pp[1]}", "--cluster-id", cluster, "--inputs", inputs,
+        subprocess.run(cluster.cmd + ["run", "--cluster", cluster.gateway, "--cluster-id", cluster.cluster_id, "--inputs", inputs,
                               "--output", os.path.join(data, "o.safetensors"), "--causal", "--shards", str(SHARDS), "--force"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cli.append(time.perf_counter() - t0)
@@ -84,8 +53,3 @@ try:
                           "seconds": statistics.median(times), "runs": times}))
     except ImportError:
         pass
-finally:
-    for s in silos:
-        s.terminate()
-    for s in silos:
-        s.wait(30)
