@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 17's load check: a local cluster of 3 silo processes (CPU), 4 jobs running, and GET /v1/jobs/{id} at RATE
+"""Issue 17's load check: a local cluster of 3 silo processes (CPU), 4 jobs of JOB_TOKENS (65536) tokens running, and GET /v1/jobs/{id} at RATE
 requests/s for SECONDS seconds from 8 client threads: latency p50/p99 and errors; then bad requests (malformed JSON,
 a huge body, a path outside the allowed roots, an unknown field) must be 4xx naming the field and write nothing.
   RINGATTN_CMD="dotnet src/Cli/RingAttention.Cli/bin/Release/net10.0/ringattn.dll" python3 bench/api_load.py"""
@@ -10,13 +10,13 @@ import requests
 sys.path.insert(0, os.path.dirname(__file__))
 from local_silos import LocalSilos  # noqa: E402
 
-RATE, SECONDS = int(os.environ.get("RATE", 200)), int(os.environ.get("SECONDS", 60))
+RATE, SECONDS, JOB_TOKENS = int(os.environ.get("RATE", 200)), int(os.environ.get("SECONDS", 60)), int(os.environ.get("JOB_TOKENS", 65536))
 data = tempfile.mkdtemp(prefix="ringattn-load-")
 with LocalSilos(3, data) as cluster:
     http = requests.Session()
 
     def submit(i):
-        spec = {"syntheticSeed": i, "tokens": 32768, "heads": 8, "kvHeads": 2, "headDim": 64, "causal": True, "shards": 3,
+        spec = {"syntheticSeed": i, "tokens": JOB_TOKENS, "heads": 8, "kvHeads": 2, "headDim": 64, "causal": True, "shards": 3,
                 "outputPath": os.path.join(data, f"o{i}.safetensors"), "overwrite": True}
         answer = http.post(cluster.url + "/v1/jobs", json=spec, timeout=30)
         assert answer.status_code == 201, answer.text

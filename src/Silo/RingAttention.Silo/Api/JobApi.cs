@@ -24,6 +24,9 @@ public static class JobApi
     /// <summary>Largest request body: a job spec is a few hundred bytes.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
+    /// <summary>The SDK's retries of transient cluster failures (a status call times out after 3 s on a saturated silo).</summary>
+    private static readonly Polly.ResiliencePipeline Calls = RingResilience.Create();
+
     /// <summary>How often the event stream looks at the job.</summary>
     public static readonly TimeSpan EventPeriod = TimeSpan.FromMilliseconds(250);
 
@@ -71,6 +74,12 @@ public static class JobApi
         {
             await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For(e.Field, e.Reason));
         }
+        catch (Exception e) when (RingResilience.IsTransient(e) && !http.Response.HasStarted)
+        {
+            // Still failing after the retries: the cluster is busy or a silo is gone; the caller may try again.
+            http.Response.Headers.RetryAfter = "1";
+            await WriteError(http, StatusCodes.Status503ServiceUnavailable, ApiError.For("cluster", $"the cluster did not answer: {e.Message}"));
+        }
     }
 
     private static async Task SubmitAsync(HttpContext http)
@@ -107,7 +116,8 @@ public static class JobApi
 
         JobSpecLimits.Check(spec);
         string id = RingAttentionClient.NewJobId();
-        var status = await Coordinator(http, id).SubmitAsync(spec);
+        var coordinator = Coordinator(http, id);
+        var status = await Retried(() => coordinator.SubmitAsync(spec), http);
         if (status.State == JobState.Rejected)
         {
             throw new SpecValidationException(status.ErrorField ?? "spec", status.Error ?? "the job was rejected");
@@ -147,8 +157,8 @@ public static class JobApi
         }
 
         var factory = http.RequestServices.GetRequiredService<IGrainFactory>();
-        var ids = await factory.GetGrain<IJobDirectoryGrain>(0).ListAsync(limit);
-        var statuses = await Task.WhenAll(ids.Select(id => factory.GetGrain<IJobCoordinatorGrain>(id).GetStatusAsync()));
+        var ids = await Retried(() => factory.GetGrain<IJobDirectoryGrain>(0).ListAsync(limit), http);
+        var statuses = await Task.WhenAll(ids.Select(id => Retried(factory.GetGrain<IJobCoordinatorGrain>(id).GetStatusAsync, http)));
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(http.Response.Body, [.. statuses.Where(s => s.State != JobState.Unknown)], ApiJson.Default.JobStatusArray, http.RequestAborted);
@@ -156,7 +166,8 @@ public static class JobApi
 
     private static async Task StatusAsync(HttpContext http)
     {
-        var status = await Coordinator(http, JobId(http)).GetStatusAsync();
+        var coordinator = Coordinator(http, JobId(http));
+        var status = await Retried(coordinator.GetStatusAsync, http);
         if (status.State == JobState.Unknown)
         {
             await WriteError(http, StatusCodes.Status404NotFound, ApiError.For("id", $"no job '{JobId(http)}' on this cluster"));
@@ -169,13 +180,13 @@ public static class JobApi
     private static async Task CancelAsync(HttpContext http)
     {
         var coordinator = Coordinator(http, JobId(http));
-        if ((await coordinator.GetStatusAsync()).State == JobState.Unknown)
+        if ((await Retried(coordinator.GetStatusAsync, http)).State == JobState.Unknown)
         {
             await WriteError(http, StatusCodes.Status404NotFound, ApiError.For("id", $"no job '{JobId(http)}' on this cluster"));
             return;
         }
 
-        await WriteJson(http, StatusCodes.Status200OK, await coordinator.CancelAsync());
+        await WriteJson(http, StatusCodes.Status200OK, await Retried(coordinator.CancelAsync, http));
     }
 
     /// <summary>
@@ -185,7 +196,7 @@ public static class JobApi
     private static async Task EventsAsync(HttpContext http)
     {
         var coordinator = Coordinator(http, JobId(http));
-        var status = await coordinator.GetStatusAsync();
+        var status = await Retried(coordinator.GetStatusAsync, http);
         if (status.State == JobState.Unknown)
         {
             await WriteError(http, StatusCodes.Status404NotFound, ApiError.For("id", $"no job '{JobId(http)}' on this cluster"));
@@ -216,7 +227,7 @@ public static class JobApi
 
                 last = status;
                 await Task.Delay(EventPeriod, ct);
-                status = await coordinator.GetStatusAsync();
+                status = await Retried(coordinator.GetStatusAsync, http);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -224,6 +235,10 @@ public static class JobApi
             // The caller closed the stream; the job goes on.
         }
     }
+
+    /// <summary>A grain call with the SDK's retries of transient failures (every call here is idempotent).</summary>
+    private static async Task<T> Retried<T>(Func<Task<T>> call, HttpContext http) =>
+        await Calls.ExecuteAsync(async _ => await call(), http.RequestAborted);
 
     private static IJobCoordinatorGrain Coordinator(HttpContext http, string id) =>
         http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IJobCoordinatorGrain>(id);
