@@ -29,6 +29,10 @@ public static class JobProgressView
         }
     }
 
+    /// <summary>One job submitted and followed to its end (the repeated runs of run and bench): its figures.</summary>
+    public static async Task<Reports.JobReport> RunAsync(RingAttentionClient client, JobSpec spec, CancellationToken ct) =>
+        Reports.JobReport.From(await FollowAsync(await SubmitAsync(client, spec, ct), ct));
+
     /// <summary>
     /// Follows <paramref name="job"/> to its end. Cancelling <paramref name="ct"/> (Ctrl+C, SIGTERM) cancels the job on
     /// the cluster, waits until it has stopped and removed its partial output, and ends with <see cref="RingJobFailedException"/>

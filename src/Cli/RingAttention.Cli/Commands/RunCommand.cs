@@ -167,8 +167,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         var runs = new List<JobReport>();
         for (int run = 1; run <= settings.Repeat; run++)
         {
-            var job = await JobProgressView.SubmitAsync(connection.Client, spec, cancellationToken);
-            var report = JobReport.From(await JobProgressView.FollowAsync(job, cancellationToken));
+            var report = await JobProgressView.RunAsync(connection.Client, spec, cancellationToken);
             runs.Add(report);
             if (settings.Repeat > 1)
             {

@@ -111,8 +111,7 @@ public sealed class BenchRingCommand : AsyncCommand<BenchRingSettings>
                 var runs = new List<JobReport>();
                 for (int run = 0; run < settings.Repeat; run++)
                 {
-                    var job = await JobProgressView.SubmitAsync(connection.Client, spec, cancellationToken);
-                    runs.Add(JobReport.From(await JobProgressView.FollowAsync(job, cancellationToken)));
+                    runs.Add(await JobProgressView.RunAsync(connection.Client, spec, cancellationToken));
                 }
 
                 double kernel = Median.Of(runs.Select(r => r.KernelSeconds));
