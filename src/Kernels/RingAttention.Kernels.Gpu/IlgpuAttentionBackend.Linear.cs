@@ -130,8 +130,9 @@ public abstract partial class IlgpuAttentionBackend
         private readonly LinearAttentionSpec _spec;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _decayLog2;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _carry;
-        private MemoryBuffer1D<float, Stride1D.Dense>? _states;
-        private MemoryBuffer1D<float, Stride1D.Dense>? _prefix;
+        // From the backend's pool: the shards of a job on one device, and a shard's two calls, reuse one pair.
+        private MemoryBuffer1D<byte, Stride1D.Dense>? _states;
+        private MemoryBuffer1D<byte, Stride1D.Dense>? _prefix;
 
         public LinearLaunch(IlgpuAttentionBackend owner, LinearAttentionSpec spec)
         {
@@ -197,28 +198,30 @@ public abstract partial class IlgpuAttentionBackend
 
         public void States(LinearParams p, IlgpuKeyValues kv)
         {
-            long floats = (long)_owner.LinearPieceChunks * _spec.StateHeads * StateFloats;
-            _states ??= _owner.Accelerator.Allocate1D<float>(floats);
-            _prefix ??= _owner.Accelerator.Allocate1D<float>(floats);
+            long bytes = 4L * _owner.LinearPieceChunks * _spec.StateHeads * StateFloats;
+            _states ??= _owner.Pool.Rent(bytes, $"linear chunk states ({bytes:N0} B)");
+            _prefix ??= _owner.Pool.Rent(bytes, $"linear state prefixes ({bytes:N0} B)");
             var (k, v) = KeyValueViews(kv);
             int threads = Threads(((p.HeadDim + 7) / 8) * 32, 512);
             _owner._linearStates!(new KernelConfig(new Index3D(p.Chunks, p.StateHeads, 1), new Index3D(threads, 1, 1)),
-                p, k, v, _decayLog2.View, _states.View);
+                p, k, v, _decayLog2.View, Floats(_states));
         }
 
         public void Scan(LinearParams p) =>
-            _owner._linearScan!(p.StateHeads * StateFloats, p, _decayLog2.View, _states!.View, _prefix!.View, _carry.View);
+            _owner._linearScan!(p.StateHeads * StateFloats, p, _decayLog2.View, Floats(_states!), Floats(_prefix!), _carry.View);
 
         public void Output(LinearParams p, IlgpuRows q, IlgpuKeyValues kv, IlgpuAccumulator acc)
         {
             var (k, v) = KeyValueViews(kv);
             var qView = q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16)).Cast<ushort>();
             int threads = Threads(LinearKernels.OutputItems, 256);
-            var states = _spec.Causal ? _prefix!.View : _carry.View;
+            ArrayView<float> states = _spec.Causal ? Floats(_prefix!) : _carry.View.AsContiguous();
             _owner._linearOutput!(
                 new KernelConfig(new Index3D(p.Chunks * (LinearKernels.Chunk / LinearKernels.OutputRows), p.Heads, 1), new Index3D(threads, 1, 1)),
                 p, qView, k, v, _decayLog2.View, states, acc.Output);
         }
+
+        private static ArrayView<float> Floats(MemoryBuffer1D<byte, Stride1D.Dense> buffer) => buffer.View.AsContiguous().Cast<float>();
 
         private (ArrayView<ushort> K, ArrayView<ushort> V) KeyValueViews(IlgpuKeyValues kv)
         {
@@ -246,8 +249,15 @@ public abstract partial class IlgpuAttentionBackend
         {
             _decayLog2.Dispose();
             _carry.Dispose();
-            _states?.Dispose();
-            _prefix?.Dispose();
+            if (_states is not null)
+            {
+                _owner.Pool.Return(_states);
+            }
+
+            if (_prefix is not null)
+            {
+                _owner.Pool.Return(_prefix);
+            }
         }
     }
 }
