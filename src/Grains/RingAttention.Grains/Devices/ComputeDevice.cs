@@ -75,17 +75,21 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     public Task<DeviceAccumulator> CreateAccumulatorAsync(int rows, int heads, int headDim, CancellationToken ct) =>
         OnComputeLaneAsync(r => r.CreateAccumulator(rows, heads, headDim), ct);
 
-    /// <summary>Compute lane (the kernel writes the running result): output rows to the host.</summary>
+    /// <summary>
+    /// Copy lane: output rows of a finished result to the host (every compute call synchronizes before it returns, so
+    /// the kernels that wrote them are done). Not the compute lane: shards sharing a device kept computing while the
+    /// first finished downloaded its rows, instead of waiting out gigabytes of copies (NOTES v8c).
+    /// </summary>
     public Task DownloadOutputRowsAsync(DeviceAccumulator accumulator, long firstRow, Memory<float> destination, CancellationToken ct) =>
-        OnComputeLaneAsync(r =>
+        OnCopyLaneAsync(r =>
         {
             r.DownloadOutputRows(accumulator, firstRow, destination.Span);
             return true;
         }, ct);
 
-    /// <summary>Compute lane (the kernel writes the running result): the whole lse to the host.</summary>
+    /// <summary>Copy lane, as <see cref="DownloadOutputRowsAsync"/>: the whole lse of a finished result to the host.</summary>
     public Task DownloadLseAsync(DeviceAccumulator accumulator, Memory<float> destination, CancellationToken ct) =>
-        OnComputeLaneAsync(r =>
+        OnCopyLaneAsync(r =>
         {
             r.DownloadLse(accumulator, destination.Span);
             return true;
