@@ -59,5 +59,8 @@ public sealed record JobStatus
     /// into before the ring (placement, activation, inputs), the ring, and after it (outputs, commit).</summary>
     [Id(18)] public long StartedAtTicks { get; init; }
 
+    /// <summary>Each shard of the current attempt: steps, compute and wait time, silo. Empty before the ring starts.</summary>
+    [Id(19)] public IReadOnlyList<ShardProgress> ShardDetails { get; init; } = [];
+
     public double Fraction => StepsTotal == 0 ? 0 : (double)StepsDone / StepsTotal;
 }

@@ -375,6 +375,7 @@ public sealed partial class JobCoordinatorGrain(
             Attempts = _attemptsUsed,
             CoordinatorSilo = RuntimeIdentity,
             StartedAtTicks = _startedAtTicks,
+            ShardDetails = _attempt?.Progress() ?? [],
         };
     }
 }

@@ -221,7 +221,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         web.WebHost.UseUrls($"http://127.0.0.1:{host.HttpPort}");
         AddSilo(web);
         var webApp = web.Build();
-        webApp.MapJobApi(host.ClusterToken);
+        webApp.MapHttpApi(host.ClusterToken);
         await webApp.StartAsync(ct);
         return webApp;
     }

@@ -53,7 +53,7 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 // The job API: beyond loopback only with the cluster token (the API takes it as a bearer token).
 if (!host.ListensBeyondLoopback || host.ClusterToken is not null)
 {
-    app.MapJobApi(host.ClusterToken);
+    app.MapHttpApi(host.ClusterToken);
 }
 else
 {

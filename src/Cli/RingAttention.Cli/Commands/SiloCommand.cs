@@ -125,7 +125,7 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
     {
         web.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = web.Build();
-        app.MapJobApi(token: null);
+        app.MapHttpApi(token: null);
         return app;
     }
 }

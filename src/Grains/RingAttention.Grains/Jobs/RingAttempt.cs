@@ -41,6 +41,18 @@ public sealed class RingAttempt
 
     public RingTotals Totals => _totals.Aggregate(RingTotals.Zero, (sum, t) => sum.Add(t));
 
+    /// <summary>What each shard last reported.</summary>
+    public IReadOnlyList<ShardProgress> Progress() =>
+        [.. Enumerable.Range(0, Shards).Select(i => new ShardProgress
+        {
+            Index = i,
+            Silo = Silos[i],
+            StepsDone = _steps[i],
+            Done = _done[i],
+            ComputeSeconds = _totals[i].ComputeSeconds,
+            WaitSeconds = _totals[i].WaitSeconds,
+        })];
+
     public bool Has(int shard) => shard >= 0 && shard < _done.Length;
 
     public bool IsDone(int shard) => _done[shard];

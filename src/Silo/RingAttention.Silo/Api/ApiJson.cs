@@ -13,4 +13,5 @@ namespace RingAttention.Silo.Api;
 [JsonSerializable(typeof(JobStatus[]))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(RingTotals))]
+[JsonSerializable(typeof(ClusterSummary))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -30,6 +30,10 @@ public static class JobApi
     /// <summary>How often the event stream looks at the job.</summary>
     public static readonly TimeSpan EventPeriod = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Everything a silo serves over HTTP for users: the job API, the cluster summary and the jobs page.</summary>
+    public static IEndpointRouteBuilder MapHttpApi(this IEndpointRouteBuilder app, string? token) =>
+        app.MapJobApi(token).MapClusterApi(token).MapJobsPage();
+
     public static IEndpointRouteBuilder MapJobApi(this IEndpointRouteBuilder app, string? token)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -48,7 +52,7 @@ public static class JobApi
     }
 
     /// <summary>Checks the bearer token (when the cluster has one) and turns refusals into 4xx answers with an <see cref="ApiError"/>.</summary>
-    private static async Task Guarded(HttpContext http, string? token, Func<HttpContext, Task> handler)
+    internal static async Task Guarded(HttpContext http, string? token, Func<HttpContext, Task> handler)
     {
         if (token is not null)
         {
@@ -237,7 +241,7 @@ public static class JobApi
     }
 
     /// <summary>A grain call with the SDK's retries of transient failures (every call here is idempotent).</summary>
-    private static async Task<T> Retried<T>(Func<Task<T>> call, HttpContext http) =>
+    internal static async Task<T> Retried<T>(Func<Task<T>> call, HttpContext http) =>
         await Calls.ExecuteAsync(async _ => await call(), http.RequestAborted);
 
     private static IJobCoordinatorGrain Coordinator(HttpContext http, string id) =>
