@@ -188,7 +188,13 @@ public sealed class JobApiTests(ApiClusterFixture fixture) : IClassFixture<ApiCl
         Assert.All(fields, f => Assert.True(spec.TryGetProperty(f, out _), $"JobSpec schema lacks {f}"));
         Assert.Contains("Zigzag", spec.GetProperty("layout").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("array", spec.GetProperty("decay").GetProperty("type").GetString());
-        Assert.True(root.GetProperty("components").GetProperty("schemas").GetProperty("JobStatus").GetProperty("properties").TryGetProperty("state", out _));
+        var schemas = root.GetProperty("components").GetProperty("schemas");
+        Assert.True(schemas.GetProperty("JobStatus").GetProperty("properties").TryGetProperty("state", out _));
+        var shardDetails = schemas.GetProperty("JobStatus").GetProperty("properties").GetProperty("shardDetails");
+        Assert.Equal("#/components/schemas/ShardProgress", shardDetails.GetProperty("items").GetProperty("$ref").GetString());
+        Assert.True(schemas.GetProperty("ShardProgress").GetProperty("properties").TryGetProperty("waitSeconds", out _));
+        Assert.True(paths.GetProperty("/v1/cluster").TryGetProperty("get", out _));
+        Assert.True(schemas.GetProperty("SiloSummary").GetProperty("properties").TryGetProperty("devices", out _));
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

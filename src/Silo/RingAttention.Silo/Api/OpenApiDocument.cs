@@ -17,7 +17,11 @@ public static class OpenApiDocument
     private static JsonObject Build()
     {
         var schemas = new JsonObject();
-        foreach (var info in new JsonTypeInfo[] { ApiJson.Default.JobSpec, ApiJson.Default.JobStatus, ApiJson.Default.ApiError, ApiJson.Default.RingTotals })
+        foreach (var info in new JsonTypeInfo[]
+        {
+            ApiJson.Default.JobSpec, ApiJson.Default.JobStatus, ApiJson.Default.ShardProgress, ApiJson.Default.ApiError, ApiJson.Default.RingTotals,
+            ApiJson.Default.ClusterSummary, ApiJson.Default.SiloSummary, ApiJson.Default.DeviceSummary,
+        })
         {
             schemas[info.Type.Name] = Schema(info);
         }
@@ -39,6 +43,10 @@ public static class OpenApiDocument
                     ["parameters"] = IdParameter(),
                     ["get"] = Operation("A job's status", answers: [("200", "the status", "JobStatus", false), .. Errors("401", "404")]),
                     ["delete"] = Operation("Cancel a job (its output never appears)", answers: [("200", "the status", "JobStatus", false), .. Errors("401", "404")]),
+                },
+                ["/v1/cluster"] = new JsonObject
+                {
+                    ["get"] = Operation("The active silos: devices, memory, CPU", answers: [("200", "the silos", "ClusterSummary", false), .. Errors("401")]),
                 },
                 ["/v1/jobs/{id}/events"] = new JsonObject
                 {
@@ -128,6 +136,11 @@ public static class OpenApiDocument
         if (type.IsArray)
         {
             return new JsonObject { ["type"] = "array", ["items"] = TypeSchema(type.GetElementType()!) };
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyList<>))
+        {
+            return new JsonObject { ["type"] = "array", ["items"] = TypeSchema(type.GetGenericArguments()[0]) };
         }
 
         return Type.GetTypeCode(type) switch
