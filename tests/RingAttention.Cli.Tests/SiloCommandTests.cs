@@ -48,9 +48,10 @@ public sealed class SiloCommandTests : IDisposable
     public async Task Silo_HttpPort_JobApiRunsAJobAsTheReadmeSays()
     {
         int[] ports = FreePorts.Take(3);
+        string clusterId = "silocmd-http-" + Guid.NewGuid().ToString("N")[..6];
         await using var silo = await CliProcess.StartAsync("silo of cluster",
             ["silo", "--device", "cpu", "--silo-port", $"{ports[0]}", "--gateway-port", $"{ports[1]}", "--http-port", $"{ports[2]}",
-             "--cluster-id", "silocmd-http-" + Guid.NewGuid().ToString("N")[..6], "--allowed-root", _directory]);
+             "--cluster-id", clusterId, "--allowed-root", _directory]);
         Assert.Contains($"job API http://127.0.0.1:{ports[2]}/v1/jobs", silo.Output, StringComparison.Ordinal);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[2]}/"), Timeout = TimeSpan.FromSeconds(60) };
         string output = Path.Combine(_directory, "http-o.safetensors");
@@ -64,6 +65,17 @@ public sealed class SiloCommandTests : IDisposable
 
         Assert.Contains("\"state\":\"Completed\"", events.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
         Assert.True(File.Exists(output));
+
+        // `ringattn run --json` against the same silo reports the status object the API returns for that job.
+        string input = Path.Combine(_directory, "http-in.safetensors");
+        Assert.Equal(0, (await CliProcess.RunAsync("gen", "--output", input, "--tokens", "700", "--heads", "4", "--kv-heads", "2", "--head-dim", "32")).ExitCode);
+        var run = await CliProcess.RunAsync("run", "--cluster", $"127.0.0.1:{ports[1]}", "--cluster-id", clusterId,
+            "--inputs", input, "--output", Path.Combine(_directory, "http-run-o.safetensors"), "--causal", "--shards", "2", "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var reported = System.Text.Json.Nodes.JsonNode.Parse(run.Stdout)!["status"]!;
+        var served = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync($"v1/jobs/{reported["jobId"]}"))!;
+        Assert.Equal("Completed", (string?)reported["state"]);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(served, reported), $"run --json: {reported.ToJsonString()}\nAPI: {served.ToJsonString()}");
         Assert.Equal(0, await silo.StopAsync());
     }
 

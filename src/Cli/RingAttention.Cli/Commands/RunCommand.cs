@@ -165,9 +165,11 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         }
 
         var runs = new List<JobReport>();
+        JobStatus? last = null;
         for (int run = 1; run <= settings.Repeat; run++)
         {
-            var report = await JobProgressView.RunAsync(connection.Client, spec, cancellationToken);
+            last = await JobProgressView.FollowAsync(await JobProgressView.SubmitAsync(connection.Client, spec, cancellationToken), cancellationToken);
+            var report = JobReport.From(last);
             runs.Add(report);
             if (settings.Repeat > 1)
             {
@@ -184,7 +186,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         }
 
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {runs[^1].Output}");
-        CliOutput.Result(new RunReport(runs[^1], [.. runs.Select(r => r.WallSeconds)], connection.LogPath), CliJson.Default.RunReport);
+        CliOutput.Result(new RunReport(runs[^1], [.. runs.Select(r => r.WallSeconds)], connection.LogPath, RunReport.StatusAsTheApiWritesIt(last!)), CliJson.Default.RunReport);
         return CliErrors.Ok;
     }
 
