@@ -23,7 +23,40 @@ public sealed class TlsTests : IAsyncLifetime
             TlsCertificatePath = certificate,
             TlsCertificatePassword = "pw",
             AllowedRoots = [_directory],
+            HttpApi = true,
+            ClusterToken = "tls-api-token-of-some-length",
         });
+    }
+
+    /// <summary>With a certificate the job API and the jobs page are served over TLS with it; the plain port has neither.</summary>
+    [Fact]
+    public async Task HttpApi_WithClusterCertificate_ServedOverTlsOnly()
+    {
+        string pinned = X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(_directory, "cluster.pfx"), "pw").Thumbprint;
+        string? presented = null;
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                presented = certificate?.Thumbprint;
+                return string.Equals(presented, pinned, StringComparison.OrdinalIgnoreCase);
+            },
+        };
+        using var https = new HttpClient(handler) { BaseAddress = _cluster.HttpEndpoints[0] };
+        https.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "tls-api-token-of-some-length");
+        using var plain = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_cluster.Hosts[0].HttpPort}/") };
+
+        using var jobs = await https.GetAsync("v1/jobs");
+        using var page = await https.GetAsync("/");
+        using var plainJobs = await plain.GetAsync("v1/jobs");
+        using var plainPage = await plain.GetAsync("/");
+
+        Assert.Equal("https", _cluster.HttpEndpoints[0].Scheme);
+        Assert.Equal(HttpStatusCode.OK, jobs.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal(pinned, presented);
+        Assert.Equal(HttpStatusCode.NotFound, plainJobs.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, plainPage.StatusCode);
     }
 
     public async Task DisposeAsync()

@@ -125,12 +125,14 @@ class Job:
 
 
 class Client:
-    """Client(url, token=None, data_dir=...): url of any silo's HTTP API; data_dir a directory every silo reads (one of
-    the cluster's allowed roots) where the tensors are written for the job."""
+    """Client(url, token=None, data_dir=..., verify=True): url of any silo's HTTP API (https://...:8443 when the cluster
+    has its certificate); data_dir a directory every silo reads (one of the cluster's allowed roots) where the tensors
+    are written for the job; verify as requests takes it: the cluster certificate's PEM file for a self-signed one."""
 
-    def __init__(self, url, token=None, data_dir=None, timeout=60.0):
+    def __init__(self, url, token=None, data_dir=None, timeout=60.0, verify=True):
         self.url, self.data_dir, self.timeout = url.rstrip("/"), data_dir, timeout
         self._session = requests.Session()
+        self._session.verify = verify
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
 

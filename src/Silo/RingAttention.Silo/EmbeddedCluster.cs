@@ -77,8 +77,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     /// <summary>Each silo's ports.</summary>
     public IReadOnlyList<SiloHostOptions> Hosts { get; }
 
-    /// <summary>Each silo's HTTP job API (with <see cref="EmbeddedClusterOptions.HttpApi"/>; empty otherwise).</summary>
-    public IReadOnlyList<Uri> HttpEndpoints => [.. Hosts.Where(h => h.HttpPort != 0).Select(h => new Uri($"http://127.0.0.1:{h.HttpPort}/"))];
+    /// <summary>Each silo's HTTP job API (with <see cref="EmbeddedClusterOptions.HttpApi"/>; empty otherwise): https when
+    /// the cluster has a certificate.</summary>
+    public IReadOnlyList<Uri> HttpEndpoints => [.. Hosts.Where(h => h.HttpPort != 0).Select(HttpListeners.LoopbackApi)];
 
     public string DeviceName => _devices.Names;
 
@@ -125,7 +126,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         EmbeddedClusterOptions options, int siloCount, DeviceSet device, string deviceReason, CancellationToken ct)
     {
         string clusterId = $"embedded-{Guid.NewGuid():N}";
-        int[] ports = FreePorts.Take(3 * siloCount);
+        int[] ports = FreePorts.Take(4 * siloCount);
         var hosts = Enumerable.Range(0, siloCount).Select(i => new SiloHostOptions
         {
             SiloPort = ports[2 * i],
@@ -134,6 +135,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             Device = options.Device,
             ClusterId = clusterId,
             HttpPort = options.HttpApi ? ports[(2 * siloCount) + i] : 0,
+            HttpsPort = options.HttpApi && options.TlsCertificatePath is not null ? ports[(3 * siloCount) + i] : 0,
             Tls = new SiloTlsOptions { CertificatePath = options.TlsCertificatePath, CertificatePassword = options.TlsCertificatePassword },
             ClusterToken = options.ClusterToken,
         }).ToList();
@@ -218,10 +220,10 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
         // The job API on loopback: Kestrel beside the silo, as the deployable silo serves it.
         var web = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
-        web.WebHost.UseUrls($"http://127.0.0.1:{host.HttpPort}");
+        HttpListeners.Configure(web.WebHost, host);
         AddSilo(web);
         var webApp = web.Build();
-        webApp.MapHttpApi(host.ClusterToken);
+        HttpListeners.MapUserFacing(webApp, host);
         await webApp.StartAsync(ct);
         return webApp;
     }

@@ -27,7 +27,7 @@ builder.Logging.AddSimpleConsole(o =>
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-builder.WebHost.UseUrls(host.HttpPort == 0 ? [] : [$"http://{HttpHost(host.ListenAddress)}:{host.HttpPort}"]);
+HttpListeners.Configure(builder.WebHost, host);
 builder.UseOrleans(silo =>
 {
     silo.AddRingAttention(host, options => ringSection.Bind(options));
@@ -50,10 +50,11 @@ if (host.ListensBeyondLoopback && host.Tls.CertificatePath is null)
 app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapPrometheusScrapingEndpoint("/metrics");
-// The job API: beyond loopback only with the cluster token (the API takes it as a bearer token).
+// The job API: beyond loopback only with the cluster token (the API takes it as a bearer token); over TLS on its own
+// port when the cluster has its certificate (HttpListeners).
 if (!host.ListensBeyondLoopback || host.ClusterToken is not null)
 {
-    app.MapHttpApi(host.ClusterToken);
+    HttpListeners.MapUserFacing(app, host);
 }
 else
 {
@@ -68,4 +69,3 @@ if (host.Dashboard)
 
 await app.RunAsync();
 
-static string HttpHost(string address) => System.Net.IPAddress.Parse(address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address;

@@ -104,7 +104,7 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
                 ring.MaxJobMemoryBytes = limit;
             }
         }));
-        using IHost app = builder is WebApplicationBuilder web ? ServeApi(web, settings.HttpPort) : ((HostApplicationBuilder)builder).Build();
+        using IHost app = builder is WebApplicationBuilder web ? ServeApi(web, host) : ((HostApplicationBuilder)builder).Build();
         await app.StartAsync(cancellationToken);
         var devices = (Grains.Devices.DeviceSet)app.Services.GetService(typeof(Grains.Devices.DeviceSet))!;
         AnsiConsole.MarkupLineInterpolated(
@@ -121,11 +121,11 @@ public sealed class SiloCommand : AsyncCommand<SiloSettings>
         return CliErrors.Ok;
     }
 
-    private static WebApplication ServeApi(WebApplicationBuilder web, int port)
+    private static WebApplication ServeApi(WebApplicationBuilder web, Silo.Hosting.SiloHostOptions host)
     {
-        web.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        Silo.Hosting.HttpListeners.Configure(web.WebHost, host);
         var app = web.Build();
-        app.MapHttpApi(token: null);
+        Silo.Hosting.HttpListeners.MapUserFacing(app, host);
         return app;
     }
 }

@@ -21,6 +21,11 @@ public sealed class SiloHostOptions
     /// <summary>HTTP port of /healthz/live, /healthz/ready and /metrics; 0 turns HTTP off. <value>Default 8080.</value></summary>
     public int HttpPort { get; set; } = 8080;
 
+    /// <summary>TLS port of the job API, the cluster summary and the jobs page, used when the cluster has its certificate
+    /// (<see cref="Tls"/>): the API then leaves <see cref="HttpPort"/>, which keeps health and metrics; 0 serves no API
+    /// when there is a certificate. <value>Default 8443.</value></summary>
+    public int HttpsPort { get; set; } = 8443;
+
     /// <summary>How long a membership probe may go unanswered before it counts as missed; two missed probes and
     /// a vote declare a silo dead. Lower it to notice a dead process sooner on one machine.
     /// <value>Default null: Orleans' own (5 s, three missed probes).</value></summary>
