@@ -14,6 +14,7 @@ public sealed class ManifestTests
         ["gateway"] = 30000, // Silo__GatewayPort: clients
         ["data"] = 11200,    // Silo__DataPort: K/V data plane
         ["http"] = 8080,     // Silo__HttpPort: /healthz/live, /healthz/ready, /metrics
+        ["api"] = 8443,      // Silo__HttpsPort: the job API and jobs page over TLS
     };
 
     [SkippableTheory]
@@ -52,7 +53,7 @@ public sealed class ManifestTests
 
     [SkippableTheory]
     [MemberData(nameof(Kustomizations))]
-    public void Silo_declares_its_four_ports_and_is_configured_to_listen_on_them(string dir)
+    public void Silo_declares_its_five_ports_and_is_configured_to_listen_on_them(string dir)
     {
         var r = Kustomize.Render(dir);
         var ports = r.SiloContainer["ports"]!.AsArray()
@@ -65,6 +66,7 @@ public sealed class ManifestTests
         Assert.Equal("30000", r.Config("Silo__GatewayPort"));
         Assert.Equal("11200", r.Config("Silo__DataPort"));
         Assert.Equal("8080", r.Config("Silo__HttpPort"));
+        Assert.Equal("8443", r.Config("Silo__HttpsPort"));
     }
 
     [SkippableTheory]
