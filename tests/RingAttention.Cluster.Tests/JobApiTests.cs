@@ -24,6 +24,7 @@ public sealed class ApiClusterFixture : IAsyncLifetime
         ClusterToken = Token,
         AllowedRoots = [Directory],
         HttpApi = true,
+        Configure = o => o.SessionRoot = Path.Combine(Directory, "sessions"),
     });
 
     public async Task DisposeAsync()
@@ -194,6 +195,9 @@ public sealed class JobApiTests(ApiClusterFixture fixture) : IClassFixture<ApiCl
         Assert.Equal("#/components/schemas/ShardProgress", shardDetails.GetProperty("items").GetProperty("$ref").GetString());
         Assert.True(schemas.GetProperty("ShardProgress").GetProperty("properties").TryGetProperty("waitSeconds", out _));
         Assert.True(paths.GetProperty("/v1/cluster").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/sessions/{id}").TryGetProperty("put", out _));
+        Assert.True(paths.GetProperty("/v1/sessions/{id}/attend").TryGetProperty("post", out _));
+        Assert.True(schemas.GetProperty("SessionSpec").GetProperty("properties").TryGetProperty("pageTokens", out _));
         Assert.True(schemas.GetProperty("SiloSummary").GetProperty("properties").TryGetProperty("devices", out _));
     }
 

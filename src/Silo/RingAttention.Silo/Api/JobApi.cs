@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -32,7 +31,7 @@ public static class JobApi
 
     /// <summary>Everything a silo serves over HTTP for users: the job API, the cluster summary and the jobs page.</summary>
     public static IEndpointRouteBuilder MapHttpApi(this IEndpointRouteBuilder app, string? token) =>
-        app.MapJobApi(token).MapClusterApi(token).MapJobsPage();
+        app.MapJobApi(token).MapSessionApi(token).MapClusterApi(token).MapJobsPage();
 
     public static IEndpointRouteBuilder MapJobApi(this IEndpointRouteBuilder app, string? token)
     {
@@ -78,6 +77,10 @@ public static class JobApi
         {
             await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For(e.Field, e.Reason));
         }
+        catch (ApiBody.BodyException e)
+        {
+            await WriteError(http, e.Status, ApiError.For("body", e.Message));
+        }
         catch (Exception e) when (RingResilience.IsTransient(e) && !http.Response.HasStarted)
         {
             // Still failing after the retries: the cluster is busy or a silo is gone; the caller may try again.
@@ -88,36 +91,7 @@ public static class JobApi
 
     private static async Task SubmitAsync(HttpContext http)
     {
-        if (http.Request.ContentLength is > MaxBodyBytes)
-        {
-            await WriteError(http, StatusCodes.Status413PayloadTooLarge, ApiError.For("body", $"a job spec is at most {MaxBodyBytes} bytes"));
-            return;
-        }
-
-        JobSpec? spec;
-        try
-        {
-            using var limited = new LimitedStream(http.Request.Body, MaxBodyBytes);
-            var given = await JsonNode.ParseAsync(limited, cancellationToken: http.RequestAborted);
-            spec = given is JsonObject fields ? WithDefaults(fields) : throw new JsonException("the body is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For("body", $"not a job spec in JSON: {e.Message}"));
-            return;
-        }
-        catch (LimitedStream.TooLongException)
-        {
-            await WriteError(http, StatusCodes.Status413PayloadTooLarge, ApiError.For("body", $"a job spec is at most {MaxBodyBytes} bytes"));
-            return;
-        }
-
-        if (spec is null)
-        {
-            await WriteError(http, StatusCodes.Status400BadRequest, ApiError.For("body", "the body must be a job spec (a JSON object)"));
-            return;
-        }
-
+        var spec = await ApiBody.ReadAsync(http, new JobSpec(), ApiJson.Default.JobSpec, MaxBodyBytes, "a job spec");
         JobSpecLimits.Check(spec);
         string id = RingAttentionClient.NewJobId();
         var coordinator = Coordinator(http, id);
@@ -129,25 +103,6 @@ public static class JobApi
 
         http.Response.Headers.Location = $"/v1/jobs/{id}";
         await WriteJson(http, StatusCodes.Status201Created, status);
-    }
-
-    /// <summary>
-    /// The spec the fields describe, every field left out at its default (the generated deserialiser would set an
-    /// init-only property that is absent to 0, not to its default: shards 0 instead of 1). A field the spec does not have
-    /// is refused by name, so a typo is not silently ignored.
-    /// </summary>
-    private static JobSpec? WithDefaults(JsonObject fields)
-    {
-        var merged = JsonSerializer.SerializeToNode(new JobSpec(), ApiJson.Default.JobSpec)!.AsObject();
-        var names = ApiJson.Default.JobSpec.Properties.Select(p => p.Name).ToList();
-        foreach (var (name, value) in fields.ToList())
-        {
-            string known = names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new SpecValidationException(name, $"a job spec has no field '{name}' (fields: {string.Join(", ", names)})");
-            merged[known] = value?.DeepClone();
-        }
-
-        return merged.Deserialize(ApiJson.Default.JobSpec);
     }
 
     /// <summary>The statuses of the newest jobs (<c>?limit=N</c>, default 50, at most the directory's capacity), newest first.</summary>
@@ -247,12 +202,15 @@ public static class JobApi
     private static IJobCoordinatorGrain Coordinator(HttpContext http, string id) =>
         http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IJobCoordinatorGrain>(id);
 
-    private static string JobId(HttpContext http)
+    private static string JobId(HttpContext http) => RouteId(http, "a job id");
+
+    /// <summary>The route's {id}, checked: ids name grains and files, so only a safe alphabet passes.</summary>
+    internal static string RouteId(HttpContext http, string what)
     {
         string id = http.Request.RouteValues["id"] as string ?? "";
         if (id.Length is 0 or > 128 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
         {
-            throw new SpecValidationException("id", "a job id is 1 to 128 letters, digits, '-', '_' or '.'");
+            throw new SpecValidationException("id", $"{what} is 1 to 128 letters, digits, '-', '_' or '.'");
         }
 
         return id;
@@ -265,7 +223,7 @@ public static class JobApi
         await JsonSerializer.SerializeAsync(http.Response.Body, status, ApiJson.Default.JobStatus, http.RequestAborted);
     }
 
-    private static async Task WriteError(HttpContext http, int code, ApiError error)
+    internal static async Task WriteError(HttpContext http, int code, ApiError error)
     {
         http.Response.StatusCode = code;
         http.Response.ContentType = "application/json";

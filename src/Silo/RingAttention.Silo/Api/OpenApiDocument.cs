@@ -21,6 +21,8 @@ public static class OpenApiDocument
         {
             ApiJson.Default.JobSpec, ApiJson.Default.JobStatus, ApiJson.Default.ShardProgress, ApiJson.Default.ApiError, ApiJson.Default.RingTotals,
             ApiJson.Default.ClusterSummary, ApiJson.Default.SiloSummary, ApiJson.Default.DeviceSummary,
+            ApiJson.Default.SessionSpec, ApiJson.Default.SessionRows, ApiJson.Default.SessionStatus, ApiJson.Default.SessionAnswer,
+            ApiJson.Default.SessionAttendRequest, ApiJson.Default.SessionShardStats, ApiJson.Default.SessionRefusal, ApiJson.Default.AttentionMask,
         })
         {
             schemas[info.Type.Name] = Schema(info);
@@ -43,6 +45,27 @@ public static class OpenApiDocument
                     ["parameters"] = IdParameter(),
                     ["get"] = Operation("A job's status", answers: [("200", "the status", "JobStatus", false), .. Errors("401", "404")]),
                     ["delete"] = Operation("Cancel a job (its output never appears)", answers: [("200", "the status", "JobStatus", false), .. Errors("401", "404")]),
+                },
+                ["/v1/sessions"] = new JsonObject
+                {
+                    ["get"] = Operation("Ids of the sessions on the cluster's session storage", answers: [("200", "the ids", null, true), .. Errors("401")]),
+                },
+                ["/v1/sessions/{id}"] = new JsonObject
+                {
+                    ["parameters"] = IdParameter(),
+                    ["put"] = Operation("Create a session from a safetensors file of k, v (and q)", body: "SessionSpec", answers: [("201", "its status", "SessionStatus", false), .. Errors("400", "401", "413")]),
+                    ["get"] = Operation("A session's shape, length and pages", answers: [("200", "its status", "SessionStatus", false), .. Errors("401", "404")]),
+                    ["delete"] = Operation("Drop a session: pages back to the pools, storage deleted", answers: [("200", "its last status", "SessionStatus", false), .. Errors("401", "404")]),
+                },
+                ["/v1/sessions/{id}/append"] = new JsonObject
+                {
+                    ["parameters"] = IdParameter(),
+                    ["post"] = Operation("Append rows (chunked prefill)", body: "SessionRows", answers: [("200", "its status", "SessionStatus", false), .. Errors("400", "401", "413")]),
+                },
+                ["/v1/sessions/{id}/attend"] = new JsonObject
+                {
+                    ["parameters"] = IdParameter(),
+                    ["post"] = Operation("Attend queries (base64 rows) against everything cached", body: "SessionAttendRequest", answers: [("200", "o and lse", "SessionAnswer", false), .. Errors("400", "401", "413")]),
                 },
                 ["/v1/cluster"] = new JsonObject
                 {
@@ -80,7 +103,7 @@ public static class OpenApiDocument
         var responses = new JsonObject();
         foreach (var (code, description, schema, array) in answers ?? [])
         {
-            JsonNode reference = new JsonObject { ["$ref"] = $"#/components/schemas/{schema}" };
+            JsonNode reference = schema is null ? new JsonObject { ["type"] = "string" } : new JsonObject { ["$ref"] = $"#/components/schemas/{schema}" };
             responses[code] = new JsonObject
             {
                 ["description"] = description,
