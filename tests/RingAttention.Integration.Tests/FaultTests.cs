@@ -151,7 +151,10 @@ public sealed class FaultTests(HarnessFixture fixture, ITestOutputHelper output)
             recoveries.Add((clock.Elapsed - clean).TotalSeconds);
         }
 
-        // Membership survived (append-only file): the next jobs run on every silo, not on half of them.
+        // Membership survived (append-only file): the next jobs run on every silo, not on half of them. Once every silo
+        // says it is ready again: a job submitted while a silo's view of the restarted table still lags was refused for
+        // memory on "1 silo" (seen once in CI on a busy machine), which is the right answer for that view, not a loss.
+        await fixture.Cluster.WaitAllReadyAsync(HarnessFixture.Silos, TimeSpan.FromSeconds(60));
         for (int i = 0; i < 3; i++)
         {
             await AssertServesAsync(input, expected, $"after-redis-{i}");
