@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -38,9 +37,7 @@ public static class ClusterApi
             statistics[i].EnvironmentStatistics.FilteredCpuUsagePercentage,
             statistics[i].ActivationCount,
             Devices(metadata.GetSiloMetadata(silo).Metadata))).ToList();
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(http.Response.Body, new ClusterSummary(silos), ApiJson.Default.ClusterSummary, http.RequestAborted);
+        await JobApi.Write(http, StatusCodes.Status200OK, new ClusterSummary(silos), ApiJson.Default.ClusterSummary);
     }
 
     /// <summary>The devices of one silo from its "name|hardware|memory|free|pci|host" metadata values, in index order.</summary>

@@ -118,9 +118,7 @@ public static class JobApi
         var factory = http.RequestServices.GetRequiredService<IGrainFactory>();
         var ids = await Retried(() => factory.GetGrain<IJobDirectoryGrain>(0).ListAsync(limit), http);
         var statuses = await Task.WhenAll(ids.Select(id => Retried(factory.GetGrain<IJobCoordinatorGrain>(id).GetStatusAsync, http)));
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(http.Response.Body, [.. statuses.Where(s => s.State != JobState.Unknown)], ApiJson.Default.JobStatusArray, http.RequestAborted);
+        await Write(http, StatusCodes.Status200OK, [.. statuses.Where(s => s.State != JobState.Unknown)], ApiJson.Default.JobStatusArray);
     }
 
     private static async Task StatusAsync(HttpContext http)
@@ -216,17 +214,15 @@ public static class JobApi
         return id;
     }
 
-    private static async Task WriteJson(HttpContext http, int code, JobStatus status)
+    private static Task WriteJson(HttpContext http, int code, JobStatus status) => Write(http, code, status, ApiJson.Default.JobStatus);
+
+    /// <summary>An answer of the API: the status code and one value of a generated JSON contract.</summary>
+    internal static async Task Write<T>(HttpContext http, int code, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> contract)
     {
         http.Response.StatusCode = code;
         http.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(http.Response.Body, status, ApiJson.Default.JobStatus, http.RequestAborted);
+        await JsonSerializer.SerializeAsync(http.Response.Body, value, contract, http.RequestAborted);
     }
 
-    internal static async Task WriteError(HttpContext http, int code, ApiError error)
-    {
-        http.Response.StatusCode = code;
-        http.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(http.Response.Body, error, ApiJson.Default.ApiError, http.RequestAborted);
-    }
+    internal static Task WriteError(HttpContext http, int code, ApiError error) => Write(http, code, error, ApiJson.Default.ApiError);
 }

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -37,7 +35,7 @@ public static class SessionApi
     private static async Task ListAsync(HttpContext http)
     {
         var ids = await JobApi.Retried(() => Factory(http).GetGrain<ISessionDirectoryGrain>(0).ListAsync(), http);
-        await Write(http, StatusCodes.Status200OK, ids.ToArray(), ApiJson.Default.StringArray);
+        await JobApi.Write(http, StatusCodes.Status200OK, ids.ToArray(), ApiJson.Default.StringArray);
     }
 
     private static async Task CreateAsync(HttpContext http)
@@ -45,7 +43,7 @@ public static class SessionApi
         var spec = await ApiBody.ReadAsync(http, new SessionSpec(), ApiJson.Default.SessionSpec, JobApi.MaxBodyBytes, "a session spec");
         var status = Checked(await Session(http).CreateAsync(spec));
         http.Response.Headers.Location = $"/v1/sessions/{status.SessionId}";
-        await Write(http, StatusCodes.Status201Created, status, ApiJson.Default.SessionStatus);
+        await JobApi.Write(http, StatusCodes.Status201Created, status, ApiJson.Default.SessionStatus);
     }
 
     private static async Task StatsAsync(HttpContext http)
@@ -57,7 +55,7 @@ public static class SessionApi
             return;
         }
 
-        await Write(http, StatusCodes.Status200OK, status, ApiJson.Default.SessionStatus);
+        await JobApi.Write(http, StatusCodes.Status200OK, status, ApiJson.Default.SessionStatus);
     }
 
     private static async Task AppendAsync(HttpContext http)
@@ -71,7 +69,7 @@ public static class SessionApi
         }
 
         var status = Checked(await JobApi.Retried(() => session.AppendAsync(rows), http));
-        await Write(http, StatusCodes.Status200OK, status, ApiJson.Default.SessionStatus);
+        await JobApi.Write(http, StatusCodes.Status200OK, status, ApiJson.Default.SessionStatus);
     }
 
     private static async Task AttendAsync(HttpContext http)
@@ -99,7 +97,7 @@ public static class SessionApi
             throw new SpecValidationException(refusal.Field, refusal.Message);
         }
 
-        await Write(http, StatusCodes.Status200OK, answer, ApiJson.Default.SessionAnswer);
+        await JobApi.Write(http, StatusCodes.Status200OK, answer, ApiJson.Default.SessionAnswer);
     }
 
     private static async Task DropAsync(HttpContext http)
@@ -111,7 +109,7 @@ public static class SessionApi
             return;
         }
 
-        await Write(http, StatusCodes.Status200OK, Checked(await session.DropAsync()), ApiJson.Default.SessionStatus);
+        await JobApi.Write(http, StatusCodes.Status200OK, Checked(await session.DropAsync()), ApiJson.Default.SessionStatus);
     }
 
     private static SessionStatus Checked(SessionStatus status) =>
@@ -122,11 +120,4 @@ public static class SessionApi
     private static ISessionGrain Session(HttpContext http) => Factory(http).GetGrain<ISessionGrain>(Id(http));
 
     private static string Id(HttpContext http) => JobApi.RouteId(http, "a session id");
-
-    private static async Task Write<T>(HttpContext http, int code, T value, JsonTypeInfo<T> contract)
-    {
-        http.Response.StatusCode = code;
-        http.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(http.Response.Body, value, contract, http.RequestAborted);
-    }
 }
