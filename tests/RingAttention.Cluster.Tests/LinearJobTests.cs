@@ -19,9 +19,6 @@ public sealed class LinearJobTests(ClusterFixture fixture)
     [InlineData(301, 5, "none", "ring", "contiguous", null, true, ElementType.F16, 2, 2)]
     [InlineData(301, 4, "none", "gather", "zigzag", null, true, ElementType.F32, 6, 2)]
     [InlineData(517, 2, "causal", "ring", "contiguous", "0.99", true, ElementType.F16, 4, 4)]
-    [InlineData(1, 1, "causal", "chain", "contiguous", "0.9", true, ElementType.F32, 4, 2)]
-    [InlineData(7, 3, "causal", "chain", "contiguous", null, true, ElementType.BF16, 4, 1)]
-    [InlineData(1000, 8, "causal", "chain", "zigzag", "tensor", false, ElementType.BF16, 4, 2)]
     public Task Run_Linear_MatchesFloat64(int tokens, int shards, string mask, string exchange, string layout, string? decay, bool normalize, ElementType type, int heads, int kvHeads) =>
         LinearJobCheck.RunAsync(fixture.Cluster, fixture.PathFor, tokens, shards, mask, exchange, layout, decay, normalize, type, heads, kvHeads);
 
@@ -58,7 +55,6 @@ public sealed class LinearJobTests(ClusterFixture fixture)
     [InlineData("decay", "decay[0] = 1.5 is outside (0, 1]")]
     [InlineData("inputs.decay", "'decay' is F32 [3]; it must be F32 [4]")]
     [InlineData("normalize", "the relu feature map can make zero or negative")]
-    [InlineData("exchange", "the chain exchange passes the state before each shard's tokens")]
     public async Task Submit_BadLinearJob_RefusedNamingTheField(string field, string expected)
     {
         string input = fixture.PathFor($"linear-bad-{field}.safetensors");
@@ -67,8 +63,7 @@ public sealed class LinearJobTests(ClusterFixture fixture)
         {
             InputPath = input,
             OutputPath = fixture.PathFor($"linear-bad-{field}-out.safetensors"),
-            Causal = field != "exchange",
-            Exchange = field == "exchange" ? LinearExchange.Chain : LinearExchange.Gather,
+            Causal = true,
             Attention = AttentionKind.Linear,
             Scale = field == "scale" ? 0.5f : null,
             Window = field == "window" ? 8 : null,
@@ -89,7 +84,6 @@ public sealed class ResidentLinearJobTests(ResidentClusterFixture fixture) : ICl
     [Theory]
     [InlineData(1000, 3, "causal", "gather", "zigzag", "tensor", false, ElementType.BF16, 4, 2)]
     [InlineData(200, 2, "none", "ring", "zigzag", null, true, ElementType.F16, 4, 1)]
-    [InlineData(1000, 3, "causal", "chain", "contiguous", "0.99", true, ElementType.BF16, 4, 2)]
     public Task Run_Linear_MatchesFloat64(int tokens, int shards, string mask, string exchange, string layout, string? decay, bool normalize, ElementType type, int heads, int kvHeads) =>
         LinearJobCheck.RunAsync(fixture.Cluster, fixture.PathFor, tokens, shards, mask, exchange, layout, decay, normalize, type, heads, kvHeads);
 }
@@ -111,7 +105,7 @@ internal static class LinearJobCheck
             Shards = shards,
             Layout = layout == "zigzag" ? ShardLayout.Zigzag : ShardLayout.Contiguous,
             Attention = AttentionKind.Linear,
-            Exchange = exchange switch { "ring" => LinearExchange.Ring, "chain" => LinearExchange.Chain, _ => LinearExchange.Gather },
+            Exchange = exchange == "ring" ? LinearExchange.Ring : LinearExchange.Gather,
             Decay = decay is null or "tensor" ? null : [float.Parse(decay, System.Globalization.CultureInfo.InvariantCulture)],
             DecayFromInput = decay == "tensor",
             Normalize = normalize,

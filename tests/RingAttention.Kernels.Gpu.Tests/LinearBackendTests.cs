@@ -96,17 +96,7 @@ public sealed class LinearBackendTests
             {
                 int[] order = [r, runs - 1 - r];
                 using var acc = backend.CreateAccumulator(handles[r].Q.Rows, heads, dim);
-                var after = backend.LinearOutput(spec, handles[r].Q, handles[r].KV, [.. order.Select(j => spec.Causal ? before[j] : total)], acc, statesAfter: true);
-                // Causal, the state after each span is what the next span starts from (the chain exchange passes it on).
-                Assert.Equal(spec.Causal ? 2 : 0, after.Count);
-                for (int i = 0; i < after.Count; i++)
-                {
-                    var next = order[i] + 1 < runs ? before[order[i] + 1] : total;
-                    Assert.Equal(next.Tokens, after[i].Tokens);
-                    AssertClose(next.S, after[i].S, $"{backendName}: S after span {order[i]}");
-                    AssertClose(next.Z, after[i].Z, $"{backendName}: z after span {order[i]}");
-                }
-
+                backend.LinearOutput(spec, handles[r].Q, handles[r].KV, [.. order.Select(j => spec.Causal ? before[j] : total)], acc);
                 var rows = new float[handles[r].Q.Rows * heads * dim];
                 backend.DownloadOutputRows(acc, 0, rows);
                 int at = 0;
@@ -133,16 +123,6 @@ public sealed class LinearBackendTests
                 qh.Dispose();
                 kvh.Dispose();
             }
-        }
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double magnitude = Math.Max(expected.Length == 0 ? 0 : expected.Max(Math.Abs), 1e-6);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * magnitude, $"{what}[{i}] = {actual[i]} but the folded span states give {expected[i]}");
         }
     }
 

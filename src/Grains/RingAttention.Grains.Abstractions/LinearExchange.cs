@@ -19,12 +19,4 @@ public enum LinearExchange
     /// hop, but the hops are sequential.
     /// </summary>
     Ring = 1,
-
-    /// <summary>
-    /// Causal only: shards one after another. The owner of span j waits for the state before j, computes its o from it
-    /// (the pass that computes o advances the state through the span anyway) and hands the state after its span to the
-    /// next owner. No separate state pass — half the state work of <see cref="Gather"/> and <see cref="Ring"/> — but the
-    /// outputs run in sequence: for shards that share a device, whose kernels take turns on it anyway (ADR 17).
-    /// </summary>
-    Chain = 2,
 }

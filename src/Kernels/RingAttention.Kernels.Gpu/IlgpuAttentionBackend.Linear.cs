@@ -53,8 +53,8 @@ public abstract partial class IlgpuAttentionBackend
         return states;
     }
 
-    public IReadOnlyList<LinearState> LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<LinearState> incoming,
-        DeviceAccumulator output, bool statesAfter = false, CancellationToken cancellationToken = default)
+    public void LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<LinearState> incoming,
+        DeviceAccumulator output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(incoming);
@@ -68,11 +68,10 @@ public abstract partial class IlgpuAttentionBackend
 
         if (spec.HeadDim > LinearKernels.MaxDim)
         {
-            return OnHost(spec, q, kv, incoming, acc, statesAfter);
+            OnHost(spec, q, kv, incoming, acc);
+            return;
         }
 
-        // Causal, the carry after a span's last piece is its incoming state advanced through the span.
-        var after = new List<LinearState>();
         using var linear = new LinearLaunch(this, spec);
         int row = 0;
         for (int j = 0; j < incoming.Count; j++)
@@ -92,25 +91,17 @@ public abstract partial class IlgpuAttentionBackend
                 linear.Output(p, q, kv, acc);
             }
 
-            if (statesAfter && spec.Causal)
-            {
-                after.Add(linear.DownloadCarry(incoming[j].Tokens + count));
-            }
-
             row += count;
         }
 
         Accelerator.DefaultStream.Synchronize();
-        return after;
     }
 
     /// <summary>
     /// Head dims the kernels do not tile: the rows come to the host and <see cref="CpuAttentionBackend"/>'s linear path
-    /// computes them; o goes back into the accumulator. Returns the span states when asked for them (no queries), else
-    /// the states after the spans when <paramref name="statesAfter"/>.
+    /// computes them; o goes back into the accumulator. Returns the span states when asked for them (no queries).
     /// </summary>
-    private List<LinearState> OnHost(LinearAttentionSpec spec, IlgpuRows? q, IlgpuKeyValues kv, IReadOnlyList<LinearState>? incoming, IlgpuAccumulator? acc,
-        bool statesAfter = false)
+    private List<LinearState> OnHost(LinearAttentionSpec spec, IlgpuRows? q, IlgpuKeyValues kv, IReadOnlyList<LinearState>? incoming, IlgpuAccumulator? acc)
     {
         using var cpu = new CpuAttentionBackend();
         using var hostKv = cpu.AllocateKeyValues(kv.Type, kv.Heads, kv.HeadDim, kv.Spans);
@@ -124,12 +115,12 @@ public abstract partial class IlgpuAttentionBackend
         using var hostQ = cpu.AllocateRows(q.Type, q.Heads, q.HeadDim, q.Spans);
         CopyFromDevice(q, 0, hostQ.HostMemory!.Value.Span);
         using var hostO = cpu.CreateAccumulator(acc.Rows, acc.Heads, acc.HeadDim);
-        var after = cpu.LinearOutput(spec, hostQ, hostKv, incoming, hostO, statesAfter);
+        cpu.LinearOutput(spec, hostQ, hostKv, incoming, hostO);
         float[] o = new float[(long)acc.Rows * acc.Heads * acc.HeadDim];
         cpu.DownloadOutputRows(hostO, 0, o);
         acc.Output.SubView(0, o.Length).CopyFromCPU(o);
         Accelerator.DefaultStream.Synchronize();
-        return [.. after];
+        return [];
     }
 
     /// <summary>The buffers and launches of one linear-attention call: decay, the carried state, a piece's chunk states.</summary>

@@ -108,10 +108,8 @@ public interface IAttentionBackend : IDisposable
     /// <summary>
     /// Linear attention, step 2: o of <paramref name="queries"/> (the same spans as <paramref name="keyValues"/>) into the
     /// output part of <paramref name="output"/> (its lse is left as is). Span j starts from <paramref name="incoming"/>[j]:
-    /// causal, the state of every token before the span; not causal, the whole sequence's. With
-    /// <paramref name="statesAfter"/> (causal), returns the state after each span (its incoming state with the span's
-    /// keys folded in: what the next span starts from); otherwise an empty list.
+    /// causal, the state of every token before the span; not causal, the whole sequence's.
     /// </summary>
-    IReadOnlyList<Linear.LinearState> LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<Linear.LinearState> incoming,
-        DeviceAccumulator output, bool statesAfter = false, CancellationToken cancellationToken = default);
+    void LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<Linear.LinearState> incoming,
+        DeviceAccumulator output, CancellationToken cancellationToken = default);
 }

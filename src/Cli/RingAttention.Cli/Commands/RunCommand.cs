@@ -90,7 +90,7 @@ public sealed class RunSettings : ClusterSettings
     public bool NoNormalize { get; init; }
 
     [CommandOption("--exchange <HOW>")]
-    [Description("linear attention: how shards share their states: gather (one round, default), ring (prefixes passed along the shards) or chain (causal: shards one after another, no separate state pass; for shards sharing a device)")]
+    [Description("linear attention: how shards share their states: gather (one round, default) or ring (prefixes passed along the shards)")]
     [DefaultValue("gather")]
     public string Exchange { get; init; } = "gather";
 
@@ -99,7 +99,7 @@ public sealed class RunSettings : ClusterSettings
         : Attention is not ("softmax" or "linear") ? ValidationResult.Error($"--attention must be softmax or linear but is '{Attention}'")
         : Attention == "softmax" && (Decay is not null || NoNormalize || FeatureMap != "elu1" || Exchange != "gather")
             ? ValidationResult.Error("--feature-map, --decay, --no-normalize and --exchange are for --attention linear")
-        : Exchange is not ("gather" or "ring" or "chain") ? ValidationResult.Error($"--exchange must be gather, ring or chain but is '{Exchange}'")
+        : Exchange is not ("gather" or "ring") ? ValidationResult.Error($"--exchange must be gather or ring but is '{Exchange}'")
         : Decay is not null && Decay != "tensor" && !float.TryParse(Decay, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)
             ? ValidationResult.Error($"--decay must be a number in (0, 1] or 'tensor' but is '{Decay}'")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
@@ -142,7 +142,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             Decay = settings.Decay is null or "tensor" ? null : [float.Parse(settings.Decay, System.Globalization.CultureInfo.InvariantCulture)],
             DecayFromInput = settings.Decay == "tensor",
             Normalize = !settings.NoNormalize,
-            Exchange = settings.Exchange switch { "ring" => LinearExchange.Ring, "chain" => LinearExchange.Chain, _ => LinearExchange.Gather },
+            Exchange = settings.Exchange == "ring" ? LinearExchange.Ring : LinearExchange.Gather,
             // A job whose CLI dies is cancelled by the cluster after this long without a status call (unless detached).
             ClientLeaseSeconds = settings.Detach ? null : settings.Lease,
         };

@@ -124,17 +124,14 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     public Task<IReadOnlyList<Kernels.Linear.LinearState>> LinearSpanStatesAsync(LinearAttentionSpec spec, DeviceKeyValues keyValues, CancellationToken ct) =>
         OnComputeLaneAsync(resident => resident.LinearSpanStates(spec, keyValues, ct), ct);
 
-    /// <summary>
-    /// Compute lane: linear attention's o of the shard's rows, each span from its incoming state; returns the kernels'
-    /// time and, with <paramref name="statesAfter"/>, the state after each span (the chain exchange passes it on).
-    /// </summary>
-    public Task<(TimeSpan Kernel, IReadOnlyList<Kernels.Linear.LinearState> After)> LinearOutputAsync(LinearAttentionSpec spec, DeviceRows queries,
-        DeviceKeyValues keyValues, IReadOnlyList<Kernels.Linear.LinearState> incoming, DeviceAccumulator output, bool statesAfter, CancellationToken ct) =>
+    /// <summary>Compute lane: linear attention's o of the shard's rows, each span from its incoming state; returns the kernels' time.</summary>
+    public Task<TimeSpan> LinearOutputAsync(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues,
+        IReadOnlyList<Kernels.Linear.LinearState> incoming, DeviceAccumulator output, CancellationToken ct) =>
         OnComputeLaneAsync(resident =>
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            var after = resident.LinearOutput(spec, queries, keyValues, incoming, output, statesAfter, ct);
-            return (System.Diagnostics.Stopwatch.GetElapsedTime(start), after);
+            resident.LinearOutput(spec, queries, keyValues, incoming, output, ct);
+            return System.Diagnostics.Stopwatch.GetElapsedTime(start);
         }, ct);
 
     private Task<T> OnComputeLaneAsync<T>(Func<IAttentionBackend, T> work, CancellationToken ct) => OnLaneAsync(_turn, work, ct);

@@ -37,11 +37,6 @@ public static class LinearJobRules
             throw new SpecValidationException("queries", "linear attention reads q, k and v from one input file: leave --queries out");
         }
 
-        if (spec.Exchange == LinearExchange.Chain && !spec.Causal)
-        {
-            throw new SpecValidationException("exchange", "the chain exchange passes the state before each shard's tokens, which only a causal job reads: use --exchange gather or ring without --causal");
-        }
-
         if (spec.DecayFromInput && spec.Decay is not null)
         {
             throw new SpecValidationException("decay", "give the decay as values or read it from the input file's decay tensor, not both");

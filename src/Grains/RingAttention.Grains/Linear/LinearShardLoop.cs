@@ -36,9 +36,7 @@ public sealed class LinearShardLoop(ShardPlan plan, RingLoopContext context, Lin
             // Causal, nobody reads the state of the sequence's last span: a shard that owns only that one skips the pass.
             var order = new LinearSpanOrder(plan.ShardSpans);
             int[] sequence = order.OfShard(plan.Index, plan.OwnSpans.Count);
-            // The chain computes no state pass at all: the output pass advances the state it hands on.
-            bool chain = spec.Causal && plan.Spec.Exchange == LinearExchange.Chain;
-            bool read = !chain && (!spec.Causal || sequence.Any(j => j >= 0 && j < order.Count - 1));
+            bool read = !spec.Causal || sequence.Any(j => j >= 0 && j < order.Count - 1);
             var own = read
                 ? await device.LinearSpanStatesAsync(spec, keyValues.Handle, ct)
                 : [.. plan.OwnSpans.Select(span => Unread(spec, span.Count))];
@@ -47,20 +45,13 @@ public sealed class LinearShardLoop(ShardPlan plan, RingLoopContext context, Lin
 
             var wait = Stopwatch.StartNew();
             var exchange = new LinearExchangeContext(plan, spec, order, inbox, context.StepTimeout, send, _counters);
-            var incoming = chain
-                ? await LinearStateExchange.ChainIncomingAsync(exchange, plan.OwnSpans.Count, ct)
-                : await LinearStateExchange.RunAsync(exchange, own, ct);
+            var incoming = await LinearStateExchange.RunAsync(exchange, own, ct);
             _counters.Waited(wait.Elapsed.TotalSeconds);
             await context.ReportStep(2 * plan.Count / 3, _counters.Snapshot());
 
             output = await device.CreateAccumulatorAsync(queries.Rows, spec.Heads, spec.HeadDim, ct);
-            var (kernel, after) = await device.LinearOutputAsync(spec, queries, keyValues.Handle, incoming, output, statesAfter: chain, ct);
+            var kernel = await device.LinearOutputAsync(spec, queries, keyValues.Handle, incoming, output, ct);
             _counters.Stepped(kernel.TotalSeconds);
-            if (chain)
-            {
-                await LinearStateExchange.ChainPassAsync(exchange, after);
-            }
-
             _counters.Ringed(ring.Elapsed.TotalSeconds);
             var result = new ShardResult(device, output);
             output = null;

@@ -122,45 +122,6 @@ public static class LinearStateExchange
         return incoming;
     }
 
-    /// <summary>
-    /// Chain (<see cref="LinearExchange.Chain"/>, causal): the state each of this shard's spans starts from, from the
-    /// owner of the span before it (span 0 starts empty). A shard holds one span (linear jobs run contiguous): the state
-    /// after a span exists only once that span's output has run, so a second span of the same shard could not wait for it.
-    /// </summary>
-    public static async Task<LinearState[]> ChainIncomingAsync(LinearExchangeContext context, int spans, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        int[] sequence = context.Order.OfShard(context.Plan.Index, spans);
-        if (sequence.Count(j => j >= 0) > 1)
-        {
-            throw new InvalidOperationException($"the chain exchange runs one span a shard; shard {context.Plan.Index} has {sequence.Count(j => j >= 0)}");
-        }
-
-        var incoming = new LinearState[spans];
-        for (int local = 0; local < spans; local++)
-        {
-            incoming[local] = sequence[local] <= 0 ? LinearState.Empty(context.Spec) : await TakeAsync(context, sequence[local], ct).ConfigureAwait(false);
-        }
-
-        return incoming;
-    }
-
-    /// <summary>Chain: the state after each of this shard's spans to the owner of the next span.</summary>
-    public static async Task ChainPassAsync(LinearExchangeContext context, IReadOnlyList<LinearState> after)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(after);
-        int[] sequence = context.Order.OfShard(context.Plan.Index, after.Count);
-        for (int local = 0; local < after.Count; local++)
-        {
-            int j = sequence[local];
-            if (j >= 0 && j + 1 < context.Order.Count)
-            {
-                await SendAsync(context, context.Order.Owner(j + 1), j + 1, after[local]).ConfigureAwait(false);
-            }
-        }
-    }
-
     /// <summary>States 0..count−1 folded in sequence order.</summary>
     private static LinearState Fold(LinearAttentionSpec spec, LinearState[] states, int count)
     {

@@ -24,8 +24,8 @@ public sealed partial class CpuAttentionBackend
         return states;
     }
 
-    public IReadOnlyList<LinearState> LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<LinearState> incoming,
-        DeviceAccumulator output, bool statesAfter = false, CancellationToken cancellationToken = default)
+    public void LinearOutput(LinearAttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, IReadOnlyList<LinearState> incoming,
+        DeviceAccumulator output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(incoming);
@@ -38,24 +38,14 @@ public sealed partial class CpuAttentionBackend
         }
 
         int row = 0, rowElements = spec.Heads * spec.HeadDim;
-        var after = new List<LinearState>();
         for (int j = 0; j < incoming.Count; j++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int count = kv.Keys.Spans[j].Count;
             float[] qj = Widen(q, row, count), k = Widen(kv.Keys, row, count), v = Widen(kv.Values, row, count);
             CpuLinearAttention.Output(spec, qj, k, v, count, incoming[j], o.AsSpan(row * rowElements, count * rowElements));
-            if (statesAfter && spec.Causal)
-            {
-                var state = incoming[j].Clone();
-                state.Append(spec, CpuLinearAttention.LocalState(spec, k, v, count));
-                after.Add(state);
-            }
-
             row += count;
         }
-
-        return after;
     }
 
     /// <summary>Rows [first, first + count) of <paramref name="rows"/> as float32.</summary>

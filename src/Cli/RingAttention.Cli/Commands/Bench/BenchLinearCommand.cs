@@ -41,7 +41,7 @@ public sealed class BenchLinearSettings : EmbeddedDeviceSettings
     public string Shards { get; init; } = "1,8";
 
     [CommandOption("--exchange <LIST>")]
-    [Description("state exchanges to compare: gather, ring, chain")]
+    [Description("state exchanges to compare: gather, ring")]
     [DefaultValue("gather,ring")]
     public string Exchange { get; init; } = "gather,ring";
 
@@ -78,8 +78,7 @@ public sealed class BenchLinearCommand : AsyncCommand<BenchLinearSettings>
         {
             "gather" => LinearExchange.Gather,
             "ring" => LinearExchange.Ring,
-            "chain" => LinearExchange.Chain,
-            _ => throw new SpecValidationException("exchange", $"--exchange takes gather, ring and chain, not '{e}'"),
+            _ => throw new SpecValidationException("exchange", $"--exchange takes gather and ring, not '{e}'"),
         }).ToArray();
         var type = LayoutParser.ParseDType(settings.DType);
         var target = ClusterTarget.Resolve(ClusterTarget.EmbeddedName, null, 1, null, null, null, settings.MaxJobMemory, settings.Device);
