@@ -36,8 +36,11 @@ public sealed partial class MembershipTableWatch(SiloHostOptions host, IHostAppl
             {
                 missing = await redis.GetDatabase().KeyExistsAsync(key) ? 0 : missing + 1;
             }
-            catch (RedisException)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
+                // Unreachable or slow Redis (RedisTimeoutException is a TimeoutException, not a RedisException): not a
+                // missing table. Escaping here stopped the silo for good (a BackgroundService failure stops the host with
+                // an exit code the supervisor does not restart): seen in the Redis kill drill.
                 continue;
             }
 
