@@ -6,32 +6,9 @@ using RingAttention.Silo;
 
 namespace RingAttention.Cluster.Tests;
 
-/// <summary>One embedded cluster with a cluster token, shared by the tests of <see cref="ClusterTokenTests"/>.</summary>
-public sealed class TokenClusterFixture : IAsyncLifetime
-{
-    public const string Token = "a-cluster-token-of-some-length";
-
-    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("ringattn-token-").FullName;
-
-    public EmbeddedCluster Cluster { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Cluster = await EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
-    {
-        Silos = 2,
-        Device = "cpu",
-        ClusterToken = Token,
-        AllowedRoots = [Directory],
-    });
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.DisposeAsync();
-        System.IO.Directory.Delete(Directory, recursive: true);
-    }
-}
-
 /// <summary>A cluster with a token serves only clients that present it; the silos' own calls need none.</summary>
-public sealed class ClusterTokenTests(TokenClusterFixture fixture) : IClassFixture<TokenClusterFixture>
+/// <remarks>On <see cref="ApiClusterFixture"/>'s cluster: 2 silos with a token (it also serves the HTTP API).</remarks>
+public sealed class ClusterTokenTests(ApiClusterFixture fixture) : IClassFixture<ApiClusterFixture>
 {
     [Fact]
     public async Task Submit_ClientWithToken_Completes()
@@ -42,7 +19,7 @@ public sealed class ClusterTokenTests(TokenClusterFixture fixture) : IClassFixtu
 
     [Theory]
     [InlineData(null)]
-    [InlineData("a-wrong-token-of-the-same-len")]
+    [InlineData("a-wrong-token-same-lengthxx")]
     public async Task Submit_ClientWithoutTheToken_RefusedAndNothingWritten(string? token)
     {
         await using var stranger = await RingAttentionClient.ConnectAsync(
