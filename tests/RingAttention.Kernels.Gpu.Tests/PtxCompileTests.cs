@@ -84,6 +84,26 @@ public sealed class PtxCompileTests
         Assert.DoesNotContain(".local", mergePtx, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The linear-attention tensor-core kernels: their products are TF32 mma in registers after the PTX rewrite. ILGPU
+    /// keeps the k-step loops as loops, so the text holds one k-step of each product: a chunk state's 16 n-tiles (two
+    /// halves of 8), and in the output kernel 4 n-tiles of the state product, one score tile and 4 n-tiles of P·V.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(LinearTensorKernels.ChunkStates), 16)]
+    [InlineData(nameof(LinearTensorKernels.Output), 4 + 1 + 4)]
+    public void LinearTensorKernels_CompileToPtx_WithTf32MmaInRegisters(string name, int mmas)
+    {
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.Release));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
+        var method = name == nameof(LinearTensorKernels.Output) ? CudaAttentionBackend.Tf32Output : CudaAttentionBackend.Tf32States;
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization(LinearTensorKernels.Threads, 2));
+        string? patched = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
+        Assert.NotNull(patched);
+        Assert.DoesNotContain(".local", patched, StringComparison.Ordinal);
+        Assert.Equal(mmas, Count(patched, "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"));
+    }
+
     private static int Count(string text, string what)
     {
         int n = 0;

@@ -67,5 +67,28 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
         return (stream, config, p, q, chunks, partialO, partialLse) => run(stream, config, p, q, chunks, partialO, partialLse);
     }
 
+    /// <summary>The linear-attention chunk products as TF32 mma (sm_80 and later), loaded through the PTX rewrite.</summary>
+    private protected override LinearTensorLaunchers? LoadLinearTensorKernels()
+    {
+        if (!UseTensorCores)
+        {
+            return null;
+        }
+
+        var accelerator = (CudaAccelerator)Accelerator;
+        var specialization = new KernelSpecialization(LinearTensorKernels.Threads, 2);
+        var states = PtxPatch.Load(accelerator, Tf32States, specialization, sm90a: false, out _);
+        var output = PtxPatch.Load(accelerator, Tf32Output, specialization, sm90a: false, out _);
+        return new LinearTensorLaunchers(
+            states.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>>(),
+            output.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>());
+    }
+
+    internal static System.Reflection.MethodInfo Tf32States =>
+        ((Action<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>)LinearTensorKernels.ChunkStates<PtxTf32Mma>).Method;
+
+    internal static System.Reflection.MethodInfo Tf32Output =>
+        ((Action<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>)LinearTensorKernels.Output<PtxTf32Mma>).Method;
+
     private protected override void DisposeKernels() => _flash.Dispose();
 }

@@ -22,6 +22,36 @@ public abstract partial class IlgpuAttentionBackend
     private Action<KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>? _linearStates;
     private Action<Index1D, LinearParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _linearScan;
     private Action<KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _linearOutput;
+    private LinearTensorLaunchers? _linearTensor;
+    private bool _linearTensorLoaded;
+
+    /// <summary>Tests: run the tensor-core linear kernels with <see cref="WarpTf32Mma"/> (needs 32-lane warps: ILGPU's CPU
+    /// accelerator of kind Nvidia), where this accelerator has no tensor cores.</summary>
+    internal bool LinearWarpMma { get; set; }
+
+    /// <summary>The tensor-core launches of <see cref="LinearTensorKernels"/> (chunk states, output).</summary>
+    private protected sealed record LinearTensorLaunchers(
+        Action<AcceleratorStream, KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>> States,
+        Action<AcceleratorStream, KernelConfig, LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Output);
+
+    /// <summary>The tensor-core linear kernels of this accelerator, or null (then the float32 kernels run): here only
+    /// the warp-shuffle product for tests; <see cref="CudaAttentionBackend"/> loads the mma one.</summary>
+    private protected virtual LinearTensorLaunchers? LoadLinearTensorKernels() => LinearWarpMma
+        ? new LinearTensorLaunchers(
+            Accelerator.LoadKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(LinearTensorKernels.ChunkStates<WarpTf32Mma>),
+            Accelerator.LoadKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearTensorKernels.Output<WarpTf32Mma>))
+        : null;
+
+    private LinearTensorLaunchers? LinearTensor()
+    {
+        if (!_linearTensorLoaded)
+        {
+            _linearTensor = LoadLinearTensorKernels();
+            _linearTensorLoaded = true;
+        }
+
+        return _linearTensor;
+    }
 
     public IReadOnlyList<LinearState> LinearSpanStates(LinearAttentionSpec spec, DeviceKeyValues keyValues, CancellationToken cancellationToken = default)
     {
@@ -130,6 +160,8 @@ public abstract partial class IlgpuAttentionBackend
         private readonly LinearAttentionSpec _spec;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _decayLog2;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _carry;
+        // f16 and bf16 rows: the chunk products on tensor cores where the backend has them (TF32 is exact for both).
+        private readonly LinearTensorLaunchers? _tensor;
         // From the backend's pool: the shards of a job on one device, and a shard's two calls, reuse one pair.
         private MemoryBuffer1D<byte, Stride1D.Dense>? _states;
         private MemoryBuffer1D<byte, Stride1D.Dense>? _prefix;
@@ -145,6 +177,7 @@ public abstract partial class IlgpuAttentionBackend
             float[] log2 = [.. Enumerable.Range(0, spec.Heads).Select(h => (float)Math.Log2(spec.DecayOf(h)))];
             _decayLog2 = accelerator.Allocate1D(log2);
             _carry = accelerator.Allocate1D<float>((long)spec.StateHeads * StateFloats);
+            _tensor = spec.DType is Tensors.ElementType.F16 or Tensors.ElementType.BF16 ? owner.LinearTensor() : null;
         }
 
         private int StateFloats => (_spec.HeadDim * _spec.HeadDim) + _spec.HeadDim;
@@ -202,9 +235,15 @@ public abstract partial class IlgpuAttentionBackend
             _states ??= _owner.Pool.Rent(bytes, $"linear chunk states ({bytes:N0} B)");
             _prefix ??= _owner.Pool.Rent(bytes, $"linear state prefixes ({bytes:N0} B)");
             var (k, v) = KeyValueViews(kv);
+            var grid = new Index3D(p.Chunks, p.StateHeads, 1);
+            if (_tensor is not null)
+            {
+                _tensor.States(_owner.Accelerator.DefaultStream, new KernelConfig(grid, new Index3D(LinearTensorKernels.Threads, 1, 1)), p, k, v, _decayLog2.View, Floats(_states));
+                return;
+            }
+
             int threads = Threads(((p.HeadDim + 7) / 8) * 32, 512);
-            _owner._linearStates!(new KernelConfig(new Index3D(p.Chunks, p.StateHeads, 1), new Index3D(threads, 1, 1)),
-                p, k, v, _decayLog2.View, Floats(_states));
+            _owner._linearStates!(new KernelConfig(grid, new Index3D(threads, 1, 1)), p, k, v, _decayLog2.View, Floats(_states));
         }
 
         public void Scan(LinearParams p) =>
@@ -214,11 +253,17 @@ public abstract partial class IlgpuAttentionBackend
         {
             var (k, v) = KeyValueViews(kv);
             var qView = q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16)).Cast<ushort>();
-            int threads = Threads(LinearKernels.OutputItems, 256);
             ArrayView<float> states = _spec.Causal ? Floats(_prefix!) : _carry.View.AsContiguous();
-            _owner._linearOutput!(
-                new KernelConfig(new Index3D(p.Chunks * (LinearKernels.Chunk / LinearKernels.OutputRows), p.Heads, 1), new Index3D(threads, 1, 1)),
-                p, qView, k, v, _decayLog2.View, states, acc.Output);
+            var grid = new Index3D(p.Chunks * (LinearKernels.Chunk / LinearKernels.OutputRows), p.Heads, 1);
+            if (_tensor is not null)
+            {
+                _tensor.Output(_owner.Accelerator.DefaultStream, new KernelConfig(grid, new Index3D(LinearTensorKernels.Threads, 1, 1)),
+                    p, qView, k, v, _decayLog2.View, states, acc.Output);
+                return;
+            }
+
+            int threads = Threads(LinearKernels.OutputItems, 256);
+            _owner._linearOutput!(new KernelConfig(grid, new Index3D(threads, 1, 1)), p, qView, k, v, _decayLog2.View, states, acc.Output);
         }
 
         private static ArrayView<float> Floats(MemoryBuffer1D<byte, Stride1D.Dense> buffer) => buffer.View.AsContiguous().Cast<float>();
