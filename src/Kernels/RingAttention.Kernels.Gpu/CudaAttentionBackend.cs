@@ -85,10 +85,10 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     }
 
     internal static System.Reflection.MethodInfo Tf32States =>
-        ((Action<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>)LinearTensorKernels.ChunkStates<PtxTf32Mma>).Method;
+        ((Action<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>)LinearTensorKernels.ChunkStates<PtxTf32Mma, PtxMath>).Method;
 
     internal static System.Reflection.MethodInfo Tf32Output =>
-        ((Action<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>)LinearTensorKernels.Output<PtxTf32Mma>).Method;
+        ((Action<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>)LinearTensorKernels.Output<PtxTf32Mma, PtxMath>).Method;
 
     private protected override void DisposeKernels() => _flash.Dispose();
 }

@@ -38,8 +38,8 @@ public abstract partial class IlgpuAttentionBackend
     /// the warp-shuffle product for tests; <see cref="CudaAttentionBackend"/> loads the mma one.</summary>
     private protected virtual LinearTensorLaunchers? LoadLinearTensorKernels() => LinearWarpMma
         ? new LinearTensorLaunchers(
-            Accelerator.LoadKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(LinearTensorKernels.ChunkStates<WarpTf32Mma>),
-            Accelerator.LoadKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearTensorKernels.Output<WarpTf32Mma>))
+            Accelerator.LoadKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(LinearTensorKernels.ChunkStates<WarpTf32Mma, PortableMath>),
+            Accelerator.LoadKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearTensorKernels.Output<WarpTf32Mma, PortableMath>))
         : null;
 
     private LinearTensorLaunchers? LinearTensor()
@@ -160,7 +160,8 @@ public abstract partial class IlgpuAttentionBackend
         private readonly LinearAttentionSpec _spec;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _decayLog2;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _carry;
-        // f16 and bf16 rows: the chunk products on tensor cores where the backend has them (TF32 is exact for both).
+        // f16 and bf16 rows, head dims in quads: the chunk products on tensor cores where the backend has them (TF32 is
+        // exact for both).
         private readonly LinearTensorLaunchers? _tensor;
         // From the backend's pool: the shards of a job on one device, and a shard's two calls, reuse one pair.
         private MemoryBuffer1D<byte, Stride1D.Dense>? _states;
@@ -177,7 +178,7 @@ public abstract partial class IlgpuAttentionBackend
             float[] log2 = [.. Enumerable.Range(0, spec.Heads).Select(h => (float)Math.Log2(spec.DecayOf(h)))];
             _decayLog2 = accelerator.Allocate1D(log2);
             _carry = accelerator.Allocate1D<float>((long)spec.StateHeads * StateFloats);
-            _tensor = spec.DType is Tensors.ElementType.F16 or Tensors.ElementType.BF16 ? owner.LinearTensor() : null;
+            _tensor = spec.DType is Tensors.ElementType.F16 or Tensors.ElementType.BF16 && spec.HeadDim % 4 == 0 ? owner.LinearTensor() : null;
         }
 
         private int StateFloats => (_spec.HeadDim * _spec.HeadDim) + _spec.HeadDim;

@@ -7,8 +7,7 @@ namespace RingAttention.Kernels.Gpu;
 /// Global rows into the shared slices of <see cref="LinearKernels"/> (<see cref="LinearKernels.Slice"/> rows ×
 /// <see cref="LinearKernels.MaxDim"/> columns, padded stride), eight loads in flight a thread: a load and the shared
 /// store that needs it one element at a time left each warp waiting out a memory latency per element, which is what
-/// bounded the output kernel (NOTES v8c). Elements past the rows or the head dim are stored as 0. With tf32, values are
-/// stored rounded to TF32 for <see cref="LinearTensorKernels"/>' tensor-core products.
+/// bounded the output kernel (NOTES v8c). Elements past the rows or the head dim are stored as 0.
 /// </summary>
 internal static class LinearStaging
 {
@@ -21,7 +20,7 @@ internal static class LinearStaging
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Rows(ArrayView<float> slice, int stride, ArrayView<ushort> x, LinearParams p, int first, int count, int heads, int head,
-        bool phi, int last, float log2g, bool tf32 = false)
+        bool phi, int last, float log2g)
     {
         int step = Group.DimX;
         for (int e0 = Group.IdxX; e0 < Elements; e0 += 8 * step)
@@ -34,20 +33,20 @@ internal static class LinearStaging
             uint b5 = Bits(x, p, first, count, heads, head, e0 + (5 * step));
             uint b6 = Bits(x, p, first, count, heads, head, e0 + (6 * step));
             uint b7 = Bits(x, p, first, count, heads, head, e0 + (7 * step));
-            PutRow(slice, stride, p, count, e0, b0, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + step, b1, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + (2 * step), b2, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + (3 * step), b3, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + (4 * step), b4, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + (5 * step), b5, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + (6 * step), b6, phi, last, log2g, tf32);
-            PutRow(slice, stride, p, count, e0 + (7 * step), b7, phi, last, log2g, tf32);
+            PutRow(slice, stride, p, count, e0, b0, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + step, b1, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + (2 * step), b2, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + (3 * step), b3, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + (4 * step), b4, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + (5 * step), b5, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + (6 * step), b6, phi, last, log2g);
+            PutRow(slice, stride, p, count, e0 + (7 * step), b7, phi, last, log2g);
         }
     }
 
     /// <summary>Rows [i0, i0 + count) of a D × D state (float32) at <paramref name="b"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void State(ArrayView<float> slice, int stride, ArrayView<float> states, long b, int i0, int count, int d, bool tf32 = false)
+    public static void State(ArrayView<float> slice, int stride, ArrayView<float> states, long b, int i0, int count, int d)
     {
         int step = Group.DimX;
         for (int e0 = Group.IdxX; e0 < Elements; e0 += 8 * step)
@@ -60,14 +59,14 @@ internal static class LinearStaging
             float x5 = StateAt(states, b, i0, count, d, e0 + (5 * step));
             float x6 = StateAt(states, b, i0, count, d, e0 + (6 * step));
             float x7 = StateAt(states, b, i0, count, d, e0 + (7 * step));
-            Put(slice, stride, e0, tf32 ? Tf32.Round(x0) : x0);
-            Put(slice, stride, e0 + step, tf32 ? Tf32.Round(x1) : x1);
-            Put(slice, stride, e0 + (2 * step), tf32 ? Tf32.Round(x2) : x2);
-            Put(slice, stride, e0 + (3 * step), tf32 ? Tf32.Round(x3) : x3);
-            Put(slice, stride, e0 + (4 * step), tf32 ? Tf32.Round(x4) : x4);
-            Put(slice, stride, e0 + (5 * step), tf32 ? Tf32.Round(x5) : x5);
-            Put(slice, stride, e0 + (6 * step), tf32 ? Tf32.Round(x6) : x6);
-            Put(slice, stride, e0 + (7 * step), tf32 ? Tf32.Round(x7) : x7);
+            Put(slice, stride, e0, x0);
+            Put(slice, stride, e0 + step, x1);
+            Put(slice, stride, e0 + (2 * step), x2);
+            Put(slice, stride, e0 + (3 * step), x3);
+            Put(slice, stride, e0 + (4 * step), x4);
+            Put(slice, stride, e0 + (5 * step), x5);
+            Put(slice, stride, e0 + (6 * step), x6);
+            Put(slice, stride, e0 + (7 * step), x7);
         }
     }
 
@@ -93,7 +92,7 @@ internal static class LinearStaging
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PutRow(ArrayView<float> slice, int stride, LinearParams p, int count, int e, uint bits, bool phi, int last, float log2g, bool tf32)
+    private static void PutRow(ArrayView<float> slice, int stride, LinearParams p, int count, int e, uint bits, bool phi, int last, float log2g)
     {
         if (e >= Elements)
         {
@@ -107,7 +106,6 @@ internal static class LinearStaging
             value = p.DType == 0 ? Interop.IntAsFloat(bits) : p.DType == 2 ? Interop.IntAsFloat(bits << 16) : PortableKernel.HalfBitsToSingle(bits);
             value = phi ? LinearKernels.Phi(p.FeatureMap, value) : value;
             value = log2g != 0f ? value * SoftMath.Exp2((last - t) * log2g) : value;
-            value = tf32 ? Tf32.Round(value) : value;
         }
 
         slice[(t * stride) + col] = value;

@@ -4,8 +4,8 @@ using ILGPU;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// The two GEMM-shaped launches of <see cref="LinearKernels"/> on tensor cores (f16 and bf16 rows, head dim ≤
-/// <see cref="LinearKernels.MaxDim"/>): the same chunkwise form, launch grids and buffers (<see cref="LinearKernels.Scan"/>
+/// The two GEMM-shaped launches of <see cref="LinearKernels"/> on tensor cores (f16 and bf16 rows, head dim a multiple
+/// of 4 up to <see cref="LinearKernels.MaxDim"/>, staged by <see cref="LinearQuadStaging"/>): the same chunkwise form, launch grids and buffers (<see cref="LinearKernels.Scan"/>
 /// is shared), with every product a TF32 mma (m16n8k8, float32 accumulation, <see cref="ITf32Mma"/>). Operands are
 /// staged in shared memory already rounded to TF32 (10 mantissa bits: φ(k)·γ^i, the state and the scores are not
 /// exact in 16-bit types; f16 and bf16 inputs are exact in TF32), so the only error over the float32 kernels is one
@@ -35,8 +35,9 @@ internal static class LinearTensorKernels
     /// alone, key τ of n weighted γ^(n − 1 − τ): S = (φ(K)·w)ᵀ V, warp w computing rows 16w … 16w + 15 of S over all
     /// columns (two halves of 8 n-tiles), 32 keys a shared slice.
     /// </summary>
-    public static void ChunkStates<TMma>(LinearParams p, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> decayLog2, ArrayView<float> states)
+    public static void ChunkStates<TMma, TMath>(LinearParams p, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> decayLog2, ArrayView<float> states)
         where TMma : struct, ITf32Mma
+        where TMath : struct, IMergeMath
     {
         var sk = SharedMemory.Allocate<float>(Slice * BStride);
         var sv = SharedMemory.Allocate<float>(Slice * BStride);
@@ -56,8 +57,8 @@ internal static class LinearTensorKernels
         {
             int count = n - t0 < Slice ? n - t0 : Slice;
             Group.Barrier();
-            LinearStaging.Rows(sk, BStride, k, p, first + t0, count, p.KvHeads, kvh, phi: true, last: n - 1 - t0, log2g, tf32: true);
-            LinearStaging.Rows(sv, BStride, v, p, first + t0, count, p.KvHeads, kvh, phi: false, last: 0, 0f, tf32: true);
+            LinearQuadStaging.Rows<TMath>(sk, BStride, k, p, first + t0, count, p.KvHeads, kvh, phi: true, last: n - 1 - t0, log2g);
+            LinearQuadStaging.Rows<TMath>(sv, BStride, v, p, first + t0, count, p.KvHeads, kvh, phi: false, last: 0, 0f);
             Group.Barrier();
             if (i0 < d)
             {
@@ -104,9 +105,10 @@ internal static class LinearTensorKernels
     /// scores P = φ(Q)·φ(K)ᵀ (warp w: rows as above, keys 8·(w / 2) … + 7), masked and decayed into shared memory, and
     /// P·V.
     /// </summary>
-    public static void Output<TMma>(LinearParams p, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> decayLog2,
+    public static void Output<TMma, TMath>(LinearParams p, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> decayLog2,
         ArrayView<float> states, ArrayView<float> o)
         where TMma : struct, ITf32Mma
+        where TMath : struct, IMergeMath
     {
         var sq = SharedMemory.Allocate<float>(Rows * AStride);
         var buffer = SharedMemory.Allocate<float>(Slice * BStride);
@@ -132,24 +134,27 @@ internal static class LinearTensorKernels
         int r0 = 16 * (warp & 1), j0 = 32 * (warp >> 1);
         var m = default(TMma);
 
-        LinearStaging.Rows(sq, AStride, q, p, first, rows, p.Heads, h, phi: true, last: 0, 0f, tf32: true);
+        LinearQuadStaging.Rows<TMath>(sq, AStride, q, p, first, rows, p.Heads, h, phi: true, last: 0, 0f);
         for (int i = Group.IdxX; i < MaxDim; i += Group.DimX)
         {
             sz[i] = i < d ? states[stateBase + ((long)d * d) + i] : 0f;
         }
 
         Group.Barrier();
-        if (Group.IdxX < Rows)
         {
-            // The state's share of the denominator, decayed to the row as the numerator is below.
-            int r = Group.IdxX;
+            // The state's share of the denominator, decayed to the row as the numerator is below: 8 lanes a row.
+            int r = Group.IdxX >> 3;
             float s = 0f;
-            for (int i = 0; i < d; i++)
+            for (int i = Group.IdxX & 7; i < d; i += 8)
             {
                 s += sq[(r * AStride) + i] * sz[i];
             }
 
-            den[r] = causal ? s * SoftMath.Exp2(((part * Rows) + r + 1) * log2g) : s;
+            s = SumOf8(s);
+            if ((Group.IdxX & 7) == 0)
+            {
+                den[r] = causal ? s * default(TMath).Exp2(((part * Rows) + r + 1) * log2g) : s;
+            }
         }
 
         var acc = default(Tiles4);
@@ -158,7 +163,7 @@ internal static class LinearTensorKernels
         {
             int count = d - i0 < Slice ? d - i0 : Slice;
             Group.Barrier();
-            LinearStaging.State(buffer, BStride, states, stateBase, i0, count, d, tf32: true);
+            LinearQuadStaging.State(buffer, BStride, states, stateBase, i0, count, d);
             Group.Barrier();
             if (columns)
             {
@@ -173,8 +178,8 @@ internal static class LinearTensorKernels
 
         if (causal)
         {
-            float top = SoftMath.Exp2(((part * Rows) + r0 + g + 1) * log2g);
-            float bottom = top * SoftMath.Exp2(8 * log2g);
+            float top = default(TMath).Exp2(((part * Rows) + r0 + g + 1) * log2g);
+            float bottom = top * default(TMath).Exp2(8 * log2g);
             acc = Scale(acc, top, bottom);
         }
 
@@ -183,7 +188,7 @@ internal static class LinearTensorKernels
         {
             int count = keys - s0 < Slice ? keys - s0 : Slice;
             Group.Barrier();
-            LinearStaging.Rows(buffer, AStride, k, p, chunkFirst + s0, count, p.KvHeads, kvh, phi: true, last: 0, 0f, tf32: true);
+            LinearQuadStaging.Rows<TMath>(buffer, AStride, k, p, chunkFirst + s0, count, p.KvHeads, kvh, phi: true, last: 0, 0f);
             Group.Barrier();
             var x = default(Tile4);
             for (int k0 = 0; k0 < d; k0 += 8)
@@ -196,12 +201,12 @@ internal static class LinearTensorKernels
 
             int row = (part * Rows) + r0 + g, key = s0 + n0 + (2 * t);
             int at = ((r0 + g) * PStride) + key;
-            sp[at] = Score(x.C0, row, key, log2g);
-            sp[at + 1] = Score(x.C1, row, key + 1, log2g);
-            sp[at + (8 * PStride)] = Score(x.C2, row + 8, key, log2g);
-            sp[at + (8 * PStride) + 1] = Score(x.C3, row + 8, key + 1, log2g);
+            sp[at] = Score<TMath>(x.C0, row, key, log2g);
+            sp[at + 1] = Score<TMath>(x.C1, row, key + 1, log2g);
+            sp[at + (8 * PStride)] = Score<TMath>(x.C2, row + 8, key, log2g);
+            sp[at + (8 * PStride) + 1] = Score<TMath>(x.C3, row + 8, key + 1, log2g);
             Group.Barrier();
-            LinearStaging.Rows(buffer, BStride, v, p, chunkFirst + s0, count, p.KvHeads, kvh, phi: false, last: 0, 0f, tf32: true);
+            LinearQuadStaging.Rows<TMath>(buffer, BStride, v, p, chunkFirst + s0, count, p.KvHeads, kvh, phi: false, last: 0, 0f);
             Group.Barrier();
             if (columns)
             {
@@ -215,16 +220,20 @@ internal static class LinearTensorKernels
         }
 
         Group.Barrier();
-        if (Group.IdxX < Rows)
+        if (keys > 0)
         {
-            int r = Group.IdxX;
-            float s = den[r];
-            for (int key = 0; key < keys; key++)
+            int r = Group.IdxX >> 3;
+            float s = 0f;
+            for (int key = Group.IdxX & 7; key < keys; key += 8)
             {
                 s += sp[(r * PStride) + key];
             }
 
-            den[r] = s;
+            s = SumOf8(s);
+            if ((Group.IdxX & 7) == 0)
+            {
+                den[r] += s;
+            }
         }
 
         Group.Barrier();
@@ -248,8 +257,18 @@ internal static class LinearTensorKernels
 
     /// <summary>A causal, decayed score rounded to TF32 (an A operand next): γ^(row − key) · x for a key at or before the row, else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Score(float x, int row, int key, float log2g) =>
-        key <= row ? Tf32.Round(x * SoftMath.Exp2((row - key) * log2g)) : 0f;
+    private static float Score<TMath>(float x, int row, int key, float log2g)
+        where TMath : struct, IMergeMath =>
+        key <= row ? Tf32.Round(x * default(TMath).Exp2((row - key) * log2g)) : 0f;
+
+    /// <summary>The sum over the 8 consecutive lanes of an aligned group (every lane gets it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumOf8(float s)
+    {
+        s += Warp.ShuffleXor(s, 1);
+        s += Warp.ShuffleXor(s, 2);
+        return s + Warp.ShuffleXor(s, 4);
+    }
 
     /// <summary>Eight n-tiles (64 columns from <paramref name="b"/>, B rows <see cref="BStride"/> apart) times one A fragment.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
