@@ -3,7 +3,8 @@
 # (synthetic inputs: each shard makes its rows on the device's host; the ring phase is what is compared), beside the
 # PyTorch chunkwise peer (bench/peers/torch_linear.py) on the same shape in the same call. Run on the device machine
 # from the repo root with .device/ringattn (bench/device-prepare.sh).
-#   PART=verify  linear jobs on the GPU (R 1, 3, 8; causal with decay and not; gather and ring) against float64
+#   PART=verify  linear jobs on the GPU (R 1, 3, 8; causal with decay and not; gather and ring) against float64, head dims
+#                $DIMS, dtypes $DTYPES (bf16, f16, f32)
 #   PART=bench   ours at $TOKENS (R in $SHARDS, both exchanges), softmax at $SOFTMAX_TOKENS, the peer at $PEER_TOKENS
 set -euo pipefail
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/ringattn-linear}; mkdir -p "$out" "$work"
@@ -11,14 +12,14 @@ cli=.device/ringattn/ringattn
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 case ${PART:-bench} in
   verify)
-    for dim in ${DIMS:-128 64}; do
+    for dtype in ${DTYPES:-bf16}; do for dim in ${DIMS:-128 64}; do
       in=$work/v$dim.safetensors
-      $cli gen --output $in --tokens 4099 --heads 8 --kv-heads 2 --head-dim $dim --dtype bf16 > /dev/null
+      $cli gen --output $in --tokens 4099 --heads 8 --kv-heads 2 --head-dim $dim --dtype $dtype > /dev/null
       for args in "--causal --decay 0.99 --shards 1" "--causal --decay 0.999 --shards 3 --exchange ring" "--shards 8" "--causal --shards 8 --no-normalize --feature-map identity"; do
         $cli run --inputs $in --output $work/o.safetensors --attention linear $args --force > "$out/verify-run.log" 2>&1 || { cat "$out/verify-run.log"; exit 1; }
         python3 bench/peers/torch_linear.py --verify $in $work/o.safetensors | tee -a "$out/verify.jsonl"
       done
-    done
+    done; done
     ;;
   bench)
     for t in ${PEER_TOKENS:-1048576}; do

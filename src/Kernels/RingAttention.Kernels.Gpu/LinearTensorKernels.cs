@@ -352,25 +352,3 @@ internal static class LinearTensorKernels
         }
     }
 }
-
-/// <summary>Four m16n8 accumulator fragments: 16 rows × 32 columns of a warp.</summary>
-internal struct Tiles4
-{
-    public Tile4 T0;
-    public Tile4 T1;
-    public Tile4 T2;
-    public Tile4 T3;
-}
-
-/// <summary>Eight m16n8 accumulator fragments: 16 rows × 64 columns of a warp.</summary>
-internal struct Tiles8
-{
-    public Tile4 T0;
-    public Tile4 T1;
-    public Tile4 T2;
-    public Tile4 T3;
-    public Tile4 T4;
-    public Tile4 T5;
-    public Tile4 T6;
-    public Tile4 T7;
-}

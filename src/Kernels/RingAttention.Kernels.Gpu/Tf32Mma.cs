@@ -5,27 +5,6 @@ using ILGPU.Runtime.Cuda;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// One m16n8 accumulator fragment of a warp (PTX's mma layout): lane (g = lane / 4, t = lane % 4) holds C[g][2t],
-/// C[g][2t + 1], C[g + 8][2t], C[g + 8][2t + 1].
-/// </summary>
-internal struct Tile4
-{
-    public float C0;
-    public float C1;
-    public float C2;
-    public float C3;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Tile4(float c0, float c1, float c2, float c3)
-    {
-        C0 = c0;
-        C1 = c1;
-        C2 = c2;
-        C3 = c3;
-    }
-}
-
-/// <summary>
 /// The warp-wide product C += A·B of a 16 × 8 (row-major) A and an 8 × 8 B in TF32 with float32 accumulation: PTX's
 /// <c>mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32</c>. Lane (g, t) passes A[g][t], A[g + 8][t], A[g][t + 4],
 /// A[g + 8][t + 4] and B[t][g], B[t + 4][g] as float bits, already rounded to TF32 (<see cref="Round"/>).
