@@ -6,6 +6,7 @@ using RingAttention.Bench.Plot;
 // kernel-head-dims.png  the same for head dims other than 64 and 128
 // ring-efficiency.png  ring efficiency vs shard count (bench/results/ring.jsonl, kind "efficiency")
 // cpu-gflops.png  CPU kernel GFLOP/s vs T beside the machine's FMA peak (bench/results/cpu-kernel.jsonl)
+// linear-tokens.png  linear attention tokens/s, ours (1 and 8 shards) beside the PyTorch chunkwise peer (bench/results/linear.jsonl)
 string Arg(string name, string fallback) =>
     args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 
@@ -24,6 +25,7 @@ foreach (string written in new[]
     KernelPlot.Write(JsonLines.Read(Path.Combine(results, "kernel.jsonl")), Path.Combine(output, "kernel-head-dims.png"), tunedDims: false),
     RingPlot.Write(JsonLines.Read(Path.Combine(results, "ring.jsonl")), Path.Combine(output, "ring-efficiency.png")),
     CpuPlot.Write(JsonLines.Read(Path.Combine(results, "cpu-kernel.jsonl")), Path.Combine(output, "cpu-gflops.png")),
+    LinearPlot.Write(JsonLines.Read(Path.Combine(results, "linear.jsonl")), Path.Combine(output, "linear-tokens.png")),
 })
 {
     Console.WriteLine($"wrote {written}");
