@@ -67,7 +67,8 @@ public sealed class LinearBackendTests
             ilgpu.LinearWarpMma = backendName == "ilgpu-tf32";
         }
 
-        var rng = new Random(HashCode.Combine(backendName, tokens, shards, mask, map, dim, dtype));
+        // A seed that is the same in every process (HashCode.Combine is randomised per process): a failure reproduces.
+        var rng = new Random((backendName + shape).Aggregate(17, (h, c) => unchecked((h * 31) + c)));
         byte[] q = Random(rng, tokens * heads * dim, type), k = Random(rng, tokens * kvHeads * dim, type), v = Random(rng, tokens * kvHeads * dim, type);
         // Zigzag: 2R runs, shard r holding runs r and 2R - 1 - r (some empty when tokens < 2R).
         int runs = 2 * shards;
@@ -115,11 +116,13 @@ public sealed class LinearBackendTests
 
             var expected = ReferenceLinearAttention.Compute(spec, q, k, v);
             double magnitude = expected.Max(Math.Abs);
+            // float32 throughout: 2e-4 of the largest output; TF32 operands (each rounded once, 2^-11 = 4.9e-4): 1e-3.
+            double bound = backendName == "ilgpu-tf32" ? 1e-3 : 2e-4;
             for (int i = 0; i < expected.Length; i++)
             {
                 double error = Math.Abs(output[i] - expected[i]);
-                Assert.True(error <= 2e-4 * magnitude,
-                    $"{backendName}: o[token {i / (heads * dim)}, head {i / dim % heads}, {i % dim}] = {output[i]} but float64 gives {expected[i]} (|diff| {error:G3} > 2e-4 x {magnitude:G3})");
+                Assert.True(error <= bound * magnitude,
+                    $"{backendName}: o[token {i / (heads * dim)}, head {i / dim % heads}, {i % dim}] = {output[i]} but float64 gives {expected[i]} (|diff| {error:G3} > {bound:G1} x {magnitude:G3})");
             }
         }
         finally

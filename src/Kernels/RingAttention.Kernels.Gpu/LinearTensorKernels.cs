@@ -270,21 +270,13 @@ internal static class LinearTensorKernels
         return s + Warp.ShuffleXor(s, 4);
     }
 
-    /// <summary>Eight n-tiles (64 columns from <paramref name="b"/>, B rows <see cref="BStride"/> apart) times one A fragment.</summary>
+    /// <summary>Eight n-tiles (64 columns from <paramref name="b"/>) times one A fragment: two <see cref="MmaRow4"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Tiles8 MmaRow<TMma>(Tiles8 x, uint a0, uint a1, uint a2, uint a3, ArrayView<float> s, int b)
         where TMma : struct, ITf32Mma
     {
-        var m = default(TMma);
-        const int Hi = 4 * BStride;
-        x.T0 = m.Mma(x.T0, a0, a1, a2, a3, Tf32.Bits(s[b]), Tf32.Bits(s[b + Hi]));
-        x.T1 = m.Mma(x.T1, a0, a1, a2, a3, Tf32.Bits(s[b + 8]), Tf32.Bits(s[b + Hi + 8]));
-        x.T2 = m.Mma(x.T2, a0, a1, a2, a3, Tf32.Bits(s[b + 16]), Tf32.Bits(s[b + Hi + 16]));
-        x.T3 = m.Mma(x.T3, a0, a1, a2, a3, Tf32.Bits(s[b + 24]), Tf32.Bits(s[b + Hi + 24]));
-        x.T4 = m.Mma(x.T4, a0, a1, a2, a3, Tf32.Bits(s[b + 32]), Tf32.Bits(s[b + Hi + 32]));
-        x.T5 = m.Mma(x.T5, a0, a1, a2, a3, Tf32.Bits(s[b + 40]), Tf32.Bits(s[b + Hi + 40]));
-        x.T6 = m.Mma(x.T6, a0, a1, a2, a3, Tf32.Bits(s[b + 48]), Tf32.Bits(s[b + Hi + 48]));
-        x.T7 = m.Mma(x.T7, a0, a1, a2, a3, Tf32.Bits(s[b + 56]), Tf32.Bits(s[b + Hi + 56]));
+        x.Left = MmaRow4<TMma>(x.Left, a0, a1, a2, a3, s, b);
+        x.Right = MmaRow4<TMma>(x.Right, a0, a1, a2, a3, s, b + 32);
         return x;
     }
 
@@ -316,15 +308,17 @@ internal static class LinearTensorKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRows(ArrayView<float> s, long b, int d, int i, int t, int j0, Tiles8 x)
     {
-        int c = j0 + (2 * t);
+        StoreRows4(s, b, d, i, j0 + (2 * t), x.Left);
+        StoreRows4(s, b, d, i, j0 + 32 + (2 * t), x.Right);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows4(ArrayView<float> s, long b, int d, int i, int c, Tiles4 x)
+    {
         PutState(s, b, d, i, c, x.T0);
         PutState(s, b, d, i, c + 8, x.T1);
         PutState(s, b, d, i, c + 16, x.T2);
         PutState(s, b, d, i, c + 24, x.T3);
-        PutState(s, b, d, i, c + 32, x.T4);
-        PutState(s, b, d, i, c + 40, x.T5);
-        PutState(s, b, d, i, c + 48, x.T6);
-        PutState(s, b, d, i, c + 56, x.T7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -32,15 +32,9 @@ internal struct Tiles4
     public Tile4 T3;
 }
 
-/// <summary>Eight m16n8 accumulator fragments: 16 rows × 64 columns of a warp.</summary>
+/// <summary>Eight m16n8 accumulator fragments: 16 rows × 64 columns of a warp, as two halves of 32.</summary>
 internal struct Tiles8
 {
-    public Tile4 T0;
-    public Tile4 T1;
-    public Tile4 T2;
-    public Tile4 T3;
-    public Tile4 T4;
-    public Tile4 T5;
-    public Tile4 T6;
-    public Tile4 T7;
+    public Tiles4 Left;
+    public Tiles4 Right;
 }
