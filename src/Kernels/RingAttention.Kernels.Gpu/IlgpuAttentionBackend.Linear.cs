@@ -172,9 +172,7 @@ public abstract partial class IlgpuAttentionBackend
             _owner = owner;
             _spec = spec;
             var accelerator = owner.Accelerator;
-            owner._linearStates ??= accelerator.LoadStreamKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(LinearKernels.ChunkStates);
             owner._linearScan ??= accelerator.LoadAutoGroupedStreamKernel<Index1D, LinearParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernels.Scan);
-            owner._linearOutput ??= accelerator.LoadStreamKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernels.Output);
             float[] log2 = [.. Enumerable.Range(0, spec.Heads).Select(h => (float)Math.Log2(spec.DecayOf(h)))];
             _decayLog2 = accelerator.Allocate1D(log2);
             _carry = accelerator.Allocate1D<float>((long)spec.StateHeads * StateFloats);
@@ -244,7 +242,8 @@ public abstract partial class IlgpuAttentionBackend
             }
 
             int threads = Threads(((p.HeadDim + 7) / 8) * 32, 512);
-            _owner._linearStates!(new KernelConfig(grid, new Index3D(threads, 1, 1)), p, k, v, _decayLog2.View, Floats(_states));
+            _owner._linearStates ??= _owner.Accelerator.LoadStreamKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(LinearKernels.ChunkStates);
+            _owner._linearStates(new KernelConfig(grid, new Index3D(threads, 1, 1)), p, k, v, _decayLog2.View, Floats(_states));
         }
 
         public void Scan(LinearParams p) =>
@@ -264,7 +263,8 @@ public abstract partial class IlgpuAttentionBackend
             }
 
             int threads = Threads(LinearKernels.OutputItems, 256);
-            _owner._linearOutput!(new KernelConfig(grid, new Index3D(threads, 1, 1)), p, qView, k, v, _decayLog2.View, states, acc.Output);
+            _owner._linearOutput ??= _owner.Accelerator.LoadStreamKernel<LinearParams, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LinearKernels.Output);
+            _owner._linearOutput(new KernelConfig(grid, new Index3D(threads, 1, 1)), p, qView, k, v, _decayLog2.View, states, acc.Output);
         }
 
         private static ArrayView<float> Floats(MemoryBuffer1D<byte, Stride1D.Dense> buffer) => buffer.View.AsContiguous().Cast<float>();
