@@ -98,6 +98,15 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
 
             key = request.BlockKey;
             var status = Claim(key, request.Token, out var block);
+            if (status == DataPlaneProtocol.Status.Ok && request.Release)
+            {
+                // Freed before the answer, so the asker knows the sender's copy is gone once it hears Ok.
+                block!.Block.Release();
+                await DataPlaneFrames.WriteAsync(stream, new BlockStatus { Status = status }, timeout.Token).ConfigureAwait(false);
+                LogServed(key, 0);
+                return;
+            }
+
             await DataPlaneFrames.WriteAsync(stream, new BlockStatus { Status = status }, timeout.Token).ConfigureAwait(false);
             if (status != DataPlaneProtocol.Status.Ok)
             {
@@ -112,10 +121,7 @@ public sealed partial class DataPlaneServer : IAsyncDisposable
             // The claimed reference is released on every exit, so a broken connection cannot leak device memory.
             try
             {
-                if (!request.Release)
-                {
-                    await SendAsync(stream, block!.Block, ct).ConfigureAwait(false);
-                }
+                await SendAsync(stream, block!.Block, ct).ConfigureAwait(false);
             }
             finally
             {
