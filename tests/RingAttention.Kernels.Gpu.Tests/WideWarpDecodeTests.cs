@@ -46,4 +46,44 @@ public sealed class WideWarpDecodeTests : IDisposable
             Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} but float64 gives {lse[i]}");
         }
     }
+
+    /// <summary>
+    /// The tensor-core split kernel (<see cref="DecodeMmaKernel"/>) through its warp-shuffle twin of the mma: head dims
+    /// with every output n-tile group full (128, 64) and one half-empty (80), one to eight query vectors, every mask,
+    /// pages that end mid-turn; against float64 within the rounding of P to the input type (bf16 2^-9, f16 2^-11 of the
+    /// largest |v|), lse within 1e-4 (its sums are not rounded).
+    /// </summary>
+    [Theory]
+    [InlineData(128, 8, 2, 2, "bf16", "causal")]
+    [InlineData(64, 4, 1, 1, "f16", "causal+window")]
+    [InlineData(80, 6, 3, 1, "bf16", "none")]
+    [InlineData(128, 4, 4, 1, "f16", "causal")]
+    public void AccumulateEach_TensorCoreKernel_MatchesFloat64(int dim, int heads, int kvHeads, int rows, string dtype, string mask)
+    {
+        Assert.True(ElementTypeExtensions.TryParseUser(dtype, out var type));
+        var attentionMask = mask switch { "causal" => AttentionMask.CausalMask, "none" => AttentionMask.None, _ => new AttentionMask(true, 150) };
+        var spec = new AttentionSpec(400, heads, kvHeads, dim, type, attentionMask);
+        Assert.True(DecodeMmaKernel.Serves(type, rows * spec.GroupSize, dim, 32));
+        var rng = new Random(1000 + dim + (10 * heads) + (100 * rows) + (mask.Length * 7) + dtype.Length);
+        var q = Reference.Random(rng, type, heads, dim, new TokenSpan(380 - rows, rows));
+        KeyValueBlock Block(TokenSpan span) => new(Reference.Random(rng, type, kvHeads, dim, span), Reference.Random(rng, type, kvHeads, dim, span));
+        var blocks = new[] { Block(new TokenSpan(0, 77)), Block(new TokenSpan(77, 203)), Block(new TokenSpan(280, 100)) };
+        _backend.DecodeWarpMma = true;
+        long before = _backend.TensorCoreDecodeLaunches;
+        var acc = AttentionBackendTests.AccumulateEach(_backend, spec, q, blocks);
+        Assert.True(_backend.TensorCoreDecodeLaunches > before, "the tensor-core decode kernel did not run");
+        var (o, lse) = Reference.Attention(spec, q, blocks);
+        const double vMax = 1.5; // Reference.Random draws from [-1.5, 1.5]
+        double bound = (type == ElementType.BF16 ? 1.0 / 512 : 1.0 / 2048) * vMax;
+        for (int i = 0; i < o.Length; i++)
+        {
+            Assert.False(float.IsNaN(acc.Output[i]), $"o[{i}] is NaN");
+            Assert.True(Math.Abs(acc.Output[i] - o[i]) <= bound, $"o[{i}] = {acc.Output[i]} but float64 gives {o[i]} (bound {bound})");
+        }
+
+        for (int i = 0; i < lse.Length; i++)
+        {
+            Assert.True(Math.Abs(acc.Lse[i] - lse[i]) <= 1e-4, $"lse[{i}] = {acc.Lse[i]} but float64 gives {lse[i]}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ namespace RingAttention.Kernels.Gpu;
 public abstract partial class IlgpuAttentionBackend
 {
     private readonly Dictionary<ElementType, DecodeSplit> _decodeSplit = [];
+    private readonly Dictionary<ElementType, DecodeSplit?> _decodeMma = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
     /// <summary>The split launch of one element type: (stream, config, params, q words, chunk table, partial o, partial lse).</summary>
@@ -39,6 +40,47 @@ public abstract partial class IlgpuAttentionBackend
         return (stream, config, p, q, chunks, partialO, partialLse) => kernel(stream, config, p, q, chunks, partialO, partialLse);
     }
 
+    /// <summary>Split launches so far, and how many of them on the tensor-core kernel (tests and benchmarks read them).</summary>
+    internal long DecodeLaunches { get; private set; }
+
+    internal long TensorCoreDecodeLaunches { get; private set; }
+
+    /// <summary>Tests: run 16-bit launches that <see cref="DecodeMmaKernel"/> serves on it with <see cref="WarpHalfMma{TPair}"/>
+    /// (needs 32-lane warps: ILGPU's CPU accelerator of kind Nvidia).</summary>
+    internal bool DecodeWarpMma { get; set; }
+
+    /// <summary>The tensor-core split kernel of a 16-bit <paramref name="type"/>, or null where this accelerator has none
+    /// (on the CPU accelerator only for tests, emulated).</summary>
+    private protected virtual DecodeSplit? LoadDecodeMma(ElementType type)
+    {
+        if (!DecodeWarpMma || Accelerator.WarpSize != 32)
+        {
+            return null;
+        }
+
+        var kernel = type == ElementType.F16
+            ? Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<F16Pair>, HostWordRead, PortableMath>)
+            : Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<Bf16Pair>, HostWordRead, PortableMath>);
+        return (stream, config, p, q, chunks, partialO, partialLse) => kernel(stream, config, p, q, chunks, partialO, partialLse);
+    }
+
+    /// <summary>The tensor-core split kernel when it serves this launch, else null.</summary>
+    private DecodeSplit? DecodeMma(ElementType type, int vectors, int headDim)
+    {
+        if (!DecodeMmaKernel.Serves(type, vectors, headDim, Accelerator.WarpSize))
+        {
+            return null;
+        }
+
+        if (!_decodeMma.TryGetValue(type, out var mma))
+        {
+            mma = LoadDecodeMma(type);
+            _decodeMma[type] = mma;
+        }
+
+        return mma;
+    }
+
     /// <summary>A view of whole 8-byte words (the decode kernel's q loads); views are at least 16 bytes.</summary>
     private static ArrayView<ulong> Words(ArrayView<byte> bytes) => bytes.SubView(0, bytes.Length / 8 * 8).Cast<ulong>();
 
@@ -50,15 +92,18 @@ public abstract partial class IlgpuAttentionBackend
     /// </summary>
     private protected void LaunchDecode(FlashParams p, ElementType type, ArrayView<byte> q, ArrayView<float> o, ArrayView<float> lse, IReadOnlyList<DecodeRun> runs)
     {
-        if (!_decodeSplit.TryGetValue(type, out var split))
+        int vectors = p.QCount * p.Group;
+        var split = DecodeMma(type, vectors, p.HeadDim);
+        bool onTensorCores = split is not null;
+        // The tensor-core kernel takes every vector in one tile; the float kernel four a tile.
+        int tiles = onTensorCores ? 1 : (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
+        if (split is null && !_decodeSplit.TryGetValue(type, out split))
         {
             split = LoadDecodeSplit(type);
             _decodeSplit[type] = split;
         }
 
         _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
-        int vectors = p.QCount * p.Group;
-        int tiles = (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
         // About TargetGroups warps in all: enough to cover the GPU's memory latency, few enough chunks that merging them
         // is cheap.
         long keys = runs.Sum(r => (long)r.Rows);
@@ -90,6 +135,8 @@ public abstract partial class IlgpuAttentionBackend
                     p, Words(q), part, partialO, partialLse);
                 _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, count, partialO, partialLse, o, lse);
                 p.Merge = 1;
+                DecodeLaunches++;
+                TensorCoreDecodeLaunches += onTensorCores ? 1 : 0;
             }
         }
         finally

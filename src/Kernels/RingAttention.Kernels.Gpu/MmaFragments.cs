@@ -38,3 +38,20 @@ internal struct Tiles8
     public Tiles4 Left;
     public Tiles4 Right;
 }
+
+/// <summary>Row g of an m16n8 accumulator fragment (C[g][2t], C[g][2t + 1]) where rows 8-15 are not used.</summary>
+internal struct Tile2
+{
+    public float C0;
+    public float C1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Tile2(float c0, float c1)
+    {
+        C0 = c0;
+        C1 = c1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Tile2 Scaled(float a) => new(C0 * a, C1 * a);
+}
