@@ -76,4 +76,38 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("--device", bench.Output, StringComparison.Ordinal);
         Assert.Contains("needs two", bench.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>Both split kernels on the same paged K/V (the tensor-core one through its warp-shuffle twin): two timings,
+    /// the second's output within bf16's rounding of P of the first's, nothing NaN.</summary>
+    [Fact]
+    public async Task BenchDecode_BothSplitKernels_TimedAndCompared()
+    {
+        var bench = await CliProcess.RunAsync("bench", "decode", "--cpu", "--keys", "80", "--rows", "1", "--heads", "4/1", "--head-dim", "32",
+            "--page-tokens", "50", "--reps", "1", "--json");
+
+        Assert.True(bench.ExitCode == 0, bench.ToString());
+        using var report = JsonDocument.Parse(bench.Stdout);
+        var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["float", "mma"], results.Select(r => r.GetProperty("kernel").GetString()));
+        Assert.All(results, r =>
+        {
+            Assert.True(r.GetProperty("finite").GetBoolean());
+            Assert.True(r.GetProperty("medianMs").GetDouble() > 0);
+        });
+        Assert.InRange(results[1].GetProperty("maxOutputDiff").GetDouble(), 0, 1e-2);
+        Assert.InRange(results[1].GetProperty("maxLseDiff").GetDouble(), 0, 1e-4);
+    }
+
+    [Theory]
+    [InlineData("--rows", "3", "--rows: 3 rows x 4 query heads")]
+    [InlineData("--dtype", "f32", "--dtype: f32 has no tensor-core decode kernel")]
+    [InlineData("--kernels", "float,fast", "--kernels: 'fast' is not one of float, mma")]
+    public async Task BenchDecode_BadInput_RefusedNamingTheFlag(string flag, string value, string message)
+    {
+        var bench = await CliProcess.RunAsync("bench", "decode", "--cpu", "--keys", "64", "--heads", "8/2", flag, value);
+
+        Assert.True(bench.ExitCode == 2, bench.ToString());
+        Assert.Contains(message, bench.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", bench.Output, StringComparison.Ordinal);
+    }
 }

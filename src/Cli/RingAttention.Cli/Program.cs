@@ -44,6 +44,8 @@ app.Configure(config =>
             .WithDescription("Time the local attention kernel on the GPU (q/k/v resident) per shape: TFLOP/s and error vs float64.");
         bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchRingCommand>("ring")
             .WithDescription("Run one job around rings of several sizes: warm wall, kernel and K/V-wait medians and the ring's efficiency.");
+        bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchDecodeCommand>("decode")
+            .WithDescription("The split-K decode kernels (float and tensor-core) on the same paged K/V: attend medians, GB/s, output differences.");
         bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchLinearCommand>("linear")
             .WithDescription("Linear attention (causal, decay) on synthetic inputs per length, shard count and state exchange: ring-phase medians, state bytes.");
         bench.AddCommand<RingAttention.Cli.Commands.Bench.BenchPeerCommand>("peer")

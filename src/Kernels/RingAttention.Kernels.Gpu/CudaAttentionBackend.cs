@@ -20,6 +20,7 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     {
         DeviceIndex = deviceIndex;
         _flash = new FlashLauncher(accelerator);
+        UseDecodeMma = true;
     }
 
     public override string Name => $"cuda:{DeviceIndex}";
@@ -70,11 +71,6 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     /// <summary>The tensor-core split kernel (mma m16n8k16, sm_80 and later), loaded through the PTX rewrite.</summary>
     private protected override DecodeSplit? LoadDecodeMma(ElementType type)
     {
-        if (!UseTensorCores)
-        {
-            return null;
-        }
-
         var kernel = PtxPatch.Load((CudaAccelerator)Accelerator, DecodeMma(type), default, sm90a: false, out _);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>>();
         return (stream, config, p, q, chunks, partialO, partialLse) => run(stream, config, p, q, chunks, partialO, partialLse);

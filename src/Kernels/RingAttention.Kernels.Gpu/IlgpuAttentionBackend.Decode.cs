@@ -45,19 +45,15 @@ public abstract partial class IlgpuAttentionBackend
 
     internal long TensorCoreDecodeLaunches { get; private set; }
 
-    /// <summary>Tests: run 16-bit launches that <see cref="DecodeMmaKernel"/> serves on it with <see cref="WarpHalfMma{TPair}"/>
-    /// (needs 32-lane warps: ILGPU's CPU accelerator of kind Nvidia).</summary>
-    internal bool DecodeWarpMma { get; set; }
+    /// <summary>
+    /// Whether 16-bit launches that <see cref="DecodeMmaKernel"/> serves run there: on by default on CUDA; on ILGPU's CPU
+    /// accelerator (32-lane warps) tests and <c>bench decode --cpu</c> turn it on to run its warp-shuffle twin.
+    /// </summary>
+    internal bool UseDecodeMma { get; set; }
 
-    /// <summary>The tensor-core split kernel of a 16-bit <paramref name="type"/>, or null where this accelerator has none
-    /// (on the CPU accelerator only for tests, emulated).</summary>
+    /// <summary>The tensor-core split kernel of a 16-bit <paramref name="type"/>: here the emulated one (host reads, shuffles).</summary>
     private protected virtual DecodeSplit? LoadDecodeMma(ElementType type)
     {
-        if (!DecodeWarpMma || Accelerator.WarpSize != 32)
-        {
-            return null;
-        }
-
         var kernel = type == ElementType.F16
             ? Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<F16Pair>, HostWordRead, PortableMath>)
             : Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<Bf16Pair>, HostWordRead, PortableMath>);
@@ -67,7 +63,7 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>The tensor-core split kernel when it serves this launch, else null.</summary>
     private DecodeSplit? DecodeMma(ElementType type, int vectors, int headDim)
     {
-        if (!DecodeMmaKernel.Serves(type, vectors, headDim, Accelerator.WarpSize))
+        if (!UseDecodeMma || !DecodeMmaKernel.Serves(type, vectors, headDim, Accelerator.WarpSize))
         {
             return null;
         }

@@ -14,6 +14,7 @@ namespace RingAttention.Cli.Reports;
 [JsonSerializable(typeof(ErrorReport))]
 [JsonSerializable(typeof(SubmitReport))]
 [JsonSerializable(typeof(KernelBenchReport))]
+[JsonSerializable(typeof(DecodeBenchReport))]
 [JsonSerializable(typeof(RingBenchReport))]
 [JsonSerializable(typeof(LinearBenchReport))]
 [JsonSerializable(typeof(PeerBenchReport))]

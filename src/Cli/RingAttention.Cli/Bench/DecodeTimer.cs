@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using RingAttention.Attention;
+using RingAttention.Kernels;
+using RingAttention.Kernels.Gpu;
+using RingAttention.Tensors;
+
+namespace RingAttention.Cli.Bench;
+
+/// <summary>One decode shape on one split kernel: median and fastest attend, K/V bytes read per second, and the largest
+/// differences from the first kernel of the same shape (0 for that one).</summary>
+public sealed record DecodeTiming(
+    string Dtype, int Keys, int Rows, int Hq, int Hkv, int Dim, int PageTokens, string Kernel, double MedianMs, double MinMs, double GBps,
+    double MaxOutputDiff, double MaxLseDiff, bool Finite);
+
+/// <summary>
+/// The split-K decode path alone (<see cref="IAttentionBackend.AccumulateEach"/>: the chunk table, split and merge
+/// launches, one sync), as a session shard runs it: K/V in pages of its own allocations filled on the device, q rows at
+/// the end of the context (every key visible, causal). Each split kernel of <see cref="Kernels"/> times the same
+/// buffers in turn; the kernels' outputs are compared with the first's.
+/// </summary>
+public static class DecodeTimer
+{
+    /// <summary>The split kernels: the float one (<see cref="DecodeKernel"/>) and the tensor-core one (<see cref="DecodeMmaKernel"/>).</summary>
+    public static readonly string[] Kernels = ["float", "mma"];
+
+    public static IReadOnlyList<DecodeTiming> Time(IlgpuAttentionBackend backend, AttentionSpec spec, int rows, int pageTokens, IReadOnlyList<string> kernels, int reps)
+    {
+        bool bf16 = spec.DType == ElementType.BF16;
+        var pages = new List<DeviceKeyValues>();
+        try
+        {
+            for (int first = 0; first < spec.Tokens; first += pageTokens)
+            {
+                var page = backend.AllocateKeyValues(spec.DType, spec.KvHeads, spec.HeadDim, [new TokenSpan(first, Math.Min(pageTokens, spec.Tokens - first))]);
+                pages.Add(page);
+                var words = backend.DataView(page).Cast<ushort>();
+                DeviceFill.Fill(backend.Accelerator, words, (uint)(2 * pages.Count), bf16);
+            }
+
+            using var q = backend.AllocateRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(spec.Tokens - rows, rows)]);
+            DeviceFill.Fill(backend.Accelerator, backend.DataView(q).Cast<ushort>(), 1u, bf16);
+            backend.Accelerator.Synchronize();
+            var results = new List<DecodeTiming>();
+            PartialResult? baseline = null;
+            foreach (string kernel in kernels)
+            {
+                backend.UseDecodeMma = kernel == "mma";
+                long mmaBefore = backend.TensorCoreDecodeLaunches;
+                var result = new PartialResult(rows, spec.Heads, spec.HeadDim);
+                using (var acc = backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim))
+                {
+                    backend.AccumulateEach(spec, q, pages, acc);
+                    backend.Download(acc, result);
+                }
+
+                if ((backend.TensorCoreDecodeLaunches > mmaBefore) != (kernel == "mma"))
+                {
+                    throw new SpecValidationException("kernels", $"the {kernel} split kernel does not serve {rows} rows of {spec.Heads}/{spec.KvHeads} heads, d {spec.HeadDim}, {Dtype(spec.DType)}");
+                }
+
+                var times = new List<double>();
+                using (var acc = backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim))
+                {
+                    backend.AccumulateEach(spec, q, pages, acc);
+                    for (int i = 0; i < reps; i++)
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        backend.AccumulateEach(spec, q, pages, acc);
+                        times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    }
+                }
+
+                times.Sort();
+                double median = times[times.Count / 2];
+                double bytes = 2.0 * spec.Tokens * spec.KvHeads * spec.HeadDim * spec.DType.Size();
+                baseline ??= result;
+                results.Add(new DecodeTiming(Dtype(spec.DType), spec.Tokens, rows, spec.Heads, spec.KvHeads, spec.HeadDim, pageTokens, kernel,
+                    Math.Round(median, 4), Math.Round(times[0], 4), Math.Round(bytes / median / 1e6, 1),
+                    MaxDiff(result.Output, baseline.Output), MaxDiff(result.Lse, baseline.Lse),
+                    result.Output.All(float.IsFinite) && result.Lse.All(float.IsFinite)));
+            }
+
+            return results;
+        }
+        finally
+        {
+            backend.UseDecodeMma = backend is CudaAttentionBackend;
+            foreach (var page in pages)
+            {
+                page.Dispose();
+            }
+        }
+    }
+
+    private static string Dtype(ElementType type) => type == ElementType.BF16 ? "bf16" : "f16";
+
+    private static double MaxDiff(float[] a, float[] b)
+    {
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            worst = Math.Max(worst, Math.Abs((double)a[i] - b[i]));
+        }
+
+        return worst;
+    }
+}
