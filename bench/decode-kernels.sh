@@ -13,24 +13,4 @@ for dtype in ${DTYPES:-bf16}; do
   python3 -c "import json,sys; [print(f\"ours {r['dtype']} keys={r['keys']} n={r['rows']} {r['kernel']}: median {r['medianMs']:.3f} ms, {r['gBps']:.0f} GB/s, |o diff| {r['maxOutputDiff']:.1e}, |lse diff| {r['maxLseDiff']:.1e}, finite {r['finite']}\") for r in json.load(open(sys.argv[1]))['results']]" \
     "$out/decode-$dtype.json" | tee -a "$out/summary.txt"
 done
-python3 - "$keys" "$rows" <<'PY' | tee -a "$out/summary.txt"
-import sys, torch
-import torch.nn.functional as F
-from torch.nn.attention import sdpa_kernel, SDPBackend
-for T in map(int, sys.argv[1].split(",")):
-    k = torch.randn(1, 8, T, 128, dtype=torch.bfloat16, device="cuda"); v = torch.randn_like(k)
-    for n in map(int, sys.argv[2].split(",")):
-        q = torch.randn(1, 32, n, 128, dtype=torch.bfloat16, device="cuda")
-        for name, b in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
-            try:
-                with sdpa_kernel(b):
-                    f = lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
-                    for _ in range(3): f()
-                    torch.cuda.synchronize(); ts = []
-                    for _ in range(20):
-                        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                        s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
-                print(f"sdpa {name} keys={T} n={n}: median {sorted(ts)[10]:.3f} ms, {4 * T * 8 * 128 / sorted(ts)[10] / 1e6:.0f} GB/s")
-            except Exception as ex:
-                print(f"sdpa {name} keys={T} n={n}: error {str(ex).splitlines()[0][:100]}")
-PY
+python3 bench/peers/sdpa_decode.py --keys "$keys" --rows "$rows" --backends flash,cudnn | tee -a "$out/summary.txt"

@@ -19,24 +19,4 @@ for page in ${PAGES:-256 16384}; do
   done
   $bin session drop p$page "${common[@]}" > /dev/null 2>&1
 done
-python3 - "$keys" <<'PY' | tee -a "$out/summary.txt"
-import sys, torch
-import torch.nn.functional as F
-from torch.nn.attention import sdpa_kernel, SDPBackend
-T = int(sys.argv[1])
-k = torch.randn(1, 8, T, 128, dtype=torch.bfloat16, device="cuda"); v = torch.randn_like(k)
-for n in (1, 16):
-    q = torch.randn(1, 32, n, 128, dtype=torch.bfloat16, device="cuda")
-    for name, b in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION), ("efficient", SDPBackend.EFFICIENT_ATTENTION)):
-        try:
-            with sdpa_kernel(b):
-                f = lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
-                for _ in range(3): f()
-                torch.cuda.synchronize(); ts = []
-                for _ in range(20):
-                    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
-            print(f"sdpa {name} n={n} keys={T}: median {sorted(ts)[10]:.3f} ms")
-        except Exception as ex:
-            print(f"sdpa {name} n={n}: error {str(ex).splitlines()[0][:100]}")
-PY
+python3 bench/peers/sdpa_decode.py --keys "$keys" --rows 1,16 | tee -a "$out/summary.txt"
