@@ -49,13 +49,14 @@ public sealed class WideWarpDecodeTests : IDisposable
 
     /// <summary>
     /// The tensor-core split kernel (<see cref="DecodeMmaKernel"/>) through its warp-shuffle twin of the mma: head dims
-    /// with every output n-tile group full (128, 64) and one half-empty (80), one to eight query vectors, every mask,
-    /// pages that end mid-turn; against float64 within the rounding of P to the input type (bf16 2^-9, f16 2^-11 of the
+    /// with every output n-tile group full (128, 64, 32) and one half-empty (80), one to twenty query vectors (one warp
+    /// per eight, the last part-filled), every mask, pages that end mid-turn; against float64 within the rounding of P to the input type (bf16 2^-9, f16 2^-11 of the
     /// largest |v|), lse within 1e-4 (its sums are not rounded).
     /// </summary>
     [Theory]
     [InlineData(128, 8, 2, 2, "bf16", "causal")]
-    [InlineData(64, 4, 1, 1, "f16", "causal+window")]
+    [InlineData(64, 8, 1, 2, "f16", "causal+window")]
+    [InlineData(32, 4, 1, 5, "bf16", "none")]
     [InlineData(80, 6, 3, 1, "bf16", "none")]
     [InlineData(128, 2, 2, 1, "f16", "causal")]
     public void AccumulateEach_TensorCoreKernel_MatchesFloat64(int dim, int heads, int kvHeads, int rows, string dtype, string mask)

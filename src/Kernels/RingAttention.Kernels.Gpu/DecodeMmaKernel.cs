@@ -6,9 +6,10 @@ namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
 /// The split-K decode kernel on tensor cores, for 16-bit K/V with head dims a multiple of 16 up to 128 and at most
-/// <see cref="DecodeKernel.MaxVectors"/> query vectors: the chunk table, partial buffers and merge of
-/// <see cref="DecodeKernel"/>, but one warp per (chunk, kv head) computes S = Q·Kᵀ and O += P·V as m16n8k16 mma with
-/// the query vectors as rows 0-7 of A (rows 8-15 zero) and 16 keys a turn. <see cref="DecodeKernel"/> spends ~107 warp
+/// <see cref="MaxVectors"/> query vectors: the chunk table, partial buffers and merge of <see cref="DecodeKernel"/>, but
+/// each warp of a group computes S = Q·Kᵀ and O += P·V as m16n8k16 mma for a tile of <see cref="VectorsPerWarp"/> query
+/// vectors (rows 0-7 of A, rows 8-15 zero), 16 keys a turn; the warps of a group (one per tile) walk the same chunk, so
+/// their K/V loads after the first come from L1. <see cref="DecodeKernel"/> spends ~107 warp
 /// instructions per key and kv head on float dot products (ncu, H200); here a turn of 16 keys is 32 mma.
 /// <para>
 /// Layouts chosen so that every operand comes from whole 8-byte loads: the dot product does not care how dims are
@@ -27,13 +28,23 @@ internal static class DecodeMmaKernel
     /// <summary>Keys a warp takes per turn: two n-tiles of S, one k-tile of P·V.</summary>
     public const int KeysPerTurn = 16;
 
-    /// <summary>Whether a launch can run here: 16-bit elements, head dims in whole k-tiles up to 128, the query vectors
-    /// in one tile, 32-lane warps.</summary>
+    /// <summary>Query vectors a warp takes: the rows of A whose S and O fragments lie in c0, c1 (rows 8-15 stay zero, so
+    /// that the accumulators take 2 registers an n-tile, not 4).</summary>
+    public const int VectorsPerWarp = 8;
+
+    /// <summary>Most query vectors of a launch (rows x group size): eight warps of a group (n = 16 rows at GQA 4).</summary>
+    public const int MaxVectors = 64;
+
+    /// <summary>Warps of a group for <paramref name="vectors"/> query vectors.</summary>
+    public static int Warps(int vectors) => (vectors + VectorsPerWarp - 1) / VectorsPerWarp;
+
+    /// <summary>Whether a launch can run here: 16-bit elements, head dims in whole k-tiles up to 128, at most
+    /// <see cref="MaxVectors"/> query vectors, 32-lane warps.</summary>
     public static bool Serves(ElementType type, int vectors, int headDim, int warpSize) =>
-        type is ElementType.BF16 or ElementType.F16 && vectors <= DecodeKernel.MaxVectors && headDim % 16 == 0 &&
+        type is ElementType.BF16 or ElementType.F16 && vectors <= MaxVectors && headDim % 16 == 0 &&
         headDim <= MaxHeadDim && warpSize == 32;
 
-    /// <summary>Grid x = chunk, y = kv head; group = one warp.</summary>
+    /// <summary>Grid x = chunk, y = kv head; group = <see cref="Warps"/> warps, warp w taking vectors 8w .. 8w + 7.</summary>
     public static void Split<TMma, TRead, TMath>(
         FlashParams p,
         ArrayView<ulong> q,
@@ -46,7 +57,8 @@ internal static class DecodeMmaKernel
     {
         int chunk = Grid.IdxX;
         int kvh = Grid.IdxY;
-        int lane = Group.IdxX;
+        int lane = Group.IdxX & 31;
+        int vector = ((Group.IdxX >> 5) * VectorsPerWarp) + (lane >> 2);
         int g = lane >> 2;
         int t = lane & 3;
         int dim = p.HeadDim;
@@ -60,13 +72,13 @@ internal static class DecodeMmaKernel
         long kLane = head + (8 * t);
         long vLane = head + (8 * g);
 
-        // Lane (g, t) holds query vector g's row of A (vectors past the launch are zero rows, their results unused).
-        bool mine = g < vectors;
-        int row = g / p.Group;
+        // Lane (g, t) holds its vector's row g of A (vectors past the launch are zero rows, their results unused).
+        bool mine = vector < vectors;
+        int row = vector / p.Group;
         var qw = default(Words8);
         if (mine)
         {
-            long at = ((((long)(p.QRowOffset + row) * p.Heads) + (kvh * p.Group) + (g % p.Group)) * dim) + (4 * t);
+            long at = ((((long)(p.QRowOffset + row) * p.Heads) + (kvh * p.Group) + (vector % p.Group)) * dim) + (4 * t);
             qw = LoadQ(q, at, dim);
         }
 
@@ -90,7 +102,7 @@ internal static class DecodeMmaKernel
             var vd = v0 + 9 < rows ? ReadV<TRead>(vAddr + ((v0 + 9) * rowBytes) + vLane, dim, g) : default;
             var s0 = Scores<TMma>(qw, key0, dim);
             var s1 = Scores<TMma>(qw, key1, dim);
-            // Lane (g, t) now has vector g's scores of keys 2t, 2t + 1 (s0) and 2t + 8, 2t + 9 (s1) of the turn.
+            // Lane (g, t) now has its vector's scores of keys 2t, 2t + 1 (s0) and 2t + 8, 2t + 9 (s1) of the turn.
             float x0 = Logit(p, s0.C0, mine, full, qPos, pos0, v0, rows);
             float x1 = Logit(p, s0.C1, mine, full, qPos, pos0, v0 + 1, rows);
             float x2 = Logit(p, s1.C0, mine, full, qPos, pos0, v0 + 8, rows);
@@ -117,7 +129,7 @@ internal static class DecodeMmaKernel
         l += Warp.ShuffleXor(l, 2);
         if (mine)
         {
-            Finish<TMath>(o, m, l, DecodeKernel.PartialIndex(chunk, kvh, g, vectors, p.KvHeads), t, dim, partialO, partialLse);
+            Finish<TMath>(o, m, l, DecodeKernel.PartialIndex(chunk, kvh, vector, vectors, p.KvHeads), t, dim, partialO, partialLse);
         }
     }
 

@@ -22,8 +22,12 @@ public abstract partial class IlgpuAttentionBackend
     internal bool UseDecodeKernel { get; set; } = true;
 
     /// <summary>Whether <see cref="LaunchDecode"/> serves <paramref name="rows"/> query rows against <paramref name="keys"/> keys.</summary>
-    private protected bool DecodeServes(AttentionSpec spec, int rows, long keys) =>
-        UseDecodeKernel && HasDecodeKernel && DecodeKernel.Serves(rows, spec.GroupSize, (int)Math.Min(keys, int.MaxValue), spec.HeadDim, Accelerator.WarpSize);
+    private protected bool DecodeServes(AttentionSpec spec, int rows, long keys)
+    {
+        int k = (int)Math.Min(keys, int.MaxValue);
+        return UseDecodeKernel && HasDecodeKernel && (DecodeKernel.Serves(rows, spec.GroupSize, k, spec.HeadDim, Accelerator.WarpSize)
+            || (UseDecodeMma && k >= DecodeKernel.MinKeys && DecodeMmaKernel.Serves(spec.DType, rows * spec.GroupSize, spec.HeadDim, Accelerator.WarpSize)));
+    }
 
     /// <summary>Whether this accelerator has a split kernel (its loads are at device addresses: CPU and CUDA).</summary>
     private protected virtual bool HasDecodeKernel => Accelerator.AcceleratorType == AcceleratorType.CPU;
@@ -91,8 +95,10 @@ public abstract partial class IlgpuAttentionBackend
         int vectors = p.QCount * p.Group;
         var split = DecodeMma(type, vectors, p.HeadDim);
         bool onTensorCores = split is not null;
-        // The tensor-core kernel takes every vector in one tile; the float kernel four a tile.
+        // The float kernel takes four vectors a warp, its tiles side by side in the grid; the tensor-core kernel eight a
+        // warp, the warps of a chunk in one group.
         int tiles = onTensorCores ? 1 : (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
+        int groupSize = Accelerator.WarpSize * (onTensorCores ? DecodeMmaKernel.Warps(vectors) : 1);
         if (split is null && !_decodeSplit.TryGetValue(type, out split))
         {
             split = LoadDecodeSplit(type);
@@ -100,8 +106,8 @@ public abstract partial class IlgpuAttentionBackend
         }
 
         _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
-        // About TargetGroups warps in all: enough to cover the GPU's memory latency, few enough chunks that merging them
-        // is cheap.
+        // About TargetGroups warps in all (the tensor-core kernel: groups, whose warps share their chunk's loads): enough
+        // to cover the GPU's memory latency, few enough chunks that merging them is cheap.
         long keys = runs.Sum(r => (long)r.Rows);
         int wanted = Math.Max(1, TargetGroups / (p.KvHeads * tiles));
         int chunkKeys = DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys));
@@ -127,7 +133,7 @@ public abstract partial class IlgpuAttentionBackend
             {
                 int count = Math.Min(batch, chunks - first);
                 var part = tableView.SubView((long)first * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs);
-                split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(Accelerator.WarpSize, 1, 1)),
+                split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(groupSize, 1, 1)),
                     p, Words(q), part, partialO, partialLse);
                 _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, count, partialO, partialLse, o, lse);
                 p.Merge = 1;

@@ -46,6 +46,7 @@ public static class DecodeTimer
             {
                 backend.UseDecodeMma = kernel == "mma";
                 long mmaBefore = backend.TensorCoreDecodeLaunches;
+                long splitBefore = backend.DecodeLaunches;
                 var result = new PartialResult(rows, spec.Heads, spec.HeadDim);
                 using (var acc = backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim))
                 {
@@ -53,7 +54,7 @@ public static class DecodeTimer
                     backend.Download(acc, result);
                 }
 
-                if ((backend.TensorCoreDecodeLaunches > mmaBefore) != (kernel == "mma"))
+                if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != (kernel == "mma"))
                 {
                     throw new SpecValidationException("kernels", $"the {kernel} split kernel does not serve {rows} rows of {spec.Heads}/{spec.KvHeads} heads, d {spec.HeadDim}, {Dtype(spec.DType)}");
                 }

@@ -18,7 +18,7 @@ public sealed class BenchDecodeSettings : CliSettings
     public string Keys { get; init; } = "131072,1048576";
 
     [CommandOption("--rows <LIST>")]
-    [Description("query rows per attend, comma-separated (rows x query heads per kv head at most 8)")]
+    [Description("query rows per attend, comma-separated (rows x query heads per kv head at most 8 with the float kernel, 64 with mma alone)")]
     [DefaultValue("1,2")]
     public string Rows { get; init; } = "1,2";
 
@@ -102,9 +102,10 @@ public sealed class BenchDecodeCommand : Command<BenchDecodeSettings>
                       select (Spec: new AttentionSpec(keys, hq, hkv, settings.HeadDim, type, AttentionMask.CausalMask).Validate(), Rows: rows)).ToList();
         foreach (var (spec, rows) in shapes)
         {
-            if (rows < 1 || rows > spec.Tokens || (long)rows * spec.GroupSize > DecodeKernel.MaxVectors)
+            int most = kernels.Contains("float") ? DecodeKernel.MaxVectors : DecodeMmaKernel.MaxVectors;
+            if (rows < 1 || rows > spec.Tokens || (long)rows * spec.GroupSize > most)
             {
-                throw new SpecValidationException("rows", $"--rows: {rows} rows x {spec.GroupSize} query heads per kv head must be 1 to {DecodeKernel.MaxVectors} vectors, and at most the keys ({spec.Tokens})");
+                throw new SpecValidationException("rows", $"--rows: {rows} rows x {spec.GroupSize} query heads per kv head must be 1 to {most} vectors ({DecodeKernel.MaxVectors} with the float kernel), and at most the keys ({spec.Tokens})");
             }
         }
 
