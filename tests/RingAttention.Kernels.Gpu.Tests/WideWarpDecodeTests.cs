@@ -49,26 +49,25 @@ public sealed class WideWarpDecodeTests : IDisposable
 
     /// <summary>
     /// The tensor-core split kernel (<see cref="DecodeMmaKernel"/>) through its warp-shuffle twin of the mma: head dims
-    /// with every output n-tile group full (128, 64, 32) and one half-empty (80), one to twenty query vectors (one warp
-    /// per eight, the last part-filled), every mask, pages that end mid-turn; against float64 within the rounding of P to the input type (bf16 2^-9, f16 2^-11 of the
-    /// largest |v|), lse within 1e-4 (its sums are not rounded).
+    /// with every output n-tile group full (128, 32) and one half-empty (80), two to twenty query vectors (one warp per
+    /// eight, the last part-filled), every mask, both types, pages that end mid-turn; against float64 within the rounding
+    /// of P to the input type (bf16 2^-9, f16 2^-11 of the largest |v|), lse within 1e-4 (its sums are not rounded). Few
+    /// keys: the CPU accelerator pays a warp barrier per shuffle, 1024 a turn of 16 keys.
     /// </summary>
     [Theory]
     [InlineData(128, 8, 2, 2, "bf16", "causal")]
-    [InlineData(64, 8, 1, 2, "f16", "causal+window")]
-    [InlineData(32, 4, 1, 5, "bf16", "none")]
-    [InlineData(80, 6, 3, 1, "bf16", "none")]
-    [InlineData(128, 2, 2, 1, "f16", "causal")]
+    [InlineData(80, 6, 3, 1, "f16", "none")]
+    [InlineData(32, 4, 1, 5, "bf16", "causal+window")]
     public void AccumulateEach_TensorCoreKernel_MatchesFloat64(int dim, int heads, int kvHeads, int rows, string dtype, string mask)
     {
         Assert.True(ElementTypeExtensions.TryParseUser(dtype, out var type));
         var attentionMask = mask switch { "causal" => AttentionMask.CausalMask, "none" => AttentionMask.None, _ => new AttentionMask(true, 150) };
-        var spec = new AttentionSpec(400, heads, kvHeads, dim, type, attentionMask);
+        var spec = new AttentionSpec(200, heads, kvHeads, dim, type, attentionMask);
         Assert.True(DecodeMmaKernel.Serves(type, rows * spec.GroupSize, dim, 32));
         var rng = new Random(1000 + dim + (10 * heads) + (100 * rows) + (mask.Length * 7) + dtype.Length);
-        var q = Reference.Random(rng, type, heads, dim, new TokenSpan(380 - rows, rows));
+        var q = Reference.Random(rng, type, heads, dim, new TokenSpan(187 - rows, rows));
         KeyValueBlock Block(TokenSpan span) => new(Reference.Random(rng, type, kvHeads, dim, span), Reference.Random(rng, type, kvHeads, dim, span));
-        var blocks = new[] { Block(new TokenSpan(0, 77)), Block(new TokenSpan(77, 203)), Block(new TokenSpan(280, 100)) };
+        var blocks = new[] { Block(new TokenSpan(0, 37)), Block(new TokenSpan(37, 90)), Block(new TokenSpan(127, 60)) };
         _backend.UseDecodeMma = true;
         long before = _backend.TensorCoreDecodeLaunches;
         var acc = AttentionBackendTests.AccumulateEach(_backend, spec, q, blocks);
