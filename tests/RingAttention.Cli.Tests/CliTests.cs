@@ -221,6 +221,8 @@ public sealed class CliTests : IDisposable
     [InlineData("bench ring")]
     [InlineData("bench verify")]
     [InlineData("bench peer")]
+    [InlineData("bench linear")]
+    [InlineData("bench decode")]
     [InlineData("silo")]
     public async Task Help_EveryCommand_PrintsUsageWithoutCrashing(string command)
     {
