@@ -69,7 +69,7 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     }
 
     /// <summary>The tensor-core split kernel (mma m16n8k16, sm_80 and later), loaded through the PTX rewrite.</summary>
-    private protected override DecodeSplit? LoadDecodeMma(ElementType type)
+    private protected override DecodeSplit LoadDecodeMma(ElementType type)
     {
         var kernel = PtxPatch.Load((CudaAccelerator)Accelerator, DecodeMma(type), default, sm90a: false, out _);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>>();

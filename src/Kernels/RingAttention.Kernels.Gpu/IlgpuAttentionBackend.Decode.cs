@@ -9,7 +9,7 @@ namespace RingAttention.Kernels.Gpu;
 public abstract partial class IlgpuAttentionBackend
 {
     private readonly Dictionary<ElementType, DecodeSplit> _decodeSplit = [];
-    private readonly Dictionary<ElementType, DecodeSplit?> _decodeMma = [];
+    private readonly Dictionary<ElementType, DecodeSplit> _decodeMma = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
     /// <summary>The split launch of one element type: (stream, config, params, q words, chunk table, partial o, partial lse).</summary>
@@ -56,7 +56,7 @@ public abstract partial class IlgpuAttentionBackend
     internal bool UseDecodeMma { get; set; }
 
     /// <summary>The tensor-core split kernel of a 16-bit <paramref name="type"/>: here the emulated one (host reads, shuffles).</summary>
-    private protected virtual DecodeSplit? LoadDecodeMma(ElementType type)
+    private protected virtual DecodeSplit LoadDecodeMma(ElementType type)
     {
         var kernel = type == ElementType.F16
             ? Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<F16Pair>, HostWordRead, PortableMath>)
