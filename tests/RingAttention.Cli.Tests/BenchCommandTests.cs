@@ -100,7 +100,8 @@ public sealed class BenchCommandTests : IDisposable
 
     [Theory]
     [InlineData("--rows", "3", "--rows: 3 rows x 4 query heads")]
-    [InlineData("--dtype", "f32", "--dtype: f32 has no tensor-core decode kernel")]
+    [InlineData("--dtype", "f32", "--dtype: f32 is not timed here")]
+    [InlineData("--heads", "32:8", "--heads: '32:8' is not HQ/HKV")]
     [InlineData("--kernels", "float,fast", "--kernels: 'fast' is not one of float, mma")]
     public async Task BenchDecode_BadInput_RefusedNamingTheFlag(string flag, string value, string message)
     {

@@ -81,7 +81,7 @@ public sealed class BenchDecodeCommand : Command<BenchDecodeSettings>
         var type = LayoutParser.ParseDType(settings.DType);
         if (type is not (ElementType.BF16 or ElementType.F16))
         {
-            throw new SpecValidationException("dtype", $"--dtype: {settings.DType} has no tensor-core decode kernel; use bf16 or f16");
+            throw new SpecValidationException("dtype", $"--dtype: {settings.DType} is not timed here (the tensor-core kernel takes 16-bit K/V); use bf16 or f16");
         }
 
         var kernels = ListOption.Items(settings.Kernels).ToList();
@@ -91,18 +91,13 @@ public sealed class BenchDecodeCommand : Command<BenchDecodeSettings>
             throw new SpecValidationException("kernels", $"--kernels: '{unknown}' is not one of {string.Join(", ", DecodeTimer.Kernels)}");
         }
 
-        string[] pair = settings.Heads.Split('/');
-        if (pair.Length != 2 || !int.TryParse(pair[0], out int hq) || !int.TryParse(pair[1], out int hkv))
-        {
-            throw new SpecValidationException("heads", $"--heads: '{settings.Heads}' is not HQ/HKV (e.g. 32/8)");
-        }
-
+        var (hq, hkv) = ListOption.HeadPair(settings.Heads);
         var shapes = (from keys in ListOption.Ints("--keys", settings.Keys)
                       from rows in ListOption.Ints("--rows", settings.Rows)
                       select (Spec: new AttentionSpec(keys, hq, hkv, settings.HeadDim, type, AttentionMask.CausalMask).Validate(), Rows: rows)).ToList();
+        int most = kernels.Contains("float") ? DecodeKernel.MaxVectors : DecodeMmaKernel.MaxVectors;
         foreach (var (spec, rows) in shapes)
         {
-            int most = kernels.Contains("float") ? DecodeKernel.MaxVectors : DecodeMmaKernel.MaxVectors;
             if (rows < 1 || rows > spec.Tokens || (long)rows * spec.GroupSize > most)
             {
                 throw new SpecValidationException("rows", $"--rows: {rows} rows x {spec.GroupSize} query heads per kv head must be 1 to {most} vectors ({DecodeKernel.MaxVectors} with the float kernel), and at most the keys ({spec.Tokens})");

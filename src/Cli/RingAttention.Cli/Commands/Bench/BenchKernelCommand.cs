@@ -73,11 +73,7 @@ public sealed class BenchKernelCommand : Command<BenchKernelSettings>
     private static AttentionSpec Shape(string dtype, int tokens, string heads, int dim, string causal)
     {
         var type = LayoutParser.ParseDType(dtype);
-        string[] pair = heads.Split('/');
-        if (pair.Length != 2 || !int.TryParse(pair[0], out int hq) || !int.TryParse(pair[1], out int hkv))
-        {
-            throw new SpecValidationException("heads", $"--heads: '{heads}' is not HQ/HKV (e.g. 32/8)");
-        }
+        var (hq, hkv) = ListOption.HeadPair(heads);
 
         if (causal is not ("0" or "1"))
         {
