@@ -6,7 +6,7 @@ using RingAttention.Tensors;
 
 // CPU kernel benchmark: attention GFLOP/s beside this machine's fp32 FMA peak and SGEMM rate, same run.
 // Usage: dotnet run -c Release --project bench/RingAttention.Bench.Cpu -- [--quick] [--runs N] [--threads N]
-//        [--query-tile N] [--key-tile N] [--out FILE]
+//        [--query-tile N] [--key-tile N] [--out FILE] [--decode: one decode step, decode loop vs tile loop]
 bool quick = args.Contains("--quick");
 int runs = Option("--runs", quick ? 2 : 3);
 int threads = Option("--threads", Environment.ProcessorCount);
@@ -36,6 +36,31 @@ string F(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 Line($"Machine: {MachineInfo.Describe()}");
 Line($"Command: dotnet run -c Release --project bench/RingAttention.Bench.Cpu --{(args.Length > 0 ? " " + string.Join(' ', args) : string.Empty)}");
 Line($"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; threads {threads}; tiles {options.QueryTile}x{options.KeyTile}; median of {runs} after 1 warm-up; load average before {MachineInfo.LoadAverage()}");
+if (args.Contains("--decode"))
+{
+    // One decode step (1 query row, 32/8 heads, d 128, bf16, causal) with the decode loop and with the tile loop.
+    int decodeRuns = quick ? 5 : Math.Max(runs, 9);
+    Line($"Decode: 1 query row at the end of the keys, Hq 32 / Hkv 8, d 128, bf16, causal; median of {decodeRuns} after 2 warm-ups, each loop on the same inputs.");
+    Line(string.Empty);
+    Line("| keys | decode loop ms | tile loop ms | tile ÷ decode | K/V GB/s (decode loop) | max abs o difference |");
+    Line("|---:|---:|---:|---:|---:|---:|");
+    foreach (int keys in quick ? new[] { 2048 } : new[] { 2048, 65536, 262144 })
+    {
+        var m = DecodeBench.Measure(keys, threads, warmups: 2, runs: decodeRuns);
+        double bytes = 2.0 * keys * 8 * 128 * 2;
+        Line(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {keys} | {m.Loop.Median.TotalMilliseconds:F2} | {m.Tiles.Median.TotalMilliseconds:F2} | {m.Tiles.Median / m.Loop.Median:F1} | {bytes / m.Loop.Median.TotalSeconds / 1e9:F1} | {m.MaxDifference:E1} |"));
+    }
+
+    if (outFile is not null)
+    {
+        File.WriteAllText(outFile, report.ToString());
+    }
+
+    return 0;
+}
+
 var (peak, peakCpu) = FmaPeak.Measure(threads, TimeSpan.FromSeconds(quick ? 0.3 : 1));
 int gemmSize = quick ? 1024 : 2048;
 var gemm = SgemmBench.Measure(gemmSize, threads, warmups: 1, runs: runs);

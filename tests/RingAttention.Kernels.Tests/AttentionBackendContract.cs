@@ -10,7 +10,7 @@ namespace RingAttention.Kernels.Tests;
 /// </summary>
 public abstract class AttentionBackendContract
 {
-    private static readonly AttentionMask[] AllMasks =
+    protected static readonly AttentionMask[] AllMasks =
     [
         AttentionMask.None,
         AttentionMask.CausalMask,

@@ -75,6 +75,32 @@ public class CpuAttentionBackendTests : AttentionBackendContract
         Assert.Equal(results[0].Lse, results[2].Lse);
     }
 
+    /// <summary>
+    /// Few query rows (decode: rows × group ≤ 8) take the decode loop: two query spans (one row each, so the vectors of a
+    /// kv head sit at two positions), key spans out of order and longer than one work item, every mask and type, head dim
+    /// 72 (vector remainders); against float64 at float32 accuracy (the loop widens exactly and keeps P in float32), and
+    /// bitwise the same with 1, 2 or 3 threads and with small key tiles.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MasksAndTypes))]
+    public void Accumulate_FewQueryRows_DecodeLoopMatchesReference(int maskIndex, ElementType type)
+    {
+        var spec = new AttentionSpec(3000, 8, 2, 72, type, AllMasks[maskIndex]).Validate();
+        var c = new AttentionCase(spec, [new(1500, 1), new(2990, 1)], [new(1200, 1790), new(0, 1200), new(2990, 10)], Seed: 40 + maskIndex);
+        Assert.True(DecodeLoop<Simd256>.Serves(c.Queries.Rows, spec.GroupSize));
+        var results = new[] { (1, 64), (2, 64), (3, 16) }.Select(setting =>
+        {
+            using var backend = new CpuAttentionBackend(new CpuAttentionOptions { MaxDegreeOfParallelism = setting.Item1, KeyTile = setting.Item2 });
+            var result = c.NewAccumulator();
+            backend.Accumulate(c.Spec, c.Queries, c.KeyValues, result);
+            return result;
+        }).ToArray();
+        ReferenceCheck.AssertMatches(c, results[0], c.KeyValues, Enumerable.Range(0, c.Queries.Rows), ReferenceAttention.Tolerance.For(ElementType.F32));
+        Assert.Equal(results[0].Output, results[1].Output);
+        Assert.Equal(results[0].Lse, results[1].Lse);
+        ReferenceCheck.AssertClose(results[0], results[2], 1e-5, c.ValueMagnitude);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-5)]

@@ -121,7 +121,19 @@ public sealed partial class CpuAttentionBackend : IAttentionBackend
         }
 
         using var call = new CpuAttentionCall(spec, queries, keyValues, accumulator, _options.QueryTile);
-        if (VectorWidth == Simd512.Count)
+        if (_options.DecodeLoop && DecodeLoop<Simd256>.Serves(queries.Rows, spec.GroupSize))
+        {
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
+            if (VectorWidth == Simd512.Count)
+            {
+                DecodeLoop<Simd512>.Run(call, spec.Mask, queries.Spans, parallel, Rent, _scratch.Add);
+            }
+            else
+            {
+                DecodeLoop<Simd256>.Run(call, spec.Mask, queries.Spans, parallel, Rent, _scratch.Add);
+            }
+        }
+        else if (VectorWidth == Simd512.Count)
         {
             Run<Simd512>(call, cancellationToken);
         }

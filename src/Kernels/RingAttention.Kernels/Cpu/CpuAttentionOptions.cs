@@ -32,6 +32,12 @@ public sealed class CpuAttentionOptions
     /// </summary>
     public int MaxVectorBits { get; set; } = 512;
 
+    /// <summary>
+    /// Whether calls with few query rows (rows × group size ≤ 8: decode) take the decode loop. <value>Default: true.</value>
+    /// False runs them through the tile loop, which pads the rows to whole panels (the CPU benchmark's --decode compares).
+    /// </summary>
+    public bool DecodeLoop { get; set; } = true;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option that breaks its rule.</summary>
     public CpuAttentionOptions Validate()
     {
