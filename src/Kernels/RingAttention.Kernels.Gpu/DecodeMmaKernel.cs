@@ -44,8 +44,10 @@ internal static class DecodeMmaKernel
         type is ElementType.BF16 or ElementType.F16 && vectors <= MaxVectors && headDim % 16 == 0 &&
         headDim <= MaxHeadDim && warpSize == 32;
 
-    /// <summary>Grid x = chunk, y = kv head; group = <see cref="Warps"/> warps, warp w taking vectors 8w .. 8w + 7.</summary>
-    public static void Split<TMma, TRead, TMath>(
+    /// <summary>Grid x = chunk, y = kv head; group = <see cref="Warps"/> warps, warp w taking vectors 8w .. 8w + 7. The
+    /// head dim is a type argument (<see cref="IDecodeHeadDim"/>): each dim compiles to its own kernel whose k-tile and
+    /// n-tile guards fold away (as a run-time value they were ~110 branches a turn, ncu: 569 warp instructions a turn).</summary>
+    public static void Split<TMma, TRead, TMath, TDim>(
         FlashParams p,
         ArrayView<ulong> q,
         ArrayView<long> chunks,
@@ -54,6 +56,7 @@ internal static class DecodeMmaKernel
         where TMma : struct, IHalfMma
         where TRead : struct, IWordRead
         where TMath : struct, IMergeMath
+        where TDim : struct, IDecodeHeadDim
     {
         int chunk = Grid.IdxX;
         int kvh = Grid.IdxY;
@@ -61,7 +64,7 @@ internal static class DecodeMmaKernel
         int vector = ((Group.IdxX >> 5) * VectorsPerWarp) + (lane >> 2);
         int g = lane >> 2;
         int t = lane & 3;
-        int dim = p.HeadDim;
+        int dim = default(TDim).Value;
         int vectors = p.QCount * p.Group;
         long kAddr = chunks[DecodeKernel.ChunkLongs * chunk];
         long vAddr = chunks[(DecodeKernel.ChunkLongs * chunk) + 1];
@@ -94,12 +97,12 @@ internal static class DecodeMmaKernel
         {
             int k0 = kb + g;
             int v0 = kb + (2 * t);
-            var key0 = k0 < rows ? ReadK<TRead>(kAddr + (k0 * rowBytes) + kLane, dim) : default;
-            var key1 = k0 + 8 < rows ? ReadK<TRead>(kAddr + ((k0 + 8) * rowBytes) + kLane, dim) : default;
-            var va = v0 < rows ? ReadV<TRead>(vAddr + (v0 * rowBytes) + vLane, dim, g) : default;
-            var vb = v0 + 1 < rows ? ReadV<TRead>(vAddr + ((v0 + 1) * rowBytes) + vLane, dim, g) : default;
-            var vc = v0 + 8 < rows ? ReadV<TRead>(vAddr + ((v0 + 8) * rowBytes) + vLane, dim, g) : default;
-            var vd = v0 + 9 < rows ? ReadV<TRead>(vAddr + ((v0 + 9) * rowBytes) + vLane, dim, g) : default;
+            // Every turn of a chunk but its last is whole: its loads need no row guards (each guard was a branch).
+            var turn = kb + KeysPerTurn <= rows
+                ? LoadTurn<TRead>(kAddr, vAddr, rowBytes, kLane, vLane, k0, v0, int.MaxValue, dim, g)
+                : LoadTurn<TRead>(kAddr, vAddr, rowBytes, kLane, vLane, k0, v0, rows, dim, g);
+            var key0 = turn.K0;
+            var key1 = turn.K1;
             var s0 = Scores<TMma>(qw, key0, dim);
             var s1 = Scores<TMma>(qw, key1, dim);
             // Lane (g, t) now has its vector's scores of keys 2t, 2t + 1 (s0) and 2t + 8, 2t + 9 (s1) of the turn.
@@ -122,7 +125,7 @@ internal static class DecodeMmaKernel
             m = next;
             uint pa0 = default(TMma).Pack(e0, e1);
             uint pa2 = default(TMma).Pack(e2, e3);
-            o = Accumulate<TMma>(o.Scaled(alpha), pa0, pa2, va, vb, vc, vd, dim);
+            o = Accumulate<TMma>(o.Scaled(alpha), pa0, pa2, turn.Va, turn.Vb, turn.Vc, turn.Vd, dim);
         }
 
         l += Warp.ShuffleXor(l, 1);
@@ -156,6 +159,19 @@ internal static class DecodeMmaKernel
 
         return score * p.ScaleLog2;
     }
+
+    /// <summary>One turn's K rows (keys k0, k0 + 8) and V rows (v0, v0 + 1, v0 + 8, v0 + 9), zero past <paramref name="limit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TurnLoads LoadTurn<TRead>(long kAddr, long vAddr, long rowBytes, long kLane, long vLane, int k0, int v0, int limit, int dim, int g)
+        where TRead : struct, IWordRead => new()
+        {
+            K0 = k0 < limit ? ReadK<TRead>(kAddr + (k0 * rowBytes) + kLane, dim) : default,
+            K1 = k0 + 8 < limit ? ReadK<TRead>(kAddr + ((k0 + 8) * rowBytes) + kLane, dim) : default,
+            Va = v0 < limit ? ReadV<TRead>(vAddr + (v0 * rowBytes) + vLane, dim, g) : default,
+            Vb = v0 + 1 < limit ? ReadV<TRead>(vAddr + ((v0 + 1) * rowBytes) + vLane, dim, g) : default,
+            Vc = v0 + 8 < limit ? ReadV<TRead>(vAddr + ((v0 + 8) * rowBytes) + vLane, dim, g) : default,
+            Vd = v0 + 9 < limit ? ReadV<TRead>(vAddr + ((v0 + 9) * rowBytes) + vLane, dim, g) : default,
+        };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Words8 LoadQ(ArrayView<ulong> q, long at, int dim)
@@ -294,14 +310,18 @@ internal static class DecodeMmaKernel
     private static Tile2 NTile<TMma>(Tile2 o, uint pa0, uint pa2, ulong va, ulong vb, ulong vc, ulong vd, int u)
         where TMma : struct, IHalfMma
     {
-        var r = default(TMma).Mma(new Tile4(o.C0, o.C1, 0f, 0f), pa0, 0u, pa2, 0u, Pair(va, vb, u), Pair(vc, vd, u));
+        var r = default(TMma).Mma(new Tile4(o.C0, o.C1, 0f, 0f), pa0, 0u, pa2, 0u, Pair<TMma>(va, vb, u), Pair<TMma>(vc, vd, u));
         return new Tile2(r.C0, r.C1);
     }
 
-    /// <summary>Element <paramref name="u"/> of <paramref name="low"/> and of <paramref name="high"/> as one word.</summary>
+    /// <summary>Element <paramref name="u"/> of <paramref name="low"/> and of <paramref name="high"/> as one word (the
+    /// 32-bit halves of a word are registers of their own; one byte permute picks the two elements).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Pair(ulong low, ulong high, int u) =>
-        ((uint)(low >> (16 * u)) & 0xFFFFu) | ((uint)(high >> (16 * u)) << 16);
+    private static uint Pair<TMma>(ulong low, ulong high, int u)
+        where TMma : struct, IHalfMma =>
+        u < 2
+            ? default(TMma).Interleave((uint)low, (uint)high, u == 1)
+            : default(TMma).Interleave((uint)(low >> 32), (uint)(high >> 32), u == 3);
 
     /// <summary>Writes the lane's columns (dims 32i + 8t + u and 32i + 8t + 4 + u of n-tile 4i + u) normalised, and the lse.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

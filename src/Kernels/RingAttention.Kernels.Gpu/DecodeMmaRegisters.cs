@@ -29,6 +29,17 @@ internal struct Words4
     public ulong W3;
 }
 
+/// <summary>A lane's loads of one turn of <see cref="DecodeMmaKernel"/>: two K rows' words, four V rows' words.</summary>
+internal struct TurnLoads
+{
+    public Words8 K0;
+    public Words8 K1;
+    public Words4 Va;
+    public Words4 Vb;
+    public Words4 Vc;
+    public Words4 Vd;
+}
+
 /// <summary>
 /// A lane's output accumulator in <see cref="DecodeMmaKernel"/>: sixteen n-tiles of 8 dims of its query vector's row;
 /// n-tile 4i + u column n is dim 32i + 4n + u, so that the lane's B fragments come from whole words of V (<see cref="Words4"/>).

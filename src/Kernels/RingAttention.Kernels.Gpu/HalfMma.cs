@@ -17,6 +17,10 @@ internal interface IHalfMma
 
     /// <summary>Two floats as one word of the type, <paramref name="lo"/> in the low half.</summary>
     uint Pack(float lo, float hi);
+
+    /// <summary>The low (or, when <paramref name="odd"/>, the high) 16-bit halves of two words as one word, <paramref name="low"/>'s
+    /// in the low half: a B fragment from two rows' words.</summary>
+    uint Interleave(uint low, uint high, bool odd);
 }
 
 /// <summary>The bf16 tensor-core instruction (sm_80 and later).</summary>
@@ -32,6 +36,9 @@ internal readonly struct PtxBf16Mma : IHalfMma
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Pack(float lo, float hi) => Ptx.PackBf16(lo, hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Interleave(uint low, uint high, bool odd) => Ptx.Prmt(low, high, odd ? 0x7632u : 0x5410u);
 }
 
 /// <summary>The f16 tensor-core instruction (sm_80 and later).</summary>
@@ -47,6 +54,9 @@ internal readonly struct PtxF16Mma : IHalfMma
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Pack(float lo, float hi) => Ptx.PackF16(lo, hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Interleave(uint low, uint high, bool odd) => Ptx.Prmt(low, high, odd ? 0x7632u : 0x5410u);
 }
 
 /// <summary>How one 16-bit type is read from and rounded into a half word, for <see cref="WarpHalfMma{TPair}"/>.</summary>
@@ -132,6 +142,9 @@ internal readonly struct WarpHalfMma<TPair> : IHalfMma
     }
 
     public uint Pack(float lo, float hi) => default(TPair).Bits(lo) | (default(TPair).Bits(hi) << 16);
+
+    public uint Interleave(uint low, uint high, bool odd) =>
+        odd ? (low >> 16) | (high & 0xFFFF0000u) : (low & 0xFFFFu) | (high << 16);
 
     private static float Dot(uint x, uint y) =>
         (default(TPair).Value(x & 0xFFFFu) * default(TPair).Value(y & 0xFFFFu)) + (default(TPair).Value(x >> 16) * default(TPair).Value(y >> 16));

@@ -9,14 +9,15 @@ namespace RingAttention.Kernels.Gpu;
 public abstract partial class IlgpuAttentionBackend
 {
     private readonly Dictionary<ElementType, DecodeSplit> _decodeSplit = [];
-    private readonly Dictionary<ElementType, DecodeSplit> _decodeMma = [];
+    private readonly Dictionary<(ElementType, int), DecodeSplit> _decodeMma = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
     /// <summary>The split launch of one element type: (stream, config, params, q words, chunk table, partial o, partial lse).</summary>
     private protected delegate void DecodeSplit(AcceleratorStream stream, KernelConfig config, FlashParams p, ArrayView<ulong> q, ArrayView<long> chunks, ArrayView<float> partialO, ArrayView<float> partialLse);
 
-    /// <summary>Warps a decode launch aims at (a few per SM on an H200's 132).</summary>
-    private const int TargetGroups = 4096;
+    /// <summary>Warps a decode launch aims at (a few per SM on an H200's 132); benchmarks try others.</summary>
+    internal int DecodeTargetWarps { get; set; } = 4096;
+
 
     /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
     internal bool UseDecodeKernel { get; set; } = true;
@@ -56,11 +57,13 @@ public abstract partial class IlgpuAttentionBackend
     internal bool UseDecodeMma { get; set; }
 
     /// <summary>The tensor-core split kernel of a 16-bit <paramref name="type"/>: here the emulated one (host reads, shuffles).</summary>
-    private protected virtual DecodeSplit LoadDecodeMma(ElementType type)
+    private protected virtual DecodeSplit LoadDecodeMma(ElementType type, int headDim)
     {
-        var kernel = type == ElementType.F16
-            ? Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<F16Pair>, HostWordRead, PortableMath>)
-            : Accelerator.LoadKernel<FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>(DecodeMmaKernel.Split<WarpHalfMma<Bf16Pair>, HostWordRead, PortableMath>);
+        var pair = type == ElementType.F16 ? typeof(F16Pair) : typeof(Bf16Pair);
+        var method = typeof(DecodeMmaKernel).GetMethod(nameof(DecodeMmaKernel.Split))!.MakeGenericMethod(
+            typeof(WarpHalfMma<>).MakeGenericType(pair), typeof(HostWordRead), typeof(PortableMath), DecodeHeadDims.Of(headDim));
+        var loaded = Accelerator.LoadKernel(method);
+        var kernel = loaded.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>>();
         return (stream, config, p, q, chunks, partialO, partialLse) => kernel(stream, config, p, q, chunks, partialO, partialLse);
     }
 
@@ -72,10 +75,10 @@ public abstract partial class IlgpuAttentionBackend
             return null;
         }
 
-        if (!_decodeMma.TryGetValue(type, out var mma))
+        if (!_decodeMma.TryGetValue((type, headDim), out var mma))
         {
-            mma = LoadDecodeMma(type);
-            _decodeMma[type] = mma;
+            mma = LoadDecodeMma(type, headDim);
+            _decodeMma[(type, headDim)] = mma;
         }
 
         return mma;
@@ -106,10 +109,10 @@ public abstract partial class IlgpuAttentionBackend
         }
 
         _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
-        // About TargetGroups warps in all (the tensor-core kernel: groups, whose warps share their chunk's loads): enough
+        // About DecodeTargetWarps warps in all (the tensor-core kernel: groups, whose warps share their chunk's loads): enough
         // to cover the GPU's memory latency, few enough chunks that merging them is cheap.
         long keys = runs.Sum(r => (long)r.Rows);
-        int wanted = Math.Max(1, TargetGroups / (p.KvHeads * tiles));
+        int wanted = Math.Max(1, DecodeTargetWarps / (p.KvHeads * tiles));
         int chunkKeys = DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys));
         long rowBytes = (long)p.KvHeads * p.HeadDim * type.Size();
         var table = DecodeRun.Chunks(runs, chunkKeys, rowBytes);

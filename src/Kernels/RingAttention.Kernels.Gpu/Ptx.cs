@@ -105,6 +105,15 @@ internal static class Ptx
         return r;
     }
 
+    /// <summary>Bytes of {<paramref name="b"/>, <paramref name="a"/>} picked by the four nibbles of <paramref name="selector"/>
+    /// (0x5410: the low halves of a and b; 0x7632: the high halves), one instruction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Prmt(uint a, uint b, uint selector)
+    {
+        CudaAsm.Emit("prmt.b32 %0, %1, %2, %3;", out uint r, a, b, selector);
+        return r;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Ex2(float x)
     {

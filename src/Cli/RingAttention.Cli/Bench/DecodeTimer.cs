@@ -9,7 +9,7 @@ namespace RingAttention.Cli.Bench;
 /// <summary>One decode shape on one split kernel: median and fastest attend, K/V bytes read per second, and the largest
 /// differences from the first kernel of the same shape (0 for that one).</summary>
 public sealed record DecodeTiming(
-    string Dtype, int Keys, int Rows, int Hq, int Hkv, int Dim, int PageTokens, string Kernel, double MedianMs, double MinMs, double GBps,
+    string Dtype, int Keys, int Rows, int Hq, int Hkv, int Dim, int PageTokens, string Kernel, int TargetWarps, double MedianMs, double MinMs, double GBps,
     double MaxOutputDiff, double MaxLseDiff, bool Finite);
 
 /// <summary>
@@ -23,9 +23,10 @@ public static class DecodeTimer
     /// <summary>The split kernels: the float one (<see cref="DecodeKernel"/>) and the tensor-core one (<see cref="DecodeMmaKernel"/>).</summary>
     public static readonly string[] Kernels = ["float", "mma"];
 
-    public static IReadOnlyList<DecodeTiming> Time(IlgpuAttentionBackend backend, AttentionSpec spec, int rows, int pageTokens, IReadOnlyList<string> kernels, int reps)
+    public static IReadOnlyList<DecodeTiming> Time(IlgpuAttentionBackend backend, AttentionSpec spec, int rows, int pageTokens, IReadOnlyList<string> kernels, int targetWarps, int reps)
     {
         bool bf16 = spec.DType == ElementType.BF16;
+        int ownTarget = backend.DecodeTargetWarps;
         var pages = new List<DeviceKeyValues>();
         try
         {
@@ -44,7 +45,9 @@ public static class DecodeTimer
             PartialResult? baseline = null;
             foreach (string kernel in kernels)
             {
-                backend.UseDecodeMma = kernel == "mma";
+                bool mma = kernel == "mma";
+                backend.UseDecodeMma = mma;
+                backend.DecodeTargetWarps = targetWarps;
                 long mmaBefore = backend.TensorCoreDecodeLaunches;
                 long splitBefore = backend.DecodeLaunches;
                 var result = new PartialResult(rows, spec.Heads, spec.HeadDim);
@@ -54,7 +57,7 @@ public static class DecodeTimer
                     backend.Download(acc, result);
                 }
 
-                if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != (kernel == "mma"))
+                if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != mma)
                 {
                     throw new SpecValidationException("kernels", $"the {kernel} split kernel does not serve {rows} rows of {spec.Heads}/{spec.KvHeads} heads, d {spec.HeadDim}, {Dtype(spec.DType)}");
                 }
@@ -75,7 +78,7 @@ public static class DecodeTimer
                 double median = times[times.Count / 2];
                 double bytes = 2.0 * spec.Tokens * spec.KvHeads * spec.HeadDim * spec.DType.Size();
                 baseline ??= result;
-                results.Add(new DecodeTiming(Dtype(spec.DType), spec.Tokens, rows, spec.Heads, spec.KvHeads, spec.HeadDim, pageTokens, kernel,
+                results.Add(new DecodeTiming(Dtype(spec.DType), spec.Tokens, rows, spec.Heads, spec.KvHeads, spec.HeadDim, pageTokens, kernel, targetWarps,
                     Math.Round(median, 4), Math.Round(times[0], 4), Math.Round(bytes / median / 1e6, 1),
                     MaxDiff(result.Output, baseline.Output), MaxDiff(result.Lse, baseline.Lse),
                     result.Output.All(float.IsFinite) && result.Lse.All(float.IsFinite)));
@@ -86,6 +89,7 @@ public static class DecodeTimer
         finally
         {
             backend.UseDecodeMma = backend is CudaAttentionBackend;
+            backend.DecodeTargetWarps = ownTarget;
             foreach (var page in pages)
             {
                 page.Dispose();

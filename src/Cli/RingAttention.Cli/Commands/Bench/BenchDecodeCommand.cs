@@ -45,6 +45,11 @@ public sealed class BenchDecodeSettings : CliSettings
     [DefaultValue("float,mma")]
     public string Kernels { get; init; } = "float,mma";
 
+    [CommandOption("--target-warps <LIST>")]
+    [Description("warps a launch aims at (chunks = warps / kv heads), comma-separated; the first is the backend's own")]
+    [DefaultValue("4096")]
+    public string TargetWarps { get; init; } = "4096";
+
     [CommandOption("--reps <N>")]
     [Description("timed attends per shape and kernel (the median is reported), after one warm-up")]
     [DefaultValue(20)]
@@ -106,15 +111,21 @@ public sealed class BenchDecodeCommand : Command<BenchDecodeSettings>
 
         using var backend = Open(settings.Cpu, out string device);
         AnsiConsole.MarkupLineInterpolated($"[grey]{device}; each attend = chunk table, split and merge launches, one sync (K/V resident in pages of {settings.PageTokens} tokens)[/]");
+        var targets = ListOption.Ints("--target-warps", settings.TargetWarps).ToList();
+        if (targets.Any(t => t < 1))
+        {
+            throw new SpecValidationException("target-warps", "--target-warps: each must be at least 1");
+        }
+
         var results = new List<DecodeTiming>();
         foreach (var (spec, rows) in shapes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            foreach (var t in DecodeTimer.Time(backend, spec, rows, settings.PageTokens, kernels, settings.Reps))
+            foreach (var t in targets.SelectMany(target => DecodeTimer.Time(backend, spec, rows, settings.PageTokens, kernels, target, settings.Reps)))
             {
                 results.Add(t);
                 AnsiConsole.WriteLine(FormattableString.Invariant(
-                    $"{t.Dtype} keys={t.Keys} rows={t.Rows} {t.Hq}/{t.Hkv} d={t.Dim} {t.Kernel}: {t.MedianMs:0.000} ms (min {t.MinMs:0.000}), {t.GBps:0} GB/s; vs {kernels[0]}: max |o diff| {t.MaxOutputDiff:0.0e+0}, max |lse diff| {t.MaxLseDiff:0.0e+0}, finite {t.Finite}"));
+                    $"{t.Dtype} keys={t.Keys} rows={t.Rows} {t.Hq}/{t.Hkv} d={t.Dim} {t.Kernel} ({t.TargetWarps} warps): {t.MedianMs:0.000} ms (min {t.MinMs:0.000}), {t.GBps:0} GB/s; vs {kernels[0]}: max |o diff| {t.MaxOutputDiff:0.0e+0}, max |lse diff| {t.MaxLseDiff:0.0e+0}, finite {t.Finite}"));
             }
         }
 
