@@ -106,10 +106,14 @@ internal static class DecodeMmaKernel
             var s0 = Scores<TMma>(qw, key0, dim);
             var s1 = Scores<TMma>(qw, key1, dim);
             // Lane (g, t) now has its vector's scores of keys 2t, 2t + 1 (s0) and 2t + 8, 2t + 9 (s1) of the turn.
-            float x0 = Logit(p, s0.C0, mine, full, qPos, pos0, v0, rows);
-            float x1 = Logit(p, s0.C1, mine, full, qPos, pos0, v0 + 1, rows);
-            float x2 = Logit(p, s1.C0, mine, full, qPos, pos0, v0 + 8, rows);
-            float x3 = Logit(p, s1.C1, mine, full, qPos, pos0, v0 + 9, rows);
+            // A whole turn of a chunk every key of which is visible (most turns of a decode) needs no tests at all. Rows of
+            // vectors past the launch are not masked either: their q is zero, their scores finite, their results unused,
+            // and a row's softmax never mixes with another's.
+            bool plain = full && kb + KeysPerTurn <= rows;
+            float x0 = plain ? s0.C0 * p.ScaleLog2 : Logit(p, s0.C0, full, qPos, pos0, v0, rows);
+            float x1 = plain ? s0.C1 * p.ScaleLog2 : Logit(p, s0.C1, full, qPos, pos0, v0 + 1, rows);
+            float x2 = plain ? s1.C0 * p.ScaleLog2 : Logit(p, s1.C0, full, qPos, pos0, v0 + 8, rows);
+            float x3 = plain ? s1.C1 * p.ScaleLog2 : Logit(p, s1.C1, full, qPos, pos0, v0 + 9, rows);
             float top = Max(Max(x0, x1), Max(x2, x3));
             top = Max(top, Warp.ShuffleXor(top, 1));
             top = Max(top, Warp.ShuffleXor(top, 2));
@@ -141,9 +145,9 @@ internal static class DecodeMmaKernel
 
     /// <summary>The score in log2 units, or -inf where the key lies past the chunk or outside the vector's mask.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Logit(FlashParams p, float score, bool mine, bool full, int qPos, int pos0, int key, int rows)
+    private static float Logit(FlashParams p, float score, bool full, int qPos, int pos0, int key, int rows)
     {
-        if (!mine || key >= rows)
+        if (key >= rows)
         {
             return float.NegativeInfinity;
         }

@@ -183,25 +183,51 @@ public abstract partial class IlgpuAttentionBackend
         Accelerator.DefaultStream.Synchronize();
     }
 
-    public void AccumulateEach(AttentionSpec spec, DeviceRows queries, IReadOnlyList<DeviceKeyValues> blocks, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
+    public void AccumulateEach(AttentionSpec spec, DeviceRows queries, IReadOnlyList<DeviceKeyValues> blocks, DeviceAccumulator accumulator, CancellationToken cancellationToken = default) =>
+        AccumulateShards(spec, queries, [blocks], [accumulator], cancellationToken);
+
+    public void AccumulateShards(AttentionSpec spec, DeviceRows queries, IReadOnlyList<IReadOnlyList<DeviceKeyValues>> shards, IReadOnlyList<DeviceAccumulator> accumulators, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var q = Own<IlgpuRows>(queries, nameof(queries));
-        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
-        var kvs = blocks.Where(b => b.Rows > 0).Select(b => Own<IlgpuKeyValues>(b, nameof(blocks))).ToList();
-        foreach (var kv in kvs)
+        ArgumentNullException.ThrowIfNull(shards);
+        ArgumentNullException.ThrowIfNull(accumulators);
+        if (shards.Count != accumulators.Count)
         {
-            OperandCheck.Validate(spec, q, kv, acc);
+            throw new ArgumentException($"{shards.Count} shards but {accumulators.Count} accumulators", nameof(accumulators));
+        }
+
+        var q = Own<IlgpuRows>(queries, nameof(queries));
+        var work = new List<(List<IlgpuKeyValues> Blocks, IlgpuAccumulator Acc)>();
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var acc = Own<IlgpuAccumulator>(accumulators[i], nameof(accumulators));
+            var kvs = shards[i].Where(b => b.Rows > 0).Select(b => Own<IlgpuKeyValues>(b, nameof(shards))).ToList();
+            foreach (var kv in kvs)
+            {
+                OperandCheck.Validate(spec, q, kv, acc);
+            }
+
+            kvs.RemoveAll(kv => !AnyVisible(spec, q.Spans, kv.Spans));
+            if (q.Rows > 0 && kvs.Count > 0)
+            {
+                work.Add((kvs, acc));
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        kvs.RemoveAll(kv => !AnyVisible(spec, q.Spans, kv.Spans));
-        if (q.Rows == 0 || kvs.Count == 0)
+        // The shards' split-K work in shared launches (one query span: the same query rows for all); other work, and
+        // queries of several spans, launch shard by shard.
+        var gather = q.Spans.Count == 1 ? new List<DecodeTarget>() : null;
+        foreach (var (kvs, acc) in work)
         {
-            return;
+            Launch(spec, q, kvs, acc, merge: true, gather);
         }
 
-        Launch(spec, q, kvs, acc, merge: true);
+        if (gather is { Count: > 0 })
+        {
+            LaunchDecodes(gather, spec.DType, QView(q));
+        }
+
         Accelerator.DefaultStream.Synchronize();
     }
 
@@ -212,9 +238,9 @@ public abstract partial class IlgpuAttentionBackend
     internal void Launch(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, bool merge) =>
         Launch(spec, Own<IlgpuRows>(queries, nameof(queries)), [Own<IlgpuKeyValues>(keyValues, nameof(keyValues))], Own<IlgpuAccumulator>(accumulator, nameof(accumulator)), merge);
 
-    private void Launch(AttentionSpec spec, IlgpuRows q, IReadOnlyList<IlgpuKeyValues> kvs, IlgpuAccumulator acc, bool merge)
+    private void Launch(AttentionSpec spec, IlgpuRows q, IReadOnlyList<IlgpuKeyValues> kvs, IlgpuAccumulator acc, bool merge, List<DecodeTarget>? gather = null)
     {
-        var qView = q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16));
+        var qView = QView(q);
         var blocks = new KeyBlock[kvs.Count];
         for (int i = 0; i < kvs.Count; i++)
         {
@@ -238,8 +264,10 @@ public abstract partial class IlgpuAttentionBackend
                 blocks[i].VPtr);
         }
 
-        LaunchSpans(spec, q.Spans, q.Rows, blocks, ViewsOf, merge);
+        LaunchSpans(spec, q.Spans, q.Rows, blocks, ViewsOf, merge, gather);
     }
+
+    private static ArrayView<byte> QView(IlgpuRows q) => q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16));
 
     /// <summary>A handle's data as a device view (device benchmarks fill and read buffers in place).</summary>
     internal ArrayView<byte> DataView(DeviceHandle handle) => Own<IByteHandle>(handle, nameof(handle)).Buffer.View.AsContiguous().SubView(0, handle.DataBytes);

@@ -87,16 +87,25 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>A view of whole 8-byte words (the decode kernel's q loads); views are at least 16 bytes.</summary>
     private static ArrayView<ulong> Words(ArrayView<byte> bytes) => bytes.SubView(0, bytes.Length / 8 * 8).Cast<ulong>();
 
+    /// <summary>One accumulator's split-K work for <see cref="LaunchDecodes"/>: its params (query rows, merge flag, lse
+    /// stride), its running o/lse, and the runs of K/V rows it attends.</summary>
+    private protected readonly record struct DecodeTarget(FlashParams P, ArrayView<float> O, ArrayView<float> Lse, IReadOnlyList<DecodeRun> Runs);
+
+    /// <summary>Partials one split launch may write across several targets (more when one target alone needs more).</summary>
+    private const long SharedPartialBytes = 128L << 20;
+
     /// <summary>
-    /// The query rows of <paramref name="p"/> (QRowOffset, QCount, QPos0) against every run, merged into o/lse (written
-    /// when p.Merge is 0): the runs are cut into chunks, the chunks' partials go to a pooled scratch buffer, then fold
-    /// into the result; two launches per <see cref="DecodeMerge.MaxChunks"/> chunks, however many allocations the runs
-    /// lie in (a session shard's pages: one launch for all of them).
+    /// The same query rows (q, and every target's QRowOffset, QCount, QPos0) against each target's runs, merged into its
+    /// o/lse (written when its p.Merge is 0). Each target's runs are cut into chunks as if it launched alone, its chunks'
+    /// partials fold into its result in pieces of at most <see cref="DecodeMerge.MaxChunks"/>; the split launches cover
+    /// as many targets' chunks as <see cref="SharedPartialBytes"/> of partials allow. So session shards that share a
+    /// device share their launches (ADR 21), and each shard's result is bit for bit what it would be alone.
     /// </summary>
-    private protected void LaunchDecode(FlashParams p, ElementType type, ArrayView<byte> q, ArrayView<float> o, ArrayView<float> lse, IReadOnlyList<DecodeRun> runs)
+    private protected void LaunchDecodes(IReadOnlyList<DecodeTarget> targets, ElementType type, ArrayView<byte> q)
     {
-        int vectors = p.QCount * p.Group;
-        var split = DecodeMma(type, vectors, p.HeadDim);
+        var first = targets[0].P;
+        int vectors = first.QCount * first.Group;
+        var split = DecodeMma(type, vectors, first.HeadDim);
         bool onTensorCores = split is not null;
         // The float kernel takes four vectors a warp, its tiles side by side in the grid; the tensor-core kernel eight a
         // warp, the warps of a chunk in one group.
@@ -109,39 +118,73 @@ public abstract partial class IlgpuAttentionBackend
         }
 
         _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
-        // About DecodeTargetWarps warps in all (the tensor-core kernel: groups, whose warps share their chunk's loads): enough
-        // to cover the GPU's memory latency, few enough chunks that merging them is cheap.
-        long keys = runs.Sum(r => (long)r.Rows);
-        int wanted = Math.Max(1, DecodeTargetWarps / (p.KvHeads * tiles));
-        int chunkKeys = DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys));
-        long rowBytes = (long)p.KvHeads * p.HeadDim * type.Size();
-        var table = DecodeRun.Chunks(runs, chunkKeys, rowBytes);
-        int chunks = table.Length / DecodeKernel.ChunkLongs;
-        int batch = Math.Min(chunks, DecodeMerge.MaxChunks);
-        p.BlockRows = DecodeKernel.LanesPerKey(p.HeadDim);
-        p.BlockKeys = tiles;
-        long partials = (long)batch * p.KvHeads * vectors;
-        long bytes = (4 * partials * (p.HeadDim + 1)) + (8L * table.Length);
-        var scratch = Pool.Rent(bytes, $"decode partials of {batch} chunks ({bytes:N0} B)");
+        long rowBytes = (long)first.KvHeads * first.HeadDim * type.Size();
+        var tables = new List<long>();
+        var pieces = new List<(int Target, int First, int Count, bool Merge)>();
+        for (int t = 0; t < targets.Count; t++)
+        {
+            // About DecodeTargetWarps warps in all (the tensor-core kernel: groups, whose warps share their chunk's
+            // loads): enough to cover the GPU's memory latency, few enough chunks that merging them is cheap.
+            long keys = targets[t].Runs.Sum(r => (long)r.Rows);
+            int wanted = Math.Max(1, DecodeTargetWarps / (first.KvHeads * tiles));
+            int chunkKeys = DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys));
+            var table = DecodeRun.Chunks(targets[t].Runs, chunkKeys, rowBytes);
+            int at = tables.Count / DecodeKernel.ChunkLongs;
+            int chunks = table.Length / DecodeKernel.ChunkLongs;
+            for (int c = 0; c < chunks; c += DecodeMerge.MaxChunks)
+            {
+                pieces.Add((t, at + c, Math.Min(DecodeMerge.MaxChunks, chunks - c), c > 0 || targets[t].P.Merge != 0));
+            }
+
+            tables.AddRange(table);
+        }
+
+        long perChunk = (long)first.KvHeads * vectors;
+        int totalChunks = tables.Count / DecodeKernel.ChunkLongs;
+        // The partial buffer holds the largest piece (what a target alone needs) or, if more fit the shared budget, more.
+        int launchChunks = (int)Math.Max(pieces.Max(x => x.Count), Math.Min(totalChunks, SharedPartialBytes / (4 * perChunk * (first.HeadDim + 1))));
+        long partials = launchChunks * perChunk;
+        long bytes = (4 * partials * (first.HeadDim + 1)) + (8L * tables.Count);
+        var scratch = Pool.Rent(bytes, $"decode partials of {launchChunks} chunks ({bytes:N0} B)");
         try
         {
-            var floats = scratch.View.AsContiguous().SubView(0, 4 * partials * (p.HeadDim + 1)).Cast<float>();
-            var partialO = floats.SubView(0, partials * p.HeadDim);
-            var partialLse = floats.SubView(partials * p.HeadDim, partials);
-            var tableView = scratch.View.AsContiguous().SubView(4 * partials * (p.HeadDim + 1), 8L * table.Length).Cast<long>();
-            tableView.CopyFromCPU(Accelerator.DefaultStream, table);
+            var floats = scratch.View.AsContiguous().SubView(0, 4 * partials * (first.HeadDim + 1)).Cast<float>();
+            var partialO = floats.SubView(0, partials * first.HeadDim);
+            var partialLse = floats.SubView(partials * first.HeadDim, partials);
+            var tableView = scratch.View.AsContiguous().SubView(4 * partials * (first.HeadDim + 1), 8L * tables.Count).Cast<long>();
+            tableView.CopyFromCPU(Accelerator.DefaultStream, tables.ToArray());
             // A power of two (the merge's shared reduction halves it), several threads per dim when the GPU allows.
             int threads = Math.Min(DecodeMerge.MergeThreads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
-            for (int first = 0; first < chunks; first += batch)
+            for (int next = 0; next < pieces.Count;)
             {
-                int count = Math.Min(batch, chunks - first);
-                var part = tableView.SubView((long)first * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs);
+                // One split launch over consecutive pieces whose chunks fit the partial buffer, then each piece's merge.
+                int start = pieces[next].First;
+                int end = next;
+                while (end < pieces.Count && pieces[end].First + pieces[end].Count - start <= launchChunks)
+                {
+                    end++;
+                }
+
+                int count = pieces[end - 1].First + pieces[end - 1].Count - start;
+                var p = first;
+                p.BlockRows = DecodeKernel.LanesPerKey(p.HeadDim);
+                p.BlockKeys = tiles;
                 split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(groupSize, 1, 1)),
-                    p, Words(q), part, partialO, partialLse);
-                _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, count, partialO, partialLse, o, lse);
-                p.Merge = 1;
+                    p, Words(q), tableView.SubView((long)start * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs), partialO, partialLse);
                 DecodeLaunches++;
                 TensorCoreDecodeLaunches += onTensorCores ? 1 : 0;
+                for (; next < end; next++)
+                {
+                    var (t, at, n, merge) = pieces[next];
+                    var target = targets[t];
+                    var mp = target.P;
+                    mp.BlockRows = p.BlockRows;
+                    mp.BlockKeys = tiles;
+                    mp.Merge = merge ? 1 : 0;
+                    long skip = (at - start) * perChunk;
+                    _decodeMerge(new KernelConfig(new Index3D(mp.QCount, mp.Heads, 1), new Index3D(threads, 1, 1)), mp, n,
+                        partialO.SubView(skip * first.HeadDim, n * perChunk * first.HeadDim), partialLse.SubView(skip, n * perChunk), target.O, target.Lse);
+                }
             }
         }
         finally

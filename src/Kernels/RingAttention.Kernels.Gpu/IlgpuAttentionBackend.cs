@@ -69,9 +69,11 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     /// <summary>
     /// Per query span: one split-K decode launch over every block's visible key spans when few rows meet many keys
     /// (<see cref="DecodeServes"/>), else one launch per (block, key span) with a visible key; each merges into the
-    /// running O/Lse (the first one overwriting them when <paramref name="merge"/> is false).
+    /// running O/Lse (the first one overwriting them when <paramref name="merge"/> is false). With
+    /// <paramref name="gather"/>, the split-K work is added there instead, for one launch with other accumulators'.
     /// </summary>
-    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<KeyBlock> blocks, Func<int, DeviceViews> viewsOf, bool merge)
+    private void LaunchSpans(AttentionSpec spec, IReadOnlyList<TokenSpan> qSpans, int qRows, IReadOnlyList<KeyBlock> blocks, Func<int, DeviceViews> viewsOf, bool merge,
+        List<DecodeTarget>? gather = null)
     {
         int qOffset = 0;
         long rowBytes = (long)spec.KvHeads * spec.HeadDim * spec.DType.Size();
@@ -95,8 +97,16 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
             if (runs.Count > 0 && DecodeServes(spec, qs.Count, runs.Sum(r => (long)r.Rows)))
             {
                 var views = viewsOf(0);
-                var p = MakeParams(spec, views, qRows, qOffset, qs, 0, qs, merge);
-                LaunchDecode(p, spec.DType, views.Q, views.O, views.Lse, runs);
+                var target = new DecodeTarget(MakeParams(spec, views, qRows, qOffset, qs, 0, qs, merge), views.O, views.Lse, runs);
+                if (gather is not null)
+                {
+                    gather.Add(target);
+                }
+                else
+                {
+                    LaunchDecodes([target], spec.DType, views.Q);
+                }
+
                 merge = true;
             }
             else

@@ -100,6 +100,27 @@ public interface IAttentionBackend : IDisposable
     }
 
     /// <summary>
+    /// <see cref="AccumulateEach"/> of the same queries for several shards at once, shard i's blocks into accumulator i
+    /// (session shards that share a device: ADR 21). A backend may share launches between them (the GPU's split-K decode
+    /// runs every shard's chunks in one launch); each accumulator ends as it would after its own AccumulateEach, bit for
+    /// bit. By default, one shard after another.
+    /// </summary>
+    void AccumulateShards(AttentionSpec spec, DeviceRows queries, IReadOnlyList<IReadOnlyList<DeviceKeyValues>> shards, IReadOnlyList<DeviceAccumulator> accumulators, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        ArgumentNullException.ThrowIfNull(accumulators);
+        if (shards.Count != accumulators.Count)
+        {
+            throw new ArgumentException($"{shards.Count} shards but {accumulators.Count} accumulators", nameof(accumulators));
+        }
+
+        for (int i = 0; i < shards.Count; i++)
+        {
+            AccumulateEach(spec, queries, shards[i], accumulators[i], cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Linear attention (<see cref="LinearAttentionSpec"/>), step 1: the state of each span of <paramref name="keyValues"/>
     /// (in the handle's span order) over that span's keys alone: what a shard gives the others.
     /// </summary>

@@ -14,6 +14,7 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly SemaphoreSlim _copyLane = new(1, 1);
+    private readonly AttendQueue _attends = new();
 
     public string Name => backend.Name;
 
@@ -107,18 +108,80 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     /// <summary>
     /// Compute lane, one turn: <paramref name="queries"/> up, the kernel over several blocks in order (a session shard's
     /// pages), the partial result down. One turn rather than one per step: a decode attend is a fraction of a
-    /// millisecond of kernel, and each lane hop costs a thread-pool round trip.
+    /// millisecond of kernel, and each lane hop costs a thread-pool round trip. Attends with the same queries waiting
+    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device).
     /// </summary>
-    public Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct) =>
-        OnComputeLaneAsync(resident =>
+    public async Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct)
+    {
+        var mine = _attends.Enqueue(spec, queries, blocks);
+        try
         {
-            var result = new PartialResult(queries.Rows, spec.Heads, spec.HeadDim);
-            using var q = resident.UploadRows(queries);
-            using var accumulator = resident.CreateAccumulator(queries.Rows, spec.Heads, spec.HeadDim);
-            resident.AccumulateEach(spec, q, blocks, accumulator, ct);
-            resident.Download(accumulator, result);
-            return result;
-        }, ct);
+            await _turn.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!_attends.Withdraw(mine))
+        {
+            // A turn took this attend before the cancellation: its answer is on the way.
+            return await mine.Answer.Task.ConfigureAwait(false);
+        }
+
+        try
+        {
+            var batch = _attends.Take(mine);
+            if (batch.Count > 0)
+            {
+                Interlocked.Increment(ref _attendTurns);
+                await Task.Run(() => RunAttends(batch), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+
+        return await mine.Answer.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Compute-lane turns that ran attends (several attends may share one).</summary>
+    public long AttendTurns => Interlocked.Read(ref _attendTurns);
+
+    private long _attendTurns;
+
+    /// <summary>One turn for attends with the same queries: one upload, their shards together, each answer set.</summary>
+    private void RunAttends(IReadOnlyList<AttendQueue.Pending> batch)
+    {
+        var first = batch[0];
+        var accumulators = new List<DeviceAccumulator>();
+        try
+        {
+            using var q = backend.UploadRows(first.Queries);
+            foreach (var _ in batch)
+            {
+                accumulators.Add(backend.CreateAccumulator(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim));
+            }
+
+            backend.AccumulateShards(first.Spec, q, [.. batch.Select(b => b.Blocks)], accumulators);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var result = new PartialResult(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
+                backend.Download(accumulators[i], result);
+                batch[i].Answer.TrySetResult(result);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Answer.TrySetException(e);
+            }
+        }
+        finally
+        {
+            foreach (var accumulator in accumulators)
+            {
+                accumulator.Dispose();
+            }
+        }
+    }
 
     /// <summary>Compute lane: linear attention's state of each span of <paramref name="keyValues"/> alone.</summary>
     public Task<IReadOnlyList<Kernels.Linear.LinearState>> LinearSpanStatesAsync(LinearAttentionSpec spec, DeviceKeyValues keyValues, CancellationToken ct) =>
