@@ -86,19 +86,20 @@ public sealed class PtxCompileTests
     }
 
     /// <summary>
-    /// The tensor-core split kernel at d = 128, bf16 and f16: after the PTX rewrite no local memory (q, K, V words and the
+    /// The tensor-core split kernel at d = 128, bf16 and f16, 8 and 16 vectors a warp (the same products either way): after the PTX rewrite no local memory (q, K, V words and the
     /// output tiles stay in registers), one turn of 16 keys = 8 k-tiles for each of the two S tiles and 16 output n-tiles =
     /// 32 mma, each V operand one byte permute, and 32 read-only 8-byte loads a lane (two K rows of 8 words, four V rows of 4).
     /// </summary>
     [Theory]
-    [InlineData("bf16")]
-    [InlineData("f16")]
-    public void DecodeMmaKernel_CompileToPtx_WithMmaInRegisters(string dtype)
+    [InlineData("bf16", false)]
+    [InlineData("f16", false)]
+    [InlineData("bf16", true)]
+    public void DecodeMmaKernel_CompileToPtx_WithMmaInRegisters(string dtype, bool wide)
     {
         Assert.True(ElementTypeExtensions.TryParseUser(dtype, out var type));
         using var context = Context.Create(b => b.Optimize(OptimizationLevel.Release));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
-        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(CudaAttentionBackend.DecodeMma(type, 128)), default);
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(CudaAttentionBackend.DecodeMma(type, 128, wide)), default);
         string? patched = PtxPatch.PromoteLocalDepots(compiled.PTXAssembly);
         Assert.NotNull(patched);
         Assert.DoesNotContain(".local", patched, StringComparison.Ordinal);
@@ -106,7 +107,8 @@ public sealed class PtxCompileTests
         // The loads twice: a whole turn's without row guards and the chunk's last turn's with them.
         Assert.Equal(64, Count(patched, "ld.global.nc.u64"));
         Assert.Equal(32, Count(patched, "prmt.b32"));
-        Assert.Equal(2, Count(patched, $"cvt.rn.{dtype}x2.f32"));
+        // P packed once for rows 0-7; a wide warp packs rows 8-15 too.
+        Assert.Equal(wide ? 4 : 2, Count(patched, $"cvt.rn.{dtype}x2.f32"));
     }
 
     /// <summary>

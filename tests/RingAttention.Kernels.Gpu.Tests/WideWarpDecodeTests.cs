@@ -49,8 +49,8 @@ public sealed class WideWarpDecodeTests : IDisposable
 
     /// <summary>
     /// The tensor-core split kernel (<see cref="DecodeMmaKernel"/>) through its warp-shuffle twin of the mma: head dims
-    /// with every output n-tile group full (128, 32) and one half-empty (80), two to twenty query vectors (one warp per
-    /// eight, the last part-filled), every mask, both types, pages that end mid-turn; against float64 within the rounding
+    /// with every output n-tile group full (128, 32, 64) and one half-empty (80), two to eight query vectors (one warp,
+    /// rows 0-7) and twelve or twenty (wide warps of sixteen, rows 8-15 part-filled or empty in the last), every mask, both types, pages that end mid-turn; against float64 within the rounding
     /// of P to the input type (bf16 2^-9, f16 2^-11 of the largest |v|), lse within 1e-4 (its sums are not rounded). Few
     /// keys: the CPU accelerator pays a warp barrier per shuffle, 1024 a turn of 16 keys.
     /// </summary>
@@ -58,6 +58,7 @@ public sealed class WideWarpDecodeTests : IDisposable
     [InlineData(128, 8, 2, 2, "bf16", "causal")]
     [InlineData(80, 6, 3, 1, "f16", "none")]
     [InlineData(32, 4, 1, 5, "bf16", "causal+window")]
+    [InlineData(64, 8, 2, 3, "f16", "causal")]
     public void AccumulateEach_TensorCoreKernel_MatchesFloat64(int dim, int heads, int kvHeads, int rows, string dtype, string mask)
     {
         Assert.True(ElementTypeExtensions.TryParseUser(dtype, out var type));

@@ -69,18 +69,19 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     }
 
     /// <summary>The tensor-core split kernel (mma m16n8k16, sm_80 and later), loaded through the PTX rewrite.</summary>
-    private protected override DecodeSplit LoadDecodeMma(ElementType type, int headDim)
+    private protected override DecodeSplit LoadDecodeMma(ElementType type, int headDim, bool wide)
     {
-        var kernel = PtxPatch.Load((CudaAccelerator)Accelerator, DecodeMma(type, headDim), default, sm90a: false, out _);
+        var kernel = PtxPatch.Load((CudaAccelerator)Accelerator, DecodeMma(type, headDim, wide), default, sm90a: false, out _);
         var run = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>>();
         return (stream, config, p, q, chunks, partialO, partialLse) => run(stream, config, p, q, chunks, partialO, partialLse);
     }
 
-    /// <summary>The tensor-core split kernel of one element type and head dim (a kernel of its own per dim).</summary>
-    internal static System.Reflection.MethodInfo DecodeMma(ElementType type, int headDim)
+    /// <summary>The tensor-core split kernel of one element type, head dim and width (a kernel of its own for each).</summary>
+    internal static System.Reflection.MethodInfo DecodeMma(ElementType type, int headDim, bool wide = false)
     {
         var mma = type == ElementType.F16 ? typeof(PtxF16Mma) : typeof(PtxBf16Mma);
-        return typeof(DecodeMmaKernel).GetMethod(nameof(DecodeMmaKernel.Split))!.MakeGenericMethod(mma, typeof(PtxWordRead), typeof(PtxMath), DecodeHeadDims.Of(headDim));
+        return typeof(DecodeMmaKernel).GetMethod(nameof(DecodeMmaKernel.Split))!.MakeGenericMethod(mma, typeof(PtxWordRead), typeof(PtxMath),
+            DecodeHeadDims.Of(headDim), DecodeWidths.Of(wide));
     }
 
     /// <summary>The linear-attention chunk products as TF32 mma (sm_80 and later), loaded through the PTX rewrite.</summary>

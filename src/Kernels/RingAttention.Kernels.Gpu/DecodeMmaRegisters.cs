@@ -72,3 +72,10 @@ internal struct DecodeOutput
         O12 = O12.Scaled(a), O13 = O13.Scaled(a), O14 = O14.Scaled(a), O15 = O15.Scaled(a),
     };
 }
+
+/// <summary>The accumulators of a wide warp's two rows (g and g + 8) in <see cref="DecodeMmaKernel"/>.</summary>
+internal struct DecodeOutputs
+{
+    public DecodeOutput A;
+    public DecodeOutput B;
+}

@@ -9,7 +9,7 @@ namespace RingAttention.Kernels.Gpu;
 public abstract partial class IlgpuAttentionBackend
 {
     private readonly Dictionary<ElementType, DecodeSplit> _decodeSplit = [];
-    private readonly Dictionary<(ElementType, int), DecodeSplit> _decodeMma = [];
+    private readonly Dictionary<(ElementType, int, bool), DecodeSplit> _decodeMma = [];
     private Action<KernelConfig, FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _decodeMerge;
 
     /// <summary>The split launch of one element type: (stream, config, params, q words, chunk table, partial o, partial lse).</summary>
@@ -57,11 +57,12 @@ public abstract partial class IlgpuAttentionBackend
     internal bool UseDecodeMma { get; set; }
 
     /// <summary>The tensor-core split kernel of a 16-bit <paramref name="type"/>: here the emulated one (host reads, shuffles).</summary>
-    private protected virtual DecodeSplit LoadDecodeMma(ElementType type, int headDim)
+    private protected virtual DecodeSplit LoadDecodeMma(ElementType type, int headDim, bool wide)
     {
         var pair = type == ElementType.F16 ? typeof(F16Pair) : typeof(Bf16Pair);
         var method = typeof(DecodeMmaKernel).GetMethod(nameof(DecodeMmaKernel.Split))!.MakeGenericMethod(
-            typeof(WarpHalfMma<>).MakeGenericType(pair), typeof(HostWordRead), typeof(PortableMath), DecodeHeadDims.Of(headDim));
+            typeof(WarpHalfMma<>).MakeGenericType(pair), typeof(HostWordRead), typeof(PortableMath), DecodeHeadDims.Of(headDim),
+            DecodeWidths.Of(wide));
         var loaded = Accelerator.LoadKernel(method);
         var kernel = loaded.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, FlashParams, ArrayView<ulong>, ArrayView<long>, ArrayView<float>, ArrayView<float>>>();
         return (stream, config, p, q, chunks, partialO, partialLse) => kernel(stream, config, p, q, chunks, partialO, partialLse);
@@ -75,10 +76,11 @@ public abstract partial class IlgpuAttentionBackend
             return null;
         }
 
-        if (!_decodeMma.TryGetValue((type, headDim), out var mma))
+        bool wide = DecodeMmaKernel.Wide(vectors);
+        if (!_decodeMma.TryGetValue((type, headDim, wide), out var mma))
         {
-            mma = LoadDecodeMma(type, headDim);
-            _decodeMma[(type, headDim)] = mma;
+            mma = LoadDecodeMma(type, headDim, wide);
+            _decodeMma[(type, headDim, wide)] = mma;
         }
 
         return mma;
