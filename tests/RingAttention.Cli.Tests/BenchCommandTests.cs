@@ -103,7 +103,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--dtype", "f32", "--dtype: f32 is not timed here")]
     [InlineData("--heads", "32:8", "--heads: '32:8' is not HQ/HKV")]
     [InlineData("--kernels", "float,fast", "--kernels: 'fast' is not one of float, mma")]
-    [InlineData("--target-warps", "4096,0", "--target-warps: each must be at least 1")]
+    [InlineData("--target-warps", "4096,0", "--target-warps: '0' is not a positive integer")]
     public async Task BenchDecode_BadInput_RefusedNamingTheFlag(string flag, string value, string message)
     {
         var bench = await CliProcess.RunAsync("bench", "decode", "--cpu", "--keys", "64", "--heads", "8/2", flag, value);
