@@ -82,7 +82,9 @@ public sealed partial class CliClusterTests(HarnessFixture fixture, ITestOutputH
     public async Task Run_CliKilled_JobCancelledWhenItsLeaseEnds()
     {
         Skip.If(fixture.Unavailable is not null, fixture.Unavailable);
-        string input = Inputs.Write(fixture.PathFor("cli-killed.safetensors"), 32_768, 8, 2, 64, ElementType.BF16, seed: 23);
+        // 65536 tokens of 4 heads (twice the work of 32768 of 8, in half the memory a silo lends): with 32768 of 8 the
+        // warm cluster of a full run finished the job before the 7 s below were up.
+        string input = Inputs.Write(fixture.PathFor("cli-killed.safetensors"), 65_536, 4, 1, 64, ElementType.BF16, seed: 23);
         string outputPath = fixture.PathFor("cli-killed-out.safetensors");
 
         var (run, _) = await CliProcess.RunInterruptedAsync("KILL", "ring steps",
@@ -91,7 +93,7 @@ public sealed partial class CliClusterTests(HarnessFixture fixture, ITestOutputH
         var job = fixture.Client.GetJob(JobIdIn(run.Output));
 
         // No status calls arrive any more: within the lease (5 s) plus a watchdog period the job is cancelled, long
-        // before it could finish (about 11 s of ring work here).
+        // before it could finish (twice the 7-11 s of ring work that 32768 tokens of 8 heads take here).
         await Task.Delay(TimeSpan.FromSeconds(7));
         var status = await job.GetStatusAsync();
 
