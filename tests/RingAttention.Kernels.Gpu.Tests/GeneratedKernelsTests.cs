@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace RingAttention.Kernels.Gpu.Tests;
 
 /// <summary>
-/// The committed kernels are exactly what their generator writes: Generator/gen_flash.py is run into a temp directory
-/// and every file (one per kernel, and the variant table the launcher reads) must match byte for byte, with none
-/// extra on either side. Edit the generator, run it (`python3 gen_flash.py ..` in Generator/), commit both.
+/// The committed kernels are exactly what their generators write: Generator/gen_flash.py (ILGPU kernels) and
+/// Generator/gen_hopper.py (warp-specialized PTX) are run into a temp directory and every file (one per kernel, and the
+/// variant tables the launchers read) must match byte for byte, with none extra on either side. Edit the generator,
+/// run it (`python3 gen_flash.py ..` / `python3 gen_hopper.py ..` in Generator/), commit both.
 /// </summary>
 public sealed class GeneratedKernelsTests : IDisposable
 {
@@ -13,27 +14,53 @@ public sealed class GeneratedKernelsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_out, recursive: true);
 
-    [Fact]
-    public void Generator_Rerun_MatchesTheCommittedKernelsAndVariantTable()
+    [Theory]
+    [InlineData("gen_flash.py")]
+    [InlineData("gen_hopper.py")]
+    public void Generator_Rerun_MatchesTheCommittedKernelsAndVariantTable(string generator)
     {
         string project = Path.Combine(RepositoryRoot(), "src", "Kernels", "RingAttention.Kernels.Gpu");
         var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(project, "Generator", "gen_flash.py"));
+        start.ArgumentList.Add(Path.Combine(project, "Generator", generator));
         start.ArgumentList.Add(_out);
         using var process = Process.Start(start)!;
         string errors = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"gen_flash.py exited {process.ExitCode}: {errors}");
+        Assert.True(process.ExitCode == 0, $"{generator} exited {process.ExitCode}: {errors}");
 
-        var generated = Files(_out);
-        var committed = Files(project);
+        var generated = Files(_out, generator);
+        var committed = Files(project, generator);
+        Assert.NotEmpty(generated);
         Assert.Equal(generated.Order(), committed.Order());
         foreach (string file in generated)
         {
             Assert.True(File.ReadAllText(Path.Combine(_out, file)) == File.ReadAllText(Path.Combine(project, file)),
-                $"{file} differs from what Generator/gen_flash.py writes: regenerate it");
+                $"{file} differs from what Generator/{generator} writes: regenerate it");
         }
     }
+
+    [Fact]
+    public void WarpSpecializedTable_EveryKernelEmbedded_WithItsEntry_AndWithinTheSharedMemoryOfAnSm()
+    {
+        Assert.NotEmpty(WarpSpecializedVariants.All);
+        Assert.Equal(WarpSpecializedVariants.All.Length, WarpSpecializedVariants.All.Select(v => (v.Type, v.Dim)).Distinct().Count());
+        foreach (var v in WarpSpecializedVariants.All)
+        {
+            string ptx = v.Ptx();
+            Assert.Contains($".visible .entry {v.Entry}(", ptx, StringComparison.Ordinal);
+            Assert.Contains(".target sm_90a", ptx, StringComparison.Ordinal);
+            // 227 KB: the most dynamic shared memory one block of an sm_90 multiprocessor may take.
+            Assert.True(v.SharedBytes <= 227 * 1024 && v.Threads == 384, v.Entry);
+            // Registers after setmaxnreg: one producer and two consumer warpgroups within the 64K of a multiprocessor.
+            Assert.True(Count(ptx, "setmaxnreg.dec") == 1 && Count(ptx, "setmaxnreg.inc") == 1, v.Entry);
+        }
+
+        Assert.Equal("ring_ws_bf16_d128", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 128)?.Entry);
+        Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 96));
+        Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.F32, 128));
+    }
+
+    private static int Count(string text, string what) => (text.Length - text.Replace(what, string.Empty, StringComparison.Ordinal).Length) / what.Length;
 
     [Fact]
     public void VariantTable_OneEntryPerKernelAndShape()
@@ -65,12 +92,20 @@ public sealed class GeneratedKernelsTests : IDisposable
         }
     }
 
-    /// <summary>Paths relative to <paramref name="root"/> of the generated files under it (Flash/*.g.cs and FlashVariants.g.cs).</summary>
-    private static List<string> Files(string root) =>
-    [
-        .. Directory.EnumerateFiles(Path.Combine(root, "Flash"), "*.g.cs").Select(f => Path.Combine("Flash", Path.GetFileName(f))),
-        .. Directory.EnumerateFiles(root, "FlashVariants.g.cs").Select(Path.GetFileName).OfType<string>(),
-    ];
+    /// <summary>
+    /// Paths relative to <paramref name="root"/> of the files a generator writes under it: gen_flash.py Flash/*.g.cs and
+    /// FlashVariants.g.cs, gen_hopper.py Hopper/*.g.ptx and WarpSpecializedVariants.g.cs.
+    /// </summary>
+    private static List<string> Files(string root, string generator)
+    {
+        var (folder, pattern, table) = generator == "gen_flash.py" ? ("Flash", "*.g.cs", "FlashVariants.g.cs") : ("Hopper", "*.g.ptx", "WarpSpecializedVariants.g.cs");
+        string dir = Path.Combine(root, folder);
+        return
+        [
+            .. (Directory.Exists(dir) ? Directory.EnumerateFiles(dir, pattern) : []).Select(f => Path.Combine(folder, Path.GetFileName(f))),
+            .. Directory.EnumerateFiles(root, table).Select(Path.GetFileName).OfType<string>(),
+        ];
+    }
 
     private static string RepositoryRoot()
     {

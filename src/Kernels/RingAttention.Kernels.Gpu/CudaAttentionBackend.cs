@@ -48,7 +48,7 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     {
         if (UseTensorCores && _flash.Supports(type, p.HeadDim))
         {
-            _flash.Launch(p, type, views.O, views.Lse);
+            _flash.Launch(p, type, views);
         }
         else
         {

@@ -4,7 +4,7 @@ namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
 /// The CUDA driver calls ILGPU 1.5.3 does not make: raising a kernel's dynamic shared memory limit, reading its
-/// resources, and CUDA IPC (sharing a device allocation with another process of the host).
+/// resources, loading and launching the generated PTX modules (WarpSpecializedKernel), and CUDA IPC (sharing a device allocation with another process of the host).
 /// </summary>
 internal static unsafe partial class CudaDriver
 {
@@ -87,6 +87,68 @@ internal static unsafe partial class CudaDriver
     {
         private byte _first;
     }
+
+    /// <summary>
+    /// Loads a PTX module into the current context (the driver compiles it for the device) and returns the function
+    /// <paramref name="entry"/>; a compile error comes back with the driver's log.
+    /// </summary>
+    public static (IntPtr Module, IntPtr Function) LoadPtx(string ptx, string entry)
+    {
+        byte[] image = System.Text.Encoding.ASCII.GetBytes(ptx + "\0");
+        const int LogBytes = 16384;
+        byte* log = stackalloc byte[LogBytes];
+        log[0] = 0;
+        int* options = stackalloc int[2] { JitErrorLogBuffer, JitErrorLogBufferBytes };
+        void** values = stackalloc void*[2] { log, (void*)LogBytes };
+        IntPtr module;
+        int rc;
+        fixed (byte* text = image)
+        {
+            rc = cuModuleLoadDataEx(&module, text, 2, options, values);
+        }
+
+        if (rc != 0)
+        {
+            throw new InvalidOperationException($"cuModuleLoadDataEx({entry}) failed with CUDA error {rc}: {Marshal.PtrToStringAnsi((IntPtr)log)}");
+        }
+
+        IntPtr function;
+        rc = cuModuleGetFunction(&function, module, entry);
+        if (rc != 0)
+        {
+            _ = cuModuleUnload(module);
+            throw new InvalidOperationException($"cuModuleGetFunction({entry}) failed with CUDA error {rc}");
+        }
+
+        return (module, function);
+    }
+
+    public static void Unload(IntPtr module) => _ = cuModuleUnload(module);
+
+    /// <summary>cuLaunchKernel with kernel parameters given as pointers to their values (copied at the call).</summary>
+    public static void Launch(IntPtr function, int gridX, int gridY, int threads, int sharedBytes, IntPtr stream, void** args)
+    {
+        int rc = cuLaunchKernel(function, (uint)gridX, (uint)gridY, 1, (uint)threads, 1, 1, (uint)sharedBytes, stream, args, null);
+        if (rc != 0)
+        {
+            throw new InvalidOperationException($"cuLaunchKernel failed with CUDA error {rc} (grid {gridX} x {gridY}, {threads} threads, {sharedBytes} B shared)");
+        }
+    }
+
+    private const int JitErrorLogBuffer = 5;       // CU_JIT_ERROR_LOG_BUFFER
+    private const int JitErrorLogBufferBytes = 6;  // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
+
+    [LibraryImport(Library)]
+    private static partial int cuModuleLoadDataEx(IntPtr* module, byte* image, uint options, int* optionKeys, void** optionValues);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int cuModuleGetFunction(IntPtr* function, IntPtr module, string name);
+
+    [LibraryImport(Library)]
+    private static partial int cuModuleUnload(IntPtr module);
+
+    [LibraryImport(Library)]
+    private static partial int cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ, uint sharedBytes, IntPtr stream, void** args, void** extra);
 
     [LibraryImport(Library)]
     private static partial int cuIpcGetMemHandle(IpcMemHandle* handle, ulong devicePointer);

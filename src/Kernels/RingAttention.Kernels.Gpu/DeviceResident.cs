@@ -261,7 +261,9 @@ public abstract partial class IlgpuAttentionBackend
                 acc.LseView,
                 (ulong)q.Buffer.NativePtr.ToInt64(),
                 blocks[i].KPtr,
-                blocks[i].VPtr);
+                blocks[i].VPtr,
+                acc.OutputPtr,
+                acc.LsePtr);
         }
 
         LaunchSpans(spec, q.Spans, q.Rows, blocks, ViewsOf, merge, gather);
@@ -334,6 +336,11 @@ public abstract partial class IlgpuAttentionBackend
         private long OutputFloats => (long)Rows * Heads * HeadDim;
 
         public ArrayView<float> Output => buffer.View.AsContiguous().Cast<float>().SubView(0, Math.Max(OutputFloats, 1));
+
+        /// <summary>Device addresses of <see cref="Output"/> and <see cref="LseView"/>.</summary>
+        public ulong OutputPtr => (ulong)buffer.NativePtr.ToInt64();
+
+        public ulong LsePtr => OutputPtr + ((ulong)OutputFloats * sizeof(float));
 
         public ArrayView<float> LseView => buffer.View.AsContiguous().Cast<float>().SubView(OutputFloats, Math.Max((long)Heads * Rows, 1));
 

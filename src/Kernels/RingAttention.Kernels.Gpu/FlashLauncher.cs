@@ -20,12 +20,20 @@ internal sealed class FlashLauncher : IDisposable
 {
     private readonly CudaAccelerator _accelerator;
     private readonly Dictionary<FlashVariant, Entry> _kernels = new();
+    private readonly WarpSpecializedKernel _warpSpecialized;
 
     public FlashLauncher(CudaAccelerator accelerator)
     {
         _accelerator = accelerator;
         UseWgmma = accelerator.Architecture is { Major: 9 };
+        _warpSpecialized = new WarpSpecializedKernel(accelerator);
     }
+
+    /// <summary>
+    /// Hopper, where a generated warp-specialized kernel serves the dtype and head dim (gen_hopper.py, ADR 22): launch it
+    /// instead of the ILGPU wgmma kernel. Only with <see cref="UseWgmma"/> (it is an sm_90a kernel).
+    /// </summary>
+    public bool UseWarpSpecialized { get; set; }
 
     /// <summary>Hopper (sm_90): use the wgmma kernels (PTX retargeted to sm_90a); otherwise the mma.sync ones.</summary>
     public bool UseWgmma { get; set; }
@@ -41,6 +49,17 @@ internal sealed class FlashLauncher : IDisposable
 
     /// <summary>Name of the variant <see cref="Launch"/> uses (for benchmark records).</summary>
     public string Variant => UseWgmma ? $"wgmma-wg{WgmmaWarpgroups}-b{WgmmaBlocksPerSm}" : $"mma-s{Slabs}";
+
+    /// <summary>The warp-specialized kernel <see cref="Launch"/> uses for this dtype and head dim, or null.</summary>
+    public WarpSpecializedVariant? SelectedWarpSpecialized(ElementType type, int dim) =>
+        UseWarpSpecialized && UseWgmma ? WarpSpecializedKernel.Find(type, dim) : null;
+
+    /// <summary>The kernel that <see cref="Launch"/> runs for this dtype and head dim and its setting, for records.</summary>
+    public string KernelName(ElementType type, int dim) =>
+        SelectedWarpSpecialized(type, dim) is { } ws ? $"{ws.Entry} (ws-{ws.BlockRows}x{ws.BlockKeys}-s{ws.Stages})" : $"{Selected(type, dim).Name} ({Variant})";
+
+    /// <summary>The warp-specialized kernels' launcher (resource checks in the bench).</summary>
+    public WarpSpecializedKernel WarpSpecialized => _warpSpecialized;
 
     /// <summary>A tensor-core kernel serves this dtype and head dim (any multiple of 8 up to 256).</summary>
     public bool Supports(ElementType type, int dim) => FlashVariants.All.Any(v => v.Serves(type, dim));
@@ -61,15 +80,21 @@ internal sealed class FlashLauncher : IDisposable
             .OrderBy(v => v.Exact ? 0 : 1).ThenBy(v => v.Dim).ThenBy(v => v.Width == width ? 0 : 1).ThenByDescending(v => v.Width)
             .FirstOrDefault();
 
-    public void Launch(FlashParams p, ElementType type, ArrayView<float> o, ArrayView<float> lse)
+    public void Launch(FlashParams p, ElementType type, DeviceViews views)
     {
+        if (SelectedWarpSpecialized(type, p.HeadDim) is { } ws)
+        {
+            _warpSpecialized.Launch(ws, p, views.OPtr, views.LsePtr);
+            return;
+        }
+
         var variant = Selected(type, p.HeadDim);
         var e = Get(variant);
         p.BlockRows = variant.BlockRows;
         p.BlockKeys = variant.BlockKeys;
         int mBlocks = (p.QCount + variant.BlockRows - 1) / variant.BlockRows;
         var config = new KernelConfig(new Index3D(mBlocks, p.Heads, 1), new Index3D(variant.Threads, 1, 1), SharedMemoryConfig.RequestDynamic<Chunk16>(variant.SharedBytes / 16));
-        e.Run(_accelerator.DefaultStream, config, p, o, lse);
+        e.Run(_accelerator.DefaultStream, config, p, views.O, views.Lse);
     }
 
     /// <summary>Registers, stack bytes and PTX of a variant (loads it if needed): the resource check of the notes' §4.</summary>
@@ -94,7 +119,11 @@ internal sealed class FlashLauncher : IDisposable
         }
     }
 
-    public void Dispose() => _kernels.Clear();
+    public void Dispose()
+    {
+        _kernels.Clear();
+        _warpSpecialized.Dispose();
+    }
 
     private Entry Get(FlashVariant variant)
     {

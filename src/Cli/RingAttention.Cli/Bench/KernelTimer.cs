@@ -57,7 +57,7 @@ public static class KernelTimer
     /// <summary>The kernel that ran and the launch setting: "WgmmaBf16Dx96Wg2 (wgmma-wg2-b4)", or "portable".</summary>
     private static string KernelName(CudaAttentionBackend backend, AttentionSpec spec) =>
         backend.UseTensorCores && backend.Flash.Supports(spec.DType, spec.HeadDim)
-            ? $"{backend.Flash.Selected(spec.DType, spec.HeadDim).Name} ({backend.Flash.Variant})"
+            ? backend.Flash.KernelName(spec.DType, spec.HeadDim)
             : "portable";
 
     /// <summary>Worst relative L2 error of sampled rows (8 rows spread from first to last; heads 0 and last) against float64.</summary>

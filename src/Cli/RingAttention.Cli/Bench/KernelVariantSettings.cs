@@ -19,6 +19,10 @@ public class KernelVariantSettings : CliSettings
     [Description("wgmma kernel: blocks per SM")]
     public int? BlocksPerSm { get; init; }
 
+    [CommandOption("--ws <0|1>")]
+    [Description("1: the warp-specialized Hopper kernel (TMA, producer and consumer warpgroups) where one serves the head dim; 0: the ILGPU kernels")]
+    public int? WarpSpecialized { get; init; }
+
     [CommandOption("--slabs <N>")]
     [Description("mma.sync kernel: 16-row slabs per warp (1 or 2)")]
     public int? Slabs { get; init; }
@@ -30,6 +34,7 @@ public class KernelVariantSettings : CliSettings
         flash.WgmmaWarpgroups = Warpgroups ?? flash.WgmmaWarpgroups;
         flash.WgmmaBlocksPerSm = BlocksPerSm ?? flash.WgmmaBlocksPerSm;
         flash.Slabs = Slabs ?? flash.Slabs;
+        flash.UseWarpSpecialized = WarpSpecialized is int ws ? ws == 1 : flash.UseWarpSpecialized;
     }
 
     /// <summary>The CUDA backend, or a clear error when this machine has none (the bench commands time the GPU only).</summary>

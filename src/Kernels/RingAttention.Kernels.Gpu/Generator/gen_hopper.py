@@ -1,0 +1,570 @@
+#!/usr/bin/env python3
+"""Generates Hopper/*.g.ptx: warp-specialized FlashAttention forward kernels for sm_90a, written as PTX (issue 14,
+ADR 22). ILGPU cannot keep a wgmma in flight across C# statements (it copies every asm operand), so these kernels are
+emitted whole by this program and loaded through the driver (WarpSpecializedKernel.cs); the ILGPU kernels stay for
+every other GPU and head dim.
+
+Block: 3 warpgroups, 384 threads, one block per SM.
+  warpgroup 0, the producer: `setmaxnreg.dec` to 40 registers; one thread issues TMA tensor copies
+    (`cp.async.bulk.tensor.3d`, 128-byte swizzle) of the Q tile once and of K and V tiles into a ring of STAGES
+    shared-memory stages, each completing on a "full" mbarrier and re-armed when the consumers arrive on its "empty" one.
+  warpgroups 1 and 2, the consumers: `setmaxnreg.inc` to 232; each owns 64 of the block's 128 query rows. Per key tile
+    (BK keys) S = Q·Kᵀ runs as wgmma m64nBKk16 (A and B from shared memory), O += P·V as wgmma m64nDk16 with A = P in
+    registers (the S accumulators converted in place) and B = V (MN-major). Intra-warpgroup overlap (FA3): the S
+    GEMM of tile j+1 and the P·V GEMM of tile j are in flight while the softmax of tile j+1 runs; only the rescale of O
+    waits for P·V.
+Semantics are FlashParams' (see FlashParams.cs): positions, the DMin/DMax mask, the key limit, merge into an existing
+float32 O / LSE, heavy-first block order. TMA zero-fills rows past the span (the tensor maps end there).
+
+usage: python3 gen_hopper.py ..      (from Generator/: writes ../Hopper/*.g.ptx)
+A test (GeneratedKernelsTests) runs this into a temp directory and fails if any committed file differs.
+"""
+import os
+import sys
+
+BM = 128          # query rows per block (64 per consumer warpgroup)
+BK = 128          # keys per tile
+STAGES = 2        # K/V stages in shared memory
+CONSUMER_REGS = 232   # 256 threads x 232 + 128 x 40 <= 65536
+PRODUCER_REGS = 40
+NEG_INF = "0fFF800000"
+LOG2E = "0f3FB8AA3B"
+LN2 = "0f3F317218"
+KERNELS = [("bf16", 128), ("f16", 128)]
+
+
+def name(dt, d):
+    return f"ring_ws_{dt}_d{d}"
+
+
+def desc_hi(lbo, sbo):
+    """High bits of a wgmma shared-memory descriptor, 128-byte swizzle (layout type 1 in bits 62-63); the start
+    address (>> 4) is added at run time."""
+    return ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (1 << 62)
+
+
+class Ptx:
+    def __init__(self):
+        self.lines = []
+        self.label = 0
+
+    def __call__(self, s):
+        self.lines.append("\t" + s)
+
+    def lab(self, s):
+        self.lines.append(s + ":")
+
+    def new_label(self, stem):
+        self.label += 1
+        return f"L_{stem}_{self.label}"
+
+    def wait(self, bar, parity):
+        """Spin on an mbarrier phase (try_wait suspends the thread for a while in hardware before failing)."""
+        top = self.new_label("wait")
+        self.lab(top)
+        self(f"mbarrier.try_wait.parity.shared::cta.b64 %wp, [{bar}], {parity};")
+        self(f"@!%wp bra {top};")
+
+
+def tree(w, op, ty, terms, tmp):
+    """Balanced reduction into a fresh temporary; returns its name."""
+    level = list(terms)
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            t = tmp()
+            w(f"{op}.{ty} {t}, {level[i]}, {level[i + 1]};")
+            nxt.append(t)
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+def kernel(dt, D):
+    assert D in (64, 128)
+    H = D // 64                 # 64-column halves of a row (one TMA box and one swizzle atom each)
+    QTILE = BM * D * 2
+    KTILE = BK * D * 2
+    HALF_Q = BM * 128           # bytes of one 64-column half of the Q tile
+    HALF_K = BK * 128
+    STAGE = 2 * KTILE
+    BARS = QTILE + STAGES * STAGE
+    SMEM = BARS + 8 + STAGES * 32 + 1024   # + 1 KB to align the base to the swizzle atom
+    NS = BK // 8                # n8 blocks of S
+    NO = D // 8                 # n8 blocks of O
+    KS = D // 16                # k-steps of S
+    PS = BK // 16               # k-steps of P·V
+    w = Ptx()
+    ty = dt
+    out = w.lines
+    out.append(f"// {name(dt, D)}: {dt}, head dim {D}, {BM} query rows x {BK} keys per tile, {STAGES} stages, "
+               f"{SMEM} bytes of dynamic shared memory.")
+    out.append(f".visible .entry {name(dt, D)}(")
+    params = [".param .align 64 .b8 tq[128]", ".param .align 64 .b8 tk[128]", ".param .align 64 .b8 tv[128]",
+              ".param .u64 p_o", ".param .u64 p_lse"] + \
+             [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
+                                              "dmin", "dmax")] + \
+             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"]
+    out.append(",\n".join("\t" + p for p in params))
+    out.append(")")
+    out.append(".maxntid 384, 1, 1")
+    out.append(".minnctapersm 1")
+    out.append("{")
+    # registers
+    w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px;")
+    w(f".reg .f32 %s<{NS * 4}>;")
+    w(f".reg .f32 %o<{NO * 4}>;")
+    w(f".reg .b32 %pa<{PS * 4}>;")
+    w(".reg .f32 %f<200>;")
+    w(".reg .b32 %r<64>;")
+    w(".reg .b64 %rd<48>;")
+    w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
+    w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy;")
+    w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
+    w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
+    for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
+        w(f"ld.param.u32 %{p}, [p_{p}];")
+    w("ld.param.f32 %c, [p_scale];")
+    w("ld.param.u64 %po, [p_o];")
+    w("ld.param.u64 %plse, [p_lse];")
+    w("mov.u32 %zero, 0;")
+    w("setp.eq.u32 %pt, %zero, 0;")
+    w("setp.ne.u32 %pf, %zero, 0;")
+    w("mov.u32 %xtid, %tid.x;")
+    w("shr.u32 %wg, %xtid, 7;")
+    w("mov.u32 %h, %ctaid.y;")
+    w("div.u32 %kvh, %h, %group;")
+    # m-block: heavy first (causal) walks blocks from the last
+    w("mov.u32 %bx, %ctaid.x;")
+    w("mov.u32 %r0, %nctaid.x;")
+    w("sub.u32 %r0, %r0, 1;")
+    w("sub.u32 %r0, %r0, %bx;")
+    w("setp.ne.u32 %px, %heavy, 0;")
+    w("selp.b32 %mb, %r0, %bx, %px;")
+    # shared memory: base aligned to 1024
+    w("mov.u32 %base, smem;")
+    w("add.u32 %base, %base, 1023;")
+    w("and.b32 %base, %base, -1024;")
+    w(f"add.u32 %bars, %base, {BARS};")
+    # key-tile range (TileMath.KeyTiles) in 64-bit: DMin/DMax may be int.MinValue/MaxValue
+    w(f"mul.lo.u32 %r1, %mb, {BM};")                          # firstRow
+    w(f"add.u32 %r2, %r1, {BM};")
+    w("min.s32 %r2, %r2, %qcount;")
+    w("sub.s32 %r2, %r2, 1;")                                  # lastRow
+    w("cvt.s64.s32 %rd0, %qpos0;")
+    w("cvt.s64.s32 %rd1, %r1;")
+    w("add.s64 %rd2, %rd0, %rd1;")                             # qFirst
+    w("cvt.s64.s32 %rd1, %r2;")
+    w("add.s64 %rd3, %rd0, %rd1;")                             # qLast
+    w("cvt.s64.s32 %rd4, %dmax;")
+    w("cvt.s64.s32 %rd5, %dmin;")
+    w("cvt.s64.s32 %rd6, %kpos0;")
+    w("sub.s64 %rd7, %rd2, %rd4;")
+    w("sub.s64 %rd7, %rd7, %rd6;")
+    w("max.s64 %rd7, %rd7, 0;")                                # jMin
+    w("sub.s64 %rd8, %rd3, %rd5;")
+    w("sub.s64 %rd8, %rd8, %rd6;")
+    w("cvt.s64.s32 %rd9, %kcount;")
+    w("sub.s64 %rd9, %rd9, 1;")
+    w("min.s64 %rd8, %rd8, %rd9;")                             # jMax
+    w("setp.gt.s64 %pe, %rd7, %rd8;")
+    w("setp.lt.s32 %px, %r2, %r1;")
+    w("or.pred %pe, %pe, %px;")                                # no visible key
+    w(f"shr.s64 %rd7, %rd7, {BK.bit_length() - 1};")
+    w(f"shr.s64 %rd8, %rd8, {BK.bit_length() - 1};")
+    w("cvt.u32.u64 %nmin, %rd7;")
+    w("cvt.u32.u64 %nmax, %rd8;")
+    w("selp.b32 %nmin, 0, %nmin, %pe;")
+    w("selp.b32 %nmax, -1, %nmax, %pe;")
+    # barriers: fullQ, then per stage fullK, emptyK, fullV, emptyV
+    w("setp.eq.u32 %px, %xtid, 0;")
+    w("@%px mbarrier.init.shared::cta.b64 [%bars], 1;")
+    for s in range(STAGES):
+        for i, count in enumerate((1, 8, 1, 8)):
+            w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{8 + 32 * s + 8 * i}], {count};")
+    w("@%px fence.mbarrier_init.release.cluster;")
+    w("bar.sync 0;")
+    w("setp.ne.u32 %px, %wg, 0;")
+    w("@%px bra L_CONSUMER;")
+
+    # ---------------- producer ----------------
+    w(f"setmaxnreg.dec.sync.aligned.u32 {PRODUCER_REGS};")
+    w("setp.ne.u32 %px, %xtid, 0;")
+    w("@%px bra L_DONE;")
+    w("@%pe bra L_DONE;")
+    w("mov.u64 %tq, tq;")
+    w("cvta.param.u64 %tq, %tq;")
+    w("mov.u64 %tk, tk;")
+    w("cvta.param.u64 %tk, %tk;")
+    w("mov.u64 %tv, tv;")
+    w("cvta.param.u64 %tv, %tv;")
+    w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {QTILE};")
+    w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
+    w("mov.u32 %r12, 0;")
+    w("mov.u32 %r13, 64;")
+    for hh in range(H):
+        w(f"add.u32 %r4, %base, {hh * HALF_Q};")
+        w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
+    w("mov.u32 %n, %nmax;")
+    w("mov.u32 %stg, 0;")
+    w("mov.u32 %ph, 0;")
+    w.lab("L_PLOOP")
+    w(f"mad.lo.u32 %r5, %stg, {STAGE}, %base;")
+    w(f"add.u32 %r5, %r5, {QTILE};")                          # K of this stage; V follows at + KTILE
+    w("shl.b32 %r6, %stg, 5;")
+    w("add.u32 %r6, %r6, %bars;")                              # + 8: fullK, +16 emptyK, +24 fullV, +32 emptyV
+    w(f"mad.lo.u32 %r7, %n, {BK}, %krow;")
+    w("xor.b32 %r8, %ph, 1;")
+    for tensor, full, empty, off in (("%tk", 8, 16, 0), ("%tv", 24, 32, KTILE)):
+        w(f"add.u32 %r9, %r6, {empty};")
+        w.wait("%r9", "%r8")
+        w(f"add.u32 %r9, %r6, {full};")
+        w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%r9], {KTILE};")
+        for hh in range(H):
+            w(f"add.u32 %r10, %r5, {off + hh * HALF_K};")
+            w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [{tensor}, {{%r{12 + hh}, %kvh, %r7}}], [%r9];")
+    w("add.u32 %stg, %stg, 1;")
+    w(f"setp.eq.u32 %px, %stg, {STAGES};")
+    w("selp.b32 %stg, 0, %stg, %px;")
+    w("xor.b32 %r11, %ph, 1;")
+    w("selp.b32 %ph, %r11, %ph, %px;")
+    w("sub.u32 %n, %n, 1;")
+    w("setp.ge.s32 %px, %n, %nmin;")
+    w("@%px bra L_PLOOP;")
+    w("bra L_DONE;")
+
+    # ---------------- consumers ----------------
+    w.lab("L_CONSUMER")
+    w(f"setmaxnreg.inc.sync.aligned.u32 {CONSUMER_REGS};")
+    # r20 cw (0/1), r21 warp in wg, r22 lane, r23 g, r24 t
+    w("sub.u32 %r20, %wg, 1;")
+    w("shr.u32 %r21, %xtid, 5;")
+    w("and.b32 %r21, %r21, 3;")
+    w("and.b32 %r22, %xtid, 31;")
+    w("shr.u32 %r23, %r22, 2;")
+    w("and.b32 %r24, %r22, 3;")
+    w("setp.eq.u32 %pl, %r22, 0;")                            # lane 0 arrives for its warp
+    w("mov.f32 %m0, " + NEG_INF + ";")
+    w("mov.f32 %m1, " + NEG_INF + ";")
+    w("mov.f32 %l0, 0f00000000;")
+    w("mov.f32 %l1, 0f00000000;")
+    for i in range(NO * 4):
+        w(f"mov.f32 %o{i}, 0f00000000;")
+    w("@%pe bra L_EPILOGUE;")
+    # Q descriptor of this warpgroup's 64 rows; rows of this thread: dr0 = qpos(row g) - kpos(key 2t of tile 0)
+    qhi = desc_hi(16, 1024)
+    w(f"mad.lo.u32 %r25, %r20, {64 * 128}, %base;")
+    w("shr.u32 %r25, %r25, 4;")
+    w("cvt.u64.u32 %rd10, %r25;")
+    w(f"add.s64 %rd10, %rd10, {qhi};")                         # Q descriptor
+    w(f"mul.lo.u32 %r26, %mb, {BM};")
+    w("add.u32 %r26, %r26, %qpos0;")
+    w("mad.lo.u32 %r26, %r20, 64, %r26;")
+    w("mad.lo.u32 %r26, %r21, 16, %r26;")
+    w("add.u32 %r26, %r26, %r23;")
+    w("sub.u32 %r26, %r26, %kpos0;")
+    w("shl.b32 %r27, %r24, 1;")
+    w("sub.u32 %r26, %r26, %r27;")                             # dr0 for tile 0
+    w("sub.u32 %r28, %kcount, %r27;")                          # key limit minus 2t, for tile 0
+    # 64-bit tile facts for TileNeedsMask: qFirst (rd2) and qFirst + BM - 1
+    w(f"add.s64 %rd11, %rd2, {BM - 1};")
+    w.wait("%bars", 0)
+    w("mov.u32 %n, %nmax;")
+    w("mov.u32 %stg, 0;")
+    w("mov.u32 %ph, 0;")
+
+    def stage_addrs():
+        w(f"mad.lo.u32 %r30, %stg, {STAGE}, %base;")
+        w(f"add.u32 %r30, %r30, {QTILE};")                    # K tile of stage stg
+        w("shl.b32 %r31, %stg, 5;")
+        w("add.u32 %r31, %r31, %bars;")
+
+    def s_gemm():
+        """S = Q·Kᵀ for the tile in stage %stg (waits for its full barrier first)."""
+        stage_addrs()
+        w("add.u32 %r32, %r31, 8;")
+        w.wait("%r32", "%ph")
+        w("shr.u32 %r33, %r30, 4;")
+        w("cvt.u64.u32 %rd12, %r33;")
+        w(f"add.s64 %rd12, %rd12, {desc_hi(16, 1024)};")      # K descriptor
+        w("wgmma.fence.sync.aligned;")
+        regs = ",".join(f"%s{i}" for i in range(NS * 4))
+        for kk in range(KS):
+            half, off = kk // 4, 32 * (kk % 4)
+            w(f"add.s64 %rd13, %rd10, {(half * HALF_Q + off) >> 4};")
+            w(f"add.s64 %rd14, %rd12, {(half * HALF_K + off) >> 4};")
+            scale = "%pf" if kk == 0 else "%pt"
+            w(f"wgmma.mma_async.sync.aligned.m64n{BK}k16.f32.{ty}.{ty} {{{regs}}}, %rd13, %rd14, {scale}, 1, 1, 0, 0;")
+        w("wgmma.commit_group.sync.aligned;")
+
+    def pv_gemm():
+        """O += P·V for the previous tile (stage %pstg, phase %pph)."""
+        w(f"mad.lo.u32 %r34, %pstg, {STAGE}, %base;")
+        w(f"add.u32 %r34, %r34, {QTILE + KTILE};")            # V tile
+        w("shl.b32 %r35, %pstg, 5;")
+        w("add.u32 %r35, %r35, %bars;")
+        w("add.u32 %r36, %r35, 24;")
+        w.wait("%r36", "%pph")
+        w("shr.u32 %r37, %r34, 4;")
+        w("cvt.u64.u32 %rd15, %r37;")
+        w(f"add.s64 %rd15, %rd15, {desc_hi(HALF_K, 1024)};")  # V descriptor: 64-column halves HALF_K apart
+        regs = ",".join(f"%o{i}" for i in range(NO * 4))
+        for kk in range(PS):
+            w(f"add.s64 %rd16, %rd15, {(kk * 16 * 128) >> 4};")
+            a = ",".join(f"%pa{4 * kk + e}" for e in range(4))
+            w(f"wgmma.mma_async.sync.aligned.m64n{D}k16.f32.{ty}.{ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
+        w("wgmma.commit_group.sync.aligned;")
+
+    def arrive(bar_off, stage_reg):
+        w(f"shl.b32 %r38, {stage_reg}, 5;")
+        w("add.u32 %r38, %r38, %bars;")
+        w(f"@%pl mbarrier.arrive.shared::cta.b64 %state, [%r38+{bar_off}];")
+
+    tmp_count = [0]
+
+    def tmp():
+        tmp_count[0] += 1
+        return f"%f{tmp_count[0] % 190 + 8}"
+
+    def mask_and_softmax():
+        """Mask tile %n where needed, then the online softmax: new maxima, P = exp2(S·c − m·c) in place, row sums;
+        alpha (%al0/%al1) rescales O and l once P·V of the previous tile is done."""
+        # TileNeedsMask in 64 bits
+        skip = w.new_label("nomask")
+        w(f"mul.wide.s32 %rd17, %n, {BK};")                   # k0
+        w(f"add.s64 %rd18, %rd17, {BK};")
+        w("cvt.s64.s32 %rd19, %kcount;")
+        w("setp.gt.s64 %pm, %rd18, %rd19;")
+        w("add.s64 %rd20, %rd6, %rd17;")                       # kFirst
+        w(f"add.s64 %rd21, %rd20, {BK - 1};")                  # kLast
+        w("sub.s64 %rd22, %rd2, %rd21;")
+        w("setp.lt.or.s64 %pm, %rd22, %rd5, %pm;")
+        w("sub.s64 %rd22, %rd11, %rd20;")
+        w("setp.gt.or.s64 %pm, %rd22, %rd4, %pm;")
+        w(f"@!%pm bra {skip};")
+        w(f"mul.lo.u32 %r40, %n, {BK};")
+        w("sub.u32 %r41, %r26, %r40;")                         # dr0 of this tile
+        w("sub.u32 %r42, %r28, %r40;")                         # key limit - 2t of this tile
+        for j in range(NS):
+            for e in range(4):
+                half, col = e >> 1, e & 1
+                reg = f"%s{4 * j + e}"
+                w(f"add.s32 %r43, %r41, {8 * half - 8 * j - col};")
+                w("setp.ge.s32 %pq, %r43, %dmin;")
+                w("setp.le.and.s32 %pq, %r43, %dmax, %pq;")
+                w(f"setp.gt.and.s32 %pq, %r42, {8 * j + col}, %pq;")
+                w(f"selp.f32 {reg}, {reg}, {NEG_INF}, %pq;")
+        w.lab(skip)
+        for r in range(2):
+            e0, e1 = 2 * r, 2 * r + 1
+            terms = [f"%s{4 * j + e}" for j in range(NS) for e in (e0, e1)]
+            mx = tree(w, "max", "f32", terms, tmp)
+            w(f"shfl.sync.bfly.b32 %f0, {mx}, 1, 31, -1;")
+            w(f"max.f32 %f1, {mx}, %f0;")
+            w("shfl.sync.bfly.b32 %f0, %f1, 2, 31, -1;")
+            w("max.f32 %f1, %f1, %f0;")
+            w(f"max.f32 %f2, %m{r}, %f1;")                     # new max
+            w("mul.f32 %f3, %f2, %c;")
+            w(f"setp.eq.f32 %pq, %f2, {NEG_INF};")
+            w("selp.f32 %f3, 0f00000000, %f3, %pq;")           # ms
+            w(f"mul.f32 %f4, %m{r}, %c;")
+            w("sub.f32 %f4, %f4, %f3;")
+            w(f"ex2.approx.ftz.f32 %al{r}, %f4;")
+            w(f"mov.f32 %m{r}, %f2;")
+            w("neg.f32 %f5, %f3;")
+            for x in terms:
+                w(f"fma.rn.f32 {x}, {x}, %c, %f5;")
+                w(f"ex2.approx.ftz.f32 {x}, {x};")
+            rs = tree(w, "add", "f32", terms, tmp)
+            w(f"fma.rn.f32 %l{r}, %l{r}, %al{r}, {rs};")
+
+    def rescale_and_pack():
+        for j in range(NO):
+            for e in range(4):
+                w(f"mul.f32 %o{4 * j + e}, %o{4 * j + e}, %al{e >> 1};")
+        cvt = "cvt.rn.bf16x2.f32" if dt == "bf16" else "cvt.rn.f16x2.f32"
+        for kk in range(PS):
+            a, b = 2 * kk, 2 * kk + 1
+            # cvt packs its first source into the upper half: (hi, lo)
+            w(f"{cvt} %pa{4 * kk + 0}, %s{4 * a + 1}, %s{4 * a + 0};")
+            w(f"{cvt} %pa{4 * kk + 1}, %s{4 * a + 3}, %s{4 * a + 2};")
+            w(f"{cvt} %pa{4 * kk + 2}, %s{4 * b + 1}, %s{4 * b + 0};")
+            w(f"{cvt} %pa{4 * kk + 3}, %s{4 * b + 3}, %s{4 * b + 2};")
+
+    def advance():
+        w("mov.u32 %pstg, %stg;")
+        w("mov.u32 %pph, %ph;")
+        w("add.u32 %stg, %stg, 1;")
+        w(f"setp.eq.u32 %px, %stg, {STAGES};")
+        w("selp.b32 %stg, 0, %stg, %px;")
+        w("xor.b32 %r39, %ph, 1;")
+        w("selp.b32 %ph, %r39, %ph, %px;")
+
+    # first tile: S, softmax, P
+    s_gemm()
+    w("wgmma.wait_group.sync.aligned 0;")
+    arrive(16, "%stg")
+    mask_and_softmax()
+    rescale_and_pack()
+    advance()
+    w("sub.u32 %n, %n, 1;")
+    w("setp.lt.s32 %px, %n, %nmin;")
+    w("@%px bra L_LAST;")
+    w.lab("L_CLOOP")
+    s_gemm()                     # S of tile n (in flight)
+    pv_gemm()                    # O += P·V of tile n + 1 (in flight)
+    w("wgmma.wait_group.sync.aligned 1;")
+    arrive(16, "%stg")           # K of tile n read
+    mask_and_softmax()
+    w("wgmma.wait_group.sync.aligned 0;")
+    arrive(32, "%pstg")          # V of tile n + 1 read
+    rescale_and_pack()
+    advance()
+    w("sub.u32 %n, %n, 1;")
+    w("setp.ge.s32 %px, %n, %nmin;")
+    w("@%px bra L_CLOOP;")
+    w.lab("L_LAST")
+    w("wgmma.fence.sync.aligned;")
+    pv_gemm()
+    w("wgmma.wait_group.sync.aligned 0;")
+    arrive(32, "%pstg")
+
+    # ---------------- epilogue (FlashTiles.Weights / Store) ----------------
+    w.lab("L_EPILOGUE")
+    for r in range(2):
+        w(f"shfl.sync.bfly.b32 %f0, %l{r}, 1, 31, -1;")
+        w(f"add.f32 %l{r}, %l{r}, %f0;")
+        w(f"shfl.sync.bfly.b32 %f0, %l{r}, 2, 31, -1;")
+        w(f"add.f32 %l{r}, %l{r}, %f0;")
+    w(f"mul.lo.u32 %r44, %mb, {BM};")
+    w("mad.lo.u32 %r44, %r20, 64, %r44;")
+    w("mad.lo.u32 %r44, %r21, 16, %r44;")
+    w("add.u32 %r44, %r44, %r23;")                             # row of e0/e1; + 8 for e2/e3
+    for r in range(2):
+        # old LSE (read by the whole quad before lane t = 0 writes it)
+        w(f"add.u32 %r45, %r44, {8 * r};")
+        w(f"mov.f32 %f{10 + r}, {NEG_INF};")
+        w("setp.lt.s32 %pq, %r45, %qcount;")
+        w("setp.ne.and.u32 %pq, %merge, 0, %pq;")
+        w("mad.lo.u32 %r46, %h, %lsestride, %qrow;")
+        w("add.u32 %r46, %r46, %r45;")
+        w("mul.wide.u32 %rd23, %r46, 4;")
+        w(f"add.s64 %rd{24 + r}, %plse, %rd23;")
+        w(f"@%pq ld.global.f32 %f{10 + r}, [%rd{24 + r}];")
+    w("bar.warp.sync -1;")
+    for r in range(2):
+        done = w.new_label("rowdone")
+        w(f"add.u32 %r45, %r44, {8 * r};")
+        w("setp.ge.s32 %pq, %r45, %qcount;")
+        w(f"@%pq bra {done};")
+        # f12 wa, f13 wb, f14 lseOut; r47 mode
+        empty = w.new_label("empty")
+        weights = w.new_label("weights")
+        w(f"setp.gt.f32 %pq, %l{r}, 0f00000000;")
+        w(f"@!%pq bra {empty};")
+        w(f"rcp.rn.f32 %f15, %l{r};")                          # 1/l
+        w(f"lg2.approx.ftz.f32 %f16, %l{r};")
+        w(f"fma.rn.f32 %f16, %m{r}, %c, %f16;")
+        w(f"mul.f32 %f16, %f16, {LN2};")                       # lseNew
+        w("setp.ne.u32 %pq, %merge, 0;")
+        w("mov.f32 %f12, 0f00000000;")
+        w("mov.f32 %f13, %f15;")
+        w("mov.f32 %f14, %f16;")
+        w("mov.u32 %r47, 2;")
+        w(f"@!%pq bra {weights};")
+        w("mov.u32 %r47, 1;")
+        w(f"setp.eq.f32 %pq, %f{10 + r}, {NEG_INF};")           # old side empty: take the new one whole
+        w(f"@%pq bra {weights};")
+        w(f"max.f32 %f17, %f{10 + r}, %f16;")
+        w(f"sub.f32 %f18, %f{10 + r}, %f17;")
+        w(f"mul.f32 %f18, %f18, {LOG2E};")
+        w("ex2.approx.ftz.f32 %f18, %f18;")
+        w("sub.f32 %f19, %f16, %f17;")
+        w(f"mul.f32 %f19, %f19, {LOG2E};")
+        w("ex2.approx.ftz.f32 %f19, %f19;")
+        w("add.f32 %f20, %f18, %f19;")
+        w("div.rn.f32 %f12, %f18, %f20;")
+        w("div.rn.f32 %f21, %f19, %f20;")
+        w("mul.f32 %f13, %f21, %f15;")
+        w("lg2.approx.ftz.f32 %f22, %f20;")
+        w(f"fma.rn.f32 %f14, %f22, {LN2}, %f17;")
+        w(f"bra {weights};")
+        w.lab(empty)
+        w("mov.f32 %f12, 0f00000000;")
+        w("mov.f32 %f13, 0f00000000;")
+        w(f"mov.f32 %f14, {NEG_INF};")
+        w("setp.ne.u32 %pq, %merge, 0;")
+        w("selp.b32 %r47, 0, 2, %pq;")
+        w.lab(weights)
+        w("setp.eq.u32 %pq, %r47, 0;")
+        w(f"@%pq bra {done};")
+        # o index ((qrow + row) * heads + h) * D + 2t
+        w("add.u32 %r48, %qrow, %r45;")
+        w("mad.lo.u32 %r48, %r48, %heads, %h;")
+        w("cvt.u64.u32 %rd26, %r48;")
+        w(f"mul.lo.u64 %rd26, %rd26, {D * 4};")
+        w("mul.wide.u32 %rd27, %r24, 8;")
+        w("add.s64 %rd26, %rd26, %rd27;")
+        w("add.s64 %rd26, %po, %rd26;")
+        over = w.new_label("overwrite")
+        stored = w.new_label("stored")
+        w("setp.eq.u32 %pq, %r47, 2;")
+        w(f"@%pq bra {over};")
+        for j in range(NO):
+            x0, x1 = f"%o{4 * j + 2 * r}", f"%o{4 * j + 2 * r + 1}"
+            w(f"ld.global.v2.f32 {{%f23, %f24}}, [%rd26+{32 * j}];")
+            w(f"mul.f32 %f25, %f13, {x0};")
+            w("fma.rn.f32 %f23, %f12, %f23, %f25;")
+            w(f"mul.f32 %f26, %f13, {x1};")
+            w("fma.rn.f32 %f24, %f12, %f24, %f26;")
+            w(f"st.global.v2.f32 [%rd26+{32 * j}], {{%f23, %f24}};")
+        w(f"bra {stored};")
+        w.lab(over)
+        for j in range(NO):
+            x0, x1 = f"%o{4 * j + 2 * r}", f"%o{4 * j + 2 * r + 1}"
+            w(f"mul.f32 %f23, %f13, {x0};")
+            w(f"mul.f32 %f24, %f13, {x1};")
+            w(f"st.global.v2.f32 [%rd26+{32 * j}], {{%f23, %f24}};")
+        w.lab(stored)
+        w("setp.eq.u32 %pq, %r24, 0;")
+        w(f"@%pq st.global.f32 [%rd{24 + r}], %f14;")
+        w.lab(done)
+    w.lab("L_DONE")
+    w("ret;")
+    out.append("}")
+    return "\n".join(out), SMEM
+
+
+HEADER = "// <auto-generated> by Generator/gen_hopper.py; edit the generator, not this file. </auto-generated>\n"
+
+
+def module(dt, d):
+    body, smem = kernel(dt, d)
+    return (HEADER + ".version 8.0\n.target sm_90a\n.address_size 64\n\n"
+            ".extern .shared .align 1024 .b8 smem[];\n\n" + body + "\n"), smem
+
+
+def write(path, text):
+    with open(path, "w", newline="\n") as f:
+        f.write(text)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else ".."
+    os.makedirs(os.path.join(out, "Hopper"), exist_ok=True)
+    rows = []
+    for dt, d in KERNELS:
+        text, smem = module(dt, d)
+        write(os.path.join(out, "Hopper", f"{name(dt, d)}.g.ptx"), text)
+        rows.append(f"        new(ElementType.{dt.upper()}, Dim: {d}, Threads: 384, BlockRows: {BM}, BlockKeys: {BK}, Stages: {STAGES}, "
+                    f"SharedBytes: {smem}, Entry: \"{name(dt, d)}\"),")
+    write(os.path.join(out, "WarpSpecializedVariants.g.cs"), HEADER.replace("//", "//", 1) +
+          "using RingAttention.Tensors;\n\nnamespace RingAttention.Kernels.Gpu;\n\n"
+          "/// <summary>Every generated warp-specialized Hopper kernel (Hopper/*.g.ptx) and its launch facts, from the generator.</summary>\n"
+          "internal static class WarpSpecializedVariants\n{\n    public static readonly WarpSpecializedVariant[] All =\n    [\n" +
+          "\n".join(rows) + "\n    ];\n}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+using ILGPU.Runtime.Cuda;
+using RingAttention.Tensors;
+using System.Runtime.InteropServices;
+
+namespace RingAttention.Kernels.Gpu;
+
+/// <summary>
+/// Loads (lazily, once per variant) and launches the warp-specialized Hopper kernels (ADR 22): PTX written whole by
+/// Generator/gen_hopper.py, loaded through the driver rather than ILGPU (which cannot keep a wgmma in flight across
+/// statements), launched on the accelerator's default stream with three TMA tensor maps (q, k, v) passed by value.
+/// Same contract as the ILGPU kernels (<see cref="FlashParams"/>): one query span against one key span, merged into
+/// or written over the float32 O / LSE.
+/// </summary>
+internal sealed unsafe class WarpSpecializedKernel : IDisposable
+{
+    private readonly CudaAccelerator _accelerator;
+    private readonly Dictionary<WarpSpecializedVariant, (IntPtr Module, IntPtr Function)> _loaded = new();
+
+    public WarpSpecializedKernel(CudaAccelerator accelerator) => _accelerator = accelerator;
+
+    /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
+    public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
+
+    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse)
+    {
+        int mBlocks = (p.QCount + variant.BlockRows - 1) / variant.BlockRows;
+        if (mBlocks == 0 || p.Heads == 0)
+        {
+            return;
+        }
+
+        var function = Get(variant);
+        // Three maps, each 128 bytes at a 64-byte boundary (the driver's requirement); cuLaunchKernel copies them.
+        byte* maps = (byte*)NativeMemory.AlignedAlloc(3 * TensorMap.Bytes, 64);
+        try
+        {
+            TensorMap.Encode(maps, p.QPtr, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
+            TensorMap.Encode(maps + TensorMap.Bytes, p.KPtr, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+            TensorMap.Encode(maps + (2 * TensorMap.Bytes), p.VPtr, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+            // The order of the .entry's parameters (gen_hopper.py).
+            int* ints = stackalloc int[] { p.QCount, p.QPos0, p.QRowOffset, p.KCount, p.KPos0, p.KRowOffset, p.Heads, p.Group, p.DMin, p.DMax };
+            float scale = p.ScaleLog2;
+            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
+            void** args = stackalloc void*[19];
+            args[0] = maps;
+            args[1] = maps + TensorMap.Bytes;
+            args[2] = maps + (2 * TensorMap.Bytes);
+            args[3] = &po;
+            args[4] = &plse;
+            for (int i = 0; i < 10; i++)
+            {
+                args[5 + i] = ints + i;
+            }
+
+            args[15] = &scale;
+            for (int i = 0; i < 3; i++)
+            {
+                args[16 + i] = tail + i;
+            }
+
+            _accelerator.Bind();
+            var stream = ((CudaStream)_accelerator.DefaultStream).StreamPtr;
+            CudaDriver.Launch(function, mBlocks, p.Heads, variant.Threads, variant.SharedBytes, stream, args);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(maps);
+        }
+    }
+
+    /// <summary>Registers and stack bytes per thread of a variant as the driver compiled it (loads it if needed).</summary>
+    public (int Registers, int LocalBytes) Inspect(WarpSpecializedVariant variant)
+    {
+        var function = Get(variant);
+        return (CudaDriver.GetAttribute(function, CudaDriver.NumRegs), CudaDriver.GetAttribute(function, CudaDriver.LocalSizeBytes));
+    }
+
+    public void Dispose()
+    {
+        foreach (var (module, _) in _loaded.Values)
+        {
+            CudaDriver.Unload(module);
+        }
+
+        _loaded.Clear();
+    }
+
+    private IntPtr Get(WarpSpecializedVariant variant)
+    {
+        if (_loaded.TryGetValue(variant, out var e))
+        {
+            return e.Function;
+        }
+
+        _accelerator.Bind();
+        e = CudaDriver.LoadPtx(variant.Ptx(), variant.Entry);
+        CudaDriver.SetAttribute(e.Function, CudaDriver.MaxDynamicSharedBytes, variant.SharedBytes);
+        _loaded[variant] = e;
+        return e.Function;
+    }
+}
