@@ -2,11 +2,12 @@
 # Issue 14, the warp-specialized Hopper kernel (ADR 22), one device call on nvidia-h200 (repo root, .device/ringattn carried):
 #   ptxas   the generated PTX assembled for sm_90a (registers, spills, errors) before anything runs
 #   smoke   one small launch of each path with a timeout (a wrong mbarrier protocol hangs rather than fails)
-#   speed   ours (--ws 1: warp-specialized; --ws 0: the ILGPU wgmma kernel) vs PyTorch SDPA flash and cuDNN in the
-#           same run (bench/device_bench.py), TOKENS x HEADS x causal 0/1, DTYPES
-# Results: $OUT/ptxas.txt, $OUT/{ws,ilgpu}/kernel.jsonl, one line per figure on stdout.
+#   speed   ours with each flag set of RUNS (';'-separated; default: the warp-specialized kernel with and without
+#           ping-pong, and the ILGPU wgmma kernel) vs PyTorch SDPA flash and cuDNN in the same run
+#           (bench/device_bench.py), DIMS x TOKENS x HEADS x causal 0/1 x DTYPES
+# Results: $OUT/ptxas.txt, $OUT/run<i>/kernel.jsonl (i = position in RUNS), one line per figure on stdout.
 set -uo pipefail
-out=${OUT:-/tmp/out}; mkdir -p "$out/ws" "$out/ilgpu"
+out=${OUT:-/tmp/out}; mkdir -p "$out"
 bin=.device/ringattn/ringattn
 ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
 for f in src/Kernels/RingAttention.Kernels.Gpu/Hopper/*.g.ptx; do
@@ -14,16 +15,18 @@ for f in src/Kernels/RingAttention.Kernels.Gpu/Hopper/*.g.ptx; do
   "$ptxas" -arch=sm_90a -v "$f" -o "$out/$(basename "$f" .ptx).cubin" 2>&1 | tail -8 | tee -a "$out/ptxas.txt"
 done
 part=${PART:-smoke,speed}
-tokens=${TOKENS:-4096,16384,32768}; heads=${HEADS:-32/32,32/8}; dtypes=${DTYPES:-bf16,f16}
+tokens=${TOKENS:-4096,16384,32768}; heads=${HEADS:-32/32,32/8}; dtypes=${DTYPES:-bf16,f16}; dims=${DIMS:-128}
+runs=${RUNS:-"--ws 1 --pingpong 1;--ws 1 --pingpong 0;--ws 0"}
 if [[ $part == *smoke* ]]; then
   for ws in 1 0; do
-    timeout 120 $bin bench kernel --ws $ws --dims 128 --tokens 1000,4096 --heads 8/2 --dtypes bf16 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20
+    timeout 120 $bin bench kernel --ws $ws --dims $dims --tokens 1000,4096 --heads 8/2 --dtypes bf16 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20
     echo "smoke ws=$ws exit $?"
   done
 fi
 if [[ $part == *speed* ]]; then
-  for ws in 1 0; do
-    dir=$([[ $ws == 1 ]] && echo ws || echo ilgpu)
-    timeout 400 python3 bench/device_bench.py $bin "$out/$dir" --ws $ws --dims 128 --tokens $tokens --heads $heads --dtypes $dtypes --causal 0,1 --reps 10 2>&1 | grep -E "^bf16|^f16|exit code|rror"
+  IFS=';' read -ra sets <<< "$runs"
+  for i in "${!sets[@]}"; do
+    mkdir -p "$out/run$i"; echo "== run$i: ${sets[$i]}"
+    timeout 500 python3 bench/device_bench.py $bin "$out/run$i" ${sets[$i]} --dims $dims --tokens $tokens --heads $heads --dtypes $dtypes --causal 0,1 --reps 10 2>&1 | grep -E "^bf16|^f16|exit code|rror"
   done
 fi

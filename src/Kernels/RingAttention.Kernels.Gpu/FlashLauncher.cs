@@ -26,12 +26,14 @@ internal sealed class FlashLauncher : IDisposable
     {
         _accelerator = accelerator;
         UseWgmma = accelerator.Architecture is { Major: 9 };
+        UseWarpSpecialized = UseWgmma;
         _warpSpecialized = new WarpSpecializedKernel(accelerator);
     }
 
     /// <summary>
     /// Hopper, where a generated warp-specialized kernel serves the dtype and head dim (gen_hopper.py, ADR 22): launch it
-    /// instead of the ILGPU wgmma kernel. Only with <see cref="UseWgmma"/> (it is an sm_90a kernel).
+    /// instead of the ILGPU wgmma kernel (on by default on Hopper: measured 1.4-1.6x the ILGPU kernel, bench/NOTES.md v12).
+    /// Only with <see cref="UseWgmma"/> (it is an sm_90a kernel).
     /// </summary>
     public bool UseWarpSpecialized { get; set; }
 
@@ -56,7 +58,7 @@ internal sealed class FlashLauncher : IDisposable
 
     /// <summary>The kernel that <see cref="Launch"/> runs for this dtype and head dim and its setting, for records.</summary>
     public string KernelName(ElementType type, int dim) =>
-        SelectedWarpSpecialized(type, dim) is { } ws ? $"{ws.Entry} (ws-{ws.BlockRows}x{ws.BlockKeys}-s{ws.Stages})" : $"{Selected(type, dim).Name} ({Variant})";
+        SelectedWarpSpecialized(type, dim) is { } ws ? $"{ws.Entry} (ws-{ws.BlockRows}x{ws.BlockKeys}-s{ws.Stages}{(_warpSpecialized.PingPong ? "-pp" : string.Empty)})" : $"{Selected(type, dim).Name} ({Variant})";
 
     /// <summary>The warp-specialized kernels' launcher (resource checks in the bench).</summary>
     public WarpSpecializedKernel WarpSpecialized => _warpSpecialized;
@@ -114,7 +116,14 @@ internal sealed class FlashLauncher : IDisposable
         {
             foreach (int dim in new[] { 64, 128 })
             {
-                _ = Get(Selected(type, dim));
+                if (SelectedWarpSpecialized(type, dim) is { } ws)
+                {
+                    _ = _warpSpecialized.Inspect(ws);
+                }
+                else
+                {
+                    _ = Get(Selected(type, dim));
+                }
             }
         }
     }

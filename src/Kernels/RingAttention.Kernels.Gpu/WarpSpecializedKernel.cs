@@ -18,6 +18,13 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
 
     public WarpSpecializedKernel(CudaAccelerator accelerator) => _accelerator = accelerator;
 
+    /// <summary>
+    /// Flag bit 0 of the kernels: the two consumer warpgroups take turns issuing their GEMMs (FA3's ping-pong, named
+    /// barriers), so that one's softmax overlaps the other's tensor-core work. Off: measured no gain over the
+    /// intra-warpgroup overlap alone (bench/NOTES.md v12).
+    /// </summary>
+    public bool PingPong { get; set; }
+
     /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
     public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
 
@@ -40,8 +47,8 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             // The order of the .entry's parameters (gen_hopper.py).
             int* ints = stackalloc int[] { p.QCount, p.QPos0, p.QRowOffset, p.KCount, p.KPos0, p.KRowOffset, p.Heads, p.Group, p.DMin, p.DMax };
             float scale = p.ScaleLog2;
-            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
-            void** args = stackalloc void*[19];
+            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst, PingPong ? 1 : 0 };
+            void** args = stackalloc void*[20];
             args[0] = maps;
             args[1] = maps + TensorMap.Bytes;
             args[2] = maps + (2 * TensorMap.Bytes);
@@ -53,7 +60,7 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             }
 
             args[15] = &scale;
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 4; i++)
             {
                 args[16 + i] = tail + i;
             }

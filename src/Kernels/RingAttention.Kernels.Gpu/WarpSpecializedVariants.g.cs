@@ -10,5 +10,7 @@ internal static class WarpSpecializedVariants
     [
         new(ElementType.BF16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164936, Entry: "ring_ws_bf16_d128"),
         new(ElementType.F16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164936, Entry: "ring_ws_f16_d128"),
+        new(ElementType.BF16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83016, Entry: "ring_ws_bf16_d64"),
+        new(ElementType.F16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83016, Entry: "ring_ws_f16_d64"),
     ];
 }

@@ -30,7 +30,7 @@ PRODUCER_REGS = 40
 NEG_INF = "0fFF800000"
 LOG2E = "0f3FB8AA3B"
 LN2 = "0f3F317218"
-KERNELS = [("bf16", 128), ("f16", 128)]
+KERNELS = [("bf16", 128), ("f16", 128), ("bf16", 64), ("f16", 64)]
 
 
 def name(dt, d):
@@ -105,14 +105,14 @@ def kernel(dt, D):
               ".param .u64 p_o", ".param .u64 p_lse"] + \
              [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
                                               "dmin", "dmax")] + \
-             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"]
+             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy", ".param .u32 p_flags"]
     out.append(",\n".join("\t" + p for p in params))
     out.append(")")
     out.append(".maxntid 384, 1, 1")
     out.append(".minnctapersm 1")
     out.append("{")
     # registers
-    w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px;")
+    w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px, %pp;")
     w(f".reg .f32 %s<{NS * 4}>;")
     w(f".reg .f32 %o<{NO * 4}>;")
     w(f".reg .b32 %pa<{PS * 4}>;")
@@ -120,10 +120,10 @@ def kernel(dt, D):
     w(".reg .b32 %r<64>;")
     w(".reg .b64 %rd<48>;")
     w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
-    w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy;")
+    w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %flags;")
     w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
     w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
-    for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
+    for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy", "flags"):
         w(f"ld.param.u32 %{p}, [p_{p}];")
     w("ld.param.f32 %c, [p_scale];")
     w("ld.param.u64 %po, [p_o];")
@@ -252,6 +252,13 @@ def kernel(dt, D):
     for i in range(NO * 4):
         w(f"mov.f32 %o{i}, 0f00000000;")
     w("@%pe bra L_EPILOGUE;")
+    w("and.b32 %r50, %flags, 1;")
+    w("setp.ne.u32 %pp, %r50, 0;")
+    w("add.u32 %r50, %r20, 1;")                                # my turn barrier: 1 + cw
+    w("mov.u32 %r51, 2;")
+    w("sub.u32 %r51, %r51, %r20;")                             # the other's: 2 - cw
+    w("setp.eq.and.u32 %px, %r20, 1, %pp;")
+    w("@%px bar.arrive 1, 256;")                               # warpgroup 0 goes first
     # Q descriptor of this warpgroup's 64 rows; rows of this thread: dr0 = qpos(row g) - kpos(key 2t of tile 0)
     qhi = desc_hi(16, 1024)
     w(f"mad.lo.u32 %r25, %r20, {64 * 128}, %base;")
@@ -280,11 +287,24 @@ def kernel(dt, D):
         w("shl.b32 %r31, %stg, 5;")
         w("add.u32 %r31, %r31, %bars;")
 
-    def s_gemm():
-        """S = Q·Kᵀ for the tile in stage %stg (waits for its full barrier first)."""
+    def wait_k():
+        """Waits for the K tile of stage %stg; leaves its address in %r30."""
         stage_addrs()
         w("add.u32 %r32, %r31, 8;")
         w.wait("%r32", "%ph")
+
+    def wait_v():
+        """Waits for the V tile of the previous tile's stage (%pstg, phase %pph); leaves its address in %r34."""
+        w(f"mad.lo.u32 %r34, %pstg, {STAGE}, %base;")
+        w(f"add.u32 %r34, %r34, {QTILE + KTILE};")
+        w("shl.b32 %r35, %pstg, 5;")
+        w("add.u32 %r35, %r35, %bars;")
+        w("add.u32 %r36, %r35, 24;")
+        w.wait("%r36", "%pph")
+
+    def issue_s():
+        """S = Q·Kᵀ on the K tile at %r30 (issued, not waited for). The fence orders every register write before it
+        (the P and O registers too) with the wgmmas after it."""
         w("shr.u32 %r33, %r30, 4;")
         w("cvt.u64.u32 %rd12, %r33;")
         w(f"add.s64 %rd12, %rd12, {desc_hi(16, 1024)};")      # K descriptor
@@ -298,23 +318,27 @@ def kernel(dt, D):
             w(f"wgmma.mma_async.sync.aligned.m64n{BK}k16.f32.{ty}.{ty} {{{regs}}}, %rd13, %rd14, {scale}, 1, 1, 0, 0;")
         w("wgmma.commit_group.sync.aligned;")
 
-    def pv_gemm():
-        """O += P·V for the previous tile (stage %pstg, phase %pph)."""
-        w(f"mad.lo.u32 %r34, %pstg, {STAGE}, %base;")
-        w(f"add.u32 %r34, %r34, {QTILE + KTILE};")            # V tile
-        w("shl.b32 %r35, %pstg, 5;")
-        w("add.u32 %r35, %r35, %bars;")
-        w("add.u32 %r36, %r35, 24;")
-        w.wait("%r36", "%pph")
+    def issue_pv(fence):
+        """O += P·V on the V tile at %r34 (issued, not waited for)."""
         w("shr.u32 %r37, %r34, 4;")
         w("cvt.u64.u32 %rd15, %r37;")
         w(f"add.s64 %rd15, %rd15, {desc_hi(HALF_K, 1024)};")  # V descriptor: 64-column halves HALF_K apart
+        if fence:
+            w("wgmma.fence.sync.aligned;")
         regs = ",".join(f"%o{i}" for i in range(NO * 4))
         for kk in range(PS):
             w(f"add.s64 %rd16, %rd15, {(kk * 16 * 128) >> 4};")
             a = ",".join(f"%pa{4 * kk + e}" for e in range(4))
             w(f"wgmma.mma_async.sync.aligned.m64n{D}k16.f32.{ty}.{ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
         w("wgmma.commit_group.sync.aligned;")
+
+    def turn_begin():
+        """Ping-pong (FA3): with flag bit 0 the two consumer warpgroups take turns issuing their GEMMs, so that one's
+        softmax runs while the other's GEMMs do: wait on named barrier 1 + cw, which the other warpgroup releases."""
+        w("@%pp bar.sync %r50, 256;")
+
+    def turn_end():
+        w("@%pp bar.arrive %r51, 256;")
 
     def arrive(bar_off, stage_reg):
         w(f"shl.b32 %r38, {stage_reg}, 5;")
@@ -402,7 +426,10 @@ def kernel(dt, D):
         w("selp.b32 %ph, %r39, %ph, %px;")
 
     # first tile: S, softmax, P
-    s_gemm()
+    wait_k()
+    turn_begin()
+    issue_s()
+    turn_end()
     w("wgmma.wait_group.sync.aligned 0;")
     arrive(16, "%stg")
     mask_and_softmax()
@@ -412,8 +439,12 @@ def kernel(dt, D):
     w("setp.lt.s32 %px, %n, %nmin;")
     w("@%px bra L_LAST;")
     w.lab("L_CLOOP")
-    s_gemm()                     # S of tile n (in flight)
-    pv_gemm()                    # O += P·V of tile n + 1 (in flight)
+    wait_k()
+    wait_v()
+    turn_begin()
+    issue_s()                    # S of tile n (in flight)
+    issue_pv(False)              # O += P·V of tile n + 1 (in flight)
+    turn_end()
     w("wgmma.wait_group.sync.aligned 1;")
     arrive(16, "%stg")           # K of tile n read
     mask_and_softmax()
@@ -425,8 +456,10 @@ def kernel(dt, D):
     w("setp.ge.s32 %px, %n, %nmin;")
     w("@%px bra L_CLOOP;")
     w.lab("L_LAST")
-    w("wgmma.fence.sync.aligned;")
-    pv_gemm()
+    wait_v()
+    turn_begin()
+    issue_pv(True)
+    turn_end()
     w("wgmma.wait_group.sync.aligned 0;")
     arrive(32, "%pstg")
 
