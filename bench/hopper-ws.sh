@@ -27,6 +27,6 @@ if [[ $part == *speed* ]]; then
   IFS=';' read -ra sets <<< "$runs"
   for i in "${!sets[@]}"; do
     mkdir -p "$out/run$i"; echo "== run$i: ${sets[$i]}"
-    timeout 500 python3 bench/device_bench.py $bin "$out/run$i" ${sets[$i]} --dims $dims --tokens $tokens --heads $heads --dtypes $dtypes --causal 0,1 --reps 10 2>&1 | grep -E "^bf16|^f16|exit code|rror"
+    timeout 500 python3 bench/device_bench.py $bin "$out/run$i" ${sets[$i]} --dims $dims --tokens $tokens --heads $heads --dtypes $dtypes --causal 0,1 --reps 10 2>&1 | grep -E "^bf16|^fp16|exit code|rror"
   done
 fi
