@@ -2,8 +2,8 @@
 # Issue 14, the warp-specialized Hopper kernel (ADR 22), one device call on nvidia-h200 (repo root, .device/ringattn carried):
 #   ptxas   the generated PTX assembled for sm_90a (registers, spills, errors) before anything runs
 #   smoke   one small launch of each path with a timeout (a wrong mbarrier protocol hangs rather than fails)
-#   speed   ours with each flag set of RUNS (';'-separated; default: the warp-specialized kernel with and without
-#           ping-pong, and the ILGPU wgmma kernel) vs PyTorch SDPA flash and cuDNN in the same run
+#   speed   ours with each flag set of RUNS (';'-separated; default: the warp-specialized kernel, then the ILGPU
+#           wgmma kernel) vs PyTorch SDPA flash and cuDNN in the same run
 #           (bench/device_bench.py), DIMS x TOKENS x HEADS x causal 0/1 x DTYPES
 # Results: $OUT/ptxas.txt, $OUT/run<i>/kernel.jsonl (i = position in RUNS), one line per figure on stdout.
 set -uo pipefail
@@ -16,7 +16,7 @@ for f in src/Kernels/RingAttention.Kernels.Gpu/Hopper/*.g.ptx; do
 done
 part=${PART:-smoke,speed}
 tokens=${TOKENS:-4096,16384,32768}; heads=${HEADS:-32/32,32/8}; dtypes=${DTYPES:-bf16,f16}; dims=${DIMS:-128}
-runs=${RUNS:-"--ws 1 --pingpong 1;--ws 1 --pingpong 0;--ws 0"}
+runs=${RUNS:-"--ws 1;--ws 0"}
 if [[ $part == *smoke* ]]; then
   for ws in 1 0; do
     timeout 120 $bin bench kernel --ws $ws --dims $dims --tokens 1000,4096 --heads 8/2 --dtypes bf16 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20

@@ -58,7 +58,7 @@ internal sealed class FlashLauncher : IDisposable
 
     /// <summary>The kernel that <see cref="Launch"/> runs for this dtype and head dim and its setting, for records.</summary>
     public string KernelName(ElementType type, int dim) =>
-        SelectedWarpSpecialized(type, dim) is { } ws ? $"{ws.Entry} (ws-{ws.BlockRows}x{ws.BlockKeys}-s{ws.Stages}{(_warpSpecialized.PingPong ? "-pp" : string.Empty)})" : $"{Selected(type, dim).Name} ({Variant})";
+        SelectedWarpSpecialized(type, dim) is { } ws ? $"{ws.Entry} (ws-{ws.BlockRows}x{ws.BlockKeys}-s{ws.Stages})" : $"{Selected(type, dim).Name} ({Variant})";
 
     /// <summary>The warp-specialized kernels' launcher (resource checks in the bench).</summary>
     public WarpSpecializedKernel WarpSpecialized => _warpSpecialized;

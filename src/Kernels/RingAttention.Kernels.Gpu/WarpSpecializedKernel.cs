@@ -18,13 +18,6 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
 
     public WarpSpecializedKernel(CudaAccelerator accelerator) => _accelerator = accelerator;
 
-    /// <summary>
-    /// Flag bit 0 of the kernels: the two consumer warpgroups take turns issuing their GEMMs (FA3's ping-pong, named
-    /// barriers), so that one's softmax overlaps the other's tensor-core work. Off: measured no gain over the
-    /// intra-warpgroup overlap alone (bench/NOTES.md v12).
-    /// </summary>
-    public bool PingPong { get; set; }
-
     /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
     public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
 
@@ -36,6 +29,7 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             return;
         }
 
+        _accelerator.Bind(); // the thread may be any grain's: the driver calls below need this device's context current
         var function = Get(variant);
         // Three maps, each 128 bytes at a 64-byte boundary (the driver's requirement); cuLaunchKernel copies them.
         byte* maps = (byte*)NativeMemory.AlignedAlloc(3 * TensorMap.Bytes, 64);
@@ -47,8 +41,8 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             // The order of the .entry's parameters (gen_hopper.py).
             int* ints = stackalloc int[] { p.QCount, p.QPos0, p.QRowOffset, p.KCount, p.KPos0, p.KRowOffset, p.Heads, p.Group, p.DMin, p.DMax };
             float scale = p.ScaleLog2;
-            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst, PingPong ? 1 : 0 };
-            void** args = stackalloc void*[20];
+            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
+            void** args = stackalloc void*[19];
             args[0] = maps;
             args[1] = maps + TensorMap.Bytes;
             args[2] = maps + (2 * TensorMap.Bytes);
@@ -60,14 +54,17 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             }
 
             args[15] = &scale;
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 3; i++)
             {
                 args[16 + i] = tail + i;
             }
 
-            _accelerator.Bind();
             var stream = ((CudaStream)_accelerator.DefaultStream).StreamPtr;
-            CudaDriver.Launch(function, mBlocks, p.Heads, variant.Threads, variant.SharedBytes, stream, args);
+            // Equal tiles (no causal mask): persistent, one block per multiprocessor walking the work tiles. Unequal ones
+            // (heavy first): one block per tile, the hardware's dynamic block scheduler balancing them (gen_hopper.py).
+            int tiles = mBlocks * p.Heads;
+            int blocks = p.HeavyFirst != 0 ? tiles : Math.Min(tiles, _accelerator.NumMultiprocessors);
+            CudaDriver.Launch(function, blocks, 1, variant.Threads, variant.SharedBytes, stream, args);
         }
         finally
         {

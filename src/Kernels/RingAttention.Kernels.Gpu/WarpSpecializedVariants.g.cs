@@ -8,9 +8,9 @@ internal static class WarpSpecializedVariants
 {
     public static readonly WarpSpecializedVariant[] All =
     [
-        new(ElementType.BF16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164936, Entry: "ring_ws_bf16_d128"),
-        new(ElementType.F16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164936, Entry: "ring_ws_f16_d128"),
-        new(ElementType.BF16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83016, Entry: "ring_ws_bf16_d64"),
-        new(ElementType.F16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83016, Entry: "ring_ws_f16_d64"),
+        new(ElementType.BF16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_bf16_d128"),
+        new(ElementType.F16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_f16_d128"),
+        new(ElementType.BF16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83024, Entry: "ring_ws_bf16_d64"),
+        new(ElementType.F16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83024, Entry: "ring_ws_f16_d64"),
     ];
 }

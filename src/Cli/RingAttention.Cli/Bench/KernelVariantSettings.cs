@@ -23,10 +23,6 @@ public class KernelVariantSettings : CliSettings
     [Description("1: the warp-specialized Hopper kernel (TMA, producer and consumer warpgroups) where one serves the head dim (default on Hopper); 0: the ILGPU kernels")]
     public int? WarpSpecialized { get; init; }
 
-    [CommandOption("--pingpong <0|1>")]
-    [Description("warp-specialized kernel: 1 the two consumer warpgroups take turns issuing their GEMMs, 0 they do not (default)")]
-    public int? PingPong { get; init; }
-
     [CommandOption("--slabs <N>")]
     [Description("mma.sync kernel: 16-row slabs per warp (1 or 2)")]
     public int? Slabs { get; init; }
@@ -39,7 +35,6 @@ public class KernelVariantSettings : CliSettings
         flash.WgmmaBlocksPerSm = BlocksPerSm ?? flash.WgmmaBlocksPerSm;
         flash.Slabs = Slabs ?? flash.Slabs;
         flash.UseWarpSpecialized = WarpSpecialized is int ws ? ws == 1 : flash.UseWarpSpecialized;
-        flash.WarpSpecialized.PingPong = PingPong is int pp ? pp == 1 : flash.WarpSpecialized.PingPong;
     }
 
     /// <summary>The CUDA backend, or a clear error when this machine has none (the bench commands time the GPU only).</summary>

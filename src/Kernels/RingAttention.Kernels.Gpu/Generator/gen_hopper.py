@@ -4,7 +4,11 @@ ADR 22). ILGPU cannot keep a wgmma in flight across C# statements (it copies eve
 emitted whole by this program and loaded through the driver (WarpSpecializedKernel.cs); the ILGPU kernels stay for
 every other GPU and head dim.
 
-Block: 3 warpgroups, 384 threads, one block per SM.
+Block: 3 warpgroups, 384 threads, one block per SM; block x takes work tiles (m-block, head) x, x + gridDim.x, ...
+(head by head; each head's m-blocks from the last under a causal mask). Without a mask the launch is persistent (one
+block per SM: no tail wave, and the next tile's Q loads as soon as both consumers have issued their last S GEMM of the
+previous one; the barriers' phases run on across tiles); with one it is one block per tile, so that the hardware's
+block scheduler balances the unequal tiles (measured: a static persistent stride lost 13-15 % at 16K-32K causal).
   warpgroup 0, the producer: `setmaxnreg.dec` to 40 registers; one thread issues TMA tensor copies
     (`cp.async.bulk.tensor.3d`, 128-byte swizzle) of the Q tile once and of K and V tiles into a ring of STAGES
     shared-memory stages, each completing on a "full" mbarrier and re-armed when the consumers arrive on its "empty" one.
@@ -90,7 +94,8 @@ def kernel(dt, D):
     HALF_K = BK * 128
     STAGE = 2 * KTILE
     BARS = QTILE + STAGES * STAGE
-    SMEM = BARS + 8 + STAGES * 32 + 1024   # + 1 KB to align the base to the swizzle atom
+    EMPTY_Q = 8 + STAGES * 32
+    SMEM = BARS + EMPTY_Q + 8 + 1024   # + 1 KB to align the base to the swizzle atom
     NS = BK // 8                # n8 blocks of S
     NO = D // 8                 # n8 blocks of O
     KS = D // 16                # k-steps of S
@@ -105,14 +110,14 @@ def kernel(dt, D):
               ".param .u64 p_o", ".param .u64 p_lse"] + \
              [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
                                               "dmin", "dmax")] + \
-             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy", ".param .u32 p_flags"]
+             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"]
     out.append(",\n".join("\t" + p for p in params))
     out.append(")")
     out.append(".maxntid 384, 1, 1")
     out.append(".minnctapersm 1")
     out.append("{")
     # registers
-    w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px, %pp;")
+    w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px;")
     w(f".reg .f32 %s<{NS * 4}>;")
     w(f".reg .f32 %o<{NO * 4}>;")
     w(f".reg .b32 %pa<{PS * 4}>;")
@@ -120,10 +125,10 @@ def kernel(dt, D):
     w(".reg .b32 %r<64>;")
     w(".reg .b64 %rd<48>;")
     w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
-    w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %flags;")
+    w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
     w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
     w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
-    for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy", "flags"):
+    for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
         w(f"ld.param.u32 %{p}, [p_{p}];")
     w("ld.param.f32 %c, [p_scale];")
     w("ld.param.u64 %po, [p_o];")
@@ -133,56 +138,67 @@ def kernel(dt, D):
     w("setp.ne.u32 %pf, %zero, 0;")
     w("mov.u32 %xtid, %tid.x;")
     w("shr.u32 %wg, %xtid, 7;")
-    w("mov.u32 %h, %ctaid.y;")
-    w("div.u32 %kvh, %h, %group;")
-    # m-block: heavy first (causal) walks blocks from the last
-    w("mov.u32 %bx, %ctaid.x;")
-    w("mov.u32 %r0, %nctaid.x;")
-    w("sub.u32 %r0, %r0, 1;")
-    w("sub.u32 %r0, %r0, %bx;")
-    w("setp.ne.u32 %px, %heavy, 0;")
-    w("selp.b32 %mb, %r0, %bx, %px;")
+    # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x heads
+    w(f"add.u32 %mblocks, %qcount, {BM - 1};")
+    w(f"shr.u32 %mblocks, %mblocks, {BM.bit_length() - 1};")
+    w("mul.lo.u32 %total, %mblocks, %heads;")
     # shared memory: base aligned to 1024
     w("mov.u32 %base, smem;")
     w("add.u32 %base, %base, 1023;")
     w("and.b32 %base, %base, -1024;")
     w(f"add.u32 %bars, %base, {BARS};")
-    # key-tile range (TileMath.KeyTiles) in 64-bit: DMin/DMax may be int.MinValue/MaxValue
-    w(f"mul.lo.u32 %r1, %mb, {BM};")                          # firstRow
-    w(f"add.u32 %r2, %r1, {BM};")
-    w("min.s32 %r2, %r2, %qcount;")
-    w("sub.s32 %r2, %r2, 1;")                                  # lastRow
-    w("cvt.s64.s32 %rd0, %qpos0;")
-    w("cvt.s64.s32 %rd1, %r1;")
-    w("add.s64 %rd2, %rd0, %rd1;")                             # qFirst
-    w("cvt.s64.s32 %rd1, %r2;")
-    w("add.s64 %rd3, %rd0, %rd1;")                             # qLast
-    w("cvt.s64.s32 %rd4, %dmax;")
-    w("cvt.s64.s32 %rd5, %dmin;")
-    w("cvt.s64.s32 %rd6, %kpos0;")
-    w("sub.s64 %rd7, %rd2, %rd4;")
-    w("sub.s64 %rd7, %rd7, %rd6;")
-    w("max.s64 %rd7, %rd7, 0;")                                # jMin
-    w("sub.s64 %rd8, %rd3, %rd5;")
-    w("sub.s64 %rd8, %rd8, %rd6;")
-    w("cvt.s64.s32 %rd9, %kcount;")
-    w("sub.s64 %rd9, %rd9, 1;")
-    w("min.s64 %rd8, %rd8, %rd9;")                             # jMax
-    w("setp.gt.s64 %pe, %rd7, %rd8;")
-    w("setp.lt.s32 %px, %r2, %r1;")
-    w("or.pred %pe, %pe, %px;")                                # no visible key
-    w(f"shr.s64 %rd7, %rd7, {BK.bit_length() - 1};")
-    w(f"shr.s64 %rd8, %rd8, {BK.bit_length() - 1};")
-    w("cvt.u32.u64 %nmin, %rd7;")
-    w("cvt.u32.u64 %nmax, %rd8;")
-    w("selp.b32 %nmin, 0, %nmin, %pe;")
-    w("selp.b32 %nmax, -1, %nmax, %pe;")
-    # barriers: fullQ, then per stage fullK, emptyK, fullV, emptyV
+
+    def tile_coords():
+        """Work tile %tile -> m-block %mb, head %h, kv head %kvh; its key-tile range [%nmin, %nmax] (TileMath.KeyTiles,
+        in 64 bits: DMin/DMax may be int.MinValue/MaxValue) and %pe when it sees no key. Head by head, so that the
+        tiles in flight share one head's K/V in L2 (measured: ordering causal tiles m-block first, every head's block
+        before the next, lost 13-15 % at 16K-32K with 32 kv heads); heavy first (causal): each head's m-blocks from the
+        last."""
+        w("div.u32 %h, %tile, %mblocks;")
+        w("mul.lo.u32 %r4, %h, %mblocks;")
+        w("sub.u32 %r4, %tile, %r4;")                          # m-block index within the head
+        w("sub.u32 %r2, %mblocks, 1;")
+        w("sub.u32 %r2, %r2, %r4;")
+        w("setp.ne.u32 %px, %heavy, 0;")
+        w("selp.b32 %mb, %r2, %r4, %px;")
+        w("div.u32 %kvh, %h, %group;")
+        w(f"mul.lo.u32 %r1, %mb, {BM};")                      # firstRow
+        w(f"add.u32 %r2, %r1, {BM};")
+        w("min.s32 %r2, %r2, %qcount;")
+        w("sub.s32 %r2, %r2, 1;")                              # lastRow
+        w("cvt.s64.s32 %rd0, %qpos0;")
+        w("cvt.s64.s32 %rd1, %r1;")
+        w("add.s64 %rd2, %rd0, %rd1;")                         # qFirst
+        w("cvt.s64.s32 %rd1, %r2;")
+        w("add.s64 %rd3, %rd0, %rd1;")                         # qLast
+        w("cvt.s64.s32 %rd4, %dmax;")
+        w("cvt.s64.s32 %rd5, %dmin;")
+        w("cvt.s64.s32 %rd6, %kpos0;")
+        w("sub.s64 %rd7, %rd2, %rd4;")
+        w("sub.s64 %rd7, %rd7, %rd6;")
+        w("max.s64 %rd7, %rd7, 0;")                            # jMin
+        w("sub.s64 %rd8, %rd3, %rd5;")
+        w("sub.s64 %rd8, %rd8, %rd6;")
+        w("cvt.s64.s32 %rd9, %kcount;")
+        w("sub.s64 %rd9, %rd9, 1;")
+        w("min.s64 %rd8, %rd8, %rd9;")                         # jMax
+        w("setp.gt.s64 %pe, %rd7, %rd8;")
+        w("setp.lt.s32 %px, %r2, %r1;")
+        w("or.pred %pe, %pe, %px;")                            # no visible key
+        w(f"shr.s64 %rd7, %rd7, {BK.bit_length() - 1};")
+        w(f"shr.s64 %rd8, %rd8, {BK.bit_length() - 1};")
+        w("cvt.u32.u64 %nmin, %rd7;")
+        w("cvt.u32.u64 %nmax, %rd8;")
+        w("selp.b32 %nmin, 0, %nmin, %pe;")
+        w("selp.b32 %nmax, -1, %nmax, %pe;")
+
+    # barriers: fullQ, then per stage fullK, emptyK, fullV, emptyV, then emptyQ (consumers done with the Q tile)
     w("setp.eq.u32 %px, %xtid, 0;")
     w("@%px mbarrier.init.shared::cta.b64 [%bars], 1;")
     for s in range(STAGES):
         for i, count in enumerate((1, 8, 1, 8)):
             w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{8 + 32 * s + 8 * i}], {count};")
+    w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{EMPTY_Q}], 8;")
     w("@%px fence.mbarrier_init.release.cluster;")
     w("bar.sync 0;")
     w("setp.ne.u32 %px, %wg, 0;")
@@ -192,13 +208,25 @@ def kernel(dt, D):
     w(f"setmaxnreg.dec.sync.aligned.u32 {PRODUCER_REGS};")
     w("setp.ne.u32 %px, %xtid, 0;")
     w("@%px bra L_DONE;")
-    w("@%pe bra L_DONE;")
     w("mov.u64 %tq, tq;")
     w("cvta.param.u64 %tq, %tq;")
     w("mov.u64 %tk, tk;")
     w("cvta.param.u64 %tk, %tk;")
     w("mov.u64 %tv, tv;")
     w("cvta.param.u64 %tv, %tv;")
+    w("mov.u32 %stg, 0;")
+    w("mov.u32 %ph, 0;")
+    w("mov.u32 %qph, 0;")
+    w("mov.u32 %tile, %ctaid.x;")
+    w.lab("L_PTILE")
+    w("setp.ge.u32 %px, %tile, %total;")
+    w("@%px bra L_DONE;")
+    tile_coords()
+    w("@%pe bra L_PNEXT;")
+    w(f"add.u32 %r9, %bars, {EMPTY_Q};")
+    w("xor.b32 %r8, %qph, 1;")
+    w.wait("%r9", "%r8")                                       # the consumers are done with the previous Q
+    w("xor.b32 %qph, %qph, 1;")
     w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {QTILE};")
     w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
     w("mov.u32 %r12, 0;")
@@ -207,8 +235,6 @@ def kernel(dt, D):
         w(f"add.u32 %r4, %base, {hh * HALF_Q};")
         w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
     w("mov.u32 %n, %nmax;")
-    w("mov.u32 %stg, 0;")
-    w("mov.u32 %ph, 0;")
     w.lab("L_PLOOP")
     w(f"mad.lo.u32 %r5, %stg, {STAGE}, %base;")
     w(f"add.u32 %r5, %r5, {QTILE};")                          # K of this stage; V follows at + KTILE
@@ -232,7 +258,10 @@ def kernel(dt, D):
     w("sub.u32 %n, %n, 1;")
     w("setp.ge.s32 %px, %n, %nmin;")
     w("@%px bra L_PLOOP;")
-    w("bra L_DONE;")
+    w.lab("L_PNEXT")
+    w("mov.u32 %r0, %nctaid.x;")
+    w("add.u32 %tile, %tile, %r0;")
+    w("bra L_PTILE;")
 
     # ---------------- consumers ----------------
     w.lab("L_CONSUMER")
@@ -245,6 +274,14 @@ def kernel(dt, D):
     w("shr.u32 %r23, %r22, 2;")
     w("and.b32 %r24, %r22, 3;")
     w("setp.eq.u32 %pl, %r22, 0;")                            # lane 0 arrives for its warp
+    w("mov.u32 %stg, 0;")
+    w("mov.u32 %ph, 0;")
+    w("mov.u32 %qph, 0;")
+    w("mov.u32 %tile, %ctaid.x;")
+    w.lab("L_CTILE")
+    w("setp.ge.u32 %px, %tile, %total;")
+    w("@%px bra L_DONE;")
+    tile_coords()
     w("mov.f32 %m0, " + NEG_INF + ";")
     w("mov.f32 %m1, " + NEG_INF + ";")
     w("mov.f32 %l0, 0f00000000;")
@@ -252,13 +289,6 @@ def kernel(dt, D):
     for i in range(NO * 4):
         w(f"mov.f32 %o{i}, 0f00000000;")
     w("@%pe bra L_EPILOGUE;")
-    w("and.b32 %r50, %flags, 1;")
-    w("setp.ne.u32 %pp, %r50, 0;")
-    w("add.u32 %r50, %r20, 1;")                                # my turn barrier: 1 + cw
-    w("mov.u32 %r51, 2;")
-    w("sub.u32 %r51, %r51, %r20;")                             # the other's: 2 - cw
-    w("setp.eq.and.u32 %px, %r20, 1, %pp;")
-    w("@%px bar.arrive 1, 256;")                               # warpgroup 0 goes first
     # Q descriptor of this warpgroup's 64 rows; rows of this thread: dr0 = qpos(row g) - kpos(key 2t of tile 0)
     qhi = desc_hi(16, 1024)
     w(f"mad.lo.u32 %r25, %r20, {64 * 128}, %base;")
@@ -276,10 +306,9 @@ def kernel(dt, D):
     w("sub.u32 %r28, %kcount, %r27;")                          # key limit minus 2t, for tile 0
     # 64-bit tile facts for TileNeedsMask: qFirst (rd2) and qFirst + BM - 1
     w(f"add.s64 %rd11, %rd2, {BM - 1};")
-    w.wait("%bars", 0)
+    w.wait("%bars", "%qph")
+    w("xor.b32 %qph, %qph, 1;")
     w("mov.u32 %n, %nmax;")
-    w("mov.u32 %stg, 0;")
-    w("mov.u32 %ph, 0;")
 
     def stage_addrs():
         w(f"mad.lo.u32 %r30, %stg, {STAGE}, %base;")
@@ -331,14 +360,6 @@ def kernel(dt, D):
             a = ",".join(f"%pa{4 * kk + e}" for e in range(4))
             w(f"wgmma.mma_async.sync.aligned.m64n{D}k16.f32.{ty}.{ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
         w("wgmma.commit_group.sync.aligned;")
-
-    def turn_begin():
-        """Ping-pong (FA3): with flag bit 0 the two consumer warpgroups take turns issuing their GEMMs, so that one's
-        softmax runs while the other's GEMMs do: wait on named barrier 1 + cw, which the other warpgroup releases."""
-        w("@%pp bar.sync %r50, 256;")
-
-    def turn_end():
-        w("@%pp bar.arrive %r51, 256;")
 
     def arrive(bar_off, stage_reg):
         w(f"shl.b32 %r38, {stage_reg}, 5;")
@@ -427,9 +448,7 @@ def kernel(dt, D):
 
     # first tile: S, softmax, P
     wait_k()
-    turn_begin()
     issue_s()
-    turn_end()
     w("wgmma.wait_group.sync.aligned 0;")
     arrive(16, "%stg")
     mask_and_softmax()
@@ -441,10 +460,8 @@ def kernel(dt, D):
     w.lab("L_CLOOP")
     wait_k()
     wait_v()
-    turn_begin()
     issue_s()                    # S of tile n (in flight)
     issue_pv(False)              # O += P·V of tile n + 1 (in flight)
-    turn_end()
     w("wgmma.wait_group.sync.aligned 1;")
     arrive(16, "%stg")           # K of tile n read
     mask_and_softmax()
@@ -456,10 +473,9 @@ def kernel(dt, D):
     w("setp.ge.s32 %px, %n, %nmin;")
     w("@%px bra L_CLOOP;")
     w.lab("L_LAST")
+    w(f"@%pl mbarrier.arrive.shared::cta.b64 %state, [%bars+{EMPTY_Q}];")   # every S GEMM of this tile is done
     wait_v()
-    turn_begin()
     issue_pv(True)
-    turn_end()
     w("wgmma.wait_group.sync.aligned 0;")
     arrive(32, "%pstg")
 
@@ -563,6 +579,9 @@ def kernel(dt, D):
         w("setp.eq.u32 %pq, %r24, 0;")
         w(f"@%pq st.global.f32 [%rd{24 + r}], %f14;")
         w.lab(done)
+    w("mov.u32 %r0, %nctaid.x;")
+    w("add.u32 %tile, %tile, %r0;")
+    w("bra L_CTILE;")
     w.lab("L_DONE")
     w("ret;")
     out.append("}")
