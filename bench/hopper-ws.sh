@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 14, the warp-specialized Hopper kernel (ADR 22), one device call on nvidia-h200 (repo root, .device/ringattn carried):
 #   ptxas   the generated PTX assembled for sm_90a (registers, spills, errors) before anything runs
+#   verify  (PART=verify,...) the float64 correctness sweep, VERIFY=quick|dims|'' (all)
 #   smoke   one small launch of each path with a timeout (a wrong mbarrier protocol hangs rather than fails)
 #   speed   ours with each flag set of RUNS (';'-separated; default: the warp-specialized kernel, then the ILGPU
 #           wgmma kernel) vs PyTorch SDPA flash and cuDNN in the same run
@@ -12,9 +13,12 @@ bin=.device/ringattn/ringattn
 ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
 for f in src/Kernels/RingAttention.Kernels.Gpu/Hopper/*.g.ptx; do
   echo "== $f" | tee -a "$out/ptxas.txt"
-  "$ptxas" -arch=sm_90a -v "$f" -o "$out/$(basename "$f" .ptx).cubin" 2>&1 | tail -8 | tee -a "$out/ptxas.txt"
+  "$ptxas" -arch=sm_90a -v "$f" -o /dev/null 2>&1 | tail -8 | tee -a "$out/ptxas.txt"
 done
 part=${PART:-smoke,speed}
+if [[ $part == *verify* ]]; then   # the float64 sweep of bench/device_verify.py (VERIFY: quick, dims or empty for all)
+  mkdir -p "$out/v"; timeout 300 python3 bench/device_verify.py $bin "$out/v" ${VERIFY:-} 2>&1 | grep -E "^c[0-9]|SUMMARY|exit code"
+fi
 tokens=${TOKENS:-4096,16384,32768}; heads=${HEADS:-32/32,32/8}; dtypes=${DTYPES:-bf16,f16}; dims=${DIMS:-128}
 runs=${RUNS:-"--ws 1;--ws 0"}
 if [[ $part == *smoke* ]]; then

@@ -56,7 +56,9 @@ public sealed class GeneratedKernelsTests : IDisposable
         }
 
         Assert.Equal("ring_ws_bf16_d128", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 128)?.Entry);
-        Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 96));
+        Assert.Equal("ring_ws_f16_d96", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.F16, 96)?.Entry);
+        Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 104)); // the ILGPU class kernel serves it
+        Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 32));
         Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.F32, 128));
     }
 

@@ -8,9 +8,21 @@ internal static class WarpSpecializedVariants
 {
     public static readonly WarpSpecializedVariant[] All =
     [
-        new(ElementType.BF16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_bf16_d128"),
-        new(ElementType.F16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_f16_d128"),
         new(ElementType.BF16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83024, Entry: "ring_ws_bf16_d64"),
         new(ElementType.F16, Dim: 64, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83024, Entry: "ring_ws_f16_d64"),
+        new(ElementType.BF16, Dim: 80, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_bf16_d80"),
+        new(ElementType.F16, Dim: 80, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_f16_d80"),
+        new(ElementType.BF16, Dim: 96, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_bf16_d96"),
+        new(ElementType.F16, Dim: 96, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_f16_d96"),
+        new(ElementType.BF16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_bf16_d128"),
+        new(ElementType.F16, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_f16_d128"),
+        new(ElementType.BF16, Dim: 160, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 148560, Entry: "ring_ws_bf16_d160"),
+        new(ElementType.F16, Dim: 160, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 148560, Entry: "ring_ws_f16_d160"),
+        new(ElementType.BF16, Dim: 192, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 148560, Entry: "ring_ws_bf16_d192"),
+        new(ElementType.F16, Dim: 192, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 148560, Entry: "ring_ws_f16_d192"),
+        new(ElementType.BF16, Dim: 224, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_bf16_d224"),
+        new(ElementType.F16, Dim: 224, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_f16_d224"),
+        new(ElementType.BF16, Dim: 256, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_bf16_d256"),
+        new(ElementType.F16, Dim: 256, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_f16_d256"),
     ];
 }

@@ -27,14 +27,20 @@ import os
 import sys
 
 BM = 128          # query rows per block (64 per consumer warpgroup)
-BK = 128          # keys per tile
 STAGES = 2        # K/V stages in shared memory
 CONSUMER_REGS = 232   # 256 threads x 232 + 128 x 40 <= 65536
 PRODUCER_REGS = 40
 NEG_INF = "0fFF800000"
 LOG2E = "0f3FB8AA3B"
 LN2 = "0f3F317218"
-KERNELS = [("bf16", 128), ("f16", 128), ("bf16", 64), ("f16", 64)]
+DIMS = (64, 80, 96, 128, 160, 192, 224, 256)
+KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")]
+
+
+def keys(d):
+    """Keys per tile: 128 up to d = 128; 64 above, so that Q and two K/V stages fit the 227 KB of shared memory and the
+    O accumulators (d / 2 registers a thread) leave room for S and P within 232 registers."""
+    return 128 if d <= 128 else 64
 
 
 def name(dt, d):
@@ -86,10 +92,11 @@ def tree(w, op, ty, terms, tmp):
 
 
 def kernel(dt, D):
-    assert D in (64, 128)
-    H = D // 64                 # 64-column halves of a row (one TMA box and one swizzle atom each)
-    QTILE = BM * D * 2
-    KTILE = BK * D * 2
+    assert D % 16 == 0 and 48 <= D <= 256
+    BK = keys(D)
+    H = (D + 63) // 64          # 64-column parts of a row (one TMA box and one swizzle atom each; past D zero-filled)
+    QTILE = BM * H * 128
+    KTILE = BK * H * 128
     HALF_Q = BM * 128           # bytes of one 64-column half of the Q tile
     HALF_K = BK * 128
     STAGE = 2 * KTILE
@@ -97,7 +104,7 @@ def kernel(dt, D):
     EMPTY_Q = 8 + STAGES * 32
     SMEM = BARS + EMPTY_Q + 8 + 1024   # + 1 KB to align the base to the swizzle atom
     NS = BK // 8                # n8 blocks of S
-    NO = D // 8                 # n8 blocks of O
+    NO = D // 8                 # n8 blocks of O (P·V runs as m64nDk16: no work on the zero columns)
     KS = D // 16                # k-steps of S
     PS = BK // 16               # k-steps of P·V
     w = Ptx()
@@ -229,8 +236,8 @@ def kernel(dt, D):
     w("xor.b32 %qph, %qph, 1;")
     w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {QTILE};")
     w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
-    w("mov.u32 %r12, 0;")
-    w("mov.u32 %r13, 64;")
+    for hh in range(H):
+        w(f"mov.u32 %r{12 + hh}, {64 * hh};")
     for hh in range(H):
         w(f"add.u32 %r4, %base, {hh * HALF_Q};")
         w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
@@ -609,7 +616,7 @@ def main():
     for dt, d in KERNELS:
         text, smem = module(dt, d)
         write(os.path.join(out, "Hopper", f"{name(dt, d)}.g.ptx"), text)
-        rows.append(f"        new(ElementType.{dt.upper()}, Dim: {d}, Threads: 384, BlockRows: {BM}, BlockKeys: {BK}, Stages: {STAGES}, "
+        rows.append(f"        new(ElementType.{dt.upper()}, Dim: {d}, Threads: 384, BlockRows: {BM}, BlockKeys: {keys(d)}, Stages: {STAGES}, "
                     f"SharedBytes: {smem}, Entry: \"{name(dt, d)}\"),")
     write(os.path.join(out, "WarpSpecializedVariants.g.cs"), HEADER.replace("//", "//", 1) +
           "using RingAttention.Tensors;\n\nnamespace RingAttention.Kernels.Gpu;\n\n"
