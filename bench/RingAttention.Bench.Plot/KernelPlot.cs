@@ -5,16 +5,15 @@ namespace RingAttention.Bench.Plot;
 
 /// <summary>
 /// Our GPU kernel beside PyTorch SDPA's FlashAttention-2 and cuDNN backends, measured in the same call: TFLOP/s per
-/// shape, for the newest date of the newest device in kernel.jsonl (one bar group per shape; a later line of the same
-/// shape replaces an earlier one). Two figures: head dims 64 and 128 (the tuned kernels), and the other head dims (the
-/// head-dim class kernels).
+/// shape, for the newest date of the newest device in kernel.jsonl, bf16 (one bar group per shape; a later line of the
+/// same shape replaces an earlier one). Two figures: head dims 64 and 128, and the other head dims.
 /// </summary>
 public static class KernelPlot
 {
     public static string Write(IReadOnlyList<JsonElement> rows, string path, bool tunedDims = true)
     {
         var measured = rows.Where(r => r.Number("ours_tflops") is not null && r.Number("cudnn_tflops") is not null
-            && (r.Number("dim") is 64 or 128) == tunedDims).ToList();
+            && r.Text("dtype") == "bf16" && (r.Number("dim") is 64 or 128) == tunedDims).ToList();
         string device = measured.OrderBy(r => r.Text("date"), StringComparer.Ordinal).Last().Text("device");
         string date = measured.Where(r => r.Text("device") == device).Max(r => r.Text("date"))!;
         var shapes = measured
@@ -42,10 +41,10 @@ public static class KernelPlot
         plot.Axes.Bottom.SetTicks(
             [.. shapes.Select((_, i) => (double)((i * (series.Length + 1)) + 1))],
             [.. shapes.Select(Tick)]);
-        plot.Axes.Bottom.MinimumSize = 80;
+        plot.Axes.Bottom.MinimumSize = 100;
         plot.Axes.Margins(bottom: 0);
         var first = shapes[0];
-        plot.Title($"Attention forward, {device}, {date}: {first.Text("dtype")}, {first.Number("hq")}/{first.Number("hkv")} heads (same call)");
+        plot.Title($"Attention forward, {device}, {date}: {first.Text("dtype")}, heads Hq/Hkv under each group (same call)");
         plot.YLabel("TFLOP/s (causal counts half)");
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, Math.Max(1100, 70 * shapes.Count), 560);
@@ -53,7 +52,7 @@ public static class KernelPlot
     }
 
     private static string Tick(JsonElement row) =>
-        $"T={row.Number("tokens") / 1024}K\nd={row.Number("dim")}{(row.Flag("causal") ? "\ncausal" : "")}";
+        $"T={row.Number("tokens") / 1024}K\n{row.Number("hq")}/{row.Number("hkv")}\nd={row.Number("dim")}{(row.Flag("causal") ? "\ncausal" : "")}";
 
     private static string Label(JsonElement row) =>
         $"{row.Text("dtype")} T={row.Number("tokens")} {row.Number("hq")}/{row.Number("hkv")} d={row.Number("dim")}{(row.Flag("causal") ? " causal" : "")}";
