@@ -139,16 +139,23 @@ public abstract class AttentionBackendTests : IDisposable
     }
 
     /// <summary>
-    /// More chunks than one merge launch folds (<see cref="DecodeMerge.MaxChunks"/>): 4100 one-row pages (a session of
-    /// a million tokens in 256-token pages on one shard has 4096) go in two batches, the second merged into the first.
+    /// More chunks than one merge launch folds: one-row pages past the merge's piece size go in several batches, each
+    /// merged into the result of those before. The ILGPU backends' piece (<see cref="DecodeMerge.MaxChunks"/>, 4096: a
+    /// session of a million tokens in 256-token pages on one shard) is lowered to 16 so that 37 pages cross it twice.
     /// </summary>
     [SkippableFact]
     public void AccumulateEach_MoreChunksThanOneMerge_MatchesFloat64()
     {
         var backend = Backend();
+        const int piece = 16;
+        if (backend is IlgpuAttentionBackend ilgpu)
+        {
+            ilgpu.MergePieceChunks = piece;
+        }
+
         var spec = Spec("causal", 2, 1, 16, "bf16");
         var rng = new Random(11);
-        const int pages = DecodeMerge.MaxChunks + 4;
+        const int pages = (2 * piece) + 5;
         var q = Reference.Random(rng, spec.DType, 2, 16, new TokenSpan(pages, 1));
         var blocks = Enumerable.Range(0, pages).Select(i => new KeyValueBlock(
             Reference.Random(rng, spec.DType, 1, 16, new TokenSpan(i, 1)), Reference.Random(rng, spec.DType, 1, 16, new TokenSpan(i, 1)))).ToArray();

@@ -97,9 +97,24 @@ public abstract partial class IlgpuAttentionBackend
     private const long SharedPartialBytes = 128L << 20;
 
     /// <summary>
+    /// Chunks one merge launch folds (at most <see cref="DecodeMerge.MaxChunks"/>, its shared weights); a target with
+    /// more merges in pieces. Tests lower it to cross a piece boundary with a few dozen pages instead of 4,100 (one
+    /// emulated launch each on the CPU accelerator: 3.5 minutes of CI).
+    /// </summary>
+    internal int MergePieceChunks
+    {
+        get => _mergePieceChunks;
+        set => _mergePieceChunks = value is >= 1 and <= DecodeMerge.MaxChunks
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"1 to {DecodeMerge.MaxChunks} chunks a merge");
+    }
+
+    private int _mergePieceChunks = DecodeMerge.MaxChunks;
+
+    /// <summary>
     /// The same query rows (q, and every target's QRowOffset, QCount, QPos0) against each target's runs, merged into its
     /// o/lse (written when its p.Merge is 0). Each target's runs are cut into chunks as if it launched alone, its chunks'
-    /// partials fold into its result in pieces of at most <see cref="DecodeMerge.MaxChunks"/>; the split launches cover
+    /// partials fold into its result in pieces of at most <see cref="MergePieceChunks"/>; the split launches cover
     /// as many targets' chunks as <see cref="SharedPartialBytes"/> of partials allow. So session shards that share a
     /// device share their launches (ADR 21), and each shard's result is bit for bit what it would be alone.
     /// </summary>
@@ -133,9 +148,9 @@ public abstract partial class IlgpuAttentionBackend
             var table = DecodeRun.Chunks(targets[t].Runs, chunkKeys, rowBytes);
             int at = tables.Count / DecodeKernel.ChunkLongs;
             int chunks = table.Length / DecodeKernel.ChunkLongs;
-            for (int c = 0; c < chunks; c += DecodeMerge.MaxChunks)
+            for (int c = 0; c < chunks; c += _mergePieceChunks)
             {
-                pieces.Add((t, at + c, Math.Min(DecodeMerge.MaxChunks, chunks - c), c > 0 || targets[t].P.Merge != 0));
+                pieces.Add((t, at + c, Math.Min(_mergePieceChunks, chunks - c), c > 0 || targets[t].P.Merge != 0));
             }
 
             tables.AddRange(table);
