@@ -38,9 +38,10 @@ KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")]
 
 
 def keys(d):
-    """Keys per tile: 128 up to d = 128; 64 above, so that Q and two K/V stages fit the 227 KB of shared memory and the
-    O accumulators (d / 2 registers a thread) leave room for S and P within 232 registers."""
-    return 128 if d <= 128 else 64
+    """Keys per tile: 128 up to d = 128; fewer above, so that Q and two K/V stages fit the 227 KB of shared memory and
+    the O accumulators (d / 2 registers a thread) leave room for S and P within 232 registers: 96 up to d = 192, 64 up
+    to 256 (a tile's row of 96 keys is 12 swizzle atoms: every box stays 1024-byte aligned)."""
+    return 128 if d <= 128 else 96 if d <= 192 else 64
 
 
 def name(dt, d):
@@ -192,8 +193,12 @@ def kernel(dt, D):
         w("setp.gt.s64 %pe, %rd7, %rd8;")
         w("setp.lt.s32 %px, %r2, %r1;")
         w("or.pred %pe, %pe, %px;")                            # no visible key
-        w(f"shr.s64 %rd7, %rd7, {BK.bit_length() - 1};")
-        w(f"shr.s64 %rd8, %rd8, {BK.bit_length() - 1};")
+        if BK & (BK - 1) == 0:
+            w(f"shr.s64 %rd7, %rd7, {BK.bit_length() - 1};")
+            w(f"shr.s64 %rd8, %rd8, {BK.bit_length() - 1};")
+        else:
+            w(f"div.s64 %rd7, %rd7, {BK};")
+            w(f"div.s64 %rd8, %rd8, {BK};")                    # jMax < 0 only with %pe, which overrides it
         w("cvt.u32.u64 %nmin, %rd7;")
         w("cvt.u32.u64 %nmax, %rd8;")
         w("selp.b32 %nmin, 0, %nmin, %pe;")

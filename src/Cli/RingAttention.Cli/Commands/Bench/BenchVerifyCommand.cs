@@ -21,7 +21,7 @@ public sealed class BenchVerifyCommand : Command<BenchVerifySettings>
     public override int Execute(CommandContext context, BenchVerifySettings settings, CancellationToken cancellationToken)
     {
         using var backend = settings.OpenCuda(out string reason);
-        AnsiConsole.WriteLine($"backend {reason}; wgmma: {backend.Flash.UseWgmma}");
+        AnsiConsole.WriteLine($"backend {reason}; wgmma: {backend.Flash.UseWgmma}; warp-specialized: {backend.Flash.UseWarpSpecialized}");
         int failures = DeviceCheck.Run(backend, Path.GetFullPath(settings.Dir!), Console.Out);
         return failures == 0 ? CliErrors.Ok : CliErrors.VerificationFailed;
     }
