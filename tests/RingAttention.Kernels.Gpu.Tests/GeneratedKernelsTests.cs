@@ -51,6 +51,10 @@ public sealed class GeneratedKernelsTests : IDisposable
             Assert.Contains(".target sm_90a", ptx, StringComparison.Ordinal);
             // 227 KB: the most dynamic shared memory one block of an sm_90 multiprocessor may take.
             Assert.True(v.SharedBytes <= 227 * 1024 && v.Threads == 384, v.Entry);
+            // The parameters Launch passes, in its order (a drift would read a head count as a position on the GPU only).
+            var entry = ptx[ptx.IndexOf($".visible .entry {v.Entry}(", StringComparison.Ordinal)..ptx.IndexOf(')', StringComparison.Ordinal)];
+            var names = System.Text.RegularExpressions.Regex.Matches(entry, @"\.param [^\n,]* (\w+)(\[\d+\])?").Select(m => m.Groups[1].Value);
+            Assert.Equal(WarpSpecializedKernel.Parameters, names);
             // Registers after setmaxnreg: one producer and two consumer warpgroups within the 64K of a multiprocessor.
             Assert.True(Count(ptx, "setmaxnreg.dec") == 1 && Count(ptx, "setmaxnreg.inc") == 1, v.Entry);
         }

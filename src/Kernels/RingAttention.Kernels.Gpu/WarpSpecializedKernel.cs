@@ -18,6 +18,16 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
 
     public WarpSpecializedKernel(CudaAccelerator accelerator) => _accelerator = accelerator;
 
+    /// <summary>
+    /// The .entry's parameters in order, as <see cref="Launch"/> passes them (a test holds every generated kernel to it):
+    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>.
+    /// </summary>
+    internal static readonly string[] Parameters =
+    [
+        "tq", "tk", "tv", "p_o", "p_lse", "p_qcount", "p_qpos0", "p_qrow", "p_kcount", "p_kpos0", "p_krow", "p_heads", "p_group",
+        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy",
+    ];
+
     /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
     public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
 
@@ -38,11 +48,11 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             TensorMap.Encode(maps, p.QPtr, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
             TensorMap.Encode(maps + TensorMap.Bytes, p.KPtr, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
             TensorMap.Encode(maps + (2 * TensorMap.Bytes), p.VPtr, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
-            // The order of the .entry's parameters (gen_hopper.py).
+            // The order of Parameters.
             int* ints = stackalloc int[] { p.QCount, p.QPos0, p.QRowOffset, p.KCount, p.KPos0, p.KRowOffset, p.Heads, p.Group, p.DMin, p.DMax };
             float scale = p.ScaleLog2;
             int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
-            void** args = stackalloc void*[19];
+            void** args = stackalloc void*[Parameters.Length];
             args[0] = maps;
             args[1] = maps + TensorMap.Bytes;
             args[2] = maps + (2 * TensorMap.Bytes);
