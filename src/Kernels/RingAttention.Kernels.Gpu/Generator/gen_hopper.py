@@ -26,6 +26,8 @@ A test (GeneratedKernelsTests) runs this into a temp directory and fails if any 
 import os
 import sys
 
+from gen_flash import write  # one file writer for both generators (LF endings, as the committed files)
+
 BM = 128          # query rows per block (64 per consumer warpgroup)
 STAGES = 2        # K/V stages in shared memory
 CONSUMER_REGS = 232   # 256 threads x 232 + 128 x 40 <= 65536
@@ -607,11 +609,6 @@ def module(dt, d):
     body, smem = kernel(dt, d)
     return (HEADER + ".version 8.0\n.target sm_90a\n.address_size 64\n\n"
             ".extern .shared .align 1024 .b8 smem[];\n\n" + body + "\n"), smem
-
-
-def write(path, text):
-    with open(path, "w", newline="\n") as f:
-        f.write(text)
 
 
 def main():
