@@ -31,26 +31,36 @@ public abstract partial class IlgpuAttentionBackend
     }
 
     /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
-    public void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
+    public unsafe void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
     {
         var buffer = BytesOf(target, byteOffset, source.Length, nameof(target));
         if (source.Length > 0)
         {
+            // Pinned until the copy has finished: ILGPU takes the address as it is ("the base address of the pinned
+            // CPU buffer"), and a garbage collection that moved an unpinned array mid-copy read other bytes (a rare
+            // CI failure under parallel test load).
             var stream = CopyStream;
-            buffer.View.AsContiguous().SubView(byteOffset, source.Length).CopyFromCPU(stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source), source.Length);
-            stream.Synchronize();
+            fixed (byte* pinned = source)
+            {
+                buffer.View.AsContiguous().SubView(byteOffset, source.Length).CopyFromCPU(stream, ref *pinned, source.Length);
+                stream.Synchronize();
+            }
         }
     }
 
     /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
-    public void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
+    public unsafe void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
         var buffer = BytesOf(source, byteOffset, destination.Length, nameof(source));
         if (destination.Length > 0)
         {
+            // Pinned until the copy has finished (see CopyToDevice).
             var stream = CopyStream;
-            buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination), destination.Length);
-            stream.Synchronize();
+            fixed (byte* pinned = destination)
+            {
+                buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref *pinned, destination.Length);
+                stream.Synchronize();
+            }
         }
     }
 
