@@ -15,7 +15,9 @@ ours = json.loads(p.stdout)["results"] if p.stdout.strip() else []
 device = torch.cuda.get_device_name(); date = datetime.date.today().isoformat()
 rows = []
 for o in ours:
-    a = argparse.Namespace(tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], dtype=o["dtype"], causal=o["causal"], window=0, reps=10)
+    # fp8 rows: the peers run bf16 (PyTorch SDPA has no FP8 path); our bf16 kernel on the same values is in the row too
+    a = argparse.Namespace(tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], dtype="bf16" if o["dtype"] == "fp8" else o["dtype"],
+                           causal=o["causal"], window=0, reps=10)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         ta.bench(a)
@@ -23,10 +25,13 @@ for o in ours:
     row = dict(device=device, gpu=device, date=date, dtype=o["dtype"], tokens=o["tokens"], hq=o["hq"], hkv=o["hkv"], dim=o["dim"], causal=o["causal"],
                ours_tflops=o["tflops"], flash_tflops=peers.get("flash", {}).get("tflops"), cudnn_tflops=peers.get("cudnn", {}).get("tflops"),
                max_rel_err=o["maxRelErr"], ours_ms=o["medianMs"], kernel=o.get("kernel"))
+    if o.get("bf16Ms") is not None:
+        row.update(bf16_ms=o["bf16Ms"], bf16_max_rel_err=o["bf16MaxRelErr"])
     rows.append(row)
     f, c = row["flash_tflops"], row["cudnn_tflops"]
     print(f"{row['dtype']} T={row['tokens']:5d} {row['hq']}/{row['hkv']} d={row['dim']:3d} causal={int(row['causal'])} ours={row['ours_tflops']:6.1f} flash={f} cudnn={c} "
-          f"x_flash={row['ours_tflops'] / f if f else float('nan'):.2f} x_cudnn={row['ours_tflops'] / c if c else float('nan'):.2f} err={row['max_rel_err']:.1e}", flush=True)
+          f"x_flash={row['ours_tflops'] / f if f else float('nan'):.2f} x_cudnn={row['ours_tflops'] / c if c else float('nan'):.2f} err={row['max_rel_err']:.1e}"
+          + (f" bf16_ms={row['bf16_ms']} ours_ms={row['ours_ms']} bf16_err={row['bf16_max_rel_err']:.1e}" if "bf16_ms" in row else ""), flush=True)
 with open(f"{out}/kernel.jsonl", "w") as fh:
     for r in rows: fh.write(json.dumps(r) + "\n")
 print("bench exit code", p.returncode)

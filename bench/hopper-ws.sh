@@ -3,6 +3,8 @@
 #   ptxas   the generated PTX assembled for sm_90a (registers, spills, errors) before anything runs
 #   verify  (PART=verify,...) the float64 correctness sweep, VERIFY=quick|dims|'' (all)
 #   smoke   one small launch of each path with a timeout (a wrong mbarrier protocol hangs rather than fails)
+#   fp8smoke  (PART=...,fp8smoke) small FP8 launches, 128 and 256, with their float64 errors
+#   ncu     (PART=...,ncu) Nsight Compute, full set, of one launch per NCU_CASES entry ("dtype dim tokens heads causal;...")
 #   speed   ours with each flag set of RUNS (';'-separated; default: the warp-specialized kernel, then the ILGPU
 #           wgmma kernel) vs PyTorch SDPA flash and cuDNN in the same run
 #           (bench/device_bench.py), DIMS x TOKENS x HEADS x causal 0/1 x DTYPES
@@ -27,10 +29,23 @@ if [[ $part == *smoke* ]]; then
     echo "smoke ws=$ws exit $?"
   done
 fi
+if [[ $part == *fp8smoke* ]]; then   # the FP8 kernels (head dims 128, 256): small shapes with their float64 error
+  timeout 120 $bin bench kernel --dims 128,256 --tokens 1000,4096 --heads 8/2 --dtypes fp8 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20
+  echo "fp8 smoke exit $?"
+fi
+if [[ $part == *ncu* ]]; then   # one launch of each NCU_CASES entry ("dtype dim tokens heads causal") under Nsight Compute, full set
+  IFS=';' read -ra cases <<< "${NCU_CASES:-bf16 128 16384 32/8 0;bf16 128 16384 32/8 1}"
+  for i in "${!cases[@]}"; do
+    read -r dt dim tk hd ca <<< "${cases[$i]}"
+    ncu --kernel-name regex:ring_ws --launch-skip 2 --launch-count 1 --set full $bin bench kernel --dims $dim --tokens $tk --heads $hd --dtypes $dt --causal $ca --reps 1 > "$out/ncu$i.txt" 2>&1
+    echo "== ncu$i: ${cases[$i]} (exit $?)"
+    grep -E "^  [A-Z].*Section|Duration|Compute \(SM\) Throughput|Memory Throughput|DRAM Throughput|Registers Per|Achieved Occupancy|Issue Slots Busy|Issued Warp|No Eligible|Active Warps Per|Eligible Warps|Warp Cycles Per Issued|Executed Ipc|L2 Hit|L1/TEX Hit|Shared Memory" "$out/ncu$i.txt" | head -60
+  done
+fi
 if [[ $part == *speed* ]]; then
   IFS=';' read -ra sets <<< "$runs"
   for i in "${!sets[@]}"; do
     mkdir -p "$out/run$i"; echo "== run$i: ${sets[$i]}"
-    timeout 500 python3 bench/device_bench.py $bin "$out/run$i" ${sets[$i]} --dims $dims --tokens $tokens --heads $heads --dtypes $dtypes --causal 0,1 --reps 10 2>&1 | grep -E "^bf16|^fp16|exit code|rror"
+    timeout 500 python3 bench/device_bench.py $bin "$out/run$i" ${sets[$i]} --dims $dims --tokens $tokens --heads $heads --dtypes $dtypes --causal 0,1 --reps 10 2>&1 | grep -E "^bf16|^fp16|^fp8|exit code|rror"
   done
 fi

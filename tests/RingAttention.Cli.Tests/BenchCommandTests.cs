@@ -51,6 +51,16 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchKernel_Fp8AtAnotherHeadDim_RefusedBeforeLookingForAGpu()
+    {
+        var bench = await CliProcess.RunAsync("bench", "kernel", "--tokens", "256", "--dtypes", "fp8", "--dims", "128,64");
+
+        Assert.True(bench.ExitCode == 2, bench.ToString());
+        Assert.Contains("--dims: fp8 runs at head dims 128 and 256, not 64", bench.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("CUDA", bench.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BenchPeer_TwoAcceleratorsOfOneSilo_DeviceToDeviceBothWays()
     {
         var bench = await CliProcess.RunAsync("bench", "peer", "--device", "ilgpu-cpu:2", "--mib", "1,4", "--reps", "2", "--json");

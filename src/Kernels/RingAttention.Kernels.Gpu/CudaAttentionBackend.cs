@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using RingAttention.Attention;
 using RingAttention.Tensors;
 
 namespace RingAttention.Kernels.Gpu;
@@ -54,6 +55,23 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
         {
             LaunchPortable(p, type, views);
         }
+    }
+
+    /// <summary>
+    /// FP8 (e4m3) self-attention of <paramref name="spec"/>'s tokens on the Hopper kernel: q and k rows of e4m3 codes at
+    /// <paramref name="q"/> and <paramref name="k"/>, V and the descale factors as <paramref name="fp8"/> gives them;
+    /// into <paramref name="accumulator"/> (merged when <paramref name="merge"/>). Not synchronised. The bench and the
+    /// device checks call it; the ring computes FP8 inputs in bfloat16 (dequantised on load).
+    /// </summary>
+    internal void LaunchFp8(AttentionSpec spec, ulong q, ulong k, Fp8Operands fp8, DeviceAccumulator accumulator, bool merge)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var variant = (_flash.UseWgmma ? WarpSpecializedKernel.Find(ElementType.F8E4M3, spec.HeadDim) : null)
+            ?? throw new NotSupportedException($"FP8 attention runs on Hopper (sm_90a) at head dims {string.Join(", ", WarpSpecializedVariants.All.Where(v => v.Fp8).Select(v => v.Dim))}; not head dim {spec.HeadDim} on {HardwareName}");
+        var (o, lse) = Addresses(accumulator);
+        var all = new TokenSpan(0, spec.Tokens);
+        var views = new DeviceViews(default, default, default, default, default, q, k, 0, o, lse);
+        _flash.WarpSpecialized.Launch(variant, MakeParams(spec, views, spec.Tokens, 0, all, 0, all, merge), o, lse, fp8);
     }
 
     private protected override bool HasDecodeKernel => true;

@@ -279,6 +279,13 @@ public abstract partial class IlgpuAttentionBackend
         LaunchSpans(spec, q.Spans, q.Rows, blocks, ViewsOf, merge, gather);
     }
 
+    /// <summary>Device addresses of a running result's O and LSE (for launches outside the handle contract: the FP8 bench).</summary>
+    internal (ulong Output, ulong Lse) Addresses(DeviceAccumulator accumulator)
+    {
+        var acc = Own<IlgpuAccumulator>(accumulator, nameof(accumulator));
+        return (acc.OutputPtr, acc.LsePtr);
+    }
+
     private static ArrayView<byte> QView(IlgpuRows q) => q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16));
 
     /// <summary>A handle's data as a device view (device benchmarks fill and read buffers in place).</summary>

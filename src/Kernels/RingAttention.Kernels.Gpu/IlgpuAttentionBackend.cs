@@ -173,7 +173,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
             views.Lse);
     }
 
-    private static FlashParams MakeParams(AttentionSpec spec, DeviceViews views, int lseStride, int qOffset, TokenSpan qs, int kOffset, TokenSpan ks, bool merge)
+    private protected static FlashParams MakeParams(AttentionSpec spec, DeviceViews views, int lseStride, int qOffset, TokenSpan qs, int kOffset, TokenSpan ks, bool merge)
     {
         var (dMin, dMax) = DeltaBounds(spec.Mask);
         return new FlashParams

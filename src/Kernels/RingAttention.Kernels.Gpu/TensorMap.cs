@@ -3,32 +3,44 @@ using System.Runtime.InteropServices;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// A TMA tensor map (CUtensorMap, 128 bytes, 64-byte aligned) over one span of a <c>[rows, heads, headDim]</c> 16-bit
-/// tensor: boxes of 64 columns x 1 head x <c>boxRows</c> rows, written to shared memory in the 128-byte swizzle that the
-/// wgmma descriptors read. Rows at or past <c>rows</c> (the end of the span) arrive as zeros.
+/// A TMA tensor map (CUtensorMap, 128 bytes, 64-byte aligned) over a three-dimensional tensor of 8- or 16-bit elements
+/// whose boxes are written to shared memory in the 128-byte swizzle that the wgmma descriptors read: for rows of a
+/// <c>[rows, heads, headDim]</c> span, boxes of one 128-byte part of a row x 1 head x <c>boxRows</c> rows
+/// (<see cref="EncodeRows"/>); for FP8's transposed V, boxes of 128 keys x every dim x 1 kv head
+/// (<see cref="EncodeTransposed"/>). Elements past the tensor's end (the end of the span) arrive as zeros.
 /// </summary>
 internal static unsafe partial class TensorMap
 {
     public const int Bytes = 128;
 
+    private const int DataTypeUint8 = 0;       // CU_TENSOR_MAP_DATA_TYPE_UINT8 (e4m3): copied, never converted
     private const int DataTypeUint16 = 1;      // CU_TENSOR_MAP_DATA_TYPE_UINT16: bf16 and f16 are copied, never converted
     private const int InterleaveNone = 0;
     private const int Swizzle128 = 3;          // CU_TENSOR_MAP_SWIZZLE_128B
     private const int L2Promotion256 = 3;      // CU_TENSOR_MAP_L2_PROMOTION_L2_256B
     private const int OobFillZero = 0;         // CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE: out-of-bounds elements read as zero
 
-    /// <summary>Encodes the map into <paramref name="map"/> (<see cref="Bytes"/> bytes, 64-byte aligned).</summary>
-    public static void Encode(void* map, ulong address, int heads, int headDim, long rows, int boxRows)
+    /// <summary>Rows <c>[rows, heads, headDim]</c> of <paramref name="elementBytes"/>-byte elements, boxes of one 128-byte part x 1 head x <paramref name="boxRows"/>.</summary>
+    public static void EncodeRows(void* map, ulong address, int elementBytes, int heads, int headDim, long rows, int boxRows) =>
+        Encode(map, address, elementBytes, [(ulong)headDim, (ulong)heads, (ulong)rows], [(uint)(128 / elementBytes), 1, (uint)boxRows],
+            $"{rows} rows x {heads} heads x {headDim}, box rows {boxRows}");
+
+    /// <summary>FP8's transposed V <c>[kvHeads, headDim, keys]</c> (<see cref="Fp8Values"/>), boxes of 128 keys x <paramref name="headDim"/> x 1.</summary>
+    public static void EncodeTransposed(void* map, ulong address, int kvHeads, int headDim, long keys) =>
+        Encode(map, address, 1, [(ulong)keys, (ulong)headDim, (ulong)kvHeads], [128, (uint)headDim, 1],
+            $"transposed V of {kvHeads} kv heads x {headDim} x {keys} keys");
+
+    private static void Encode(void* map, ulong address, int elementBytes, ReadOnlySpan<ulong> shape, ReadOnlySpan<uint> boxShape, string what)
     {
-        ulong* dims = stackalloc ulong[3] { (ulong)headDim, (ulong)heads, (ulong)rows };
-        ulong* strides = stackalloc ulong[2] { (ulong)headDim * 2, (ulong)heads * (ulong)headDim * 2 };
-        uint* box = stackalloc uint[3] { 64, 1, (uint)boxRows };
+        ulong* dims = stackalloc ulong[3] { shape[0], shape[1], shape[2] };
+        ulong* strides = stackalloc ulong[2] { shape[0] * (ulong)elementBytes, shape[0] * shape[1] * (ulong)elementBytes };
+        uint* box = stackalloc uint[3] { boxShape[0], boxShape[1], boxShape[2] };
         uint* elementStrides = stackalloc uint[3] { 1, 1, 1 };
-        int rc = cuTensorMapEncodeTiled(map, DataTypeUint16, 3, (void*)address, dims, strides, box, elementStrides, InterleaveNone, Swizzle128, L2Promotion256, OobFillZero);
+        int type = elementBytes == 1 ? DataTypeUint8 : DataTypeUint16;
+        int rc = cuTensorMapEncodeTiled(map, type, 3, (void*)address, dims, strides, box, elementStrides, InterleaveNone, Swizzle128, L2Promotion256, OobFillZero);
         if (rc != 0)
         {
-            throw new InvalidOperationException(
-                $"cuTensorMapEncodeTiled failed with CUDA error {rc} (address 0x{address:x}, {rows} rows x {heads} heads x {headDim}, box rows {boxRows})");
+            throw new InvalidOperationException($"cuTensorMapEncodeTiled failed with CUDA error {rc} (address 0x{address:x}, {what})");
         }
     }
 

@@ -20,19 +20,26 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
 
     /// <summary>
     /// The .entry's parameters in order, as <see cref="Launch"/> passes them (a test holds every generated kernel to it):
-    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>.
+    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>, then the FP8
+    /// descale factors by address (<see cref="Fp8Operands"/>; unread by the 16-bit kernels).
     /// </summary>
     internal static readonly string[] Parameters =
     [
         "tq", "tk", "tv", "p_o", "p_lse", "p_qcount", "p_qpos0", "p_qrow", "p_kcount", "p_kpos0", "p_krow", "p_heads", "p_group",
-        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy",
+        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy", "p_qkd", "p_vd",
     ];
 
     /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
     public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
 
-    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse)
+    /// <summary>Launches <paramref name="variant"/>; an FP8 one (<see cref="WarpSpecializedVariant.Fp8"/>) needs <paramref name="fp8"/>.</summary>
+    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse, Fp8Operands? fp8 = null)
     {
+        if (variant.Fp8 != fp8.HasValue)
+        {
+            throw new ArgumentException(variant.Fp8 ? $"{variant.Entry} reads FP8 operands; none were given" : $"{variant.Entry} takes no FP8 operands", nameof(fp8));
+        }
+
         int mBlocks = (p.QCount + variant.BlockRows - 1) / variant.BlockRows;
         if (mBlocks == 0 || p.Heads == 0)
         {
@@ -45,13 +52,23 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
         byte* maps = (byte*)NativeMemory.AlignedAlloc(3 * TensorMap.Bytes, 64);
         try
         {
-            TensorMap.Encode(maps, p.QPtr, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
-            TensorMap.Encode(maps + TensorMap.Bytes, p.KPtr, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
-            TensorMap.Encode(maps + (2 * TensorMap.Bytes), p.VPtr, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+            int size = variant.Type.Size();
+            TensorMap.EncodeRows(maps, p.QPtr, size, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
+            TensorMap.EncodeRows(maps + TensorMap.Bytes, p.KPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+            if (fp8 is { } f)
+            {
+                TensorMap.EncodeTransposed(maps + (2 * TensorMap.Bytes), f.TransposedVPtr, p.KvHeads, p.HeadDim, f.TransposedKeys);
+            }
+            else
+            {
+                TensorMap.EncodeRows(maps + (2 * TensorMap.Bytes), p.VPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+            }
+
             // The order of Parameters.
             int* ints = stackalloc int[] { p.QCount, p.QPos0, p.QRowOffset, p.KCount, p.KPos0, p.KRowOffset, p.Heads, p.Group, p.DMin, p.DMax };
             float scale = p.ScaleLog2;
             int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
+            ulong qkd = fp8?.QkDescalePtr ?? 0, vd = fp8?.VDescalePtr ?? 0;
             void** args = stackalloc void*[Parameters.Length];
             args[0] = maps;
             args[1] = maps + TensorMap.Bytes;
@@ -68,6 +85,9 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             {
                 args[16 + i] = tail + i;
             }
+
+            args[19] = &qkd;
+            args[20] = &vd;
 
             var stream = ((CudaStream)_accelerator.DefaultStream).StreamPtr;
             // Equal tiles (no causal mask): persistent, one block per multiprocessor walking the work tiles. Unequal ones

@@ -8,11 +8,14 @@ namespace RingAttention.Kernels.Gpu;
 /// </summary>
 /// <param name="Threads">A producer warpgroup and two consumer warpgroups.</param>
 /// <param name="BlockRows">Query rows per block (64 per consumer warpgroup).</param>
-/// <param name="BlockKeys">Keys per K/V tile (one TMA box of 64 columns x BlockKeys rows per half row).</param>
+/// <param name="BlockKeys">Keys per K/V tile (one TMA box of a 128-byte part of a row x BlockKeys rows per part).</param>
 /// <param name="Stages">K/V tiles in flight in shared memory.</param>
 internal sealed record WarpSpecializedVariant(ElementType Type, int Dim, int Threads, int BlockRows, int BlockKeys, int Stages, int SharedBytes, string Entry)
 {
     public bool Serves(ElementType type, int dim) => Type == type && Dim == dim;
+
+    /// <summary>An e4m3 kernel: V transposed, descale factors (<see cref="Fp8Operands"/>).</summary>
+    public bool Fp8 => Type == ElementType.F8E4M3;
 
     /// <summary>The kernel's PTX text (an embedded resource of this assembly).</summary>
     public string Ptx()

@@ -24,5 +24,7 @@ internal static class WarpSpecializedVariants
         new(ElementType.F16, Dim: 224, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_f16_d224"),
         new(ElementType.BF16, Dim: 256, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_bf16_d256"),
         new(ElementType.F16, Dim: 256, Threads: 384, BlockRows: 128, BlockKeys: 64, Stages: 2, SharedBytes: 197712, Entry: "ring_ws_f16_d256"),
+        new(ElementType.F8E4M3, Dim: 128, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 83024, Entry: "ring_ws_e4m3_d128"),
+        new(ElementType.F8E4M3, Dim: 256, Threads: 384, BlockRows: 128, BlockKeys: 128, Stages: 2, SharedBytes: 164944, Entry: "ring_ws_e4m3_d256"),
     ];
 }

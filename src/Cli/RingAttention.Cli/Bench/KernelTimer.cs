@@ -10,8 +10,11 @@ namespace RingAttention.Cli.Bench;
 
 /// <summary>One shape's kernel timing. TFLOP/s = 4·T²·Hq·D / t, halved for causal (FlashAttention's convention).</summary>
 /// <param name="MaxRelErr">‖o − o64‖ / ‖o64‖ over sampled rows against a float64 reference on the host.</param>
+/// <param name="Bf16MaxRelErr">FP8 rows: the same error of our bfloat16 kernel on the same (dequantised) inputs.</param>
+/// <param name="Bf16Ms">FP8 rows: that bfloat16 kernel's median time.</param>
 public sealed record KernelTiming(
-    string Dtype, int Tokens, int Hq, int Hkv, int Dim, bool Causal, string Kernel, double MedianMs, double MinMs, double Tflops, double MaxRelErr);
+    string Dtype, int Tokens, int Hq, int Hkv, int Dim, bool Causal, string Kernel, double MedianMs, double MinMs, double Tflops, double MaxRelErr,
+    double? Bf16MaxRelErr = null, double? Bf16Ms = null);
 
 /// <summary>
 /// Device-resident kernel timing: q/k/v filled on the GPU in the backend's own handles, one launch per repetition between synchronisations,
@@ -32,9 +35,22 @@ public static class KernelTimer
         DeviceFill.Fill(acc, backend.DataView(q).Cast<ushort>(), 1u, bf16);
         DeviceFill.Fill(acc, kvView.SubView(0, kvView.Length / 2), 2u, bf16);
         DeviceFill.Fill(acc, kvView.SubView(kvView.Length / 2, kvView.Length / 2), 3u, bf16);
+        var times = Repeat(acc, reps, () => backend.Launch(spec, q, kv, o, merge: false));
+        double ms = times[times.Count / 2];
+        return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, KernelName(backend, spec),
+            Math.Round(ms, 3), Math.Round(times[0], 3), Tflops(spec, ms), SampledError(backend, spec, q, kv, o));
+    }
+
+    /// <summary>TFLOP/s of attention over <paramref name="spec"/> in <paramref name="ms"/> (4·T²·Hq·D, halved for causal).</summary>
+    internal static double Tflops(AttentionSpec spec, double ms) =>
+        Math.Round(4.0 * spec.Tokens * spec.Tokens * spec.Heads * spec.HeadDim * (spec.Mask.Causal ? 0.5 : 1.0) / ms / 1e9, 1);
+
+    /// <summary>Two warm-up launches, then <paramref name="reps"/> timed ones each between synchronisations; sorted milliseconds.</summary>
+    internal static List<double> Repeat(ILGPU.Runtime.Accelerator acc, int reps, Action launch)
+    {
         for (int i = 0; i < 2; i++)
         {
-            backend.Launch(spec, q, kv, o, merge: false);
+            launch();
         }
 
         acc.Synchronize();
@@ -42,16 +58,13 @@ public static class KernelTimer
         for (int i = 0; i < reps; i++)
         {
             var sw = Stopwatch.StartNew();
-            backend.Launch(spec, q, kv, o, merge: false);
+            launch();
             acc.Synchronize();
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
 
         times.Sort();
-        double ms = times[times.Count / 2];
-        double flops = 4.0 * t * t * spec.Heads * spec.HeadDim * (spec.Mask.Causal ? 0.5 : 1.0);
-        return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, KernelName(backend, spec),
-            Math.Round(ms, 3), Math.Round(times[0], 3), Math.Round(flops / ms / 1e9, 1), SampledError(backend, spec, q, kv, o));
+        return times;
     }
 
     /// <summary>The kernel that ran and the launch setting: "WgmmaBf16Dx96Wg2 (wgmma-wg2-b4)", or "portable".</summary>
@@ -73,6 +86,16 @@ public static class KernelTimer
         backend.CopyFromDevice(kvHandle, kvHandle.KeyBytes, MemoryMarshal.AsBytes(v.AsSpan()));
         backend.DownloadOutputRows(oHandle, 0, o);
         Func<ushort, double> cv = spec.DType == ElementType.BF16 ? b => ElementConvert.BFloat16ToSingle(b) : b => ElementConvert.HalfToSingle(b);
+        return SampledError(spec, i => cv(q[i]), i => cv(k[i]), i => cv(v[i]), o);
+    }
+
+    /// <summary>
+    /// Worst relative L2 error of <paramref name="o"/> over sampled rows (8 spread from first to last; heads 0 and last)
+    /// against float64 attention of the values the element functions give (by index into <c>[T, heads, D]</c>).
+    /// </summary>
+    internal static double SampledError(AttentionSpec spec, Func<long, double> qAt, Func<long, double> kAt, Func<long, double> vAt, float[] o)
+    {
+        int t = spec.Tokens, hq = spec.Heads, hkv = spec.KvHeads, d = spec.HeadDim;
         double worst = 0;
         var rows = Enumerable.Range(0, 8).Select(i => (int)((long)i * (t - 1) / 7)).Distinct();
         foreach (int h in new[] { 0, hq - 1 })
@@ -88,7 +111,7 @@ public static class KernelTimer
                     double dot = 0;
                     for (int c = 0; c < d; c++)
                     {
-                        dot += cv(q[((((long)r * hq) + h) * d) + c]) * cv(k[((((long)j * hkv) + kvh) * d) + c]);
+                        dot += qAt((((long)r * hq) + h) * d + c) * kAt((((long)j * hkv) + kvh) * d + c);
                     }
 
                     s[j] = dot * spec.EffectiveScale;
@@ -103,7 +126,7 @@ public static class KernelTimer
                     sum += p;
                     for (int c = 0; c < d; c++)
                     {
-                        refRow[c] += p * cv(v[((((long)j * hkv) + kvh) * d) + c]);
+                        refRow[c] += p * vAt((((long)j * hkv) + kvh) * d + c);
                     }
                 }
 

@@ -36,13 +36,20 @@ NEG_INF = "0fFF800000"
 LOG2E = "0f3FB8AA3B"
 LN2 = "0f3F317218"
 DIMS = (64, 80, 96, 128, 160, 192, 224, 256)
-KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")]
+FP8_DIMS = (128, 256)      # rows of whole 128-byte swizzle atoms
+KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")] + [("e4m3", d) for d in FP8_DIMS]
 
 
-def keys(d):
+def elem_bytes(dt):
+    return 1 if dt == "e4m3" else 2
+
+
+def keys(d, dt="bf16"):
     """Keys per tile: 128 up to d = 128; fewer above, so that Q and two K/V stages fit the 227 KB of shared memory and
     the O accumulators (d / 2 registers a thread) leave room for S and P within 232 registers: 96 up to d = 192, 64 up
     to 256 (a tile's row of 96 keys is 12 swizzle atoms: every box stays 1024-byte aligned)."""
+    if dt == "e4m3":
+        return 128          # V is read transposed (K-major): a tile's row of keys is one 128-byte swizzle atom
     return 128 if d <= 128 else 96 if d <= 192 else 64
 
 
@@ -95,9 +102,18 @@ def tree(w, op, ty, terms, tmp):
 
 
 def kernel(dt, D):
-    assert D % 16 == 0 and 48 <= D <= 256
-    BK = keys(D)
-    H = (D + 63) // 64          # 64-column parts of a row (one TMA box and one swizzle atom each; past D zero-filled)
+    """FP8 (e4m3) differs from bf16/f16 in three places: each wgmma takes k = 32 (32 bytes, as 16 two-byte elements);
+    V arrives transposed (Vᵀ [kv head][dim][key], made by Fp8Values.Transpose), since an FP8 B operand must be K-major;
+    and P is packed for the FP8 A fragment, whose register i holds four keys 4t..4t+3 of a 16-key group where the S
+    accumulators hold keys 2t, 2t+1, 8+2t, 9+2t: Vᵀ's keys are permuted to match within every 16 (Fp8Values), so no
+    value moves between lanes. The descale factors scale S (q·k per head, folded into the softmax scale) and O (v per
+    kv head, folded into 1/l)."""
+    fp8 = dt == "e4m3"
+    esz = elem_bytes(dt)
+    assert D % 16 == 0 and 48 <= D <= 256 and (not fp8 or D * esz % 128 == 0)
+    BK = keys(D, dt)
+    EPP = 128 // esz            # elements per 128-byte part of a row
+    H = (D * esz + 127) // 128  # 128-byte parts of a row (one TMA box and one swizzle atom each; past D zero-filled)
     QTILE = BM * H * 128
     KTILE = BK * H * 128
     HALF_Q = BM * 128           # bytes of one 64-column half of the Q tile
@@ -108,8 +124,10 @@ def kernel(dt, D):
     SMEM = BARS + EMPTY_Q + 8 + 1024   # + 1 KB to align the base to the swizzle atom
     NS = BK // 8                # n8 blocks of S
     NO = D // 8                 # n8 blocks of O (P·V runs as m64nDk16: no work on the zero columns)
-    KS = D // 16                # k-steps of S
-    PS = BK // 16               # k-steps of P·V
+    KS = D * esz // 32          # k-steps of S (32 bytes each)
+    PS = BK * esz // 32         # k-steps of P·V
+    if fp8:
+        assert BK * esz == 128 and D * BK == KTILE   # one Vᵀ box: D rows of one swizzle atom
     w = Ptx()
     ty = dt
     out = w.lines
@@ -120,7 +138,8 @@ def kernel(dt, D):
               ".param .u64 p_o", ".param .u64 p_lse"] + \
              [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
                                               "dmin", "dmax")] + \
-             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"]
+             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy",
+              ".param .u64 p_qkd", ".param .u64 p_vd"]
     out.append(",\n".join("\t" + p for p in params))
     out.append(")")
     out.append(".maxntid 384, 1, 1")
@@ -138,11 +157,19 @@ def kernel(dt, D):
     w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
     w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
     w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
+    if fp8:
+        w(".reg .f32 %cb, %vd;")
+        w(".reg .b16 %h<2>;")
+        w(".reg .b64 %pqkd, %pvd;")
     for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
         w(f"ld.param.u32 %{p}, [p_{p}];")
     w("ld.param.f32 %c, [p_scale];")
     w("ld.param.u64 %po, [p_o];")
     w("ld.param.u64 %plse, [p_lse];")
+    if fp8:
+        w("ld.param.u64 %pqkd, [p_qkd];")
+        w("ld.param.u64 %pvd, [p_vd];")
+        w("mov.f32 %cb, %c;")
     w("mov.u32 %zero, 0;")
     w("setp.eq.u32 %pt, %zero, 0;")
     w("setp.ne.u32 %pf, %zero, 0;")
@@ -244,7 +271,7 @@ def kernel(dt, D):
     w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {QTILE};")
     w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
     for hh in range(H):
-        w(f"mov.u32 %r{12 + hh}, {64 * hh};")
+        w(f"mov.u32 %r{12 + hh}, {EPP * hh};")
     for hh in range(H):
         w(f"add.u32 %r4, %base, {hh * HALF_Q};")
         w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
@@ -261,6 +288,12 @@ def kernel(dt, D):
         w.wait("%r9", "%r8")
         w(f"add.u32 %r9, %r6, {full};")
         w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%r9], {KTILE};")
+        if fp8 and tensor == "%tv":
+            # Vᵀ: one box of D rows x BK keys; key coordinates from the span's first key (the transposed copy starts there)
+            w(f"mul.lo.u32 %r16, %n, {BK};")
+            w(f"add.u32 %r10, %r5, {off};")
+            w("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [%tv, {%r16, %zero, %kvh}], [%r9];")
+            continue
         for hh in range(H):
             w(f"add.u32 %r10, %r5, {off + hh * HALF_K};")
             w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [{tensor}, {{%r{12 + hh}, %kvh, %r7}}], [%r9];")
@@ -296,6 +329,15 @@ def kernel(dt, D):
     w("setp.ge.u32 %px, %tile, %total;")
     w("@%px bra L_DONE;")
     tile_coords()
+    if fp8:
+        # this head's q·k descale folded into the softmax scale; its kv head's v descale, applied with 1/l
+        w("mul.wide.u32 %rd9, %h, 4;")
+        w("add.s64 %rd9, %pqkd, %rd9;")
+        w("ld.global.nc.f32 %f6, [%rd9];")
+        w("mul.f32 %c, %cb, %f6;")
+        w("mul.wide.u32 %rd9, %kvh, 4;")
+        w("add.s64 %rd9, %pvd, %rd9;")
+        w("ld.global.nc.f32 %vd, [%rd9];")
     w("mov.f32 %m0, " + NEG_INF + ";")
     w("mov.f32 %m1, " + NEG_INF + ";")
     w("mov.f32 %l0, 0f00000000;")
@@ -358,21 +400,31 @@ def kernel(dt, D):
             w(f"add.s64 %rd13, %rd10, {(half * HALF_Q + off) >> 4};")
             w(f"add.s64 %rd14, %rd12, {(half * HALF_K + off) >> 4};")
             scale = "%pf" if kk == 0 else "%pt"
-            w(f"wgmma.mma_async.sync.aligned.m64n{BK}k16.f32.{ty}.{ty} {{{regs}}}, %rd13, %rd14, {scale}, 1, 1, 0, 0;")
+            if fp8:
+                w(f"wgmma.mma_async.sync.aligned.m64n{BK}k32.f32.e4m3.e4m3 {{{regs}}}, %rd13, %rd14, {scale}, 1, 1;")
+            else:
+                w(f"wgmma.mma_async.sync.aligned.m64n{BK}k16.f32.{ty}.{ty} {{{regs}}}, %rd13, %rd14, {scale}, 1, 1, 0, 0;")
         w("wgmma.commit_group.sync.aligned;")
 
     def issue_pv(fence):
         """O += P·V on the V tile at %r34 (issued, not waited for)."""
         w("shr.u32 %r37, %r34, 4;")
         w("cvt.u64.u32 %rd15, %r37;")
-        w(f"add.s64 %rd15, %rd15, {desc_hi(HALF_K, 1024)};")  # V descriptor: 64-column halves HALF_K apart
+        if fp8:
+            w(f"add.s64 %rd15, %rd15, {desc_hi(16, 1024)};")  # Vᵀ descriptor: K-major, like K's
+        else:
+            w(f"add.s64 %rd15, %rd15, {desc_hi(HALF_K, 1024)};")  # V descriptor: 64-column halves HALF_K apart
         if fence:
             w("wgmma.fence.sync.aligned;")
         regs = ",".join(f"%o{i}" for i in range(NO * 4))
         for kk in range(PS):
-            w(f"add.s64 %rd16, %rd15, {(kk * 16 * 128) >> 4};")
             a = ",".join(f"%pa{4 * kk + e}" for e in range(4))
-            w(f"wgmma.mma_async.sync.aligned.m64n{D}k16.f32.{ty}.{ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
+            if fp8:
+                w(f"add.s64 %rd16, %rd15, {(kk * 32) >> 4};")
+                w(f"wgmma.mma_async.sync.aligned.m64n{D}k32.f32.e4m3.e4m3 {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1;")
+            else:
+                w(f"add.s64 %rd16, %rd15, {(kk * 16 * 128) >> 4};")
+                w(f"wgmma.mma_async.sync.aligned.m64n{D}k16.f32.{ty}.{ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
         w("wgmma.commit_group.sync.aligned;")
 
     def arrive(bar_off, stage_reg):
@@ -442,6 +494,16 @@ def kernel(dt, D):
         for j in range(NO):
             for e in range(4):
                 w(f"mul.f32 %o{4 * j + e}, %o{4 * j + e}, %al{e >> 1};")
+        if fp8:
+            # register e of k-step kk: row g (e even) or g + 8 (e odd), keys 2t, 2t+1, 8+2t, 9+2t of n8 blocks
+            # 4kk + 2(e >> 1) and the next, lowest byte first (cvt packs its first source into the upper byte)
+            for kk in range(PS):
+                for e in range(4):
+                    j, r = 4 * kk + 2 * (e >> 1), 2 * (e & 1)
+                    w(f"cvt.rn.satfinite.e4m3x2.f32 %h0, %s{4 * j + r + 1}, %s{4 * j + r};")
+                    w(f"cvt.rn.satfinite.e4m3x2.f32 %h1, %s{4 * (j + 1) + r + 1}, %s{4 * (j + 1) + r};")
+                    w(f"mov.b32 %pa{4 * kk + e}, {{%h0, %h1}};")
+            return
         cvt = "cvt.rn.bf16x2.f32" if dt == "bf16" else "cvt.rn.f16x2.f32"
         for kk in range(PS):
             a, b = 2 * kk, 2 * kk + 1
@@ -527,6 +589,8 @@ def kernel(dt, D):
         w(f"setp.gt.f32 %pq, %l{r}, 0f00000000;")
         w(f"@!%pq bra {empty};")
         w(f"rcp.rn.f32 %f15, %l{r};")                          # 1/l
+        if fp8:
+            w("mul.f32 %f15, %f15, %vd;")                      # the v descale with it (only O is scaled)
         w(f"lg2.approx.ftz.f32 %f16, %l{r};")
         w(f"fma.rn.f32 %f16, %m{r}, %c, %f16;")
         w(f"mul.f32 %f16, %f16, {LN2};")                       # lseNew
@@ -618,7 +682,7 @@ def main():
     for dt, d in KERNELS:
         text, smem = module(dt, d)
         write(os.path.join(out, "Hopper", f"{name(dt, d)}.g.ptx"), text)
-        rows.append(f"        new(ElementType.{dt.upper()}, Dim: {d}, Threads: 384, BlockRows: {BM}, BlockKeys: {keys(d)}, Stages: {STAGES}, "
+        rows.append(f"        new(ElementType.{ {'e4m3': 'F8E4M3'}.get(dt, dt.upper()) }, Dim: {d}, Threads: 384, BlockRows: {BM}, BlockKeys: {keys(d, dt)}, Stages: {STAGES}, "
                     f"SharedBytes: {smem}, Entry: \"{name(dt, d)}\"),")
     write(os.path.join(out, "WarpSpecializedVariants.g.cs"), HEADER.replace("//", "//", 1) +
           "using RingAttention.Tensors;\n\nnamespace RingAttention.Kernels.Gpu;\n\n"

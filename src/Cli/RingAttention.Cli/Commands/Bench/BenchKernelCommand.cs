@@ -2,6 +2,7 @@ using System.ComponentModel;
 using RingAttention.Attention;
 using RingAttention.Cli.Bench;
 using RingAttention.Cli.Reports;
+using RingAttention.Tensors;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -25,7 +26,7 @@ public sealed class BenchKernelSettings : KernelVariantSettings
     public string Dims { get; init; } = "128,64";
 
     [CommandOption("--dtypes <LIST>")]
-    [Description("bf16 and/or f16")]
+    [Description("bf16, f16 and/or fp8 (e4m3 with descale factors, Hopper, head dims 128 and 256)")]
     [DefaultValue("bf16,f16")]
     public string DTypes { get; init; } = "bf16,f16";
 
@@ -53,26 +54,34 @@ public sealed class BenchKernelCommand : Command<BenchKernelSettings>
                       from heads in ListOption.Items(settings.Heads)
                       from dim in ListOption.Ints("--dims", settings.Dims)
                       from causal in ListOption.Items(settings.Causal)
-                      select Shape(dtype, tokens, heads, dim, causal)).ToList();
+                      select (Fp8: dtype.Trim().ToLowerInvariant() is "fp8" or "e4m3", Spec: Shape(dtype, tokens, heads, dim, causal))).ToList();
         using var backend = settings.OpenCuda(out string reason);
         AnsiConsole.MarkupLineInterpolated($"[grey]{reason}; timing excludes host transfers (q/k/v resident on the device)[/]");
         var results = new List<KernelTiming>();
-        foreach (var spec in shapes)
+        foreach (var (fp8, spec) in shapes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var timing = KernelTimer.Time(backend, spec, settings.Reps);
+            var timing = fp8 ? Fp8KernelTimer.Time(backend, spec, settings.Reps) : KernelTimer.Time(backend, spec, settings.Reps);
             results.Add(timing);
+            string bf16 = timing.Bf16Ms is { } ms ? FormattableString.Invariant($"; bf16 on the same values {ms:0.000} ms, max rel err {timing.Bf16MaxRelErr:0.0e+0}") : string.Empty;
             AnsiConsole.WriteLine(FormattableString.Invariant(
-                $"{timing.Dtype} T={timing.Tokens} {timing.Hq}/{timing.Hkv} d={timing.Dim} causal={(timing.Causal ? 1 : 0)} {timing.Kernel}: {timing.MedianMs:0.000} ms, {timing.Tflops:0.0} TFLOP/s, max rel err {timing.MaxRelErr:0.0e+0}"));
+                $"{timing.Dtype} T={timing.Tokens} {timing.Hq}/{timing.Hkv} d={timing.Dim} causal={(timing.Causal ? 1 : 0)} {timing.Kernel}: {timing.MedianMs:0.000} ms, {timing.Tflops:0.0} TFLOP/s, max rel err {timing.MaxRelErr:0.0e+0}{bf16}"));
         }
 
         CliOutput.Result(new KernelBenchReport(reason, results), CliJson.Default.KernelBenchReport);
         return CliErrors.Ok;
     }
 
+    /// <summary>The shape; fp8 ones are bfloat16 specs (the type attention computes and writes in), run by <see cref="Fp8KernelTimer"/>.</summary>
     private static AttentionSpec Shape(string dtype, int tokens, string heads, int dim, string causal)
     {
-        var type = LayoutParser.ParseDType(dtype);
+        bool fp8 = dtype.Trim().ToLowerInvariant() is "fp8" or "e4m3";
+        var type = fp8 ? ElementType.BF16 : LayoutParser.ParseDType(dtype);
+        if (fp8 && dim is not (128 or 256))
+        {
+            throw new SpecValidationException("dims", $"--dims: fp8 runs at head dims 128 and 256, not {dim}");
+        }
+
         var (hq, hkv) = ListOption.HeadPair(heads);
 
         if (causal is not ("0" or "1"))
