@@ -54,7 +54,7 @@ public sealed class GeneratedKernelsTests : IDisposable
             // The parameters Launch passes, in its order (a drift would read a head count as a position on the GPU only).
             var entry = ptx[ptx.IndexOf($".visible .entry {v.Entry}(", StringComparison.Ordinal)..ptx.IndexOf(')', StringComparison.Ordinal)];
             var names = System.Text.RegularExpressions.Regex.Matches(entry, @"\.param [^\n,]* (\w+)(\[\d+\])?").Select(m => m.Groups[1].Value);
-            Assert.Equal(WarpSpecializedKernel.Parameters, names);
+            Assert.Equal(v.Fp8 ? WarpSpecializedKernel.Fp8Parameters : WarpSpecializedKernel.Parameters, names);
             // Registers after setmaxnreg: one producer and two consumer warpgroups within the 64K of a multiprocessor.
             Assert.True(Count(ptx, "setmaxnreg.dec") == 1 && Count(ptx, "setmaxnreg.inc") == 1, v.Entry);
         }
@@ -63,6 +63,7 @@ public sealed class GeneratedKernelsTests : IDisposable
         Assert.Equal("ring_ws_f16_d96", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.F16, 96)?.Entry);
         Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 104)); // the ILGPU class kernel serves it
         Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 32));
+        Assert.Equal(["ring_ws_e4m3_d128", "ring_ws_e4m3_d256"], WarpSpecializedVariants.All.Where(v => v.Fp8).Select(v => v.Entry));
         Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.F32, 128));
     }
 

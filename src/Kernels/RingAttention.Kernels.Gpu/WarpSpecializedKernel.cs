@@ -20,14 +20,17 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
 
     /// <summary>
     /// The .entry's parameters in order, as <see cref="Launch"/> passes them (a test holds every generated kernel to it):
-    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>, then the FP8
-    /// descale factors by address (<see cref="Fp8Operands"/>; unread by the 16-bit kernels).
+    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>; the FP8 kernels
+    /// then take the descale factors by address (<see cref="Fp8Parameters"/>, <see cref="Fp8Operands"/>).
     /// </summary>
     internal static readonly string[] Parameters =
     [
         "tq", "tk", "tv", "p_o", "p_lse", "p_qcount", "p_qpos0", "p_qrow", "p_kcount", "p_kpos0", "p_krow", "p_heads", "p_group",
-        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy", "p_qkd", "p_vd",
+        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy",
     ];
+
+    /// <summary>The FP8 kernels' parameters: <see cref="Parameters"/>, then the q·k and v descale factors' addresses.</summary>
+    internal static readonly string[] Fp8Parameters = [.. Parameters, "p_qkd", "p_vd"];
 
     /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
     public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
@@ -69,7 +72,7 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             float scale = p.ScaleLog2;
             int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
             ulong qkd = fp8?.QkDescalePtr ?? 0, vd = fp8?.VDescalePtr ?? 0;
-            void** args = stackalloc void*[Parameters.Length];
+            void** args = stackalloc void*[Fp8Parameters.Length]; // a 16-bit kernel reads the first Parameters.Length
             args[0] = maps;
             args[1] = maps + TensorMap.Bytes;
             args[2] = maps + (2 * TensorMap.Bytes);

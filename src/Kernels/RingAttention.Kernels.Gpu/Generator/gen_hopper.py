@@ -138,8 +138,8 @@ def kernel(dt, D):
               ".param .u64 p_o", ".param .u64 p_lse"] + \
              [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
                                               "dmin", "dmax")] + \
-             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy",
-              ".param .u64 p_qkd", ".param .u64 p_vd"]
+             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"] + \
+             ([".param .u64 p_qkd", ".param .u64 p_vd"] if fp8 else [])
     out.append(",\n".join("\t" + p for p in params))
     out.append(")")
     out.append(".maxntid 384, 1, 1")
