@@ -35,6 +35,10 @@ PRODUCER_REGS = 40
 NEG_INF = "0fFF800000"
 LOG2E = "0f3FB8AA3B"
 LN2 = "0f3F317218"
+# FP8: P = 2^8 · exp2(s − m) in [0, 256] rather than [0, 1], so that small probabilities stay above e4m3's smallest
+# subnormal (2^-9) longer before they round to zero (FA3's Max_offset); l sums the same scaled P, so 1/l cancels the
+# factor in O, and the LSE takes the 8 back off.
+FP8_P_SHIFT = "0f41000000"
 DIMS = (64, 80, 96, 128, 160, 192, 224, 256)
 FP8_DIMS = (128, 256)      # rows of whole 128-byte swizzle atoms
 KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")] + [("e4m3", d) for d in FP8_DIMS]
@@ -159,7 +163,7 @@ def kernel(dt, D):
     w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
     if fp8:
         w(".reg .f32 %cb, %vd;")
-        w(".reg .b16 %h<2>;")
+        w(".reg .b16 %pk<2>;")
         w(".reg .b64 %pqkd, %pvd;")
     for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
         w(f"ld.param.u32 %{p}, [p_{p}];")
@@ -484,6 +488,8 @@ def kernel(dt, D):
             w(f"ex2.approx.ftz.f32 %al{r}, %f4;")
             w(f"mov.f32 %m{r}, %f2;")
             w("neg.f32 %f5, %f3;")
+            if fp8:
+                w(f"add.f32 %f5, %f5, {FP8_P_SHIFT};")          # P in [0, 256] (see FP8_P_SHIFT)
             for x in terms:
                 w(f"fma.rn.f32 {x}, {x}, %c, %f5;")
                 w(f"ex2.approx.ftz.f32 {x}, {x};")
@@ -500,9 +506,9 @@ def kernel(dt, D):
             for kk in range(PS):
                 for e in range(4):
                     j, r = 4 * kk + 2 * (e >> 1), 2 * (e & 1)
-                    w(f"cvt.rn.satfinite.e4m3x2.f32 %h0, %s{4 * j + r + 1}, %s{4 * j + r};")
-                    w(f"cvt.rn.satfinite.e4m3x2.f32 %h1, %s{4 * (j + 1) + r + 1}, %s{4 * (j + 1) + r};")
-                    w(f"mov.b32 %pa{4 * kk + e}, {{%h0, %h1}};")
+                    w(f"cvt.rn.satfinite.e4m3x2.f32 %pk0, %s{4 * j + r + 1}, %s{4 * j + r};")
+                    w(f"cvt.rn.satfinite.e4m3x2.f32 %pk1, %s{4 * (j + 1) + r + 1}, %s{4 * (j + 1) + r};")
+                    w(f"mov.b32 %pa{4 * kk + e}, {{%pk0, %pk1}};")
             return
         cvt = "cvt.rn.bf16x2.f32" if dt == "bf16" else "cvt.rn.f16x2.f32"
         for kk in range(PS):
@@ -593,6 +599,8 @@ def kernel(dt, D):
             w("mul.f32 %f15, %f15, %vd;")                      # the v descale with it (only O is scaled)
         w(f"lg2.approx.ftz.f32 %f16, %l{r};")
         w(f"fma.rn.f32 %f16, %m{r}, %c, %f16;")
+        if fp8:
+            w(f"sub.f32 %f16, %f16, {FP8_P_SHIFT};")             # l summed P times 2^8
         w(f"mul.f32 %f16, %f16, {LN2};")                       # lseNew
         w("setp.ne.u32 %pq, %merge, 0;")
         w("mov.f32 %f12, 0f00000000;")
