@@ -6,8 +6,9 @@ namespace RingAttention.Cluster.Tests;
 
 /// <summary>
 /// FP8 (E4M3) inputs with per-tensor and per-kv-head descale factors, on the device-resident ring (the portable kernel
-/// on ILGPU's CPU accelerator): dequantised to bfloat16 on load, so the job's output is bitwise the output of the same
-/// inputs dequantised beforehand, and matches float64 attention of the values the FP8 file stands for.
+/// on ILGPU's CPU accelerator): q dequantised to bfloat16 on load, K/V kept as FP8 codes on the ring (half the bytes)
+/// and dequantised for each step with the same arithmetic, so the job's output is bitwise the output of the same inputs
+/// dequantised beforehand, and matches float64 attention of the values the FP8 file stands for.
 /// </summary>
 public sealed class Fp8InputTests(ResidentClusterFixture fixture) : IClassFixture<ResidentClusterFixture>
 {
@@ -35,6 +36,7 @@ internal static class Fp8Check
         TestInputs.WriteFp8(fp8, bf16, tokens, heads: 4, kvHeads: 2, headDim, seed: shards);
 
         var outputs = new List<string>();
+        var moved = new List<(long Bytes, long Copies)>();
         foreach (string input in new[] { fp8, bf16 })
         {
             string output = pathFor($"{Path.GetFileNameWithoutExtension(input)}-out.safetensors");
@@ -42,6 +44,16 @@ internal static class Fp8Check
             var status = await job.WaitAsync();
             Assert.True(status.State == JobState.Completed, status.Error);
             outputs.Add(output);
+            var t = status.Totals;
+            moved.Add((t.BytesMoved + t.PeerBytes + t.ProcessBytes, t.RemoteTransfers + t.PeerCopies + t.ProcessCopies));
+        }
+
+        // Blocks that were copied (across silos or devices) carried FP8 codes: half the bytes of the bf16 job's a block
+        // (the blocks that crossed may differ between the two jobs' placements by a token or two).
+        if (moved[0].Copies > 0 && moved[1].Copies > 0)
+        {
+            double ratio = (moved[0].Bytes / (double)moved[0].Copies) / (moved[1].Bytes / (double)moved[1].Copies);
+            Assert.InRange(ratio, 0.45, 0.55);
         }
 
         using (var written = SafetensorsFile.Open(outputs[0], "output"))

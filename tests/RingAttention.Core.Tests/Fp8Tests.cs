@@ -94,4 +94,22 @@ public sealed class Fp8Tests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void AttentionSpec_Fp8KeyValueScales_ValidatedNamingTheField()
+    {
+        var spec = new RingAttention.Attention.AttentionSpec(64, 4, 2, 32, ElementType.BF16, RingAttention.Attention.AttentionMask.CausalMask);
+        var good = spec with { KeyValueScales = new Fp8KeyValueScales([0.5f, 2f], [1f, 1f]) };
+        Assert.Same(good, good.Validate());
+        Assert.Equal(ElementType.F8E4M3, good.KeyValueType);
+        Assert.Equal(ElementType.BF16, spec.KeyValueType);
+
+        var wrongCount = Assert.Throws<RingAttention.Attention.SpecValidationException>(() => (spec with { KeyValueScales = new Fp8KeyValueScales([1f], [1f, 1f]) }).Validate());
+        Assert.Equal("k_descale", wrongCount.Field);
+        var zero = Assert.Throws<RingAttention.Attention.SpecValidationException>(() => (spec with { KeyValueScales = new Fp8KeyValueScales([1f, 1f], [1f, 0f]) }).Validate());
+        Assert.Equal("v_descale", zero.Field);
+        Assert.Contains("factor 1 is 0", zero.Message, StringComparison.Ordinal);
+        var f16 = Assert.Throws<RingAttention.Attention.SpecValidationException>(() => (spec with { DType = ElementType.F16, KeyValueScales = good.KeyValueScales }).Validate());
+        Assert.Equal("dtype", f16.Field);
+    }
 }

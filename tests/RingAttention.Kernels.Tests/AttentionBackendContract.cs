@@ -25,7 +25,7 @@ public abstract class AttentionBackendContract
         var data = new TheoryData<int, ElementType>();
         for (int m = 0; m < AllMasks.Length; m++)
         {
-            // The types attention computes on (FP8 is an input type, dequantised to bf16 before a backend sees it).
+            // The types attention computes on (FP8 K/V are dequantised to bf16 before a kernel sees them: Fp8DequantiseTests).
             foreach (var type in Enum.GetValues<ElementType>().Where(t => t.ComputeType() == t))
             {
                 data.Add(m, type);

@@ -99,8 +99,15 @@ public sealed record JobSpec
     public int FirstQueryPosition => QueriesPath is null ? 0 : QueryOffset ?? (Tokens - QueryTokens);
 
     /// <summary>The type the ring computes on and the output is written in: <see cref="DType"/> (the inputs'), except
-    /// FP8 inputs, dequantised to bfloat16 on load.</summary>
+    /// FP8 inputs, computed in bfloat16 (q dequantised on load, K/V as <see cref="KeyValueType"/> says).</summary>
     public ElementType ComputeType => DType.ComputeType();
+
+    /// <summary>
+    /// The element type of the ring's K/V blocks: a softmax job's FP8 inputs stay FP8 codes (half the bytes of bfloat16
+    /// on the devices and between them) and are dequantised for each step (<see cref="AttentionSpec.KeyValueScales"/>);
+    /// otherwise <see cref="ComputeType"/>.
+    /// </summary>
+    public ElementType KeyValueType => DType == ElementType.F8E4M3 && Attention == AttentionKind.Softmax && InputPath is not null ? ElementType.F8E4M3 : ComputeType;
 
     /// <summary>The attention problem this job computes (shape fields as given; validate separately).</summary>
     public AttentionSpec ToAttentionSpec() => new(Tokens, Heads, KvHeads, HeadDim, ComputeType, Mask, Scale);

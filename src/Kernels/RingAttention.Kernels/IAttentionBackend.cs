@@ -85,6 +85,14 @@ public interface IAttentionBackend : IDisposable
     void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// A K/V block of FP8 (e4m3) codes to bfloat16 in <paramref name="target"/> (the same heads, head dim and spans):
+    /// kv head h's keys times <c>scales.Keys[h]</c>, its values times <c>scales.Values[h]</c>, each product rounded once
+    /// to nearest even (<see cref="Fp8Descale.Dequantise"/>'s arithmetic: the bits dequantising on load would give).
+    /// The ring's step for blocks kept in FP8 (<see cref="AttentionSpec.KeyValueScales"/>); compute lane.
+    /// </summary>
+    void DequantiseFp8(DeviceKeyValues codes, DeviceKeyValues target, Fp8KeyValueScales scales);
+
+    /// <summary>
     /// <see cref="Accumulate"/> over several blocks in one call, in order (a session shard's pages). A backend may treat
     /// them as one launch (the GPU's split-K decode walks every page's rows in one kernel); by default, one after another.
     /// </summary>

@@ -1,4 +1,5 @@
 using RingAttention.Attention;
+using RingAttention.Tensors;
 
 namespace RingAttention.Kernels;
 
@@ -50,6 +51,28 @@ public static class OperandCheck
             throw new ArgumentException(
                 $"accumulator is [{accumulator.Rows}, {accumulator.Heads}, {accumulator.HeadDim}] but queries need [{queries.Rows}, {spec.Heads}, {spec.HeadDim}]",
                 nameof(accumulator));
+        }
+    }
+
+    /// <summary>The operands of <see cref="IAttentionBackend.DequantiseFp8"/>: FP8 codes, a bfloat16 block of the same shape, a factor per kv head.</summary>
+    public static void Dequantise(DeviceKeyValues codes, DeviceKeyValues target, Fp8KeyValueScales scales)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(scales);
+        if (codes.Type != ElementType.F8E4M3)
+        {
+            throw new ArgumentException($"the block to dequantise is {codes.Type}, not F8E4M3", nameof(codes));
+        }
+
+        if (target.Type != ElementType.BF16 || target.Heads != codes.Heads || target.HeadDim != codes.HeadDim || !target.Spans.SequenceEqual(codes.Spans))
+        {
+            throw new ArgumentException($"the target is {target.Type} [{target.Rows}, {target.Heads}, {target.HeadDim}]; it must be BF16 with the codes' heads, head dim and spans", nameof(target));
+        }
+
+        if (scales.Problem(codes.Heads) is { } problem)
+        {
+            throw new ArgumentException($"{problem.Field}: {problem.Reason}", nameof(scales));
         }
     }
 

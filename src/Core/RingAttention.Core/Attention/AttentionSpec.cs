@@ -25,6 +25,15 @@ public sealed record AttentionSpec(
     /// <summary>Query heads per kv head.</summary>
     public int GroupSize => Heads / KvHeads;
 
+    /// <summary>
+    /// K/V blocks held as FP8 codes with these factors (<see cref="Fp8KeyValueScales"/>), dequantised to
+    /// <see cref="DType"/> (bfloat16) for each kernel; null: blocks in <see cref="DType"/>.
+    /// </summary>
+    public Fp8KeyValueScales? KeyValueScales { get; init; }
+
+    /// <summary>The element type of this problem's K/V blocks: FP8 with <see cref="KeyValueScales"/>, else <see cref="DType"/>.</summary>
+    public ElementType KeyValueType => KeyValueScales is null ? DType : ElementType.F8E4M3;
+
     /// <summary>Throws <see cref="SpecValidationException"/> naming the first field that breaks a rule.</summary>
     public AttentionSpec Validate()
     {
@@ -66,6 +75,19 @@ public sealed record AttentionSpec(
         if (Scale is float s && (!float.IsFinite(s) || s <= 0))
         {
             throw new SpecValidationException("scale", $"scale ({s}) must be a finite positive number");
+        }
+
+        if (KeyValueScales is not null)
+        {
+            if (DType != ElementType.BF16)
+            {
+                throw new SpecValidationException("dtype", $"FP8 K/V blocks dequantise to bf16; dtype is {DType}");
+            }
+
+            if (KeyValueScales.Problem(KvHeads) is { } problem)
+            {
+                throw new SpecValidationException(problem.Field, problem.Reason);
+            }
         }
 
         return this;

@@ -9,7 +9,8 @@ public enum ElementType
 
     /// <summary>
     /// OCP FP8 E4M3 ("fn": no infinities, NaN = S.1111.111, largest finite 448), an input-only type: q, k and v in it
-    /// come with descale factors and are dequantised to <see cref="BF16"/> on load (<see cref="Fp8Descale"/>).
+    /// come with descale factors and are computed on as <see cref="BF16"/>: q dequantised on load (<see cref="Fp8Descale"/>),
+    /// a softmax job's K/V kept as codes on the ring and dequantised for each step (<see cref="Fp8KeyValueScales"/>).
     /// </summary>
     F8E4M3,
 }

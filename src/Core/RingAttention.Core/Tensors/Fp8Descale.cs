@@ -5,8 +5,9 @@ namespace RingAttention.Tensors;
 /// <summary>
 /// The descale factors of an FP8 input file and the dequantisation they define: element e of head h of tensor t (q, k
 /// or v) stands for <c>e4m3(e) · t_descale[kv head of h]</c>. A factor tensor is F32 of shape [], [1] (one factor) or
-/// [Hkv] (one per kv head; a query head uses its kv head's); a missing one means 1. Dequantised once, on load, to
-/// bfloat16 (<see cref="ElementTypeExtensions.ComputeType"/>): the ring, the kernels and the output are bfloat16's.
+/// [Hkv] (one per kv head; a query head uses its kv head's); a missing one means 1. Dequantised to bfloat16
+/// (<see cref="ElementTypeExtensions.ComputeType"/>): q on load, K/V on load or, kept as codes on the ring, for each step
+/// with this same arithmetic (<see cref="Fp8KeyValueScales"/>); the kernels and the output are bfloat16's.
 /// </summary>
 public static class Fp8Descale
 {

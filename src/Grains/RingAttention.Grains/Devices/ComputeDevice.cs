@@ -97,11 +97,25 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
         }, ct);
 
     /// <summary>Compute lane: one kernel on device-resident operands; returns the kernel's own time.</summary>
+    /// <summary>
+    /// Compute lane: one ring step. A block kept in FP8 (<see cref="AttentionSpec.KeyValueScales"/>) is dequantised to
+    /// bfloat16 into a block of its own first (pooled on a GPU), used for this step only.
+    /// </summary>
     public Task<TimeSpan> AccumulateAsync(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken ct) =>
         OnComputeLaneAsync(resident =>
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            resident.Accumulate(spec, queries, keyValues, accumulator, ct);
+            if (keyValues.Type == ElementType.F8E4M3 && spec.KeyValueScales is { } scales)
+            {
+                using var block = resident.AllocateKeyValues(spec.DType, keyValues.Heads, keyValues.HeadDim, keyValues.Spans);
+                resident.DequantiseFp8(keyValues, block, scales);
+                resident.Accumulate(spec, queries, block, accumulator, ct);
+            }
+            else
+            {
+                resident.Accumulate(spec, queries, keyValues, accumulator, ct);
+            }
+
             return System.Diagnostics.Stopwatch.GetElapsedTime(start);
         }, ct);
 

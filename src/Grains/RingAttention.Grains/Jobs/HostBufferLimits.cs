@@ -18,7 +18,7 @@ public static class HostBufferLimits
         long tokens = spec.Tokens;
         long shardRows = (tokens + spec.Shards - 1) / spec.Shards;
         long qRowBytes = (long)spec.Heads * spec.HeadDim * spec.ComputeType.Size();
-        long kvRowBytes = 2L * spec.KvHeads * spec.HeadDim * spec.ComputeType.Size();
+        long kvRowBytes = 2L * spec.KvHeads * spec.HeadDim * spec.KeyValueType.Size();
         if (hostPathSilos)
         {
             Refuse(spec, "q", shardRows, qRowBytes, "a CPU silo reads a shard's q rows into one host buffer");

@@ -24,7 +24,6 @@ public static class JobMemory
         }
 
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
-        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * spec.ComputeType.Size();
         long crossing = cluster.DeviceSilos > 1 && spec.Shards > 1 ? 4L * Math.Min(stagingBytes, DataPlane.DataPlaneProtocol.PieceBytes) : 0; // send + receive pieces
         long shard = (4L * stagingBytes) + (rows * spec.Heads * 4) + crossing;
         return shard * spec.Shards;
@@ -36,10 +35,10 @@ public static class JobMemory
         long tokens = spec.Tokens;
         long size = spec.ComputeType.Size();
         long q = tokens * spec.Heads * spec.HeadDim * size;
-        long kv = 2 * tokens * spec.KvHeads * spec.HeadDim * size;
+        long kv = 2 * tokens * spec.KvHeads * spec.HeadDim * spec.KeyValueType.Size();
         long accumulators = (tokens * spec.Heads * spec.HeadDim * 4) + (tokens * spec.Heads * 4);
         long output = q;
-        return q + (4 * kv) + accumulators + output;
+        return q + (4 * kv) + Fp8Scratch(spec, tokens) + accumulators + output;
     }
 
     /// <summary>
@@ -65,11 +64,15 @@ public static class JobMemory
         long rows = (spec.Tokens + spec.Shards - 1) / spec.Shards;
         long size = spec.ComputeType.Size();
         long q = rows * spec.Heads * spec.HeadDim * size;
-        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * size;
+        long kv = 2 * rows * spec.KvHeads * spec.HeadDim * spec.KeyValueType.Size();
         long output = (rows * spec.Heads * spec.HeadDim * 4) + (rows * spec.Heads * 4);
-        long shard = q + output + (spec.Attention == AttentionKind.Linear ? kv + LinearWorkspace(spec) : kv * Math.Min(spec.Shards, 3));
+        long shard = q + output + (spec.Attention == AttentionKind.Linear ? kv + LinearWorkspace(spec) : (kv * Math.Min(spec.Shards, 3)) + Fp8Scratch(spec, rows));
         return shard * ShardPlacement.MostShardsPerDevice(spec.Shards, devices);
     }
+
+    /// <summary>The bfloat16 block a step dequantises an FP8 block into (<see cref="JobSpec.KeyValueType"/>), for blocks of <paramref name="rows"/> rows; 0 otherwise.</summary>
+    private static long Fp8Scratch(JobSpec spec, long rows) =>
+        spec.KeyValueType == spec.ComputeType ? 0 : 2 * rows * spec.KvHeads * spec.HeadDim * spec.ComputeType.Size();
 
     /// <summary>
     /// A linear-attention shard's device workspace besides its own q, K/V and o (no block travels): one piece's chunk

@@ -23,7 +23,7 @@ public static class ShardLoader
         try
         {
             await LoadTensorAsync(device, stagingBytes, spec, plan.OwnQuerySpans, queries, 0, TensorNames.Query, spec.Heads, null, ct);
-            var kv = keyValues = await device.AllocateKeyValuesAsync(spec.ComputeType, spec.KvHeads, spec.HeadDim, spans, ct);
+            var kv = keyValues = await device.AllocateKeyValuesAsync(spec.KeyValueType, spec.KvHeads, spec.HeadDim, spans, ct);
             var crc = new ChunkedCrc();
             await LoadTensorAsync(device, stagingBytes, spec, spans, kv, 0, TensorNames.Key, spec.KvHeads, crc, ct);
             await LoadTensorAsync(device, stagingBytes, spec, spans, kv, kv.KeyBytes, TensorNames.Value, spec.KvHeads, crc, ct);
@@ -46,7 +46,7 @@ public static class ShardLoader
     {
         if (target.HostMemory is { } host)
         {
-            long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * spec.ComputeType.Size();
+            long bytes = (long)spans.Sum(s => s.Count) * heads * spec.HeadDim * ShardInputs.StoredType(spec, name).Size();
             var rows = host.Slice(checked((int)offset), checked((int)bytes));
             await Task.Run(() =>
             {

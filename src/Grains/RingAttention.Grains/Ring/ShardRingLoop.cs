@@ -59,7 +59,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context) : ISh
     public async Task<ShardResult> RunAsync(CancellationToken ct)
     {
         var spec = plan.Spec;
-        var attention = spec.ToAttentionSpec();
+        var attention = spec.ToAttentionSpec() with { KeyValueScales = ShardInputs.KeyValueScales(spec) };
         attention.Validate();
         var device = context.Device;
         DeviceRows? queries = null;
@@ -180,7 +180,7 @@ public sealed class ShardRingLoop(ShardPlan plan, RingLoopContext context) : ISh
         var spec = plan.Spec;
         var spans = plan.ShardSpans[announcement.Owner];
         var device = context.Device;
-        var handle = await device.AllocateKeyValuesAsync(spec.ComputeType, spec.KvHeads, spec.HeadDim, spans, ct).ConfigureAwait(false);
+        var handle = await device.AllocateKeyValuesAsync(spec.KeyValueType, spec.KvHeads, spec.HeadDim, spans, ct).ConfigureAwait(false);
         try
         {
             if (handle.KeyBytes * 2 != announcement.Bytes)

@@ -21,7 +21,7 @@ public static class ShardInputs
         Func<long, ReadOnlyMemory<byte>, Task> sink, CancellationToken ct, ComputeDevice? device = null)
     {
         int rowElements = heads * spec.HeadDim;
-        int rowBytes = rowElements * spec.ComputeType.Size();
+        int rowBytes = rowElements * StoredType(spec, name).Size();
         int chunkRows = Math.Max(1, bufferBytes / rowBytes);
         var chunks = new List<(int Start, int Count)>();
         foreach (var span in spans)
@@ -62,7 +62,7 @@ public static class ShardInputs
     public static void ReadInto(JobSpec spec, IReadOnlyList<TokenSpan> spans, string name, int heads, Span<byte> destination)
     {
         int rowElements = heads * spec.HeadDim;
-        int rowBytes = rowElements * spec.ComputeType.Size();
+        int rowBytes = rowElements * StoredType(spec, name).Size();
         using var file = Open(spec, name, out int firstPosition);
         var descale = Descale(file, spec, name, heads);
         int offset = 0;
@@ -84,9 +84,28 @@ public static class ShardInputs
         return path is null ? null : SafetensorsFile.Open(path);
     }
 
-    /// <summary>Each head's descale factor of an FP8 tensor (<see cref="Fp8Descale"/>), or null for other inputs.</summary>
+    /// <summary>The type a shard holds tensor <paramref name="name"/> in: q in the compute type, K and V in <see cref="JobSpec.KeyValueType"/>.</summary>
+    public static ElementType StoredType(JobSpec spec, string name) => name == TensorNames.Query ? spec.ComputeType : spec.KeyValueType;
+
+    /// <summary>The factors of K/V blocks kept in FP8 (one per kv head, from the input file's k_descale and v_descale), or null when they are not.</summary>
+    public static Fp8KeyValueScales? KeyValueScales(JobSpec spec)
+    {
+        if (spec.KeyValueType != ElementType.F8E4M3)
+        {
+            return null;
+        }
+
+        using var file = SafetensorsFile.Open(spec.InputPath!);
+        return new Fp8KeyValueScales(
+            Fp8Descale.PerHead(file, TensorNames.Key, spec.KvHeads, spec.KvHeads),
+            Fp8Descale.PerHead(file, TensorNames.Value, spec.KvHeads, spec.KvHeads));
+    }
+
+    /// <summary>Each head's descale factor of an FP8 tensor held dequantised (<see cref="Fp8Descale"/>), or null: other inputs, or K/V kept as codes.</summary>
     private static float[]? Descale(SafetensorsReader? file, JobSpec spec, string name, int heads) =>
-        file is not null && spec.DType == ElementType.F8E4M3 ? Fp8Descale.PerHead(file, name, heads, spec.KvHeads) : null;
+        file is not null && spec.DType == ElementType.F8E4M3 && StoredType(spec, name) != ElementType.F8E4M3
+            ? Fp8Descale.PerHead(file, name, heads, spec.KvHeads)
+            : null;
 
     /// <summary>
     /// Rows [start, start + count) of one tensor in the compute type: from the input file (FP8 rows dequantised with

@@ -101,6 +101,17 @@ public sealed partial class CpuAttentionBackend : IAttentionBackend
     public IDisposable PageLock<T>(T[] pinnedArray)
         where T : unmanaged => NoLock.Instance;
 
+    public void DequantiseFp8(DeviceKeyValues codes, DeviceKeyValues target, Fp8KeyValueScales scales)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        OperandCheck.Dequantise(codes, target, scales);
+        var from = Own<HostKeyValues>(codes, nameof(codes)).HostMemory!.Value.Span;
+        var to = Own<HostKeyValues>(target, nameof(target)).HostMemory!.Value.Span;
+        int keyBytes = checked((int)codes.KeyBytes);
+        Fp8Descale.Dequantise(from[..keyBytes], to[..(2 * keyBytes)], codes.Heads, codes.HeadDim, scales.Keys);
+        Fp8Descale.Dequantise(from.Slice(keyBytes, keyBytes), to.Slice(2 * keyBytes, 2 * keyBytes), codes.Heads, codes.HeadDim, scales.Values);
+    }
+
     public void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
