@@ -4,6 +4,7 @@
 #   verify  (PART=verify,...) the float64 correctness sweep, VERIFY=quick|dims|'' (all)
 #   smoke   one small launch of each path with a timeout (a wrong mbarrier protocol hangs rather than fails)
 #   fp8smoke  (PART=...,fp8smoke) small FP8 launches, 128 and 256, with their float64 errors
+#   fp8ring (PART=...,fp8ring) bench/fp8_check.py: FP8 jobs on the ring (K/V blocks in FP8) against float64
 #   ncu     (PART=...,ncu) Nsight Compute, full set, of one launch per NCU_CASES entry ("dtype dim tokens heads causal;...")
 #   speed   ours with each flag set of RUNS (';'-separated; default: the warp-specialized kernel, then the ILGPU
 #           wgmma kernel) vs PyTorch SDPA flash and cuDNN in the same run
@@ -32,6 +33,9 @@ fi
 if [[ $part == *fp8smoke* ]]; then   # the FP8 kernels (head dims 128, 256): small shapes with their float64 error
   timeout 120 $bin bench kernel --dims 128,256 --tokens 1000,4096 --heads 8/2 --dtypes fp8 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20
   echo "fp8 smoke exit $?"
+fi
+if [[ $part == *fp8ring* ]]; then   # FP8 files through `ringattn run` (K/V as FP8 on the ring, dequantised per step) vs float64 and bf16 SDPA
+  mkdir -p "$out/fp8"; timeout 300 python3 bench/fp8_check.py $bin "$out/fp8" 2>&1 | tail -8
 fi
 if [[ $part == *ncu* ]]; then   # one launch of each NCU_CASES entry ("dtype dim tokens heads causal") under Nsight Compute, full set
   IFS=';' read -ra cases <<< "${NCU_CASES:-bf16 128 16384 32/8 0;bf16 128 16384 32/8 1}"
