@@ -105,96 +105,116 @@ def tree(w, op, ty, terms, tmp):
     return level[0]
 
 
-def kernel(dt, D):
-    """FP8 (e4m3) differs from bf16/f16 in three places: each wgmma takes k = 32 (32 bytes, as 16 two-byte elements);
+class Kernel:
+    """One generated kernel (a dtype and a head dim): its constants, then one method per part of the PTX in order
+    (header, barriers, producer, consumer with its per-tile steps, epilogue); `text()` emits it.
+    FP8 (e4m3) differs from bf16/f16 in three places: each wgmma takes k = 32 (32 bytes, as 16 two-byte elements);
     V arrives transposed (Vᵀ [kv head][dim][key], made by Fp8Values.Transpose), since an FP8 B operand must be K-major;
     and P is packed for the FP8 A fragment, whose register i holds four keys 4t..4t+3 of a 16-key group where the S
     accumulators hold keys 2t, 2t+1, 8+2t, 9+2t: Vᵀ's keys are permuted to match within every 16 (Fp8Values), so no
     value moves between lanes. The descale factors scale S (q·k per head, folded into the softmax scale) and O (v per
     kv head, folded into 1/l)."""
-    fp8 = dt == "e4m3"
-    esz = elem_bytes(dt)
-    assert D % 16 == 0 and 48 <= D <= 256 and (not fp8 or D * esz % 128 == 0)
-    BK = keys(D, dt)
-    EPP = 128 // esz            # elements per 128-byte part of a row
-    H = (D * esz + 127) // 128  # 128-byte parts of a row (one TMA box and one swizzle atom each; past D zero-filled)
-    QTILE = BM * H * 128
-    KTILE = BK * H * 128
-    HALF_Q = BM * 128           # bytes of one 64-column half of the Q tile
-    HALF_K = BK * 128
-    STAGE = 2 * KTILE
-    BARS = QTILE + STAGES * STAGE
-    EMPTY_Q = 8 + STAGES * 32
-    SMEM = BARS + EMPTY_Q + 8 + 1024   # + 1 KB to align the base to the swizzle atom
-    NS = BK // 8                # n8 blocks of S
-    NO = D // 8                 # n8 blocks of O (P·V runs as m64nDk16: no work on the zero columns)
-    KS = D * esz // 32          # k-steps of S (32 bytes each)
-    PS = BK * esz // 32         # k-steps of P·V
-    if fp8:
-        assert BK * esz == 128 and D * BK == KTILE   # one Vᵀ box: D rows of one swizzle atom
-    w = Ptx()
-    ty = dt
-    out = w.lines
-    out.append(f"// {name(dt, D)}: {dt}, head dim {D}, {BM} query rows x {BK} keys per tile, {STAGES} stages, "
-               f"{SMEM} bytes of dynamic shared memory.")
-    out.append(f".visible .entry {name(dt, D)}(")
-    params = [".param .align 64 .b8 tq[128]", ".param .align 64 .b8 tk[128]", ".param .align 64 .b8 tv[128]",
-              ".param .u64 p_o", ".param .u64 p_lse"] + \
-             [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
-                                              "dmin", "dmax")] + \
-             [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"] + \
-             ([".param .u64 p_qkd", ".param .u64 p_vd"] if fp8 else [])
-    out.append(",\n".join("\t" + p for p in params))
-    out.append(")")
-    out.append(".maxntid 384, 1, 1")
-    out.append(".minnctapersm 1")
-    out.append("{")
-    # registers
-    w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px;")
-    w(f".reg .f32 %s<{NS * 4}>;")
-    w(f".reg .f32 %o<{NO * 4}>;")
-    w(f".reg .b32 %pa<{PS * 4}>;")
-    w(".reg .f32 %f<200>;")
-    w(".reg .b32 %r<64>;")
-    w(".reg .b64 %rd<48>;")
-    w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
-    w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
-    w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
-    w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
-    if fp8:
-        w(".reg .f32 %cb, %vd;")
-        w(".reg .b16 %pk<2>;")
-        w(".reg .b64 %pqkd, %pvd;")
-    for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
-        w(f"ld.param.u32 %{p}, [p_{p}];")
-    w("ld.param.f32 %c, [p_scale];")
-    w("ld.param.u64 %po, [p_o];")
-    w("ld.param.u64 %plse, [p_lse];")
-    if fp8:
-        w("ld.param.u64 %pqkd, [p_qkd];")
-        w("ld.param.u64 %pvd, [p_vd];")
-        w("mov.f32 %cb, %c;")
-    w("mov.u32 %zero, 0;")
-    w("setp.eq.u32 %pt, %zero, 0;")
-    w("setp.ne.u32 %pf, %zero, 0;")
-    w("mov.u32 %xtid, %tid.x;")
-    w("shr.u32 %wg, %xtid, 7;")
-    # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x heads
-    w(f"add.u32 %mblocks, %qcount, {BM - 1};")
-    w(f"shr.u32 %mblocks, %mblocks, {BM.bit_length() - 1};")
-    w("mul.lo.u32 %total, %mblocks, %heads;")
-    # shared memory: base aligned to 1024
-    w("mov.u32 %base, smem;")
-    w("add.u32 %base, %base, 1023;")
-    w("and.b32 %base, %base, -1024;")
-    w(f"add.u32 %bars, %base, {BARS};")
 
-    def tile_coords():
+    def __init__(self, dt, D):
+        self.dt, self.D = dt, D
+        self.fp8 = self.dt == "e4m3"
+        self.esz = elem_bytes(self.dt)
+        assert self.D % 16 == 0 and 48 <= self.D <= 256 and (not self.fp8 or self.D * self.esz % 128 == 0)
+        self.BK = keys(self.D, self.dt)
+        self.EPP = 128 // self.esz            # elements per 128-byte part of a row
+        self.H = (self.D * self.esz + 127) // 128  # 128-byte parts of a row (one TMA box and one swizzle atom each; past D zero-filled)
+        self.QTILE = BM * self.H * 128
+        self.KTILE = self.BK * self.H * 128
+        self.HALF_Q = BM * 128           # bytes of one 64-column half of the Q tile
+        self.HALF_K = self.BK * 128
+        self.STAGE = 2 * self.KTILE
+        self.BARS = self.QTILE + STAGES * self.STAGE
+        self.EMPTY_Q = 8 + STAGES * 32
+        self.SMEM = self.BARS + self.EMPTY_Q + 8 + 1024   # + 1 KB to align the base to the swizzle atom
+        self.NS = self.BK // 8                # n8 blocks of S
+        self.NO = self.D // 8                 # n8 blocks of O (P·V runs as m64nDk16: no work on the zero columns)
+        self.KS = self.D * self.esz // 32          # k-steps of S (32 bytes each)
+        self.PS = self.BK * self.esz // 32         # k-steps of P·V
+        if self.fp8:
+            assert self.BK * self.esz == 128 and self.D * self.BK == self.KTILE   # one Vᵀ box: D rows of one swizzle atom
+        self.w = Ptx()
+        self.ty = self.dt
+        self.out = self.w.lines
+        self._tmps = 0
+
+    def text(self):
+        """The kernel's PTX (entry to closing brace) and its dynamic shared memory in bytes."""
+        self.header()
+        self.barriers()
+        self.producer()
+        self.consumer()
+        self.epilogue()
+        return "\n".join(self.out), self.SMEM
+
+    def header(self):
+        """The entry, its parameters and registers; parameters loaded, the block's shared memory and tile count."""
+        w = self.w
+        self.out.append(f"// {name(self.dt, self.D)}: {self.dt}, head dim {self.D}, {BM} query rows x {self.BK} keys per tile, {STAGES} stages, "
+                   f"{self.SMEM} bytes of dynamic shared memory.")
+        self.out.append(f".visible .entry {name(self.dt, self.D)}(")
+        params = [".param .align 64 .b8 tq[128]", ".param .align 64 .b8 tk[128]", ".param .align 64 .b8 tv[128]",
+                  ".param .u64 p_o", ".param .u64 p_lse"] + \
+                 [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
+                                                  "dmin", "dmax")] + \
+                 [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"] + \
+                 ([".param .u64 p_qkd", ".param .u64 p_vd"] if self.fp8 else [])
+        self.out.append(",\n".join("\t" + p for p in params))
+        self.out.append(")")
+        self.out.append(".maxntid 384, 1, 1")
+        self.out.append(".minnctapersm 1")
+        self.out.append("{")
+        # registers
+        w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px;")
+        w(f".reg .f32 %s<{self.NS * 4}>;")
+        w(f".reg .f32 %o<{self.NO * 4}>;")
+        w(f".reg .b32 %pa<{self.PS * 4}>;")
+        w(".reg .f32 %f<200>;")
+        w(".reg .b32 %r<64>;")
+        w(".reg .b64 %rd<48>;")
+        w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
+        w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
+        w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
+        w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
+        if self.fp8:
+            w(".reg .f32 %cb, %vd;")
+            w(".reg .b16 %pk<2>;")
+            w(".reg .b64 %pqkd, %pvd;")
+        for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
+            w(f"ld.param.u32 %{p}, [p_{p}];")
+        w("ld.param.f32 %c, [p_scale];")
+        w("ld.param.u64 %po, [p_o];")
+        w("ld.param.u64 %plse, [p_lse];")
+        if self.fp8:
+            w("ld.param.u64 %pqkd, [p_qkd];")
+            w("ld.param.u64 %pvd, [p_vd];")
+            w("mov.f32 %cb, %c;")
+        w("mov.u32 %zero, 0;")
+        w("setp.eq.u32 %pt, %zero, 0;")
+        w("setp.ne.u32 %pf, %zero, 0;")
+        w("mov.u32 %xtid, %tid.x;")
+        w("shr.u32 %wg, %xtid, 7;")
+        # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x heads
+        w(f"add.u32 %mblocks, %qcount, {BM - 1};")
+        w(f"shr.u32 %mblocks, %mblocks, {BM.bit_length() - 1};")
+        w("mul.lo.u32 %total, %mblocks, %heads;")
+        # shared memory: base aligned to 1024
+        w("mov.u32 %base, smem;")
+        w("add.u32 %base, %base, 1023;")
+        w("and.b32 %base, %base, -1024;")
+        w(f"add.u32 %bars, %base, {self.BARS};")
+
+    def tile_coords(self):
         """Work tile %tile -> m-block %mb, head %h, kv head %kvh; its key-tile range [%nmin, %nmax] (TileMath.KeyTiles,
         in 64 bits: DMin/DMax may be int.MinValue/MaxValue) and %pe when it sees no key. Head by head, so that the
         tiles in flight share one head's K/V in L2 (measured: ordering causal tiles m-block first, every head's block
         before the next, lost 13-15 % at 16K-32K with 32 kv heads); heavy first (causal): each head's m-blocks from the
         last."""
+        w = self.w
         w("div.u32 %h, %tile, %mblocks;")
         w("mul.lo.u32 %r4, %h, %mblocks;")
         w("sub.u32 %r4, %tile, %r4;")                          # m-block index within the head
@@ -226,242 +246,288 @@ def kernel(dt, D):
         w("setp.gt.s64 %pe, %rd7, %rd8;")
         w("setp.lt.s32 %px, %r2, %r1;")
         w("or.pred %pe, %pe, %px;")                            # no visible key
-        if BK & (BK - 1) == 0:
-            w(f"shr.s64 %rd7, %rd7, {BK.bit_length() - 1};")
-            w(f"shr.s64 %rd8, %rd8, {BK.bit_length() - 1};")
+        if self.BK & (self.BK - 1) == 0:
+            w(f"shr.s64 %rd7, %rd7, {self.BK.bit_length() - 1};")
+            w(f"shr.s64 %rd8, %rd8, {self.BK.bit_length() - 1};")
         else:
-            w(f"div.s64 %rd7, %rd7, {BK};")
-            w(f"div.s64 %rd8, %rd8, {BK};")                    # jMax < 0 only with %pe, which overrides it
+            w(f"div.s64 %rd7, %rd7, {self.BK};")
+            w(f"div.s64 %rd8, %rd8, {self.BK};")                    # jMax < 0 only with %pe, which overrides it
         w("cvt.u32.u64 %nmin, %rd7;")
         w("cvt.u32.u64 %nmax, %rd8;")
         w("selp.b32 %nmin, 0, %nmin, %pe;")
         w("selp.b32 %nmax, -1, %nmax, %pe;")
 
-    # barriers: fullQ, then per stage fullK, emptyK, fullV, emptyV, then emptyQ (consumers done with the Q tile)
-    w("setp.eq.u32 %px, %xtid, 0;")
-    w("@%px mbarrier.init.shared::cta.b64 [%bars], 1;")
-    for s in range(STAGES):
-        for i, count in enumerate((1, 8, 1, 8)):
-            w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{8 + 32 * s + 8 * i}], {count};")
-    w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{EMPTY_Q}], 8;")
-    w("@%px fence.mbarrier_init.release.cluster;")
-    w("bar.sync 0;")
-    w("setp.ne.u32 %px, %wg, 0;")
-    w("@%px bra L_CONSUMER;")
+    def barriers(self):
+        """Every mbarrier initialised by thread 0; then the producer warpgroup goes its way, the consumers theirs."""
+        w = self.w
+        # barriers: fullQ, then per stage fullK, emptyK, fullV, emptyV, then emptyQ (consumers done with the Q tile)
+        w("setp.eq.u32 %px, %xtid, 0;")
+        w("@%px mbarrier.init.shared::cta.b64 [%bars], 1;")
+        for s in range(STAGES):
+            for i, count in enumerate((1, 8, 1, 8)):
+                w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{8 + 32 * s + 8 * i}], {count};")
+        w(f"@%px mbarrier.init.shared::cta.b64 [%bars+{self.EMPTY_Q}], 8;")
+        w("@%px fence.mbarrier_init.release.cluster;")
+        w("bar.sync 0;")
+        w("setp.ne.u32 %px, %wg, 0;")
+        w("@%px bra L_CONSUMER;")
 
-    # ---------------- producer ----------------
-    w(f"setmaxnreg.dec.sync.aligned.u32 {PRODUCER_REGS};")
-    w("setp.ne.u32 %px, %xtid, 0;")
-    w("@%px bra L_DONE;")
-    w("mov.u64 %tq, tq;")
-    w("cvta.param.u64 %tq, %tq;")
-    w("mov.u64 %tk, tk;")
-    w("cvta.param.u64 %tk, %tk;")
-    w("mov.u64 %tv, tv;")
-    w("cvta.param.u64 %tv, %tv;")
-    w("mov.u32 %stg, 0;")
-    w("mov.u32 %ph, 0;")
-    w("mov.u32 %qph, 0;")
-    w("mov.u32 %tile, %ctaid.x;")
-    w.lab("L_PTILE")
-    w("setp.ge.u32 %px, %tile, %total;")
-    w("@%px bra L_DONE;")
-    tile_coords()
-    w("@%pe bra L_PNEXT;")
-    w(f"add.u32 %r9, %bars, {EMPTY_Q};")
-    w("xor.b32 %r8, %qph, 1;")
-    w.wait("%r9", "%r8")                                       # the consumers are done with the previous Q
-    w("xor.b32 %qph, %qph, 1;")
-    w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {QTILE};")
-    w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
-    for hh in range(H):
-        w(f"mov.u32 %r{12 + hh}, {EPP * hh};")
-    for hh in range(H):
-        w(f"add.u32 %r4, %base, {hh * HALF_Q};")
-        w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
-    w("mov.u32 %n, %nmax;")
-    w.lab("L_PLOOP")
-    w(f"mad.lo.u32 %r5, %stg, {STAGE}, %base;")
-    w(f"add.u32 %r5, %r5, {QTILE};")                          # K of this stage; V follows at + KTILE
-    w("shl.b32 %r6, %stg, 5;")
-    w("add.u32 %r6, %r6, %bars;")                              # + 8: fullK, +16 emptyK, +24 fullV, +32 emptyV
-    w(f"mad.lo.u32 %r7, %n, {BK}, %krow;")
-    w("xor.b32 %r8, %ph, 1;")
-    for tensor, full, empty, off in (("%tk", 8, 16, 0), ("%tv", 24, 32, KTILE)):
-        w(f"add.u32 %r9, %r6, {empty};")
-        w.wait("%r9", "%r8")
-        w(f"add.u32 %r9, %r6, {full};")
-        w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%r9], {KTILE};")
-        if fp8 and tensor == "%tv":
-            # Vᵀ: one box of D rows x BK keys; key coordinates from the span's first key (the transposed copy starts there)
-            w(f"mul.lo.u32 %r16, %n, {BK};")
-            w(f"add.u32 %r10, %r5, {off};")
-            w("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [%tv, {%r16, %zero, %kvh}], [%r9];")
-            continue
-        for hh in range(H):
-            w(f"add.u32 %r10, %r5, {off + hh * HALF_K};")
-            w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [{tensor}, {{%r{12 + hh}, %kvh, %r7}}], [%r9];")
-    w("add.u32 %stg, %stg, 1;")
-    w(f"setp.eq.u32 %px, %stg, {STAGES};")
-    w("selp.b32 %stg, 0, %stg, %px;")
-    w("xor.b32 %r11, %ph, 1;")
-    w("selp.b32 %ph, %r11, %ph, %px;")
-    w("sub.u32 %n, %n, 1;")
-    w("setp.ge.s32 %px, %n, %nmin;")
-    w("@%px bra L_PLOOP;")
-    w.lab("L_PNEXT")
-    w("mov.u32 %r0, %nctaid.x;")
-    w("add.u32 %tile, %tile, %r0;")
-    w("bra L_PTILE;")
+    def producer(self):
+        """Warpgroup 0: one thread issues the TMA copies of each tile's Q and of its K/V tiles into the stages."""
+        w = self.w
+        w(f"setmaxnreg.dec.sync.aligned.u32 {PRODUCER_REGS};")
+        w("setp.ne.u32 %px, %xtid, 0;")
+        w("@%px bra L_DONE;")
+        w("mov.u64 %tq, tq;")
+        w("cvta.param.u64 %tq, %tq;")
+        w("mov.u64 %tk, tk;")
+        w("cvta.param.u64 %tk, %tk;")
+        w("mov.u64 %tv, tv;")
+        w("cvta.param.u64 %tv, %tv;")
+        w("mov.u32 %stg, 0;")
+        w("mov.u32 %ph, 0;")
+        w("mov.u32 %qph, 0;")
+        w("mov.u32 %tile, %ctaid.x;")
+        w.lab("L_PTILE")
+        w("setp.ge.u32 %px, %tile, %total;")
+        w("@%px bra L_DONE;")
+        self.tile_coords()
+        w("@%pe bra L_PNEXT;")
+        w(f"add.u32 %r9, %bars, {self.EMPTY_Q};")
+        w("xor.b32 %r8, %qph, 1;")
+        w.wait("%r9", "%r8")                                       # the consumers are done with the previous Q
+        w("xor.b32 %qph, %qph, 1;")
+        w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {self.QTILE};")
+        w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
+        for hh in range(self.H):
+            w(f"mov.u32 %r{12 + hh}, {self.EPP * hh};")
+        for hh in range(self.H):
+            w(f"add.u32 %r4, %base, {hh * self.HALF_Q};")
+            w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
+        w("mov.u32 %n, %nmax;")
+        w.lab("L_PLOOP")
+        w(f"mad.lo.u32 %r5, %stg, {self.STAGE}, %base;")
+        w(f"add.u32 %r5, %r5, {self.QTILE};")                          # K of this stage; V follows at + KTILE
+        w("shl.b32 %r6, %stg, 5;")
+        w("add.u32 %r6, %r6, %bars;")                              # + 8: fullK, +16 emptyK, +24 fullV, +32 emptyV
+        w(f"mad.lo.u32 %r7, %n, {self.BK}, %krow;")
+        w("xor.b32 %r8, %ph, 1;")
+        for tensor, full, empty, off in (("%tk", 8, 16, 0), ("%tv", 24, 32, self.KTILE)):
+            w(f"add.u32 %r9, %r6, {empty};")
+            w.wait("%r9", "%r8")
+            w(f"add.u32 %r9, %r6, {full};")
+            w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%r9], {self.KTILE};")
+            if self.fp8 and tensor == "%tv":
+                # Vᵀ: one box of D rows x BK keys; key coordinates from the span's first key (the transposed copy starts there)
+                w(f"mul.lo.u32 %r16, %n, {self.BK};")
+                w(f"add.u32 %r10, %r5, {off};")
+                w("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [%tv, {%r16, %zero, %kvh}], [%r9];")
+                continue
+            for hh in range(self.H):
+                w(f"add.u32 %r10, %r5, {off + hh * self.HALF_K};")
+                w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r10], [{tensor}, {{%r{12 + hh}, %kvh, %r7}}], [%r9];")
+        w("add.u32 %stg, %stg, 1;")
+        w(f"setp.eq.u32 %px, %stg, {STAGES};")
+        w("selp.b32 %stg, 0, %stg, %px;")
+        w("xor.b32 %r11, %ph, 1;")
+        w("selp.b32 %ph, %r11, %ph, %px;")
+        w("sub.u32 %n, %n, 1;")
+        w("setp.ge.s32 %px, %n, %nmin;")
+        w("@%px bra L_PLOOP;")
+        w.lab("L_PNEXT")
+        w("mov.u32 %r0, %nctaid.x;")
+        w("add.u32 %tile, %tile, %r0;")
+        w("bra L_PTILE;")
 
-    # ---------------- consumers ----------------
-    w.lab("L_CONSUMER")
-    w(f"setmaxnreg.inc.sync.aligned.u32 {CONSUMER_REGS};")
-    # r20 cw (0/1), r21 warp in wg, r22 lane, r23 g, r24 t
-    w("sub.u32 %r20, %wg, 1;")
-    w("shr.u32 %r21, %xtid, 5;")
-    w("and.b32 %r21, %r21, 3;")
-    w("and.b32 %r22, %xtid, 31;")
-    w("shr.u32 %r23, %r22, 2;")
-    w("and.b32 %r24, %r22, 3;")
-    w("setp.eq.u32 %pl, %r22, 0;")                            # lane 0 arrives for its warp
-    w("mov.u32 %stg, 0;")
-    w("mov.u32 %ph, 0;")
-    w("mov.u32 %qph, 0;")
-    w("mov.u32 %tile, %ctaid.x;")
-    w.lab("L_CTILE")
-    w("setp.ge.u32 %px, %tile, %total;")
-    w("@%px bra L_DONE;")
-    tile_coords()
-    if fp8:
-        # this head's q·k descale folded into the softmax scale; its kv head's v descale, applied with 1/l
-        w("mul.wide.u32 %rd9, %h, 4;")
-        w("add.s64 %rd9, %pqkd, %rd9;")
-        w("ld.global.nc.f32 %f6, [%rd9];")
-        w("mul.f32 %c, %cb, %f6;")
-        w("mul.wide.u32 %rd9, %kvh, 4;")
-        w("add.s64 %rd9, %pvd, %rd9;")
-        w("ld.global.nc.f32 %vd, [%rd9];")
-    w("mov.f32 %m0, " + NEG_INF + ";")
-    w("mov.f32 %m1, " + NEG_INF + ";")
-    w("mov.f32 %l0, 0f00000000;")
-    w("mov.f32 %l1, 0f00000000;")
-    for i in range(NO * 4):
-        w(f"mov.f32 %o{i}, 0f00000000;")
-    w("@%pe bra L_EPILOGUE;")
-    # Q descriptor of this warpgroup's 64 rows; rows of this thread: dr0 = qpos(row g) - kpos(key 2t of tile 0)
-    qhi = desc_hi(16, 1024)
-    w(f"mad.lo.u32 %r25, %r20, {64 * 128}, %base;")
-    w("shr.u32 %r25, %r25, 4;")
-    w("cvt.u64.u32 %rd10, %r25;")
-    w(f"add.s64 %rd10, %rd10, {qhi};")                         # Q descriptor
-    w(f"mul.lo.u32 %r26, %mb, {BM};")
-    w("add.u32 %r26, %r26, %qpos0;")
-    w("mad.lo.u32 %r26, %r20, 64, %r26;")
-    w("mad.lo.u32 %r26, %r21, 16, %r26;")
-    w("add.u32 %r26, %r26, %r23;")
-    w("sub.u32 %r26, %r26, %kpos0;")
-    w("shl.b32 %r27, %r24, 1;")
-    w("sub.u32 %r26, %r26, %r27;")                             # dr0 for tile 0
-    w("sub.u32 %r28, %kcount, %r27;")                          # key limit minus 2t, for tile 0
-    # 64-bit tile facts for TileNeedsMask: qFirst (rd2) and qFirst + BM - 1
-    w(f"add.s64 %rd11, %rd2, {BM - 1};")
-    w.wait("%bars", "%qph")
-    w("xor.b32 %qph, %qph, 1;")
-    w("mov.u32 %n, %nmax;")
+    def consumer(self):
+        """Warpgroups 1 and 2: S, the online softmax and O += P·V per key tile, the GEMMs of neighbouring tiles overlapped."""
+        w = self.w
+        w.lab("L_CONSUMER")
+        w(f"setmaxnreg.inc.sync.aligned.u32 {CONSUMER_REGS};")
+        # r20 cw (0/1), r21 warp in wg, r22 lane, r23 g, r24 t
+        w("sub.u32 %r20, %wg, 1;")
+        w("shr.u32 %r21, %xtid, 5;")
+        w("and.b32 %r21, %r21, 3;")
+        w("and.b32 %r22, %xtid, 31;")
+        w("shr.u32 %r23, %r22, 2;")
+        w("and.b32 %r24, %r22, 3;")
+        w("setp.eq.u32 %pl, %r22, 0;")                            # lane 0 arrives for its warp
+        w("mov.u32 %stg, 0;")
+        w("mov.u32 %ph, 0;")
+        w("mov.u32 %qph, 0;")
+        w("mov.u32 %tile, %ctaid.x;")
+        w.lab("L_CTILE")
+        w("setp.ge.u32 %px, %tile, %total;")
+        w("@%px bra L_DONE;")
+        self.tile_coords()
+        if self.fp8:
+            # this head's q·k descale folded into the softmax scale; its kv head's v descale, applied with 1/l
+            w("mul.wide.u32 %rd9, %h, 4;")
+            w("add.s64 %rd9, %pqkd, %rd9;")
+            w("ld.global.nc.f32 %f6, [%rd9];")
+            w("mul.f32 %c, %cb, %f6;")
+            w("mul.wide.u32 %rd9, %kvh, 4;")
+            w("add.s64 %rd9, %pvd, %rd9;")
+            w("ld.global.nc.f32 %vd, [%rd9];")
+        w("mov.f32 %m0, " + NEG_INF + ";")
+        w("mov.f32 %m1, " + NEG_INF + ";")
+        w("mov.f32 %l0, 0f00000000;")
+        w("mov.f32 %l1, 0f00000000;")
+        for i in range(self.NO * 4):
+            w(f"mov.f32 %o{i}, 0f00000000;")
+        w("@%pe bra L_EPILOGUE;")
+        # Q descriptor of this warpgroup's 64 rows; rows of this thread: dr0 = qpos(row g) - kpos(key 2t of tile 0)
+        qhi = desc_hi(16, 1024)
+        w(f"mad.lo.u32 %r25, %r20, {64 * 128}, %base;")
+        w("shr.u32 %r25, %r25, 4;")
+        w("cvt.u64.u32 %rd10, %r25;")
+        w(f"add.s64 %rd10, %rd10, {qhi};")                         # Q descriptor
+        w(f"mul.lo.u32 %r26, %mb, {BM};")
+        w("add.u32 %r26, %r26, %qpos0;")
+        w("mad.lo.u32 %r26, %r20, 64, %r26;")
+        w("mad.lo.u32 %r26, %r21, 16, %r26;")
+        w("add.u32 %r26, %r26, %r23;")
+        w("sub.u32 %r26, %r26, %kpos0;")
+        w("shl.b32 %r27, %r24, 1;")
+        w("sub.u32 %r26, %r26, %r27;")                             # dr0 for tile 0
+        w("sub.u32 %r28, %kcount, %r27;")                          # key limit minus 2t, for tile 0
+        # 64-bit tile facts for TileNeedsMask: qFirst (rd2) and qFirst + BM - 1
+        w(f"add.s64 %rd11, %rd2, {BM - 1};")
+        w.wait("%bars", "%qph")
+        w("xor.b32 %qph, %qph, 1;")
+        w("mov.u32 %n, %nmax;")
 
-    def stage_addrs():
-        w(f"mad.lo.u32 %r30, %stg, {STAGE}, %base;")
-        w(f"add.u32 %r30, %r30, {QTILE};")                    # K tile of stage stg
+        # first tile: S, softmax, P
+        self.wait_k()
+        self.issue_s()
+        w("wgmma.wait_group.sync.aligned 0;")
+        self.arrive(16, "%stg")
+        self.mask_and_softmax()
+        self.rescale_and_pack()
+        self.advance()
+        w("sub.u32 %n, %n, 1;")
+        w("setp.lt.s32 %px, %n, %nmin;")
+        w("@%px bra L_LAST;")
+        w.lab("L_CLOOP")
+        self.wait_k()
+        self.wait_v()
+        self.issue_s()                    # S of tile n (in flight)
+        self.issue_pv(False)              # O += P·V of tile n + 1 (in flight)
+        w("wgmma.wait_group.sync.aligned 1;")
+        self.arrive(16, "%stg")           # K of tile n read
+        self.mask_and_softmax()
+        w("wgmma.wait_group.sync.aligned 0;")
+        self.arrive(32, "%pstg")          # V of tile n + 1 read
+        self.rescale_and_pack()
+        self.advance()
+        w("sub.u32 %n, %n, 1;")
+        w("setp.ge.s32 %px, %n, %nmin;")
+        w("@%px bra L_CLOOP;")
+        w.lab("L_LAST")
+        w(f"@%pl mbarrier.arrive.shared::cta.b64 %state, [%bars+{self.EMPTY_Q}];")   # every S GEMM of this tile is done
+        self.wait_v()
+        self.issue_pv(True)
+        w("wgmma.wait_group.sync.aligned 0;")
+        self.arrive(32, "%pstg")
+
+    def stage_addrs(self):
+        w = self.w
+        w(f"mad.lo.u32 %r30, %stg, {self.STAGE}, %base;")
+        w(f"add.u32 %r30, %r30, {self.QTILE};")                    # K tile of stage stg
         w("shl.b32 %r31, %stg, 5;")
         w("add.u32 %r31, %r31, %bars;")
 
-    def wait_k():
+    def wait_k(self):
         """Waits for the K tile of stage %stg; leaves its address in %r30."""
-        stage_addrs()
+        w = self.w
+        self.stage_addrs()
         w("add.u32 %r32, %r31, 8;")
         w.wait("%r32", "%ph")
 
-    def wait_v():
+    def wait_v(self):
         """Waits for the V tile of the previous tile's stage (%pstg, phase %pph); leaves its address in %r34."""
-        w(f"mad.lo.u32 %r34, %pstg, {STAGE}, %base;")
-        w(f"add.u32 %r34, %r34, {QTILE + KTILE};")
+        w = self.w
+        w(f"mad.lo.u32 %r34, %pstg, {self.STAGE}, %base;")
+        w(f"add.u32 %r34, %r34, {self.QTILE + self.KTILE};")
         w("shl.b32 %r35, %pstg, 5;")
         w("add.u32 %r35, %r35, %bars;")
         w("add.u32 %r36, %r35, 24;")
         w.wait("%r36", "%pph")
 
-    def issue_s():
+    def issue_s(self):
         """S = Q·Kᵀ on the K tile at %r30 (issued, not waited for). The fence orders every register write before it
         (the P and O registers too) with the wgmmas after it."""
+        w = self.w
         w("shr.u32 %r33, %r30, 4;")
         w("cvt.u64.u32 %rd12, %r33;")
         w(f"add.s64 %rd12, %rd12, {desc_hi(16, 1024)};")      # K descriptor
         w("wgmma.fence.sync.aligned;")
-        regs = ",".join(f"%s{i}" for i in range(NS * 4))
-        for kk in range(KS):
+        regs = ",".join(f"%s{i}" for i in range(self.NS * 4))
+        for kk in range(self.KS):
             half, off = kk // 4, 32 * (kk % 4)
-            w(f"add.s64 %rd13, %rd10, {(half * HALF_Q + off) >> 4};")
-            w(f"add.s64 %rd14, %rd12, {(half * HALF_K + off) >> 4};")
+            w(f"add.s64 %rd13, %rd10, {(half * self.HALF_Q + off) >> 4};")
+            w(f"add.s64 %rd14, %rd12, {(half * self.HALF_K + off) >> 4};")
             scale = "%pf" if kk == 0 else "%pt"
-            if fp8:
-                w(f"wgmma.mma_async.sync.aligned.m64n{BK}k32.f32.e4m3.e4m3 {{{regs}}}, %rd13, %rd14, {scale}, 1, 1;")
+            if self.fp8:
+                w(f"wgmma.mma_async.sync.aligned.m64n{self.BK}k32.f32.e4m3.e4m3 {{{regs}}}, %rd13, %rd14, {scale}, 1, 1;")
             else:
-                w(f"wgmma.mma_async.sync.aligned.m64n{BK}k16.f32.{ty}.{ty} {{{regs}}}, %rd13, %rd14, {scale}, 1, 1, 0, 0;")
+                w(f"wgmma.mma_async.sync.aligned.m64n{self.BK}k16.f32.{self.ty}.{self.ty} {{{regs}}}, %rd13, %rd14, {scale}, 1, 1, 0, 0;")
         w("wgmma.commit_group.sync.aligned;")
 
-    def issue_pv(fence):
+    def issue_pv(self, fence):
         """O += P·V on the V tile at %r34 (issued, not waited for)."""
+        w = self.w
         w("shr.u32 %r37, %r34, 4;")
         w("cvt.u64.u32 %rd15, %r37;")
-        if fp8:
+        if self.fp8:
             w(f"add.s64 %rd15, %rd15, {desc_hi(16, 1024)};")  # Vᵀ descriptor: K-major, like K's
         else:
-            w(f"add.s64 %rd15, %rd15, {desc_hi(HALF_K, 1024)};")  # V descriptor: 64-column halves HALF_K apart
+            w(f"add.s64 %rd15, %rd15, {desc_hi(self.HALF_K, 1024)};")  # V descriptor: 64-column halves HALF_K apart
         if fence:
             w("wgmma.fence.sync.aligned;")
-        regs = ",".join(f"%o{i}" for i in range(NO * 4))
-        for kk in range(PS):
+        regs = ",".join(f"%o{i}" for i in range(self.NO * 4))
+        for kk in range(self.PS):
             a = ",".join(f"%pa{4 * kk + e}" for e in range(4))
-            if fp8:
+            if self.fp8:
                 w(f"add.s64 %rd16, %rd15, {(kk * 32) >> 4};")
-                w(f"wgmma.mma_async.sync.aligned.m64n{D}k32.f32.e4m3.e4m3 {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1;")
+                w(f"wgmma.mma_async.sync.aligned.m64n{self.D}k32.f32.e4m3.e4m3 {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1;")
             else:
                 w(f"add.s64 %rd16, %rd15, {(kk * 16 * 128) >> 4};")
-                w(f"wgmma.mma_async.sync.aligned.m64n{D}k16.f32.{ty}.{ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
+                w(f"wgmma.mma_async.sync.aligned.m64n{self.D}k16.f32.{self.ty}.{self.ty} {{{regs}}}, {{{a}}}, %rd16, %pt, 1, 1, 1;")
         w("wgmma.commit_group.sync.aligned;")
 
-    def arrive(bar_off, stage_reg):
+    def arrive(self, bar_off, stage_reg):
+        w = self.w
         w(f"shl.b32 %r38, {stage_reg}, 5;")
         w("add.u32 %r38, %r38, %bars;")
         w(f"@%pl mbarrier.arrive.shared::cta.b64 %state, [%r38+{bar_off}];")
 
-    tmp_count = [0]
+    def tmp(self):
+        """A fresh float temporary for reductions (the 190 above %f7 in turn)."""
+        self._tmps += 1
+        return f"%f{self._tmps % 190 + 8}"
 
-    def tmp():
-        tmp_count[0] += 1
-        return f"%f{tmp_count[0] % 190 + 8}"
-
-    def mask_and_softmax():
+    def mask_and_softmax(self):
         """Mask tile %n where needed, then the online softmax: new maxima, P = exp2(S·c − m·c) in place, row sums;
         alpha (%al0/%al1) rescales O and l once P·V of the previous tile is done."""
+        w = self.w
         # TileNeedsMask in 64 bits
         skip = w.new_label("nomask")
-        w(f"mul.wide.s32 %rd17, %n, {BK};")                   # k0
-        w(f"add.s64 %rd18, %rd17, {BK};")
+        w(f"mul.wide.s32 %rd17, %n, {self.BK};")                   # k0
+        w(f"add.s64 %rd18, %rd17, {self.BK};")
         w("cvt.s64.s32 %rd19, %kcount;")
         w("setp.gt.s64 %pm, %rd18, %rd19;")
         w("add.s64 %rd20, %rd6, %rd17;")                       # kFirst
-        w(f"add.s64 %rd21, %rd20, {BK - 1};")                  # kLast
+        w(f"add.s64 %rd21, %rd20, {self.BK - 1};")                  # kLast
         w("sub.s64 %rd22, %rd2, %rd21;")
         w("setp.lt.or.s64 %pm, %rd22, %rd5, %pm;")
         w("sub.s64 %rd22, %rd11, %rd20;")
         w("setp.gt.or.s64 %pm, %rd22, %rd4, %pm;")
         w(f"@!%pm bra {skip};")
-        w(f"mul.lo.u32 %r40, %n, {BK};")
+        w(f"mul.lo.u32 %r40, %n, {self.BK};")
         w("sub.u32 %r41, %r26, %r40;")                         # dr0 of this tile
         w("sub.u32 %r42, %r28, %r40;")                         # key limit - 2t of this tile
-        for j in range(NS):
+        for j in range(self.NS):
             for e in range(4):
                 half, col = e >> 1, e & 1
                 reg = f"%s{4 * j + e}"
@@ -473,8 +539,8 @@ def kernel(dt, D):
         w.lab(skip)
         for r in range(2):
             e0, e1 = 2 * r, 2 * r + 1
-            terms = [f"%s{4 * j + e}" for j in range(NS) for e in (e0, e1)]
-            mx = tree(w, "max", "f32", terms, tmp)
+            terms = [f"%s{4 * j + e}" for j in range(self.NS) for e in (e0, e1)]
+            mx = tree(w, "max", "f32", terms, self.tmp)
             w(f"shfl.sync.bfly.b32 %f0, {mx}, 1, 31, -1;")
             w(f"max.f32 %f1, {mx}, %f0;")
             w("shfl.sync.bfly.b32 %f0, %f1, 2, 31, -1;")
@@ -488,30 +554,31 @@ def kernel(dt, D):
             w(f"ex2.approx.ftz.f32 %al{r}, %f4;")
             w(f"mov.f32 %m{r}, %f2;")
             w("neg.f32 %f5, %f3;")
-            if fp8:
+            if self.fp8:
                 w(f"add.f32 %f5, %f5, {FP8_P_SHIFT};")          # P in [0, 256] (see FP8_P_SHIFT)
             for x in terms:
                 w(f"fma.rn.f32 {x}, {x}, %c, %f5;")
                 w(f"ex2.approx.ftz.f32 {x}, {x};")
-            rs = tree(w, "add", "f32", terms, tmp)
+            rs = tree(w, "add", "f32", terms, self.tmp)
             w(f"fma.rn.f32 %l{r}, %l{r}, %al{r}, {rs};")
 
-    def rescale_and_pack():
-        for j in range(NO):
+    def rescale_and_pack(self):
+        w = self.w
+        for j in range(self.NO):
             for e in range(4):
                 w(f"mul.f32 %o{4 * j + e}, %o{4 * j + e}, %al{e >> 1};")
-        if fp8:
+        if self.fp8:
             # register e of k-step kk: row g (e even) or g + 8 (e odd), keys 2t, 2t+1, 8+2t, 9+2t of n8 blocks
             # 4kk + 2(e >> 1) and the next, lowest byte first (cvt packs its first source into the upper byte)
-            for kk in range(PS):
+            for kk in range(self.PS):
                 for e in range(4):
                     j, r = 4 * kk + 2 * (e >> 1), 2 * (e & 1)
                     w(f"cvt.rn.satfinite.e4m3x2.f32 %pk0, %s{4 * j + r + 1}, %s{4 * j + r};")
                     w(f"cvt.rn.satfinite.e4m3x2.f32 %pk1, %s{4 * (j + 1) + r + 1}, %s{4 * (j + 1) + r};")
                     w(f"mov.b32 %pa{4 * kk + e}, {{%pk0, %pk1}};")
             return
-        cvt = "cvt.rn.bf16x2.f32" if dt == "bf16" else "cvt.rn.f16x2.f32"
-        for kk in range(PS):
+        cvt = "cvt.rn.bf16x2.f32" if self.dt == "bf16" else "cvt.rn.f16x2.f32"
+        for kk in range(self.PS):
             a, b = 2 * kk, 2 * kk + 1
             # cvt packs its first source into the upper half: (hi, lo)
             w(f"{cvt} %pa{4 * kk + 0}, %s{4 * a + 1}, %s{4 * a + 0};")
@@ -519,7 +586,8 @@ def kernel(dt, D):
             w(f"{cvt} %pa{4 * kk + 2}, %s{4 * b + 1}, %s{4 * b + 0};")
             w(f"{cvt} %pa{4 * kk + 3}, %s{4 * b + 3}, %s{4 * b + 2};")
 
-    def advance():
+    def advance(self):
+        w = self.w
         w("mov.u32 %pstg, %stg;")
         w("mov.u32 %pph, %ph;")
         w("add.u32 %stg, %stg, 1;")
@@ -528,157 +596,127 @@ def kernel(dt, D):
         w("xor.b32 %r39, %ph, 1;")
         w("selp.b32 %ph, %r39, %ph, %px;")
 
-    # first tile: S, softmax, P
-    wait_k()
-    issue_s()
-    w("wgmma.wait_group.sync.aligned 0;")
-    arrive(16, "%stg")
-    mask_and_softmax()
-    rescale_and_pack()
-    advance()
-    w("sub.u32 %n, %n, 1;")
-    w("setp.lt.s32 %px, %n, %nmin;")
-    w("@%px bra L_LAST;")
-    w.lab("L_CLOOP")
-    wait_k()
-    wait_v()
-    issue_s()                    # S of tile n (in flight)
-    issue_pv(False)              # O += P·V of tile n + 1 (in flight)
-    w("wgmma.wait_group.sync.aligned 1;")
-    arrive(16, "%stg")           # K of tile n read
-    mask_and_softmax()
-    w("wgmma.wait_group.sync.aligned 0;")
-    arrive(32, "%pstg")          # V of tile n + 1 read
-    rescale_and_pack()
-    advance()
-    w("sub.u32 %n, %n, 1;")
-    w("setp.ge.s32 %px, %n, %nmin;")
-    w("@%px bra L_CLOOP;")
-    w.lab("L_LAST")
-    w(f"@%pl mbarrier.arrive.shared::cta.b64 %state, [%bars+{EMPTY_Q}];")   # every S GEMM of this tile is done
-    wait_v()
-    issue_pv(True)
-    w("wgmma.wait_group.sync.aligned 0;")
-    arrive(32, "%pstg")
+    def epilogue(self):
+        """Row sums across the quad, the merge weights of FlashTiles.Weights, O and LSE stored (merged or written)."""
+        w = self.w
+        # FlashTiles.Weights / Store
+        w.lab("L_EPILOGUE")
+        for r in range(2):
+            w(f"shfl.sync.bfly.b32 %f0, %l{r}, 1, 31, -1;")
+            w(f"add.f32 %l{r}, %l{r}, %f0;")
+            w(f"shfl.sync.bfly.b32 %f0, %l{r}, 2, 31, -1;")
+            w(f"add.f32 %l{r}, %l{r}, %f0;")
+        w(f"mul.lo.u32 %r44, %mb, {BM};")
+        w("mad.lo.u32 %r44, %r20, 64, %r44;")
+        w("mad.lo.u32 %r44, %r21, 16, %r44;")
+        w("add.u32 %r44, %r44, %r23;")                             # row of e0/e1; + 8 for e2/e3
+        for r in range(2):
+            # old LSE (read by the whole quad before lane t = 0 writes it)
+            w(f"add.u32 %r45, %r44, {8 * r};")
+            w(f"mov.f32 %f{10 + r}, {NEG_INF};")
+            w("setp.lt.s32 %pq, %r45, %qcount;")
+            w("setp.ne.and.u32 %pq, %merge, 0, %pq;")
+            w("mad.lo.u32 %r46, %h, %lsestride, %qrow;")
+            w("add.u32 %r46, %r46, %r45;")
+            w("mul.wide.u32 %rd23, %r46, 4;")
+            w(f"add.s64 %rd{24 + r}, %plse, %rd23;")
+            w(f"@%pq ld.global.f32 %f{10 + r}, [%rd{24 + r}];")
+        w("bar.warp.sync -1;")
+        for r in range(2):
+            done = w.new_label("rowdone")
+            w(f"add.u32 %r45, %r44, {8 * r};")
+            w("setp.ge.s32 %pq, %r45, %qcount;")
+            w(f"@%pq bra {done};")
+            # f12 wa, f13 wb, f14 lseOut; r47 mode
+            empty = w.new_label("empty")
+            weights = w.new_label("weights")
+            w(f"setp.gt.f32 %pq, %l{r}, 0f00000000;")
+            w(f"@!%pq bra {empty};")
+            w(f"rcp.rn.f32 %f15, %l{r};")                          # 1/l
+            if self.fp8:
+                w("mul.f32 %f15, %f15, %vd;")                      # the v descale with it (only O is scaled)
+            w(f"lg2.approx.ftz.f32 %f16, %l{r};")
+            w(f"fma.rn.f32 %f16, %m{r}, %c, %f16;")
+            if self.fp8:
+                w(f"sub.f32 %f16, %f16, {FP8_P_SHIFT};")             # l summed P times 2^8
+            w(f"mul.f32 %f16, %f16, {LN2};")                       # lseNew
+            w("setp.ne.u32 %pq, %merge, 0;")
+            w("mov.f32 %f12, 0f00000000;")
+            w("mov.f32 %f13, %f15;")
+            w("mov.f32 %f14, %f16;")
+            w("mov.u32 %r47, 2;")
+            w(f"@!%pq bra {weights};")
+            w("mov.u32 %r47, 1;")
+            w(f"setp.eq.f32 %pq, %f{10 + r}, {NEG_INF};")           # old side empty: take the new one whole
+            w(f"@%pq bra {weights};")
+            w(f"max.f32 %f17, %f{10 + r}, %f16;")
+            w(f"sub.f32 %f18, %f{10 + r}, %f17;")
+            w(f"mul.f32 %f18, %f18, {LOG2E};")
+            w("ex2.approx.ftz.f32 %f18, %f18;")
+            w("sub.f32 %f19, %f16, %f17;")
+            w(f"mul.f32 %f19, %f19, {LOG2E};")
+            w("ex2.approx.ftz.f32 %f19, %f19;")
+            w("add.f32 %f20, %f18, %f19;")
+            w("div.rn.f32 %f12, %f18, %f20;")
+            w("div.rn.f32 %f21, %f19, %f20;")
+            w("mul.f32 %f13, %f21, %f15;")
+            w("lg2.approx.ftz.f32 %f22, %f20;")
+            w(f"fma.rn.f32 %f14, %f22, {LN2}, %f17;")
+            w(f"bra {weights};")
+            w.lab(empty)
+            w("mov.f32 %f12, 0f00000000;")
+            w("mov.f32 %f13, 0f00000000;")
+            w(f"mov.f32 %f14, {NEG_INF};")
+            w("setp.ne.u32 %pq, %merge, 0;")
+            w("selp.b32 %r47, 0, 2, %pq;")
+            w.lab(weights)
+            w("setp.eq.u32 %pq, %r47, 0;")
+            w(f"@%pq bra {done};")
+            # o index ((qrow + row) * heads + h) * D + 2t
+            w("add.u32 %r48, %qrow, %r45;")
+            w("mad.lo.u32 %r48, %r48, %heads, %h;")
+            w("cvt.u64.u32 %rd26, %r48;")
+            w(f"mul.lo.u64 %rd26, %rd26, {self.D * 4};")
+            w("mul.wide.u32 %rd27, %r24, 8;")
+            w("add.s64 %rd26, %rd26, %rd27;")
+            w("add.s64 %rd26, %po, %rd26;")
+            over = w.new_label("overwrite")
+            stored = w.new_label("stored")
+            w("setp.eq.u32 %pq, %r47, 2;")
+            w(f"@%pq bra {over};")
+            for j in range(self.NO):
+                x0, x1 = f"%o{4 * j + 2 * r}", f"%o{4 * j + 2 * r + 1}"
+                w(f"ld.global.v2.f32 {{%f23, %f24}}, [%rd26+{32 * j}];")
+                w(f"mul.f32 %f25, %f13, {x0};")
+                w("fma.rn.f32 %f23, %f12, %f23, %f25;")
+                w(f"mul.f32 %f26, %f13, {x1};")
+                w("fma.rn.f32 %f24, %f12, %f24, %f26;")
+                w(f"st.global.v2.f32 [%rd26+{32 * j}], {{%f23, %f24}};")
+            w(f"bra {stored};")
+            w.lab(over)
+            for j in range(self.NO):
+                x0, x1 = f"%o{4 * j + 2 * r}", f"%o{4 * j + 2 * r + 1}"
+                w(f"mul.f32 %f23, %f13, {x0};")
+                w(f"mul.f32 %f24, %f13, {x1};")
+                w(f"st.global.v2.f32 [%rd26+{32 * j}], {{%f23, %f24}};")
+            w.lab(stored)
+            w("setp.eq.u32 %pq, %r24, 0;")
+            w(f"@%pq st.global.f32 [%rd{24 + r}], %f14;")
+            w.lab(done)
+        w("mov.u32 %r0, %nctaid.x;")
+        w("add.u32 %tile, %tile, %r0;")
+        w("bra L_CTILE;")
+        w.lab("L_DONE")
+        w("ret;")
+        self.out.append("}")
 
-    # ---------------- epilogue (FlashTiles.Weights / Store) ----------------
-    w.lab("L_EPILOGUE")
-    for r in range(2):
-        w(f"shfl.sync.bfly.b32 %f0, %l{r}, 1, 31, -1;")
-        w(f"add.f32 %l{r}, %l{r}, %f0;")
-        w(f"shfl.sync.bfly.b32 %f0, %l{r}, 2, 31, -1;")
-        w(f"add.f32 %l{r}, %l{r}, %f0;")
-    w(f"mul.lo.u32 %r44, %mb, {BM};")
-    w("mad.lo.u32 %r44, %r20, 64, %r44;")
-    w("mad.lo.u32 %r44, %r21, 16, %r44;")
-    w("add.u32 %r44, %r44, %r23;")                             # row of e0/e1; + 8 for e2/e3
-    for r in range(2):
-        # old LSE (read by the whole quad before lane t = 0 writes it)
-        w(f"add.u32 %r45, %r44, {8 * r};")
-        w(f"mov.f32 %f{10 + r}, {NEG_INF};")
-        w("setp.lt.s32 %pq, %r45, %qcount;")
-        w("setp.ne.and.u32 %pq, %merge, 0, %pq;")
-        w("mad.lo.u32 %r46, %h, %lsestride, %qrow;")
-        w("add.u32 %r46, %r46, %r45;")
-        w("mul.wide.u32 %rd23, %r46, 4;")
-        w(f"add.s64 %rd{24 + r}, %plse, %rd23;")
-        w(f"@%pq ld.global.f32 %f{10 + r}, [%rd{24 + r}];")
-    w("bar.warp.sync -1;")
-    for r in range(2):
-        done = w.new_label("rowdone")
-        w(f"add.u32 %r45, %r44, {8 * r};")
-        w("setp.ge.s32 %pq, %r45, %qcount;")
-        w(f"@%pq bra {done};")
-        # f12 wa, f13 wb, f14 lseOut; r47 mode
-        empty = w.new_label("empty")
-        weights = w.new_label("weights")
-        w(f"setp.gt.f32 %pq, %l{r}, 0f00000000;")
-        w(f"@!%pq bra {empty};")
-        w(f"rcp.rn.f32 %f15, %l{r};")                          # 1/l
-        if fp8:
-            w("mul.f32 %f15, %f15, %vd;")                      # the v descale with it (only O is scaled)
-        w(f"lg2.approx.ftz.f32 %f16, %l{r};")
-        w(f"fma.rn.f32 %f16, %m{r}, %c, %f16;")
-        if fp8:
-            w(f"sub.f32 %f16, %f16, {FP8_P_SHIFT};")             # l summed P times 2^8
-        w(f"mul.f32 %f16, %f16, {LN2};")                       # lseNew
-        w("setp.ne.u32 %pq, %merge, 0;")
-        w("mov.f32 %f12, 0f00000000;")
-        w("mov.f32 %f13, %f15;")
-        w("mov.f32 %f14, %f16;")
-        w("mov.u32 %r47, 2;")
-        w(f"@!%pq bra {weights};")
-        w("mov.u32 %r47, 1;")
-        w(f"setp.eq.f32 %pq, %f{10 + r}, {NEG_INF};")           # old side empty: take the new one whole
-        w(f"@%pq bra {weights};")
-        w(f"max.f32 %f17, %f{10 + r}, %f16;")
-        w(f"sub.f32 %f18, %f{10 + r}, %f17;")
-        w(f"mul.f32 %f18, %f18, {LOG2E};")
-        w("ex2.approx.ftz.f32 %f18, %f18;")
-        w("sub.f32 %f19, %f16, %f17;")
-        w(f"mul.f32 %f19, %f19, {LOG2E};")
-        w("ex2.approx.ftz.f32 %f19, %f19;")
-        w("add.f32 %f20, %f18, %f19;")
-        w("div.rn.f32 %f12, %f18, %f20;")
-        w("div.rn.f32 %f21, %f19, %f20;")
-        w("mul.f32 %f13, %f21, %f15;")
-        w("lg2.approx.ftz.f32 %f22, %f20;")
-        w(f"fma.rn.f32 %f14, %f22, {LN2}, %f17;")
-        w(f"bra {weights};")
-        w.lab(empty)
-        w("mov.f32 %f12, 0f00000000;")
-        w("mov.f32 %f13, 0f00000000;")
-        w(f"mov.f32 %f14, {NEG_INF};")
-        w("setp.ne.u32 %pq, %merge, 0;")
-        w("selp.b32 %r47, 0, 2, %pq;")
-        w.lab(weights)
-        w("setp.eq.u32 %pq, %r47, 0;")
-        w(f"@%pq bra {done};")
-        # o index ((qrow + row) * heads + h) * D + 2t
-        w("add.u32 %r48, %qrow, %r45;")
-        w("mad.lo.u32 %r48, %r48, %heads, %h;")
-        w("cvt.u64.u32 %rd26, %r48;")
-        w(f"mul.lo.u64 %rd26, %rd26, {D * 4};")
-        w("mul.wide.u32 %rd27, %r24, 8;")
-        w("add.s64 %rd26, %rd26, %rd27;")
-        w("add.s64 %rd26, %po, %rd26;")
-        over = w.new_label("overwrite")
-        stored = w.new_label("stored")
-        w("setp.eq.u32 %pq, %r47, 2;")
-        w(f"@%pq bra {over};")
-        for j in range(NO):
-            x0, x1 = f"%o{4 * j + 2 * r}", f"%o{4 * j + 2 * r + 1}"
-            w(f"ld.global.v2.f32 {{%f23, %f24}}, [%rd26+{32 * j}];")
-            w(f"mul.f32 %f25, %f13, {x0};")
-            w("fma.rn.f32 %f23, %f12, %f23, %f25;")
-            w(f"mul.f32 %f26, %f13, {x1};")
-            w("fma.rn.f32 %f24, %f12, %f24, %f26;")
-            w(f"st.global.v2.f32 [%rd26+{32 * j}], {{%f23, %f24}};")
-        w(f"bra {stored};")
-        w.lab(over)
-        for j in range(NO):
-            x0, x1 = f"%o{4 * j + 2 * r}", f"%o{4 * j + 2 * r + 1}"
-            w(f"mul.f32 %f23, %f13, {x0};")
-            w(f"mul.f32 %f24, %f13, {x1};")
-            w(f"st.global.v2.f32 [%rd26+{32 * j}], {{%f23, %f24}};")
-        w.lab(stored)
-        w("setp.eq.u32 %pq, %r24, 0;")
-        w(f"@%pq st.global.f32 [%rd{24 + r}], %f14;")
-        w.lab(done)
-    w("mov.u32 %r0, %nctaid.x;")
-    w("add.u32 %tile, %tile, %r0;")
-    w("bra L_CTILE;")
-    w.lab("L_DONE")
-    w("ret;")
-    out.append("}")
-    return "\n".join(out), SMEM
 
 
 HEADER = "// <auto-generated> by Generator/gen_hopper.py; edit the generator, not this file. </auto-generated>\n"
 
 
 def module(dt, d):
-    body, smem = kernel(dt, d)
+    body, smem = Kernel(dt, d).text()
     return (HEADER + ".version 8.0\n.target sm_90a\n.address_size 64\n\n"
             ".extern .shared .align 1024 .b8 smem[];\n\n" + body + "\n"), smem
 
