@@ -11,7 +11,7 @@ namespace RingAttention.Cli.Bench;
 /// <summary>
 /// FP8 (e4m3) attention on the Hopper kernel, timed as <see cref="KernelTimer"/> times the others: q, k, v made on the
 /// host as e4m3 codes of N(0, 1) values with descale factors (q: one; k and v: one per kv head, different per head), V
-/// transposed once (<see cref="Fp8Values"/>, outside the timed region, as a block would be kept in that layout), the
+/// transposed once (<see cref="Fp8Values"/>, outside the timed region: one pass over V, which a ring step would add), the
 /// error against float64 attention of the values the codes stand for. Beside it, in the same run, our bfloat16 kernel
 /// on the same values dequantised to bfloat16: its time and its error against the same float64 reference.
 /// </summary>
