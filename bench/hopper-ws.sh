@@ -19,34 +19,36 @@ for f in src/Kernels/RingAttention.Kernels.Gpu/Hopper/*.g.ptx; do
   "$ptxas" -arch=sm_90a -v "$f" -o /dev/null 2>&1 | tail -8 | tee -a "$out/ptxas.txt"
 done
 part=${PART:-smoke,speed}
-if [[ $part == *verify* ]]; then   # the float64 sweep of bench/device_verify.py (VERIFY: quick, dims or empty for all)
+has() { [[ ",$part," == *",$1,"* ]]; }   # whole names: "fp8smoke" is not "smoke"
+if has verify; then   # the float64 sweep of bench/device_verify.py (VERIFY: quick, dims or empty for all)
   mkdir -p "$out/v"; timeout 300 python3 bench/device_verify.py $bin "$out/v" ${VERIFY:-} 2>&1 | grep -E "^c[0-9]|SUMMARY|exit code"
 fi
 tokens=${TOKENS:-4096,16384,32768}; heads=${HEADS:-32/32,32/8}; dtypes=${DTYPES:-bf16,f16}; dims=${DIMS:-128}
 runs=${RUNS:-"--ws 1;--ws 0"}
-if [[ $part == *smoke* ]]; then
+if has smoke; then
   for ws in 1 0; do
     timeout 120 $bin bench kernel --ws $ws --dims $dims --tokens 1000,4096 --heads 8/2 --dtypes bf16 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20
     echo "smoke ws=$ws exit $?"
   done
 fi
-if [[ $part == *fp8smoke* ]]; then   # the FP8 kernels (head dims 128, 256): small shapes with their float64 error
+if has fp8smoke; then   # the FP8 kernels (head dims 128, 256): small shapes with their float64 error
   timeout 120 $bin bench kernel --dims 128,256 --tokens 1000,4096 --heads 8/2 --dtypes fp8 --causal 0,1 --reps 3 2>&1 | grep -E "T=|rror|xception" | head -20
   echo "fp8 smoke exit $?"
 fi
-if [[ $part == *fp8ring* ]]; then   # FP8 files through `ringattn run` (K/V as FP8 on the ring, dequantised per step) vs float64 and bf16 SDPA
+if has fp8ring; then   # FP8 files through `ringattn run` (K/V as FP8 on the ring, dequantised per step) vs float64 and bf16 SDPA
   mkdir -p "$out/fp8"; timeout 300 python3 bench/fp8_check.py $bin "$out/fp8" 2>&1 | tail -8
 fi
-if [[ $part == *ncu* ]]; then   # one launch of each NCU_CASES entry ("dtype dim tokens heads causal") under Nsight Compute, full set
+if has ncu; then   # one launch of each NCU_CASES entry ("dtype dim tokens heads causal") under Nsight Compute, full set
   IFS=';' read -ra cases <<< "${NCU_CASES:-bf16 128 16384 32/8 0;bf16 128 16384 32/8 1}"
   for i in "${!cases[@]}"; do
     read -r dt dim tk hd ca <<< "${cases[$i]}"
-    ncu --kernel-name regex:ring_ws --launch-skip 2 --launch-count 1 --set full $bin bench kernel --dims $dim --tokens $tk --heads $hd --dtypes $dt --causal $ca --reps 1 > "$out/ncu$i.txt" 2>&1
+    kn=ring_ws; [[ $dt == fp8 ]] && kn=ring_ws_e4m3   # an fp8 case also times our bf16 kernel on the same values
+    ncu --kernel-name regex:$kn --launch-skip 2 --launch-count 1 --set full --print-details all $bin bench kernel --dims $dim --tokens $tk --heads $hd --dtypes $dt --causal $ca --reps 1 > "$out/ncu$i.txt" 2>&1
     echo "== ncu$i: ${cases[$i]} (exit $?)"
-    grep -E "^  [A-Z].*Section|Duration|Compute \(SM\) Throughput|Memory Throughput|DRAM Throughput|Registers Per|Achieved Occupancy|Issue Slots Busy|Issued Warp|No Eligible|Active Warps Per|Eligible Warps|Warp Cycles Per Issued|Executed Ipc|L2 Hit|L1/TEX Hit|Shared Memory" "$out/ncu$i.txt" | head -60
+    grep -E "^  [A-Z].*Section|Duration|Compute \(SM\) Throughput|Memory Throughput|DRAM Throughput|Registers Per|Achieved Occupancy|Issue Slots Busy|Stall|pipe|Pipe|Issued Warp|No Eligible|Active Warps Per|Eligible Warps|Warp Cycles Per Issued|Executed Ipc|L2 Hit|L1/TEX Hit|Shared Memory" "$out/ncu$i.txt" | head -60
   done
 fi
-if [[ $part == *speed* ]]; then
+if has speed; then
   IFS=';' read -ra sets <<< "$runs"
   for i in "${!sets[@]}"; do
     mkdir -p "$out/run$i"; echo "== run$i: ${sets[$i]}"

@@ -5,7 +5,7 @@ namespace RingAttention.Deploy.Tests;
 /// <summary>The README's figures are regenerated from bench/results by the plot program, and the README shows each.</summary>
 public sealed class PlotTests : IDisposable
 {
-    private static readonly string[] Figures = ["kernel-tflops.png", "kernel-head-dims.png", "ring-efficiency.png", "cpu-gflops.png", "linear-tokens.png"];
+    private static readonly string[] Figures = ["kernel-tflops.png", "kernel-head-dims.png", "kernel-fp8.png", "ring-efficiency.png", "cpu-gflops.png", "linear-tokens.png"];
 
     private readonly string _work = Directory.CreateTempSubdirectory("ringattention-plots-").FullName;
 

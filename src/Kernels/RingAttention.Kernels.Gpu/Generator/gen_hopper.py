@@ -16,7 +16,8 @@ block scheduler balances the unequal tiles (measured: a static persistent stride
     (BK keys) S = Q·Kᵀ runs as wgmma m64nBKk16 (A and B from shared memory), O += P·V as wgmma m64nDk16 with A = P in
     registers (the S accumulators converted in place) and B = V (MN-major). Intra-warpgroup overlap (FA3): the S
     GEMM of tile j+1 and the P·V GEMM of tile j are in flight while the softmax of tile j+1 runs; only the rescale of O
-    waits for P·V.
+    waits for P·V. Inter-warpgroup ping-pong (FA3), 16-bit d 128 only (PINGPONG): the two consumers take turns to issue
+    their GEMMs (named barriers 1 and 2), so that one's softmax runs while the tensor cores work on the other's GEMMs.
 Semantics are FlashParams' (see FlashParams.cs): positions, the DMin/DMax mask, the key limit, merge into an existing
 float32 O / LSE, heavy-first block order. TMA zero-fills rows past the span (the tensor maps end there).
 
@@ -41,6 +42,10 @@ LN2 = "0f3F317218"
 FP8_P_SHIFT = "0f41000000"
 DIMS = (64, 80, 96, 128, 160, 192, 224, 256)
 FP8_DIMS = (128, 256)      # rows of whole 128-byte swizzle atoms
+# Ping-pong turns (Kernel.consumer) where they paid, A/B on nvidia-h200 (bench/pingpong-ab.sh, bench/NOTES.md v14):
+# 16-bit d 128 without a mask +5-8 % (16K: 633 -> 673 TFLOP/s), causal within noise; d 64 -3 to -7 %, d 256 +-2 %,
+# FP8 d 128 -4 to -5 % (918 -> 881).
+PINGPONG = {("bf16", 128), ("f16", 128)}
 KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")] + [("e4m3", d) for d in FP8_DIMS]
 
 
@@ -118,6 +123,7 @@ class Kernel:
     def __init__(self, dt, D):
         self.dt, self.D = dt, D
         self.fp8 = self.dt == "e4m3"
+        self.pingpong = (dt, D) in PINGPONG
         self.esz = elem_bytes(self.dt)
         assert self.D % 16 == 0 and 48 <= self.D <= 256 and (not self.fp8 or self.D * self.esz % 128 == 0)
         self.BK = keys(self.D, self.dt)
@@ -179,6 +185,8 @@ class Kernel:
         w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
         w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
         w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
+        if self.pingpong:
+            w(".reg .b32 %myturn, %nextturn;")
         w(".reg .b64 %tq, %tk, %tv, %po, %plse, %state;")
         if self.fp8:
             w(".reg .f32 %cb, %vd;")
@@ -352,6 +360,17 @@ class Kernel:
         w("shr.u32 %r23, %r22, 2;")
         w("and.b32 %r24, %r22, 3;")
         w("setp.eq.u32 %pl, %r22, 0;")                            # lane 0 arrives for its warp
+        if self.pingpong:
+            # turns: consumer 0 waits on named barrier 1 and passes to 2, consumer 1 the other way round; each barrier
+            # completes with 256 threads (the waiting warpgroup's sync and the other's arrive). Consumer 0 arrives on
+            # its own barrier once here, so that it takes the first turn.
+            w("add.u32 %myturn, %r20, 1;")
+            w("xor.b32 %nextturn, %myturn, 3;")
+            first = w.new_label("firstturn")
+            w("setp.ne.u32 %px, %r20, 0;")
+            w(f"@%px bra {first};")
+            w("bar.arrive 1, 256;")
+            w.lab(first)
         w("mov.u32 %stg, 0;")
         w("mov.u32 %ph, 0;")
         w("mov.u32 %qph, 0;")
@@ -399,7 +418,9 @@ class Kernel:
 
         # first tile: S, softmax, P
         self.wait_k()
+        self.take_turn()
         self.issue_s()
+        self.pass_turn()
         w("wgmma.wait_group.sync.aligned 0;")
         self.arrive(16, "%stg")
         self.mask_and_softmax()
@@ -411,8 +432,10 @@ class Kernel:
         w.lab("L_CLOOP")
         self.wait_k()
         self.wait_v()
+        self.take_turn()
         self.issue_s()                    # S of tile n (in flight)
         self.issue_pv(False)              # O += P·V of tile n + 1 (in flight)
+        self.pass_turn()
         w("wgmma.wait_group.sync.aligned 1;")
         self.arrive(16, "%stg")           # K of tile n read
         self.mask_and_softmax()
@@ -429,6 +452,15 @@ class Kernel:
         self.issue_pv(True)
         w("wgmma.wait_group.sync.aligned 0;")
         self.arrive(32, "%pstg")
+
+    def take_turn(self):
+        """Ping-pong: waits until the other consumer has issued its GEMMs (PINGPONG)."""
+        if self.pingpong:
+            self.w("bar.sync %myturn, 256;")
+
+    def pass_turn(self):
+        if self.pingpong:
+            self.w("bar.arrive %nextturn, 256;")
 
     def stage_addrs(self):
         w = self.w
