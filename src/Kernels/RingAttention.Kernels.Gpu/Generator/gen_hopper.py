@@ -42,7 +42,7 @@ LN2 = "0f3F317218"
 FP8_P_SHIFT = "0f41000000"
 DIMS = (64, 80, 96, 128, 160, 192, 224, 256)
 FP8_DIMS = (128, 256)      # rows of whole 128-byte swizzle atoms
-# Ping-pong turns (Kernel.consumer) where they paid, A/B on nvidia-h200 (bench/pingpong-ab.sh, bench/NOTES.md v14):
+# Ping-pong turns (Kernel.consumer) where they paid, A/B on nvidia-h200 (bench/kernel-ab.sh, bench/NOTES.md v14):
 # 16-bit d 128 without a mask +5-8 % (16K: 633 -> 673 TFLOP/s), causal within noise; d 64 -3 to -7 %, d 256 +-2 %,
 # FP8 d 128 -4 to -5 % (918 -> 881).
 PINGPONG = {("bf16", 128), ("f16", 128)}
