@@ -54,6 +54,57 @@ public sealed class AttendQueueTests
         }
     }
 
+    /// <summary>
+    /// A turn that expects the session's other shards on its device waits for them: all four attends, issued one after
+    /// another, share one turn (without it the first runs alone); answers as alone. A shard that does not come in time
+    /// (here 200 ms late, against a patience of 2 ms) does not hold the others: it gets a turn of its own.
+    /// </summary>
+    [Fact]
+    public async Task AttendEach_ExpectedSharers_GatheredIntoOneTurn_StragglerNotWaitedFor()
+    {
+        using var device = new ComputeDevice(new CpuAttentionBackend());
+        var rng = new Random(22);
+        var q = Rows(rng, Spec.Heads, new TokenSpan(190, 1));
+        var shards = Enumerable.Range(0, 4).Select(s => new[] { Block(rng, 50 * s, 30), Block(rng, (50 * s) + 30, 20) }.Select(device.Backend.UploadKeyValues).ToList()).ToList();
+        try
+        {
+            var alone = new List<PartialResult>();
+            foreach (var shard in shards)
+            {
+                alone.Add(await device.AttendEachAsync(Spec, q, shard, CancellationToken.None));
+            }
+
+            long turns = device.AttendTurns;
+            // The first takes the free lane at once, before the others are even issued (without the wait it would run
+            // alone, the rest in a second turn).
+            var together = shards.Select(s => device.AttendEachAsync(Spec, q, s, CancellationToken.None, sharers: shards.Count)).ToList();
+
+            var answers = await Task.WhenAll(together);
+            Assert.Equal(1, device.AttendTurns - turns);
+            for (int s = 0; s < shards.Count; s++)
+            {
+                Assert.Equal(alone[s].Output, answers[s].Output);
+                Assert.Equal(alone[s].Lse, answers[s].Lse);
+            }
+
+            turns = device.AttendTurns;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var early = shards.Take(3).Select(s => device.AttendEachAsync(Spec, q, s, CancellationToken.None, sharers: shards.Count)).ToList();
+            var earlyAnswers = await Task.WhenAll(early);
+            var waited = started.Elapsed;
+            await Task.Delay(200);
+            var late = await device.AttendEachAsync(Spec, q, shards[3], CancellationToken.None, sharers: shards.Count);
+            Assert.True(waited < TimeSpan.FromMilliseconds(150), $"three attends took {waited.TotalMilliseconds:F1} ms waiting for a fourth");
+            Assert.Equal(2, device.AttendTurns - turns);
+            Assert.Equal(alone[3].Output, late.Output);
+            Assert.Equal(alone[0].Lse, earlyAnswers[0].Lse);
+        }
+        finally
+        {
+            shards.SelectMany(s => s).ToList().ForEach(h => h.Dispose());
+        }
+    }
+
     private static TensorRows Rows(Random rng, int heads, TokenSpan span)
     {
         var values = new float[span.Count * heads * Spec.HeadDim];

@@ -64,7 +64,8 @@ public sealed class SessionShardGrain(
 
         var attention = spec.ToAttentionSpec(view.Tokens);
         var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
-        var result = await table.AttendAsync(attention, rows, CancellationToken.None);
+        int sharers = ShardDevice.Sharers(siloMetadata, membership, silo.SiloAddress, session, index, count);
+        var result = await table.AttendAsync(attention, rows, sharers, CancellationToken.None);
         int rounds = 0;
         foreach (var (level, answer) in children)
         {
