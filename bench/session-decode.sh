@@ -3,7 +3,8 @@
 # d 128, bf16) in a session of R = 8 shards on $DEVICE (default cuda:0; cuda = every GPU of the host), pages of $PAGES tokens (each its own session), attends of
 # n = 1 and 16 rows at the end of the context repeated in one process (median of the warm ones, timed at the session
 # grain); PyTorch SDPA (flash, cuDNN, efficient) of the same shapes on the same GPU in the same call: q [1, 32, n, 128]
-# against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost).
+# against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost);
+# SDPA=0 leaves it out (an A/B of two builds in one call runs it once). BIN: the binary (default .device/ringattn).
 set -euo pipefail
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/decode}; mkdir -p "$out" "$work"
 bin=${BIN:-.device/ringattn/ringattn}
@@ -19,4 +20,4 @@ for page in ${PAGES:-256 16384}; do
   done
   $bin session drop p$page "${common[@]}" > /dev/null 2>&1
 done
-python3 bench/peers/sdpa_decode.py --keys "$keys" --rows 1,16 | tee -a "$out/summary.txt"
+[[ ${SDPA:-1} == 1 ]] && python3 bench/peers/sdpa_decode.py --keys "$keys" --rows 1,16 | tee -a "$out/summary.txt"

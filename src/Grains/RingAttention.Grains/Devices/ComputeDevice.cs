@@ -123,12 +123,10 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     /// Compute lane, one turn: <paramref name="queries"/> up, the kernel over several blocks in order (a session shard's
     /// pages), the partial result down. One turn rather than one per step: a decode attend is a fraction of a
     /// millisecond of kernel, and each lane hop costs a thread-pool round trip. Attends with the same queries waiting
-    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device); a turn waits up
-    /// to <see cref="GatherPatience"/> for <paramref name="sharers"/> of them, and an attend answered by another's turn
-    /// returns without taking one.
+    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device), and an attend
+    /// answered by another's turn returns without taking one.
     /// </summary>
-    /// <param name="sharers">How many attends with these queries are expected on this device (this one included).</param>
-    public async Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct, int sharers = 1)
+    public async Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct)
     {
         var mine = _attends.Enqueue(spec, queries, blocks);
         var turn = _turn.WaitAsync(ct);
@@ -152,11 +150,6 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
 
         try
         {
-            if (sharers > 1)
-            {
-                await _attends.GatherAsync(mine, sharers, GatherPatience).ConfigureAwait(false);
-            }
-
             var batch = _attends.Take(mine);
             if (batch.Count > 0)
             {
@@ -171,12 +164,6 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
 
         return await mine.Answer.Task.ConfigureAwait(false);
     }
-
-    /// <summary>
-    /// How long a turn holds the lane for the rest of its session's shards on this device: they ask within a few hundred
-    /// microseconds of each other (one grain call or two apart), and a turn of their own costs ~0.5 ms on a GPU.
-    /// </summary>
-    public static readonly TimeSpan GatherPatience = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Compute-lane turns that ran attends (several attends may share one).</summary>
     public long AttendTurns => Interlocked.Read(ref _attendTurns);

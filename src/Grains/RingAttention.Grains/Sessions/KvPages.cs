@@ -104,12 +104,11 @@ public sealed class KvPages : IDisposable
         return null;
     }
 
-    /// <summary>Partial attention of <paramref name="queries"/> over this shard's pages (lse -inf where no key is visible);
-    /// <paramref name="sharers"/>: the session's shards on this device, whose attends share a turn (ComputeDevice).</summary>
-    public async Task<PartialResult> AttendAsync(AttentionSpec attention, TensorRows queries, int sharers, CancellationToken ct)
+    /// <summary>Partial attention of <paramref name="queries"/> over this shard's pages (lse -inf where no key is visible).</summary>
+    public async Task<PartialResult> AttendAsync(AttentionSpec attention, TensorRows queries, CancellationToken ct)
     {
         using var lease = Use();
-        var result = await pool.Device.AttendEachAsync(attention, queries, _pages, ct, sharers).ConfigureAwait(false);
+        var result = await pool.Device.AttendEachAsync(attention, queries, _pages, ct).ConfigureAwait(false);
         return result;
     }
 

@@ -38,8 +38,8 @@ public sealed class SessionShardGrain(
     /// <summary>
     /// Answers of up to this many floats (o and lse: a decode step's few rows) take the flat fan-out: the node asks every
     /// shard of its span for its own partial at once and merges them itself, in the tree's order. Through the tree the
-    /// last shard starts log2(R) grain calls after the first (three at R = 8), and a turn of the device waiting for all
-    /// of a session's shards (ComputeDevice.AttendEachAsync) waits for that; merges of answers this small cost
+    /// last shard starts log2(R) grain calls after the first (three at R = 8), so the shards of one device reach its
+    /// lane further apart and share fewer turns (ComputeDevice.AttendEachAsync); merges of answers this small cost
     /// microseconds. Bigger answers (chunked prefill) keep the tree, whose rounds merge in parallel.
     /// </summary>
     public const long FlatFanOutFloats = 1 << 17;
@@ -73,8 +73,7 @@ public sealed class SessionShardGrain(
 
         var attention = spec.ToAttentionSpec(view.Tokens);
         var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
-        int sharers = ShardDevice.Sharers(siloMetadata, membership, silo.SiloAddress, session, index, count);
-        var result = await table.AttendAsync(attention, rows, sharers, CancellationToken.None);
+        var result = await table.AttendAsync(attention, rows, CancellationToken.None);
         var (merged, error, rounds) = await MergeAsync(index, span, result, asked, flat, count);
         if (error is not null)
         {
