@@ -33,7 +33,7 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
     public unsafe void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source)
     {
-        var bytes = BytesOf(target, byteOffset, source.Length, nameof(target));
+        var buffer = BytesOf(target, byteOffset, source.Length, nameof(target));
         if (source.Length > 0)
         {
             // Pinned until the copy has finished: ILGPU takes the address as it is ("the base address of the pinned
@@ -42,25 +42,23 @@ public abstract partial class IlgpuAttentionBackend
             var stream = CopyStream;
             fixed (byte* pinned = source)
             {
-                bytes.CopyFromCPU(stream, ref *pinned, source.Length);
+                buffer.View.AsContiguous().SubView(byteOffset, source.Length).CopyFromCPU(stream, ref *pinned, source.Length);
                 stream.Synchronize();
             }
         }
     }
 
     /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
-    public void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination) =>
-        CopyOut(BytesOf(source, byteOffset, destination.Length, nameof(source)), destination);
-
-    /// <summary>Device bytes to host memory on the copy stream, pinned until the copy has finished (see CopyToDevice).</summary>
-    private unsafe void CopyOut(ArrayView<byte> bytes, Span<byte> destination)
+    public unsafe void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
+        var buffer = BytesOf(source, byteOffset, destination.Length, nameof(source));
         if (destination.Length > 0)
         {
+            // Pinned until the copy has finished (see CopyToDevice).
             var stream = CopyStream;
             fixed (byte* pinned = destination)
             {
-                bytes.CopyToCPU(stream, ref *pinned, destination.Length);
+                buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref *pinned, destination.Length);
                 stream.Synchronize();
             }
         }
@@ -91,7 +89,7 @@ public abstract partial class IlgpuAttentionBackend
         {
             var stream = CopyStream;
             using var binding = Accelerator.BindScoped();
-            into.Buffer.View.AsContiguous().SubView(into.Offset, source.DataBytes).CopyFrom(stream, from.Buffer.View.AsContiguous().SubView(from.Offset, source.DataBytes));
+            into.Buffer.View.AsContiguous().SubView(0, source.DataBytes).CopyFrom(stream, from.Buffer.View.AsContiguous().SubView(0, source.DataBytes));
             stream.Synchronize();
         }
 
@@ -102,9 +100,9 @@ public abstract partial class IlgpuAttentionBackend
     public byte[]? ExportForProcess(DeviceHandle handle)
     {
         var own = Own<IByteHandle>(handle, nameof(handle));
-        if (Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator || own.Offset != 0)
+        if (Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator)
         {
-            return null; // a slice of a shared buffer (AttendShards' results) is not an allocation of its own
+            return null;
         }
 
         using var binding = Accelerator.BindScoped();
@@ -133,13 +131,11 @@ public abstract partial class IlgpuAttentionBackend
         return Accelerator.CreatePageLockFromPinned(pinnedArray);
     }
 
-    /// <summary>Bytes [offset, offset + length) of a handle, checked against its size (an empty view when length is 0).</summary>
-    private ArrayView<byte> BytesOf(DeviceHandle handle, long offset, long length, string name)
+    private MemoryBuffer1D<byte, Stride1D.Dense> BytesOf(DeviceHandle handle, long offset, long length, string name)
     {
-        var own = Own<IByteHandle>(handle, name);
+        var buffer = Own<IByteHandle>(handle, name).Buffer;
         OperandCheck.Range(handle, offset, length, nameof(offset));
-        // ILGPU asserts a view starts inside its buffer, so an empty range (at the end, say) is no view at all.
-        return length == 0 ? default : own.Buffer.View.AsContiguous().SubView(own.Offset + offset, length);
+        return buffer;
     }
 
     private Action<Index1D, ArrayView<float>, float>? _fill;
@@ -177,60 +173,6 @@ public abstract partial class IlgpuAttentionBackend
         {
             Pool.Return(buffer);
             throw;
-        }
-    }
-
-    private Action<Index1D, ArrayView<float>, long, long>? _fillResults;
-
-    /// <summary>Slices of <paramref name="slice"/> floats: the first <paramref name="output"/> of each 0 (O), the rest −∞ (LSE).</summary>
-    private static void FillResults(Index1D index, ArrayView<float> view, long slice, long output) =>
-        view[index] = index.X % slice < output ? 0f : float.NegativeInfinity;
-
-    /// <summary>
-    /// Every shard's result in one buffer, [O₀ LSE₀ | O₁ LSE₁ | ...]: one fill launch, <see cref="AccumulateShards"/> into
-    /// the slices as separate accumulators, one download — where a fresh accumulator a shard cost a memset, a fill, a
-    /// sync and two copies with their syncs (8 shards of a session attend on one GPU: 8 syncs and 16 copies). The
-    /// slices start as <see cref="CreateAccumulator"/>'s (0 and −∞) and the launches are the same, so each result is
-    /// bit for bit the interface's default.
-    /// </summary>
-    public void AttendShards(AttentionSpec spec, DeviceRows queries, IReadOnlyList<IReadOnlyList<DeviceKeyValues>> shards, IReadOnlyList<PartialResult> results, CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(queries);
-        ArgumentNullException.ThrowIfNull(results);
-        OperandCheck.Results(spec, queries, shards, results);
-        long outputFloats = (long)queries.Rows * spec.Heads * spec.HeadDim;
-        long slice = outputFloats + ((long)spec.Heads * queries.Rows);
-        if (results.Count == 0 || slice == 0)
-        {
-            return;
-        }
-
-        long floats = slice * results.Count;
-        var buffer = Pool.Rent(sizeof(float) * floats, $"the results of {results.Count} shards ({sizeof(float) * floats:N0} B)");
-        var accumulators = results
-            .Select((_, i) => (DeviceAccumulator)new IlgpuAccumulator(this, buffer, queries.Rows, spec.Heads, spec.HeadDim, sizeof(float) * slice * i, owned: false))
-            .ToList();
-        try
-        {
-            _fillResults ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, long>(FillResults);
-            _fillResults(checked((int)floats), buffer.View.AsContiguous().Cast<float>().SubView(0, floats), slice, outputFloats);
-            // On the default stream after the fill; it ends with that stream synchronised, so the copy below sees the results.
-            AccumulateShards(spec, queries, shards, accumulators, cancellationToken);
-            var host = new float[floats];
-            CopyOut(buffer.View.AsContiguous().SubView(0, sizeof(float) * floats), System.Runtime.InteropServices.MemoryMarshal.AsBytes(host.AsSpan()));
-            for (int i = 0; i < results.Count; i++)
-            {
-                host.AsSpan(checked((int)(slice * i)), (int)outputFloats).CopyTo(results[i].Output);
-                host.AsSpan(checked((int)((slice * i) + outputFloats)), (int)(slice - outputFloats)).CopyTo(results[i].Lse);
-            }
-        }
-        finally
-        {
-            Accelerator.DefaultStream.Synchronize(); // a failed launch may still run: the pool may free the buffer at once
-            accumulators.ForEach(a => a.Dispose());
-            Pool.Return(buffer);
         }
     }
 
@@ -347,7 +289,7 @@ public abstract partial class IlgpuAttentionBackend
     private static ArrayView<byte> QView(IlgpuRows q) => q.Buffer.View.AsContiguous().SubView(0, Math.Max(q.DataBytes, 16));
 
     /// <summary>A handle's data as a device view (device benchmarks fill and read buffers in place).</summary>
-    internal ArrayView<byte> DataView(DeviceHandle handle) => BytesOf(handle, 0, handle.DataBytes, nameof(handle));
+    internal ArrayView<byte> DataView(DeviceHandle handle) => Own<IByteHandle>(handle, nameof(handle)).Buffer.View.AsContiguous().SubView(0, handle.DataBytes);
 
     private T Own<T>(DeviceHandle handle, string name)
         where T : class, IOwnedBy
@@ -375,9 +317,6 @@ public abstract partial class IlgpuAttentionBackend
     private interface IByteHandle : IOwnedBy
     {
         MemoryBuffer1D<byte, Stride1D.Dense> Buffer { get; }
-
-        /// <summary>Where the handle's bytes start in <see cref="Buffer"/>: 0 but for a shard's slice of <see cref="AttendShards"/>' results.</summary>
-        long Offset => 0;
     }
 
     private sealed class IlgpuRows(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, ElementType type, int heads, int headDim, IReadOnlyList<TokenSpan> spans)
@@ -404,39 +343,26 @@ public abstract partial class IlgpuAttentionBackend
         protected override void Release() => owner.Pool.Return(buffer);
     }
 
-    /// <summary>O then LSE in a pooled buffer of its own, or (<paramref name="offset"/>, not <paramref name="owned"/>) in
-    /// a slice of one that <see cref="AttendShards"/> holds for every shard of a turn.</summary>
-    private sealed class IlgpuAccumulator(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, int rows, int heads, int headDim,
-        long offset = 0, bool owned = true)
+    private sealed class IlgpuAccumulator(IlgpuAttentionBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> buffer, int rows, int heads, int headDim)
         : DeviceAccumulator(rows, heads, headDim), IByteHandle
     {
         public IlgpuAttentionBackend Owner => owner;
 
         public MemoryBuffer1D<byte, Stride1D.Dense> Buffer => buffer;
 
-        public long Offset => offset;
-
         private long OutputFloats => (long)Rows * Heads * HeadDim;
 
-        private ArrayView<float> Floats => buffer.View.AsContiguous().SubView(offset, buffer.Length - offset).Cast<float>();
-
-        public ArrayView<float> Output => Floats.SubView(0, Math.Max(OutputFloats, 1));
+        public ArrayView<float> Output => buffer.View.AsContiguous().Cast<float>().SubView(0, Math.Max(OutputFloats, 1));
 
         /// <summary>Device addresses of <see cref="Output"/> and <see cref="LseView"/>.</summary>
-        public ulong OutputPtr => (ulong)buffer.NativePtr.ToInt64() + (ulong)offset;
+        public ulong OutputPtr => (ulong)buffer.NativePtr.ToInt64();
 
         public ulong LsePtr => OutputPtr + ((ulong)OutputFloats * sizeof(float));
 
-        public ArrayView<float> LseView => Floats.SubView(OutputFloats, Math.Max((long)Heads * Rows, 1));
+        public ArrayView<float> LseView => buffer.View.AsContiguous().Cast<float>().SubView(OutputFloats, Math.Max((long)Heads * Rows, 1));
 
-        public override long Bytes => owned ? buffer.Length : sizeof(float) * (OutputFloats + ((long)Heads * Rows));
+        public override long Bytes => buffer.Length;
 
-        protected override void Release()
-        {
-            if (owned)
-            {
-                owner.Pool.Return(buffer);
-            }
-        }
+        protected override void Release() => owner.Pool.Return(buffer);
     }
 }

@@ -129,41 +129,6 @@ public interface IAttentionBackend : IDisposable
     }
 
     /// <summary>
-    /// <see cref="AccumulateShards"/> from nothing, into host results: shard i's attention of the queries in
-    /// <paramref name="results"/>[i] (each of the queries' rows, heads and head dim; overwritten), bit for bit what a
-    /// fresh accumulator, <see cref="AccumulateShards"/> and a download give. A session attend's turn on a device. By
-    /// default exactly that; the GPU backends keep every shard's result in one buffer (one fill, one download).
-    /// </summary>
-    void AttendShards(AttentionSpec spec, DeviceRows queries, IReadOnlyList<IReadOnlyList<DeviceKeyValues>> shards, IReadOnlyList<PartialResult> results, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(queries);
-        ArgumentNullException.ThrowIfNull(results);
-        OperandCheck.Results(spec, queries, shards, results);
-        var accumulators = new List<DeviceAccumulator>();
-        try
-        {
-            foreach (var _ in results)
-            {
-                accumulators.Add(CreateAccumulator(queries.Rows, spec.Heads, spec.HeadDim));
-            }
-
-            AccumulateShards(spec, queries, shards, accumulators, cancellationToken);
-            for (int i = 0; i < results.Count; i++)
-            {
-                this.Download(accumulators[i], results[i]);
-            }
-        }
-        finally
-        {
-            foreach (var accumulator in accumulators)
-            {
-                accumulator.Dispose();
-            }
-        }
-    }
-
-    /// <summary>
     /// Linear attention (<see cref="LinearAttentionSpec"/>), step 1: the state of each span of <paramref name="keyValues"/>
     /// (in the handle's span order) over that span's keys alone: what a shard gives the others.
     /// </summary>

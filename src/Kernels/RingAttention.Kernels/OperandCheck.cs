@@ -54,24 +54,6 @@ public static class OperandCheck
         }
     }
 
-    /// <summary>The operands of <see cref="IAttentionBackend.AttendShards"/>: a result per shard, each of the queries' shape.</summary>
-    public static void Results(AttentionSpec spec, DeviceRows queries, IReadOnlyList<IReadOnlyList<DeviceKeyValues>> shards, IReadOnlyList<PartialResult> results)
-    {
-        ArgumentNullException.ThrowIfNull(shards);
-        if (shards.Count != results.Count)
-        {
-            throw new ArgumentException($"{shards.Count} shards but {results.Count} results", nameof(results));
-        }
-
-        foreach (var result in results)
-        {
-            if (result.Rows != queries.Rows || result.Heads != spec.Heads || result.HeadDim != spec.HeadDim)
-            {
-                throw new ArgumentException($"a result is {result.Rows} x {result.Heads} x {result.HeadDim} but the queries are {queries.Rows} x {spec.Heads} x {spec.HeadDim}", nameof(results));
-            }
-        }
-    }
-
     /// <summary>The operands of <see cref="IAttentionBackend.DequantiseFp8"/>: FP8 codes, a bfloat16 block of the same shape, a factor per kv head.</summary>
     public static void Dequantise(DeviceKeyValues codes, DeviceKeyValues target, Fp8KeyValueScales scales)
     {

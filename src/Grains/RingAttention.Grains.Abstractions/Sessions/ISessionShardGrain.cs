@@ -16,9 +16,7 @@ public interface ISessionShardGrain : IGrainWithStringKey
     /// Partial attention of the queries (already in the session's type) over shards <c>[i, i + span)</c> of
     /// <paramref name="views"/> (every shard's, indexed by shard), i being this shard: its own pages for span 1, else its
     /// half <c>[i, i + span/2)</c> merged by LSE with the partial of shard i + span/2 (which it asks for, and which asks
-    /// on in turn), left then right: a tree of log2(span) rounds, the same merge order on every call. Answers of a
-    /// decode step's size fan out flat: shard i asks every shard of its span for its own pages at once and merges in the
-    /// same order itself (SessionShardGrain.FlatFanOutFloats).
+    /// on in turn), left then right: a tree of log2(span) rounds, the same merge order on every call.
     /// </summary>
     [ResponseTimeout("00:10:00")]
     Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span);

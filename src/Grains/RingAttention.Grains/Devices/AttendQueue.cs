@@ -7,9 +7,8 @@ namespace RingAttention.Grains.Devices;
 /// Attends waiting for a device's compute lane (ADR 21). The shards of a session that share a device ask with the same
 /// queries at about the same time; the turn that reaches the lane takes every waiting attend with the same queries and
 /// runs them together (<see cref="IAttentionBackend.AccumulateShards"/>: on a GPU, one split-K launch for all), the
-/// others have their answers set by it and do not wait for a turn of their own. Each answer is bit for bit what its
-/// attend alone would give, so which attends happened to share a turn never shows in a result. (A turn that waited up
-/// to 2 ms for the rest of its session's shards measured slower on nvidia-h200: bench/NOTES.md v12.)
+/// others find their answers ready when their turn comes. Each answer is bit for bit what its attend alone would give,
+/// so which attends happened to share a turn never shows in a result.
 /// </summary>
 internal sealed class AttendQueue
 {

@@ -123,24 +123,14 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     /// Compute lane, one turn: <paramref name="queries"/> up, the kernel over several blocks in order (a session shard's
     /// pages), the partial result down. One turn rather than one per step: a decode attend is a fraction of a
     /// millisecond of kernel, and each lane hop costs a thread-pool round trip. Attends with the same queries waiting
-    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device), and an attend
-    /// answered by another's turn returns without taking one.
+    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device).
     /// </summary>
     public async Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct)
     {
         var mine = _attends.Enqueue(spec, queries, blocks);
-        var turn = _turn.WaitAsync(ct);
-        if (await Task.WhenAny(turn, mine.Answer.Task).ConfigureAwait(false) != turn)
-        {
-            // Another attend's turn answered this one: the lane, once it comes, goes straight back (seven shards handing
-            // the lane on one after another before their answers left measured as a chain of thread-pool hops).
-            _ = turn.ContinueWith(t => { if (t.IsCompletedSuccessfully) { _turn.Release(); } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return await mine.Answer.Task.ConfigureAwait(false);
-        }
-
         try
         {
-            await turn.ConfigureAwait(false);
+            await _turn.WaitAsync(ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!_attends.Withdraw(mine))
         {
@@ -170,19 +160,25 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
 
     private long _attendTurns;
 
-    /// <summary>One turn for attends with the same queries: one upload, their shards together (one result buffer on a
-    /// GPU: <see cref="IAttentionBackend.AttendShards"/>), each answer set.</summary>
+    /// <summary>One turn for attends with the same queries: one upload, their shards together, each answer set.</summary>
     private void RunAttends(IReadOnlyList<AttendQueue.Pending> batch)
     {
         var first = batch[0];
+        var accumulators = new List<DeviceAccumulator>();
         try
         {
             using var q = backend.UploadRows(first.Queries);
-            var results = batch.Select(_ => new PartialResult(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim)).ToList();
-            backend.AttendShards(first.Spec, q, [.. batch.Select(b => b.Blocks)], results);
+            foreach (var _ in batch)
+            {
+                accumulators.Add(backend.CreateAccumulator(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim));
+            }
+
+            backend.AccumulateShards(first.Spec, q, [.. batch.Select(b => b.Blocks)], accumulators);
             for (int i = 0; i < batch.Count; i++)
             {
-                batch[i].Answer.TrySetResult(results[i]);
+                var result = new PartialResult(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
+                backend.Download(accumulators[i], result);
+                batch[i].Answer.TrySetResult(result);
             }
         }
         catch (Exception e)
@@ -190,6 +186,13 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
             foreach (var pending in batch)
             {
                 pending.Answer.TrySetException(e);
+            }
+        }
+        finally
+        {
+            foreach (var accumulator in accumulators)
+            {
+                accumulator.Dispose();
             }
         }
     }

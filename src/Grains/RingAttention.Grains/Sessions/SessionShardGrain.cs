@@ -35,117 +35,60 @@ public sealed class SessionShardGrain(
         return Stats(refusal);
     }
 
-    /// <summary>
-    /// Answers of up to this many floats (o and lse: a decode step's few rows) take the flat fan-out: the node asks every
-    /// shard of its span for its own partial at once and merges them itself, in the tree's order. Through the tree the
-    /// last shard starts log2(R) grain calls after the first (three at R = 8), so the shards of one device reach its
-    /// lane further apart and share fewer turns (ComputeDevice.AttendEachAsync); merges of answers this small cost
-    /// microseconds. Bigger answers (chunked prefill) keep the tree, whose rounds merge in parallel.
-    /// </summary>
-    public const long FlatFanOutFloats = 1 << 17;
-
     public async Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span)
     {
         var (session, index, count) = Key;
         var view = views[index];
-        var spec = view.Spec;
-        bool flat = (long)queries.Rows * spec.Heads * (spec.HeadDim + 1) <= FlatFanOutFloats;
-        // Who this node asks: the tree's children (shard index + s/2 for each level s = 2, 4, ..., span, asked for their
-        // halves), or, flat, every shard of the span for its own pages.
-        var asked = new Dictionary<int, Task<SessionAnswer>>();
-        var nodes = flat ? Enumerable.Range(index + 1, Math.Max(0, span - 1)) : Levels(span).Select(level => index + (level / 2));
-        foreach (int child in nodes.Where(c => c < count))
+        // Children of this node of the tree: shard index + s/2 for every level s = 2, 4, ..., span (those that exist).
+        var children = new List<(int Level, Task<SessionAnswer> Answer)>();
+        for (int s = 2; s <= span; s *= 2)
         {
-            int childSpan = flat ? 1 : ChildSpan(index, child);
-            var grain = GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(session, child, count));
-            asked[child] = ChildCalls.ExecuteOnContextAsync(() => grain.AttendAsync(views, queries, firstPosition, childSpan));
+            int child = index + (s / 2);
+            if (child < count)
+            {
+                var grain = GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(session, child, count));
+                children.Add((s, ChildCalls.ExecuteOnContextAsync(() => grain.AttendAsync(views, queries, firstPosition, s / 2))));
+            }
         }
 
+        var spec = view.Spec;
         // One lease across loading and attending: the pool cannot evict the table in between.
         var table = Table(view);
         using var lease = table.Use();
         var refusal = await EnsureAsync(table, view);
         if (refusal is not null)
         {
-            await Task.WhenAll(asked.Values);
+            await Task.WhenAll(children.Select(c => c.Answer));
             return new SessionAnswer { Error = refusal };
         }
 
         var attention = spec.ToAttentionSpec(view.Tokens);
         var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
         var result = await table.AttendAsync(attention, rows, CancellationToken.None);
-        var (merged, error, rounds) = await MergeAsync(index, span, result, asked, flat, count);
-        if (error is not null)
+        int rounds = 0;
+        foreach (var (level, answer) in children)
         {
-            return error;
+            var other = await answer;
+            if (other.Error is not null)
+            {
+                return other;
+            }
+
+            SoftmaxMerge.MergeInto(result, other.Output, other.Lse);
+            // The merge with the child of level s is this node's round log2(s) (its child finished its own earlier).
+            rounds = System.Numerics.BitOperations.Log2((uint)level);
         }
 
         return new SessionAnswer
         {
             FirstPosition = firstPosition,
-            Rows = merged.Rows,
-            Heads = merged.Heads,
-            HeadDim = merged.HeadDim,
-            Output = merged.Output,
-            Lse = merged.Lse,
+            Rows = result.Rows,
+            Heads = result.Heads,
+            HeadDim = result.HeadDim,
+            Output = result.Output,
+            Lse = result.Lse,
             MergeRounds = rounds,
         };
-    }
-
-    /// <summary>Levels s = 2, 4, ..., span of a node of the tree.</summary>
-    private static IEnumerable<int> Levels(int span)
-    {
-        for (int s = 2; s <= span; s *= 2)
-        {
-            yield return s;
-        }
-    }
-
-    private static int ChildSpan(int index, int child) => child - index;
-
-    /// <summary>
-    /// Node (<paramref name="index"/>, <paramref name="span"/>) of the tree: its own partial, then for each level s the
-    /// half of shard index + s/2 (the child's answer, or, flat, that node merged here from the shards' own answers),
-    /// left then right — the same merge order either way. The merge with the child of level s is round log2(s).
-    /// </summary>
-    private static async Task<(PartialResult Result, SessionAnswer? Error, int Rounds)> MergeAsync(
-        int index, int span, PartialResult own, IReadOnlyDictionary<int, Task<SessionAnswer>> asked, bool flat, int count)
-    {
-        int rounds = 0;
-        foreach (int level in Levels(span))
-        {
-            int child = index + (level / 2);
-            if (child >= count)
-            {
-                break;
-            }
-
-            var answer = await asked[child];
-            if (answer.Error is not null)
-            {
-                return (own, answer, rounds);
-            }
-
-            var half = answer;
-            if (flat && level > 2)
-            {
-                var childOwn = new PartialResult(answer.Rows, answer.Heads, answer.HeadDim);
-                answer.Output.CopyTo(childOwn.Output, 0);
-                answer.Lse.CopyTo(childOwn.Lse, 0);
-                var (sub, error, _) = await MergeAsync(child, level / 2, childOwn, asked, flat, count);
-                if (error is not null)
-                {
-                    return (own, error, rounds);
-                }
-
-                half = answer with { Output = sub.Output, Lse = sub.Lse };
-            }
-
-            SoftmaxMerge.MergeInto(own, half.Output, half.Lse);
-            rounds = System.Numerics.BitOperations.Log2((uint)level);
-        }
-
-        return (own, null, rounds);
     }
 
     public Task DropAsync()
