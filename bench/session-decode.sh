@@ -5,6 +5,8 @@
 # grain); PyTorch SDPA (flash, cuDNN, efficient) of the same shapes on the same GPU in the same call: q [1, 32, n, 128]
 # against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost);
 # SDPA=0 leaves it out (an A/B of two builds in one call runs it once). BIN: the binary (default .device/ringattn).
+# TIMELINE=1: each attend command also prints where its last attend's time went (`session attend --timeline`), kept
+# with its whole output in $OUT/attend-p<page>-n<n>.txt.
 set -euo pipefail
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/decode}; mkdir -p "$out" "$work"
 bin=${BIN:-.device/ringattn/ringattn}
@@ -15,8 +17,9 @@ for n in 1 16; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 3
 for page in ${PAGES:-256 16384}; do
   $bin session create p$page --inputs $work/kv.safetensors --causal --shards ${SHARDS:-8} --page-tokens $page "${common[@]}" 2>&1 | grep "pages hold" | sed "s/^/page $page: /" | tee -a "$out/summary.txt"
   for n in 1 16; do
-    $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat 20 "${common[@]}" 2>&1 \
-      | grep -E "median" | sed "s/^/R=${SHARDS:-8} page $page n=$n: /" | tee -a "$out/summary.txt"
+    $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat 20 \
+      ${TIMELINE:+--timeline} "${common[@]}" > "$out/attend-p$page-n$n.txt" 2>&1
+    grep -E "median" "$out/attend-p$page-n$n.txt" | sed "s/^/R=${SHARDS:-8} page $page n=$n: /" | tee -a "$out/summary.txt"
   done
   $bin session drop p$page "${common[@]}" > /dev/null 2>&1
 done

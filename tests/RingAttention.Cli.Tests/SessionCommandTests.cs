@@ -38,8 +38,14 @@ public sealed class SessionCommandTests : IDisposable
         Assert.Matches(@"s: durable copy \(segment, manifest\) \d+\.\d{3} s, pages \d+\.\d{3} s", appended.Output);
         Assert.True(File.Exists(PathFor("chunk-o.safetensors")));
 
-        var attend = await Ok("session", "attend", "chat", "--queries", next, "--output", PathFor("next-o.safetensors"));
+        var attend = await Ok("session", "attend", "chat", "--queries", next, "--output", PathFor("next-o.safetensors"), "--timeline");
         Assert.Contains("attended 1 query at positions [4100, 4101)", attend.Output, StringComparison.Ordinal);
+        // Where the time went: the session grain's attend, the four shards, the device lane and one turn's phases.
+        Assert.Contains("timeline of the last attend", attend.Output, StringComparison.Ordinal);
+        foreach (string phase in new[] { "shard attend shard=3", "shard load shard=0", "lane wait", "attend turn shards=", "kernels", "downloads" })
+        {
+            Assert.Contains(phase, attend.Output, StringComparison.Ordinal);
+        }
 
         // The same query as a one-shot job over the concatenated context: the same numbers.
         string whole = PathFor("whole.safetensors");

@@ -1,4 +1,5 @@
 using RingAttention.Attention;
+using RingAttention.Grains.Telemetry;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -128,14 +129,17 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     public async Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct)
     {
         var mine = _attends.Enqueue(spec, queries, blocks);
-        try
+        using (RingTelemetry.Activities.StartActivity("lane wait"))
         {
-            await _turn.WaitAsync(ct).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!_attends.Withdraw(mine))
-        {
-            // A turn took this attend before the cancellation: its answer is on the way.
-            return await mine.Answer.Task.ConfigureAwait(false);
+            try
+            {
+                await _turn.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!_attends.Withdraw(mine))
+            {
+                // A turn took this attend before the cancellation: its answer is on the way.
+                return await mine.Answer.Task.ConfigureAwait(false);
+            }
         }
 
         try
@@ -165,20 +169,40 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     {
         var first = batch[0];
         var accumulators = new List<DeviceAccumulator>();
+        // The turn's phases as activities ("attend turn" and its parts): `ringattn session attend --timeline` prints them.
+        using var turn = RingTelemetry.Activities.StartActivity("attend turn")?.SetTag("shards", batch.Count);
         try
         {
+            var upload = RingTelemetry.Activities.StartActivity("upload q");
             using var q = backend.UploadRows(first.Queries);
-            foreach (var _ in batch)
+            upload?.Dispose();
+            using (RingTelemetry.Activities.StartActivity("accumulators"))
             {
-                accumulators.Add(backend.CreateAccumulator(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim));
+                foreach (var _ in batch)
+                {
+                    accumulators.Add(backend.CreateAccumulator(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim));
+                }
             }
 
-            backend.AccumulateShards(first.Spec, q, [.. batch.Select(b => b.Blocks)], accumulators);
+            using (RingTelemetry.Activities.StartActivity("kernels"))
+            {
+                backend.AccumulateShards(first.Spec, q, [.. batch.Select(b => b.Blocks)], accumulators);
+            }
+
+            var results = new List<PartialResult>();
+            using (RingTelemetry.Activities.StartActivity("downloads"))
+            {
+                foreach (var accumulator in accumulators)
+                {
+                    var result = new PartialResult(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
+                    backend.Download(accumulator, result);
+                    results.Add(result);
+                }
+            }
+
             for (int i = 0; i < batch.Count; i++)
             {
-                var result = new PartialResult(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
-                backend.Download(accumulators[i], result);
-                batch[i].Answer.TrySetResult(result);
+                batch[i].Answer.TrySetResult(results[i]);
             }
         }
         catch (Exception e)

@@ -7,6 +7,7 @@ using RingAttention.Attention;
 using RingAttention.Contracts.Sessions;
 using RingAttention.Grains.Configuration;
 using RingAttention.Grains.Jobs;
+using RingAttention.Grains.Telemetry;
 using RingAttention.Tensors;
 
 namespace RingAttention.Grains.Sessions;
@@ -154,6 +155,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
     public async Task<SessionAnswer> AttendAsync(SessionQueries queries)
     {
+        using var activity = RingTelemetry.Activities.StartActivity("session attend");
         var started = Stopwatch.GetTimestamp();
         try
         {

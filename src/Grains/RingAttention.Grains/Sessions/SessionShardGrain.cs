@@ -2,6 +2,7 @@ using RingAttention.Attention;
 using RingAttention.Contracts.Sessions;
 using RingAttention.Grains.Devices;
 using RingAttention.Grains.Placement;
+using RingAttention.Grains.Telemetry;
 using RingAttention.Kernels;
 
 namespace RingAttention.Grains.Sessions;
@@ -39,6 +40,7 @@ public sealed class SessionShardGrain(
     {
         var (session, index, count) = Key;
         var view = views[index];
+        using var activity = RingTelemetry.Activities.StartActivity("shard attend")?.SetTag("shard", index);
         // Children of this node of the tree: shard index + s/2 for every level s = 2, 4, ..., span (those that exist).
         var children = new List<(int Level, Task<SessionAnswer> Answer)>();
         for (int s = 2; s <= span; s *= 2)
@@ -55,7 +57,12 @@ public sealed class SessionShardGrain(
         // One lease across loading and attending: the pool cannot evict the table in between.
         var table = Table(view);
         using var lease = table.Use();
-        var refusal = await EnsureAsync(table, view);
+        SessionRefusal? refusal;
+        using (RingTelemetry.Activities.StartActivity("shard load")?.SetTag("shard", index))
+        {
+            refusal = await EnsureAsync(table, view);
+        }
+
         if (refusal is not null)
         {
             await Task.WhenAll(children.Select(c => c.Answer));
@@ -68,7 +75,12 @@ public sealed class SessionShardGrain(
         int rounds = 0;
         foreach (var (level, answer) in children)
         {
-            var other = await answer;
+            SessionAnswer other;
+            using (RingTelemetry.Activities.StartActivity("child wait")?.SetTag("shard", index).SetTag("child", index + (level / 2)))
+            {
+                other = await answer;
+            }
+
             if (other.Error is not null)
             {
                 return other;

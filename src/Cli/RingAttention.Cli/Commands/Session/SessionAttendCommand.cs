@@ -33,8 +33,13 @@ public sealed class SessionAttendSettings : SessionSettings
     [DefaultValue(1)]
     public int Repeat { get; init; } = 1;
 
+    [CommandOption("--timeline")]
+    [Description("print where the last attend's time went: the session grain, each shard, the device lane and the turn's upload, kernels and downloads (embedded cluster only: its silo runs in this process)")]
+    public bool Timeline { get; init; }
+
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Queries) ? ValidationResult.Error("--queries is required")
+        : Timeline && !string.IsNullOrWhiteSpace(Cluster) ? ValidationResult.Error("--timeline records this process's activities, so it needs the embedded cluster (no --cluster)")
         : Repeat is < 1 or > 10_000 ? ValidationResult.Error($"--repeat ({Repeat}) must be between 1 and 10000")
         : string.IsNullOrWhiteSpace(Output) ? ValidationResult.Error("--output is required")
         : ValidationResult.Success();
@@ -49,6 +54,7 @@ public sealed class SessionAttendCommand : AsyncCommand<SessionAttendSettings>
         // The output is checked before anything is computed: a typo costs milliseconds.
         Grains.Jobs.OutputTarget.CheckPath(new JobSpec { OutputPath = output, QueriesPath = queriesPath, Overwrite = settings.Force });
         var (type, rows, heads, headDim, data) = ReadQueries(queriesPath);
+        using var timeline = settings.Timeline ? new AttendTimeline() : null;
         await using var connection = await settings.ConnectAsync([queriesPath, output], cancellationToken);
         var session = connection.Client.GetSession(settings.Id);
         var answer = await session.AttendAsync(type, rows, data, settings.QueryOffset, cancellationToken);
@@ -84,6 +90,11 @@ public sealed class SessionAttendCommand : AsyncCommand<SessionAttendSettings>
         var report = new SessionAttendReport(settings.Id, rows, answer.FirstPosition, answer.Seconds, answer.MergeRounds, output, seconds);
         CliOutput.Human(() => AnsiConsole.WriteLine(FormattableString.Invariant(
             $"attended {rows} quer{(rows == 1 ? "y" : "ies")} at positions [{answer.FirstPosition}, {answer.FirstPosition + rows}) in {answer.Seconds * 1000:0.0} ms ({answer.MergeRounds} merge rounds)")));
+        if (timeline is not null)
+        {
+            CliOutput.Human(() => timeline.LastAttend().ToList().ForEach(line => AnsiConsole.WriteLine(line)));
+        }
+
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}");
         CliOutput.Result(report, CliJson.Default.SessionAttendReport);
         return CliErrors.Ok;
