@@ -48,11 +48,29 @@ public abstract partial class IlgpuAttentionBackend
         }
     }
 
-    /// <summary>On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface).</summary>
+    /// <summary>
+    /// On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface). Copies
+    /// up to <see cref="StagingBytes"/> (a decode attend's partial result: 16 KiB at n = 1, 256 KiB at n = 16) land
+    /// in one page-locked buffer first and are copied on from there: a copy into pageable memory is staged by the
+    /// driver, and the attend timeline on nvidia-h200 showed a 256 KiB download taking 0.2-0.3 ms that way (bench/NOTES.md
+    /// v17). Larger copies (a job's output) go straight to the destination.
+    /// </summary>
     public unsafe void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
         var buffer = BytesOf(source, byteOffset, destination.Length, nameof(source));
-        if (destination.Length > 0)
+        if (destination.Length > 0 && destination.Length <= StagingBytes)
+        {
+            var stream = CopyStream;
+            lock (_stagingGate)
+            {
+                _staging ??= Accelerator.AllocatePageLocked1D<byte>(StagingBytes);
+                var staging = _staging.Span;
+                buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref staging[0], destination.Length);
+                stream.Synchronize();
+                staging[..destination.Length].CopyTo(destination);
+            }
+        }
+        else if (destination.Length > 0)
         {
             // Pinned until the copy has finished (see CopyToDevice).
             var stream = CopyStream;

@@ -18,6 +18,23 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>Warps a decode launch aims at (a few per SM on an H200's 132); benchmarks try others.</summary>
     internal int DecodeTargetWarps { get; set; } = 4096;
 
+    /// <summary>
+    /// The shortest chunk a target's keys are cut into (a multiple of <see cref="DecodeKernel.MinKeys"/>). A target's
+    /// chunks depend on its own keys only (its result is the same bits whoever shares the launch), so without a floor
+    /// the eight 128K-key shards of a 1M session each aimed at <see cref="DecodeTargetWarps"/> alone: 256-key chunks,
+    /// eight times the chunks of one 1M launch, and a device turn's kernels 2.5 times slower per key (the attend
+    /// timeline on nvidia-h200, bench/NOTES.md v17). 2048 is the chunk a 1M-key launch gets from 4096 warps.
+    /// </summary>
+    internal int DecodeMinChunkKeys
+    {
+        get => _decodeMinChunkKeys;
+        set => _decodeMinChunkKeys = value >= DecodeKernel.MinKeys && value % DecodeKernel.MinKeys == 0
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"a multiple of {DecodeKernel.MinKeys} keys");
+    }
+
+    private int _decodeMinChunkKeys = 2048;
+
 
     /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
     internal bool UseDecodeKernel { get; set; } = true;
@@ -144,7 +161,8 @@ public abstract partial class IlgpuAttentionBackend
             // loads): enough to cover the GPU's memory latency, few enough chunks that merging them is cheap.
             long keys = targets[t].Runs.Sum(r => (long)r.Rows);
             int wanted = Math.Max(1, DecodeTargetWarps / (first.KvHeads * tiles));
-            int chunkKeys = DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys));
+            int chunkKeys = Math.Max(_decodeMinChunkKeys,
+                DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys)));
             var table = DecodeRun.Chunks(targets[t].Runs, chunkKeys, rowBytes);
             int at = tables.Count / DecodeKernel.ChunkLongs;
             int chunks = table.Length / DecodeKernel.ChunkLongs;

@@ -63,6 +63,12 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private AcceleratorStream? _copyStream;
     private object? _copyStreamGate;
 
+    /// <summary>The page-locked buffer small downloads pass through (<see cref="CopyFromDevice"/>), made on first use.</summary>
+    internal const int StagingBytes = 1 << 20;
+
+    private readonly Lock _stagingGate = new();
+    private PageLockedArray1D<byte>? _staging;
+
     /// <summary>One block's operands for <see cref="LaunchSpans"/>: device addresses of its K and V rows, its rows' positions.</summary>
     private protected readonly record struct KeyBlock(ulong KPtr, ulong VPtr, IReadOnlyList<TokenSpan> Spans);
 
@@ -141,6 +147,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 
         _disposed = true;
         _copyStream?.Dispose();
+        _staging?.Dispose();
         Pool.Dispose();
         DisposeKernels();
         Accelerator.Dispose();
