@@ -6,7 +6,7 @@ namespace RingAttention.Deploy.Tests;
 /// Every shell block of the README names what runs it (<c>&lt;!-- run by: ... --&gt;</c> on the line before), and the
 /// newcomer's blocks are run here exactly as written, in order, on a copy of the repository (as after `git clone`).
 /// </summary>
-[Collection(RepositoryCopyCollection.Name)]
+[Collection(ReadmeCopyCollection.Name)]
 public sealed partial class ReadmeTests(RepositoryCopy copy)
 {
     private const string Newcomer = "ReadmeTests.NewcomerPath_RunsAsWritten";
