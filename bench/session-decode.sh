@@ -6,8 +6,12 @@
 # against k, v [1, 8, KEYS, 128] with enable_gqa, no mask (the last n rows see all but at most 15 keys: same cost);
 # SDPA=0 leaves it out (an A/B of two builds in one call runs it once). BIN: the binary (default .device/ringattn).
 # TIMELINE=1: each attend command also prints where its last attend's time went (`session attend --timeline`), kept
-# with its whole output in $OUT/attend-p<page>-n<n>.txt.
+# with its whole output in $OUT/attend-p<page>-n<n>.txt. REPEAT: attends per row count (default 20; the median is of all
+# but the first, so a larger count weighs the steady state, after .NET's tiered JIT has optimised the host path).
+# TIERED: .NET's tiered JIT for the CLI's process, default 0 (off), as the silo images run it (deploy/Dockerfile.*):
+# with it on, the host path of the first few dozen attends runs unoptimised (bench/NOTES.md v18: 4.65 vs 2.64 ms).
 set -euo pipefail
+export DOTNET_TieredCompilation=${TIERED:-0}
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/decode}; mkdir -p "$out" "$work"
 bin=${BIN:-.device/ringattn/ringattn}
 keys=${KEYS:-1048576}
@@ -17,7 +21,7 @@ for n in 1 16; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 3
 for page in ${PAGES:-256 16384}; do
   $bin session create p$page --inputs $work/kv.safetensors --causal --shards ${SHARDS:-8} --page-tokens $page "${common[@]}" 2>&1 | grep "pages hold" | sed "s/^/page $page: /" | tee -a "$out/summary.txt"
   for n in 1 16; do
-    $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat 20 \
+    $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat ${REPEAT:-20} \
       ${TIMELINE:+--timeline} "${common[@]}" > "$out/attend-p$page-n$n.txt" 2>&1
     grep -E "median" "$out/attend-p$page-n$n.txt" | sed "s/^/R=${SHARDS:-8} page $page n=$n: /" | tee -a "$out/summary.txt"
   done
