@@ -51,9 +51,10 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>
     /// On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface). Copies
     /// up to <see cref="StagingBytes"/> (a decode attend's partial result: 16 KiB at n = 1, 256 KiB at n = 16) land
-    /// in one page-locked buffer first and are copied on from there: a copy into pageable memory is staged by the
-    /// driver, and the attend timeline on nvidia-h200 showed a 256 KiB download taking 0.2-0.3 ms that way (bench/NOTES.md
-    /// v17). Larger copies (a job's output) go straight to the destination.
+    /// in one page-locked buffer first and are copied on from there, rather than into pageable memory, which the driver
+    /// stages itself: session attends on nvidia-h200 were faster so in both alternated pairs of an A/B (bench/NOTES.md
+    /// v17), though n = 16's 256 KiB downloads still take ~0.18 ms each for a reason not found yet. Larger copies (a
+    /// job's output) go straight to the destination.
     /// </summary>
     public unsafe void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {

@@ -35,7 +35,6 @@ public abstract partial class IlgpuAttentionBackend
 
     private int _decodeMinChunkKeys = 2048;
 
-
     /// <summary>Set false to run few-row launches on the tiled kernels too (device benchmarks compare the two).</summary>
     internal bool UseDecodeKernel { get; set; } = true;
 

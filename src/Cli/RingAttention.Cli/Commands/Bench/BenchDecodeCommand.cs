@@ -46,7 +46,7 @@ public sealed class BenchDecodeSettings : CliSettings
     public string Kernels { get; init; } = "float,mma";
 
     [CommandOption("--target-warps <LIST>")]
-    [Description("warps a launch aims at (chunks = warps / kv heads), comma-separated; the first is the backend's own")]
+    [Description("warps a launch aims at (chunks = warps / kv heads, at least 2048 keys each), comma-separated; the first is the backend's own")]
     [DefaultValue("4096")]
     public string TargetWarps { get; init; } = "4096";
 
