@@ -59,25 +59,30 @@ public abstract partial class IlgpuAttentionBackend
     public unsafe void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
         var buffer = BytesOf(source, byteOffset, destination.Length, nameof(source));
-        if (destination.Length > 0 && destination.Length <= StagingBytes)
+        if (destination.Length == 0)
         {
-            var stream = CopyStream;
+            return;
+        }
+
+        var view = buffer.View.AsContiguous().SubView(byteOffset, destination.Length);
+        var stream = CopyStream;
+        if (destination.Length <= StagingBytes)
+        {
             lock (_stagingGate)
             {
                 _staging ??= Accelerator.AllocatePageLocked1D<byte>(StagingBytes);
                 var staging = _staging.Span;
-                buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref staging[0], destination.Length);
+                view.CopyToCPU(stream, ref staging[0], destination.Length);
                 stream.Synchronize();
                 staging[..destination.Length].CopyTo(destination);
             }
         }
-        else if (destination.Length > 0)
+        else
         {
             // Pinned until the copy has finished (see CopyToDevice).
-            var stream = CopyStream;
             fixed (byte* pinned = destination)
             {
-                buffer.View.AsContiguous().SubView(byteOffset, destination.Length).CopyToCPU(stream, ref *pinned, destination.Length);
+                view.CopyToCPU(stream, ref *pinned, destination.Length);
                 stream.Synchronize();
             }
         }
