@@ -60,6 +60,14 @@ internal static class Tools
         return null;
     }
 
+    /// <summary>
+    /// For a build nested in a test (a copy's publish, the README's commands, a Dockerfile's build stage): the
+    /// solution's own build has already run the analyzers over the same sources with warnings as errors, so the nested
+    /// one skips them (MSBuild reads environment variables as properties). Measured on 2 cores: the trimmed publish's
+    /// compile from 93 to 61 s.
+    /// </summary>
+    public static void WithoutAnalyzers(IDictionary<string, string?> environment) => environment["RunAnalyzers"] = "false";
+
     public static ProcessResult Run(
         string fileName,
         IEnumerable<string> arguments,

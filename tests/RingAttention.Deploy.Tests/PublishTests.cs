@@ -5,8 +5,10 @@ namespace RingAttention.Deploy.Tests;
 
 /// <summary>No container engine runs in CI, so this runs each Dockerfile's build stage by hand: the files its COPY
 /// lines put in the context (filtered by its .dockerignore), then its own `dotnet publish` command line, and checks
-/// that the result runs on the Dockerfile's runtime base.</summary>
-public sealed class PublishTests
+/// that the result runs on the Dockerfile's runtime base. Both Dockerfiles copy the same context, so it is laid out
+/// once (<see cref="BuildContexts"/>) and the second publish reuses the libraries the first compiled (they build
+/// RID-agnostic): measured on the 2-core CI machine, the two from-scratch publishes took 64 and 78 s.</summary>
+public sealed class PublishTests(PublishTests.BuildContexts contexts) : IClassFixture<PublishTests.BuildContexts>
 {
     [SkippableFact]
     public void Cpu_dockerfile_publish_produces_a_framework_dependent_silo_for_the_aspnet_base()
@@ -49,8 +51,9 @@ public sealed class PublishTests
         }
     }
 
-    /// <summary>Lays out the build stage's context and runs its publish; returns the output folder.</summary>
-    private static string Publish(string dockerfilePath, out string work)
+    /// <summary>Runs the build stage's publish in its context (laid out once); returns the output folder, in
+    /// <paramref name="work"/>, which the caller deletes.</summary>
+    private string Publish(string dockerfilePath, out string work)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
             ? host
@@ -58,41 +61,13 @@ public sealed class PublishTests
         Skip.If(dotnet is null, "dotnet is not on PATH: cannot run the Dockerfiles' dotnet publish");
 
         var d = Dockerfile.Load(dockerfilePath);
+        string directory = contexts.For(dockerfilePath, d);
         work = Directory.CreateTempSubdirectory("ringattention-publish-").FullName;
-        var ignore = new DockerIgnore(Repo.PathOf(dockerfilePath + ".dockerignore"));
-        var workdir = "/";
-        foreach (var instruction in d.BuildStage.Instructions)
-        {
-            if (instruction.Keyword == "WORKDIR")
-            {
-                workdir = instruction.Arguments.Trim();
-            }
-            else if (instruction.Keyword == "COPY" && !instruction.Arguments.Contains("--from", StringComparison.Ordinal))
-            {
-                var words = instruction.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
-                var destination = Rooted(work, workdir, words[^1]);
-                foreach (var source in words.SkipLast(1))
-                {
-                    var from = Repo.PathOf(source.TrimEnd('/'));
-                    if (Directory.Exists(from))
-                    {
-                        CopyTree(from, destination, ignore);
-                    }
-                    else
-                    {
-                        Assert.True(File.Exists(from), $"{dockerfilePath}: COPY source {source} does not exist");
-                        Directory.CreateDirectory(destination);
-                        File.Copy(from, Path.Combine(destination, Path.GetFileName(from)));
-                    }
-                }
-            }
-        }
-
         var output = Path.Combine(work, "app");
         var command = d.PublishCommand.ToList();
         command[command.IndexOf("-o") + 1] = output;
         // No build servers: nothing of this build outlives it (and keeps the test's output pipes open).
-        var result = Tools.Run(dotnet!, [.. command.Skip(1), "--disable-build-servers", "-nologo"], Rooted(work, workdir, "."),
+        var result = Tools.Run(dotnet!, [.. command.Skip(1), "--disable-build-servers", "-nologo"], directory,
             TimeSpan.FromMinutes(9), env =>
             {
                 // `dotnet test` leaves MSBuild's own locations in the environment; the nested build must find its own.
@@ -100,9 +75,74 @@ public sealed class PublishTests
                 {
                     env.Remove(key);
                 }
+
+                Tools.WithoutAnalyzers(env);
             });
         Assert.True(result.ExitCode == 0, result.Describe(string.Join(' ', command)));
         return output;
+    }
+
+    /// <summary>
+    /// The build stages' contexts as their COPY lines lay them out (filtered by the Dockerfile's ignore file), one per
+    /// distinct set of COPY lines and ignore patterns; each is the folder the stage's WORKDIR names in it.
+    /// </summary>
+    public sealed class BuildContexts : IDisposable
+    {
+        private readonly Dictionary<string, string> _byLayout = new(StringComparer.Ordinal);
+        private readonly List<string> _roots = [];
+
+        internal string For(string dockerfilePath, Dockerfile d)
+        {
+            var layout = string.Join('\n', d.BuildStage.Instructions.Where(i => i.Keyword is "WORKDIR" or "COPY").Select(i => $"{i.Keyword} {i.Arguments}"))
+                + "\n" + Repo.ReadText(dockerfilePath + ".dockerignore");
+            if (_byLayout.TryGetValue(layout, out var existing))
+            {
+                return existing;
+            }
+
+            string root = Directory.CreateTempSubdirectory("ringattention-context-").FullName;
+            _roots.Add(root);
+            var ignore = new DockerIgnore(Repo.PathOf(dockerfilePath + ".dockerignore"));
+            var workdir = "/";
+            foreach (var instruction in d.BuildStage.Instructions)
+            {
+                if (instruction.Keyword == "WORKDIR")
+                {
+                    workdir = instruction.Arguments.Trim();
+                }
+                else if (instruction.Keyword == "COPY" && !instruction.Arguments.Contains("--from", StringComparison.Ordinal))
+                {
+                    var words = instruction.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
+                    var destination = Rooted(root, workdir, words[^1]);
+                    foreach (var source in words.SkipLast(1))
+                    {
+                        var from = Repo.PathOf(source.TrimEnd('/'));
+                        if (Directory.Exists(from))
+                        {
+                            CopyTree(from, destination, ignore);
+                        }
+                        else
+                        {
+                            Assert.True(File.Exists(from), $"{dockerfilePath}: COPY source {source} does not exist");
+                            Directory.CreateDirectory(destination);
+                            File.Copy(from, Path.Combine(destination, Path.GetFileName(from)));
+                        }
+                    }
+                }
+            }
+
+            string directory = Rooted(root, workdir, ".");
+            _byLayout[layout] = directory;
+            return directory;
+        }
+
+        public void Dispose()
+        {
+            foreach (string root in _roots)
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
     }
 
     private static string Rooted(string work, string workdir, string path)

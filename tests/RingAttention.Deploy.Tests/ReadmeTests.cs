@@ -4,9 +4,10 @@ namespace RingAttention.Deploy.Tests;
 
 /// <summary>
 /// Every shell block of the README names what runs it (<c>&lt;!-- run by: ... --&gt;</c> on the line before), and the
-/// newcomer's blocks are run here exactly as written, in order, on a copy of the repository (as after `git clone`).
+/// newcomer's blocks are run here exactly as written, in order, on a copy of the repository (as after `git clone`;
+/// the copy <see cref="ReleaseTests"/> publishes in, so that the libraries compile once for both).
 /// </summary>
-[Collection(ReadmeCopyCollection.Name)]
+[Collection(RepositoryCopyCollection.Name)]
 public sealed partial class ReadmeTests(RepositoryCopy copy)
 {
     private const string Newcomer = "ReadmeTests.NewcomerPath_RunsAsWritten";
@@ -58,6 +59,7 @@ public sealed partial class ReadmeTests(RepositoryCopy copy)
             // `dotnet tool install --global` goes to $DOTNET_CLI_HOME/.dotnet/tools, not the user's own.
             environment["DOTNET_CLI_HOME"] = home;
             environment["PATH"] = $"{Path.Combine(home, ".dotnet", "tools")}:{environment["PATH"]}";
+            Tools.WithoutAnalyzers(environment);
         });
 
         Assert.True(run.ExitCode == 0, run.Describe("the README's commands"));
