@@ -60,6 +60,18 @@ public sealed class BenchCommandTests : IDisposable
         Assert.DoesNotContain("CUDA", bench.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0", "--queries: '0' is not a positive integer")]
+    [InlineData("16,300", "--queries: 300 is more than the 256 tokens")]
+    public async Task BenchKernel_QueriesOutOfRange_RefusedBeforeLookingForAGpu(string queries, string message)
+    {
+        var bench = await CliProcess.RunAsync("bench", "kernel", "--tokens", "256", "--queries", queries);
+
+        Assert.True(bench.ExitCode == 2, bench.ToString());
+        Assert.Contains(message, bench.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("CUDA", bench.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task BenchPeer_TwoAcceleratorsOfOneSilo_DeviceToDeviceBothWays()
     {

@@ -43,7 +43,15 @@ public sealed class GeneratedKernelsTests : IDisposable
     public void WarpSpecializedTable_EveryKernelEmbedded_WithItsEntry_AndWithinTheSharedMemoryOfAnSm()
     {
         Assert.NotEmpty(WarpSpecializedVariants.All);
-        Assert.Equal(WarpSpecializedVariants.All.Length, WarpSpecializedVariants.All.Select(v => (v.Type, v.Dim)).Distinct().Count());
+        Assert.Equal(WarpSpecializedVariants.All.Length, WarpSpecializedVariants.All.Select(v => (v.Type, v.Dim, v.Short)).Distinct().Count());
+        // Every 16-bit kernel has its short-block variant, of the same tiles (WarpSpecializedPlan is made from either);
+        // FP8 has none (it never packs).
+        foreach (var v in WarpSpecializedVariants.All.Where(v => !v.Short))
+        {
+            var s = WarpSpecializedKernel.Find(v.Type, v.Dim, shortBlocks: true);
+            Assert.True(v.Fp8 ? s is null : s is { } x && x.BlockRows == v.BlockRows && x.BlockKeys == v.BlockKeys && x.Entry == v.Entry + "_short", v.Entry);
+        }
+
         foreach (var v in WarpSpecializedVariants.All)
         {
             string ptx = v.Ptx();
@@ -60,6 +68,7 @@ public sealed class GeneratedKernelsTests : IDisposable
         }
 
         Assert.Equal("ring_ws_bf16_d128", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 128)?.Entry);
+        Assert.Equal("ring_ws_bf16_d128_short", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 128, shortBlocks: true)?.Entry);
         Assert.Equal("ring_ws_f16_d96", WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.F16, 96)?.Entry);
         Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 104)); // the ILGPU class kernel serves it
         Assert.Null(WarpSpecializedKernel.Find(RingAttention.Tensors.ElementType.BF16, 32));

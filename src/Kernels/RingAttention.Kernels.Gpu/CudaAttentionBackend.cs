@@ -33,6 +33,21 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
 
     internal FlashLauncher Flash => _flash;
 
+    /// <summary>
+    /// One contiguous run of at least <see cref="TiledMinKeys"/> keys goes to the planned warp-specialized kernel even
+    /// where a decode kernel serves the rows (measured on nvidia-h200, 32/8 heads, d 128, bf16, bench/results/
+    /// hopper-h200/short-blocks-v2: n = 1 at 16K keys 0.057 against 0.219 ms, at 128K 0.158 against 0.235 ms; n = 16
+    /// at 128K 0.162 against 0.47 ms). Off: the decode kernels wherever they serve (device A/B).
+    /// </summary>
+    internal bool TiledForOneRun { get; set; } = true;
+
+    /// <summary>The smallest run measured to favour the tiled kernel (below it the decode kernels keep it, unmeasured).</summary>
+    internal const int TiledMinKeys = 16384;
+
+    private protected override bool PrefersTiled(AttentionSpec spec, IReadOnlyList<DecodeRun> runs) =>
+        TiledForOneRun && runs.Count == 1 && runs[0].Rows >= TiledMinKeys && UseTensorCores && _flash.PlanShortBlocks
+        && _flash.SelectedWarpSpecialized(spec.DType, spec.HeadDim) is not null;
+
     /// <summary>Loads the tensor-core kernels now (a silo does it at start) and returns how long that took.</summary>
     public TimeSpan Preload()
     {
@@ -47,13 +62,61 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
 
     private protected override void Launch(FlashParams p, ElementType type, DeviceViews views)
     {
-        if (UseTensorCores && _flash.Supports(type, p.HeadDim))
+        if (!UseTensorCores || !_flash.Supports(type, p.HeadDim))
+        {
+            LaunchPortable(p, type, views);
+        }
+        else if (_flash.SelectedWarpSpecialized(type, p.HeadDim) is not { } ws)
         {
             _flash.Launch(p, type, views);
         }
         else
         {
-            LaunchPortable(p, type, views);
+            var plan = _flash.PlanShortBlocks
+                ? WarpSpecializedPlan.For(p.QCount, p.Heads, p.Group, p.KCount, ws.BlockRows, ws.BlockKeys, Accelerator.NumMultiprocessors, fp8: false)
+                : WarpSpecializedPlan.Whole;
+            if (plan == WarpSpecializedPlan.Whole)
+            {
+                _flash.WarpSpecialized.Launch(ws, p, views.OPtr, views.LsePtr, plan);
+            }
+            else if (WarpSpecializedKernel.Find(type, p.HeadDim, shortBlocks: true) is not { } shortVariant)
+            {
+                throw new InvalidOperationException($"no short-block variant of {ws.Entry}");
+            }
+            else if (plan.Splits == 1)
+            {
+                _flash.WarpSpecialized.Launch(shortVariant, p, views.OPtr, views.LsePtr, plan);
+            }
+            else
+            {
+                LaunchSplit(shortVariant, p, views, plan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A launch whose keys split over blocks: partials of every split into scratch, then folded by LSE into the running
+    /// O/LSE (merged or written as p.Merge says) by the decode kernels' merge. Synchronised before the scratch returns
+    /// to the pool, which may free it at once.
+    /// </summary>
+    private void LaunchSplit(WarpSpecializedVariant ws, FlashParams p, DeviceViews views, WarpSpecializedPlan plan)
+    {
+        long rows = (long)plan.Splits * p.Heads * p.QCount; // Splits x KvHeads x QCount·Group
+        long bytes = 4 * rows * (p.HeadDim + 1);
+        var scratch = Pool.Rent(bytes, $"partials of {plan.Splits} key splits ({bytes:N0} B)");
+        try
+        {
+            ulong partialO = (ulong)scratch.NativePtr.ToInt64();
+            var partials = p;
+            partials.Merge = 0;
+            _flash.WarpSpecialized.Launch(ws, partials, partialO, partialO + (ulong)(4 * rows * p.HeadDim), plan);
+            var floats = scratch.View.AsContiguous().SubView(0, bytes).Cast<float>();
+            MergePartials(p, plan.Splits, floats.SubView(0, rows * p.HeadDim), floats.SubView(rows * p.HeadDim, rows), views.O, views.Lse);
+        }
+        finally
+        {
+            Accelerator.DefaultStream.Synchronize();
+            Pool.Return(scratch);
         }
     }
 
@@ -71,7 +134,7 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
         var (o, lse) = Addresses(accumulator);
         var all = new TokenSpan(0, spec.Tokens);
         var views = new DeviceViews(default, default, default, default, default, q, k, 0, o, lse);
-        _flash.WarpSpecialized.Launch(variant, MakeParams(spec, views, spec.Tokens, 0, all, 0, all, merge), o, lse, fp8);
+        _flash.WarpSpecialized.Launch(variant, MakeParams(spec, views, spec.Tokens, 0, all, 0, all, merge), o, lse, WarpSpecializedPlan.Whole, fp8);
     }
 
     private protected override bool HasDecodeKernel => true;

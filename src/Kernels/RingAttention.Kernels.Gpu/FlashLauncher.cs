@@ -37,6 +37,12 @@ internal sealed class FlashLauncher : IDisposable
     /// </summary>
     public bool UseWarpSpecialized { get; set; }
 
+    /// <summary>
+    /// Short query blocks on the warp-specialized kernel: GQA heads packed into a tile and the keys split over blocks
+    /// (<see cref="WarpSpecializedPlan"/>); off, every launch takes one head a tile and all its keys (device A/B).
+    /// </summary>
+    public bool PlanShortBlocks { get; set; } = true;
+
     /// <summary>Hopper (sm_90): use the wgmma kernels (PTX retargeted to sm_90a); otherwise the mma.sync ones.</summary>
     public bool UseWgmma { get; set; }
 
@@ -82,14 +88,10 @@ internal sealed class FlashLauncher : IDisposable
             .OrderBy(v => v.Exact ? 0 : 1).ThenBy(v => v.Dim).ThenBy(v => v.Width == width ? 0 : 1).ThenByDescending(v => v.Width)
             .FirstOrDefault();
 
+    /// <summary>The ILGPU tensor-core kernel of <see cref="Selected"/>; the backend launches the warp-specialized ones
+    /// (<see cref="SelectedWarpSpecialized"/>) itself, since a split plan needs its scratch and merge.</summary>
     public void Launch(FlashParams p, ElementType type, DeviceViews views)
     {
-        if (SelectedWarpSpecialized(type, p.HeadDim) is { } ws)
-        {
-            _warpSpecialized.Launch(ws, p, views.OPtr, views.LsePtr);
-            return;
-        }
-
         var variant = Selected(type, p.HeadDim);
         var e = Get(variant);
         p.BlockRows = variant.BlockRows;
@@ -119,6 +121,10 @@ internal sealed class FlashLauncher : IDisposable
                 if (SelectedWarpSpecialized(type, dim) is { } ws)
                 {
                     _ = _warpSpecialized.Inspect(ws);
+                    if (PlanShortBlocks && WarpSpecializedKernel.Find(type, dim, shortBlocks: true) is { } shortBlocks)
+                    {
+                        _ = _warpSpecialized.Inspect(shortBlocks);
+                    }
                 }
                 else
                 {

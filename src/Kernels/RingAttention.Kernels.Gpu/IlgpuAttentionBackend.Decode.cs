@@ -46,6 +46,13 @@ public abstract partial class IlgpuAttentionBackend
             || (UseDecodeMma && k >= DecodeKernel.MinKeys && DecodeMmaKernel.Serves(spec.DType, rows * spec.GroupSize, spec.HeadDim, Accelerator.WarpSize)));
     }
 
+    /// <summary>
+    /// Whether few query rows against these runs of K/V go to the tiled kernel rather than the split-K decode kernels
+    /// that serve them: where the tiled kernel splits keys itself and reads one run faster (Hopper's warp-specialized
+    /// kernel, <see cref="CudaAttentionBackend"/>). The decode kernels keep many runs (a session's pages) in one launch.
+    /// </summary>
+    private protected virtual bool PrefersTiled(AttentionSpec spec, IReadOnlyList<DecodeRun> runs) => false;
+
     /// <summary>Whether this accelerator has a split kernel (its loads are at device addresses: CPU and CUDA).</summary>
     private protected virtual bool HasDecodeKernel => Accelerator.AcceleratorType == AcceleratorType.CPU;
 
@@ -128,6 +135,19 @@ public abstract partial class IlgpuAttentionBackend
     private int _mergePieceChunks = DecodeMerge.MaxChunks;
 
     /// <summary>
+    /// Folds <paramref name="chunks"/> partial (o, lse) of p's query rows, in <see cref="DecodeKernel.PartialIndex"/>'s
+    /// order, by LSE into the running o/lse (written when p.Merge is 0): the second launch of every split-K path (the
+    /// decode kernels, the warp-specialized kernel's split plans).
+    /// </summary>
+    private protected void MergePartials(FlashParams p, int chunks, ArrayView<float> partialO, ArrayView<float> partialLse, ArrayView<float> o, ArrayView<float> lse)
+    {
+        _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
+        // A power of two (the merge's shared reduction halves it), several threads per dim when the GPU allows.
+        int threads = Math.Min(DecodeMerge.MergeThreads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
+        _decodeMerge(new KernelConfig(new Index3D(p.QCount, p.Heads, 1), new Index3D(threads, 1, 1)), p, chunks, partialO, partialLse, o, lse);
+    }
+
+    /// <summary>
     /// The same query rows (q, and every target's QRowOffset, QCount, QPos0) against each target's runs, merged into its
     /// o/lse (written when its p.Merge is 0). Each target's runs are cut into chunks as if it launched alone, its chunks'
     /// partials fold into its result in pieces of at most <see cref="MergePieceChunks"/>; the split launches cover
@@ -150,7 +170,6 @@ public abstract partial class IlgpuAttentionBackend
             _decodeSplit[type] = split;
         }
 
-        _decodeMerge ??= Accelerator.LoadStreamKernel<FlashParams, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DecodeMerge.Run);
         long rowBytes = (long)first.KvHeads * first.HeadDim * type.Size();
         var tables = new List<long>();
         var pieces = new List<(int Target, int First, int Count, bool Merge)>();
@@ -187,8 +206,6 @@ public abstract partial class IlgpuAttentionBackend
             var partialLse = floats.SubView(partials * first.HeadDim, partials);
             var tableView = scratch.View.AsContiguous().SubView(4 * partials * (first.HeadDim + 1), 8L * tables.Count).Cast<long>();
             tableView.CopyFromCPU(Accelerator.DefaultStream, tables.ToArray());
-            // A power of two (the merge's shared reduction halves it), several threads per dim when the GPU allows.
-            int threads = Math.Min(DecodeMerge.MergeThreads, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Accelerator.MaxGroupSize.X + 1) / 2);
             for (int next = 0; next < pieces.Count;)
             {
                 // One split launch over consecutive pieces whose chunks fit the partial buffer, then each piece's merge.
@@ -216,8 +233,7 @@ public abstract partial class IlgpuAttentionBackend
                     mp.BlockKeys = tiles;
                     mp.Merge = merge ? 1 : 0;
                     long skip = (at - start) * perChunk;
-                    _decodeMerge(new KernelConfig(new Index3D(mp.QCount, mp.Heads, 1), new Index3D(threads, 1, 1)), mp, n,
-                        partialO.SubView(skip * first.HeadDim, n * perChunk * first.HeadDim), partialLse.SubView(skip, n * perChunk), target.O, target.Lse);
+                    MergePartials(mp, n, partialO.SubView(skip * first.HeadDim, n * perChunk * first.HeadDim), partialLse.SubView(skip, n * perChunk), target.O, target.Lse);
                 }
             }
         }

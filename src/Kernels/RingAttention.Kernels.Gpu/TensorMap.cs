@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace RingAttention.Kernels.Gpu;
 
 /// <summary>
-/// A TMA tensor map (CUtensorMap, 128 bytes, 64-byte aligned) over a three-dimensional tensor of 8- or 16-bit elements
+/// A TMA tensor map (CUtensorMap, 128 bytes, 64-byte aligned) over a three- or four-dimensional tensor of 8- or 16-bit elements
 /// whose boxes are written to shared memory in the 128-byte swizzle that the wgmma descriptors read: for rows of a
 /// <c>[rows, heads, headDim]</c> span, boxes of one 128-byte part of a row x 1 head x <c>boxRows</c> rows
 /// (<see cref="EncodeRows"/>); for FP8's transposed V, boxes of 128 keys x every dim x 1 kv head
@@ -25,6 +25,17 @@ internal static unsafe partial class TensorMap
         Encode(map, address, elementBytes, [(ulong)headDim, (ulong)heads, (ulong)rows], [(uint)(128 / elementBytes), 1, (uint)boxRows],
             $"{rows} rows x {heads} heads x {headDim}, box rows {boxRows}");
 
+    /// <summary>
+    /// Query rows <c>[rows, heads, headDim]</c> seen as <c>[rows, heads / pack, pack, headDim]</c>, boxes of one 128-byte
+    /// part x <paramref name="pack"/> heads x 1 head group x <paramref name="boxRows"/> / pack rows: a box lands in
+    /// shared memory as rows token·pack + head, each one 128-byte part, the layout of <see cref="EncodeRows"/>' box
+    /// (which pack 1 is). GQA packing (<see cref="WarpSpecializedPlan"/>).
+    /// </summary>
+    public static void EncodePackedRows(void* map, ulong address, int elementBytes, int heads, int pack, int headDim, long rows, int boxRows) =>
+        Encode(map, address, elementBytes, [(ulong)headDim, (ulong)pack, (ulong)(heads / pack), (ulong)rows],
+            [(uint)(128 / elementBytes), (uint)pack, 1, (uint)(boxRows / pack)],
+            $"{rows} rows x {heads} heads (packs of {pack}) x {headDim}, box rows {boxRows / pack}");
+
     /// <summary>FP8's transposed V <c>[kvHeads, headDim, keys]</c> (<see cref="Fp8Values"/>), boxes of 128 keys x <paramref name="headDim"/> x 1.</summary>
     public static void EncodeTransposed(void* map, ulong address, int kvHeads, int headDim, long keys) =>
         Encode(map, address, 1, [(ulong)keys, (ulong)headDim, (ulong)kvHeads], [128, (uint)headDim, 1],
@@ -32,12 +43,27 @@ internal static unsafe partial class TensorMap
 
     private static void Encode(void* map, ulong address, int elementBytes, ReadOnlySpan<ulong> shape, ReadOnlySpan<uint> boxShape, string what)
     {
-        ulong* dims = stackalloc ulong[3] { shape[0], shape[1], shape[2] };
-        ulong* strides = stackalloc ulong[2] { shape[0] * (ulong)elementBytes, shape[0] * shape[1] * (ulong)elementBytes };
-        uint* box = stackalloc uint[3] { boxShape[0], boxShape[1], boxShape[2] };
-        uint* elementStrides = stackalloc uint[3] { 1, 1, 1 };
+        // Dense: each dimension's stride (bytes) is the product of those inside it; the innermost stride is implicit.
+        int rank = shape.Length;
+        ulong* dims = stackalloc ulong[rank];
+        ulong* strides = stackalloc ulong[rank - 1];
+        uint* box = stackalloc uint[rank];
+        uint* elementStrides = stackalloc uint[rank];
+        ulong stride = (ulong)elementBytes;
+        for (int i = 0; i < rank; i++)
+        {
+            dims[i] = shape[i];
+            box[i] = boxShape[i];
+            elementStrides[i] = 1;
+            stride *= shape[i];
+            if (i < rank - 1)
+            {
+                strides[i] = stride;
+            }
+        }
+
         int type = elementBytes == 1 ? DataTypeUint8 : DataTypeUint16;
-        int rc = cuTensorMapEncodeTiled(map, type, 3, (void*)address, dims, strides, box, elementStrides, InterleaveNone, Swizzle128, L2Promotion256, OobFillZero);
+        int rc = cuTensorMapEncodeTiled(map, type, (uint)rank, (void*)address, dims, strides, box, elementStrides, InterleaveNone, Swizzle128, L2Promotion256, OobFillZero);
         if (rc != 0)
         {
             throw new InvalidOperationException($"cuTensorMapEncodeTiled failed with CUDA error {rc} (address 0x{address:x}, {what})");

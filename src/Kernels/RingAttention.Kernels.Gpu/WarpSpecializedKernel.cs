@@ -26,25 +26,38 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
     internal static readonly string[] Parameters =
     [
         "tq", "tk", "tv", "p_o", "p_lse", "p_qcount", "p_qpos0", "p_qrow", "p_kcount", "p_kpos0", "p_krow", "p_heads", "p_group",
-        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy",
+        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy", "p_pack", "p_splits",
     ];
 
     /// <summary>The FP8 kernels' parameters: <see cref="Parameters"/>, then the q·k and v descale factors' addresses.</summary>
     internal static readonly string[] Fp8Parameters = [.. Parameters, "p_qkd", "p_vd"];
 
-    /// <summary>The variant that serves this dtype and head dim, or null (the ILGPU kernels serve it).</summary>
-    public static WarpSpecializedVariant? Find(ElementType type, int dim) => WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim));
+    /// <summary>The variant that serves this dtype and head dim (the short-block one: <paramref name="shortBlocks"/>), or
+    /// null (the ILGPU kernels serve it).</summary>
+    public static WarpSpecializedVariant? Find(ElementType type, int dim, bool shortBlocks = false) =>
+        WarpSpecializedVariants.All.FirstOrDefault(v => v.Serves(type, dim, shortBlocks));
 
-    /// <summary>Launches <paramref name="variant"/>; an FP8 one (<see cref="WarpSpecializedVariant.Fp8"/>) needs <paramref name="fp8"/>.</summary>
-    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse, Fp8Operands? fp8 = null)
+    /// <summary>
+    /// Launches <paramref name="variant"/> as <paramref name="plan"/> says; an FP8 one
+    /// (<see cref="WarpSpecializedVariant.Fp8"/>) needs <paramref name="fp8"/>. With splits, <paramref name="po"/> and
+    /// <paramref name="plse"/> are partial buffers of <c>Splits x KvHeads x QCount·Group</c> rows in
+    /// <see cref="DecodeKernel.PartialIndex"/>'s order, written (p.Merge must be 0), for <see cref="DecodeMerge"/>.
+    /// </summary>
+    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse, WarpSpecializedPlan plan, Fp8Operands? fp8 = null)
     {
         if (variant.Fp8 != fp8.HasValue)
         {
             throw new ArgumentException(variant.Fp8 ? $"{variant.Entry} reads FP8 operands; none were given" : $"{variant.Entry} takes no FP8 operands", nameof(fp8));
         }
 
-        int mBlocks = (p.QCount + variant.BlockRows - 1) / variant.BlockRows;
-        if (mBlocks == 0 || p.Heads == 0)
+        if (plan.Pack < 1 || !System.Numerics.BitOperations.IsPow2(plan.Pack) || p.Group % plan.Pack != 0 || plan.Pack > variant.BlockRows
+            || (fp8.HasValue && plan.Pack != 1) || plan.Splits < 1 || (plan.Splits > 1 && p.Merge != 0) || (plan != WarpSpecializedPlan.Whole && !variant.Short))
+        {
+            throw new ArgumentException($"{variant.Entry} cannot run {plan} for group {p.Group}, merge {p.Merge}", nameof(plan));
+        }
+
+        long tiles = plan.Tiles(p.QCount, p.Heads, variant.BlockRows);
+        if (tiles == 0)
         {
             return;
         }
@@ -56,7 +69,15 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
         try
         {
             int size = variant.Type.Size();
-            TensorMap.EncodeRows(maps, p.QPtr, size, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
+            if (variant.Short)
+            {
+                TensorMap.EncodePackedRows(maps, p.QPtr, size, p.Heads, plan.Pack, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
+            }
+            else
+            {
+                TensorMap.EncodeRows(maps, p.QPtr, size, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
+            }
+
             TensorMap.EncodeRows(maps + TensorMap.Bytes, p.KPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
             if (fp8 is { } f)
             {
@@ -70,7 +91,7 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             // The order of Parameters.
             int* ints = stackalloc int[] { p.QCount, p.QPos0, p.QRowOffset, p.KCount, p.KPos0, p.KRowOffset, p.Heads, p.Group, p.DMin, p.DMax };
             float scale = p.ScaleLog2;
-            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst };
+            int* tail = stackalloc int[] { p.LseStride, p.Merge, p.HeavyFirst, plan.Pack, plan.Splits };
             ulong qkd = fp8?.QkDescalePtr ?? 0, vd = fp8?.VDescalePtr ?? 0;
             void** args = stackalloc void*[Fp8Parameters.Length]; // a 16-bit kernel reads the first Parameters.Length
             args[0] = maps;
@@ -84,19 +105,18 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
             }
 
             args[15] = &scale;
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 5; i++)
             {
                 args[16 + i] = tail + i;
             }
 
-            args[19] = &qkd;
-            args[20] = &vd;
+            args[21] = &qkd;
+            args[22] = &vd;
 
             var stream = ((CudaStream)_accelerator.DefaultStream).StreamPtr;
             // Equal tiles (no causal mask): persistent, one block per multiprocessor walking the work tiles. Unequal ones
             // (heavy first): one block per tile, the hardware's dynamic block scheduler balancing them (gen_hopper.py).
-            int tiles = mBlocks * p.Heads;
-            int blocks = p.HeavyFirst != 0 ? tiles : Math.Min(tiles, _accelerator.NumMultiprocessors);
+            int blocks = (int)(p.HeavyFirst != 0 ? tiles : Math.Min(tiles, _accelerator.NumMultiprocessors));
             CudaDriver.Launch(function, blocks, 1, variant.Threads, variant.SharedBytes, stream, args);
         }
         finally

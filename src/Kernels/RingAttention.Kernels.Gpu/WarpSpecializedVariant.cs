@@ -10,9 +10,11 @@ namespace RingAttention.Kernels.Gpu;
 /// <param name="BlockRows">Query rows per block (64 per consumer warpgroup).</param>
 /// <param name="BlockKeys">Keys per K/V tile (one TMA box of a 128-byte part of a row x BlockKeys rows per part).</param>
 /// <param name="Stages">K/V tiles in flight in shared memory.</param>
-internal sealed record WarpSpecializedVariant(ElementType Type, int Dim, int Threads, int BlockRows, int BlockKeys, int Stages, int SharedBytes, string Entry)
+/// <param name="Short">The short-block variant: GQA heads packed into a tile and keys split over blocks as a
+/// <see cref="WarpSpecializedPlan"/> says (the other runs the whole plan only, without their cost in registers).</param>
+internal sealed record WarpSpecializedVariant(ElementType Type, int Dim, int Threads, int BlockRows, int BlockKeys, int Stages, int SharedBytes, string Entry, bool Short = false)
 {
-    public bool Serves(ElementType type, int dim) => Type == type && Dim == dim;
+    public bool Serves(ElementType type, int dim, bool shortBlocks = false) => Type == type && Dim == dim && Short == shortBlocks;
 
     /// <summary>An e4m3 kernel: V transposed, descale factors (<see cref="Fp8Operands"/>).</summary>
     public bool Fp8 => Type == ElementType.F8E4M3;

@@ -53,7 +53,7 @@ internal static class Fp8KernelTimer
         Func<long, double> qAt = i => ElementConvert.Fp8E4M3ToSingle(q8[i]) * (double)qFactor;
         Func<long, double> kAt = i => ElementConvert.Fp8E4M3ToSingle(k8[i]) * (double)kFactor[i / d % hkv];
         Func<long, double> vAt = i => ElementConvert.Fp8E4M3ToSingle(v8[i]) * (double)vFactor[i / d % hkv];
-        double error = KernelTimer.SampledError(spec, qAt, kAt, vAt, Download(backend, o, spec));
+        double error = KernelTimer.SampledError(spec, qAt, kAt, vAt, Download(backend, o, spec), t);
         string kernel = $"{WarpSpecializedKernel.Find(ElementType.F8E4M3, d)?.Entry}";
 
         // The bfloat16 kernel on the same values.
@@ -65,7 +65,7 @@ internal static class Fp8KernelTimer
         backend.CopyToDevice(kv16, kv16.KeyBytes, Bf16(v8.Length, vAt));
         using var o16 = backend.CreateAccumulator(t, hq, d);
         var times16 = KernelTimer.Repeat(acc, reps, () => backend.Launch(spec, q16, kv16, o16, merge: false));
-        double error16 = KernelTimer.SampledError(spec, qAt, kAt, vAt, Download(backend, o16, spec));
+        double error16 = KernelTimer.SampledError(spec, qAt, kAt, vAt, Download(backend, o16, spec), t);
 
         return new KernelTiming("fp8", t, hq, hkv, d, spec.Mask.Causal, kernel, Math.Round(ms, 3), Math.Round(times[0], 3), KernelTimer.Tflops(spec, ms),
             Math.Round(error, 6), Math.Round(error16, 6), Math.Round(times16[times16.Count / 2], 3));

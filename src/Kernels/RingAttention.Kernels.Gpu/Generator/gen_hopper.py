@@ -18,6 +18,11 @@ block scheduler balances the unequal tiles (measured: a static persistent stride
     GEMM of tile j+1 and the P·V GEMM of tile j are in flight while the softmax of tile j+1 runs; only the rescale of O
     waits for P·V. Inter-warpgroup ping-pong (FA3), 16-bit d 128 only (PINGPONG): the two consumers take turns to issue
     their GEMMs (named barriers 1 and 2), so that one's softmax runs while the tensor cores work on the other's GEMMs.
+Short query blocks (WarpSpecializedPlan): a tile may pack `pack` heads of one kv head (GQA), BM / pack tokens each, so
+that a 16-token block fills a tile instead of an eighth of one (Q's tensor map is [rows][heads / pack][pack][dim], its
+box pack heads x BM / pack rows, landing in shared memory row r = token·pack + head, the layout an unpacked tile has);
+and the key range of a tile may split over `splits` blocks (flash-decoding), each writing partial (o, lse) in
+DecodeKernel's layout for DecodeMerge to fold, so that a few tiles still fill the GPU.
 Semantics are FlashParams' (see FlashParams.cs): positions, the DMin/DMax mask, the key limit, merge into an existing
 float32 O / LSE, heavy-first block order. TMA zero-fills rows past the span (the tensor maps end there).
 
@@ -46,7 +51,10 @@ FP8_DIMS = (128, 256)      # rows of whole 128-byte swizzle atoms
 # 16-bit d 128 without a mask +5-8 % (16K: 633 -> 673 TFLOP/s), causal within noise; d 64 -3 to -7 %, d 256 +-2 %,
 # FP8 d 128 -4 to -5 % (918 -> 881).
 PINGPONG = {("bf16", 128), ("f16", 128)}
-KERNELS = [(dt, d) for d in DIMS for dt in ("bf16", "f16")] + [("e4m3", d) for d in FP8_DIMS]
+# (dtype, head dim, short): the 16-bit kernels twice, as written for long query blocks and as the short-block variant
+# (GQA packing and split keys: measured, the extra live values cost the long-block d 64 kernel 6-10 % when one kernel
+# did both, bench/NOTES.md v19); FP8 never packs (its q·k descale is per head, folded into the scale per tile).
+KERNELS = [(dt, d, short) for d in DIMS for short in (False, True) for dt in ("bf16", "f16")] + [("e4m3", d, False) for d in FP8_DIMS]
 
 
 def elem_bytes(dt):
@@ -62,8 +70,8 @@ def keys(d, dt="bf16"):
     return 128 if d <= 128 else 96 if d <= 192 else 64
 
 
-def name(dt, d):
-    return f"ring_ws_{dt}_d{d}"
+def name(dt, d, short=False):
+    return f"ring_ws_{dt}_d{d}" + ("_short" if short else "")
 
 
 def desc_hi(lbo, sbo):
@@ -120,8 +128,9 @@ class Kernel:
     value moves between lanes. The descale factors scale S (q·k per head, folded into the softmax scale) and O (v per
     kv head, folded into 1/l)."""
 
-    def __init__(self, dt, D):
-        self.dt, self.D = dt, D
+    def __init__(self, dt, D, short=False):
+        self.dt, self.D, self.short = dt, D, short
+        assert not (short and dt == "e4m3")
         self.fp8 = self.dt == "e4m3"
         self.pingpong = (dt, D) in PINGPONG
         self.esz = elem_bytes(self.dt)
@@ -160,14 +169,15 @@ class Kernel:
     def header(self):
         """The entry, its parameters and registers; parameters loaded, the block's shared memory and tile count."""
         w = self.w
-        self.out.append(f"// {name(self.dt, self.D)}: {self.dt}, head dim {self.D}, {BM} query rows x {self.BK} keys per tile, {STAGES} stages, "
+        self.out.append(f"// {name(self.dt, self.D, self.short)}: {self.dt}, head dim {self.D}, {BM} query rows x {self.BK} keys per tile, {STAGES} stages, "
                    f"{self.SMEM} bytes of dynamic shared memory.")
-        self.out.append(f".visible .entry {name(self.dt, self.D)}(")
+        self.out.append(f".visible .entry {name(self.dt, self.D, self.short)}(")
         params = [".param .align 64 .b8 tq[128]", ".param .align 64 .b8 tk[128]", ".param .align 64 .b8 tv[128]",
                   ".param .u64 p_o", ".param .u64 p_lse"] + \
                  [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
                                                   "dmin", "dmax")] + \
-                 [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy"] + \
+                 [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy",
+                  ".param .u32 p_pack", ".param .u32 p_splits"] + \
                  ([".param .u64 p_qkd", ".param .u64 p_vd"] if self.fp8 else [])
         self.out.append(",\n".join("\t" + p for p in params))
         self.out.append(")")
@@ -175,7 +185,7 @@ class Kernel:
         self.out.append(".minnctapersm 1")
         self.out.append("{")
         # registers
-        w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px;")
+        w(".reg .pred %wp, %pt, %pf, %pe, %pm, %pq, %pl, %px, %pp;")
         w(f".reg .f32 %s<{self.NS * 4}>;")
         w(f".reg .f32 %o<{self.NO * 4}>;")
         w(f".reg .b32 %pa<{self.PS * 4}>;")
@@ -184,6 +194,8 @@ class Kernel:
         w(".reg .b64 %rd<48>;")
         w(".reg .b32 %xtid, %wg, %bx, %h, %kvh, %mb, %base, %sq, %bars, %nmin, %nmax, %n, %stg, %ph, %pstg, %pph, %zero;")
         w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
+        if self.short:
+            w(".reg .b32 %pack, %splits, %ps, %tb, %sp, %kvheads, %qd8;")
         w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
         if self.pingpong:
             w(".reg .b32 %myturn, %nextturn;")
@@ -192,7 +204,8 @@ class Kernel:
             w(".reg .f32 %cb, %vd;")
             w(".reg .b16 %pk<2>;")
             w(".reg .b64 %pqkd, %pvd;")
-        for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy"):
+        for p in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group", "dmin", "dmax", "lsestride", "merge", "heavy") + \
+                (("pack", "splits") if self.short else ()):
             w(f"ld.param.u32 %{p}, [p_{p}];")
         w("ld.param.f32 %c, [p_scale];")
         w("ld.param.u64 %po, [p_o];")
@@ -206,10 +219,30 @@ class Kernel:
         w("setp.ne.u32 %pf, %zero, 0;")
         w("mov.u32 %xtid, %tid.x;")
         w("shr.u32 %wg, %xtid, 7;")
-        # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x heads
-        w(f"add.u32 %mblocks, %qcount, {BM - 1};")
-        w(f"shr.u32 %mblocks, %mblocks, {BM.bit_length() - 1};")
-        w("mul.lo.u32 %total, %mblocks, %heads;")
+        if not self.short:
+            # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x heads (p_pack, p_splits: 1)
+            w(f"add.u32 %mblocks, %qcount, {BM - 1};")
+            w(f"shr.u32 %mblocks, %mblocks, {BM.bit_length() - 1};")
+            w("mul.lo.u32 %total, %mblocks, %heads;")
+        else:
+            # GQA packing: a tile holds %tb = BM / pack tokens x pack heads of one kv head (row r: token r >> %ps, head
+            # h + (r & pack - 1)); pack is a power of two (1: one head a tile)
+            w("clz.b32 %r0, %pack;")
+            w("mov.u32 %ps, 31;")
+            w("sub.u32 %ps, %ps, %r0;")
+            w(f"mov.u32 %tb, {BM};")
+            w("shr.u32 %tb, %tb, %ps;")
+            w("div.u32 %kvheads, %heads, %group;")
+            w("setp.gt.u32 %pp, %splits, 1;")                         # split keys: partials in DecodeKernel's layout
+            # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x head groups x splits
+            w("add.u32 %mblocks, %qcount, %tb;")
+            w("sub.u32 %mblocks, %mblocks, 1;")
+            w(f"mov.u32 %r0, {BM.bit_length() - 1};")
+            w("sub.u32 %r0, %r0, %ps;")
+            w("shr.u32 %mblocks, %mblocks, %r0;")
+            w("shr.u32 %r0, %heads, %ps;")
+            w("mul.lo.u32 %total, %mblocks, %r0;")
+            w("mul.lo.u32 %total, %total, %splits;")
         # shared memory: base aligned to 1024
         w("mov.u32 %base, smem;")
         w("add.u32 %base, %base, 1023;")
@@ -217,22 +250,31 @@ class Kernel:
         w(f"add.u32 %bars, %base, {self.BARS};")
 
     def tile_coords(self):
-        """Work tile %tile -> m-block %mb, head %h, kv head %kvh; its key-tile range [%nmin, %nmax] (TileMath.KeyTiles,
-        in 64 bits: DMin/DMax may be int.MinValue/MaxValue) and %pe when it sees no key. Head by head, so that the
-        tiles in flight share one head's K/V in L2 (measured: ordering causal tiles m-block first, every head's block
-        before the next, lost 13-15 % at 16K-32K with 32 kv heads); heavy first (causal): each head's m-blocks from the
-        last."""
+        """Work tile %tile -> split %sp, m-block %mb, first head %h, kv head %kvh; its key-tile range [%nmin, %nmax]
+        (TileMath.KeyTiles, in 64 bits: DMin/DMax may be int.MinValue/MaxValue; then split %sp's share of it) and %pe
+        when it sees no key. Head by head, so that the tiles in flight share one head's K/V in L2 (measured: ordering
+        causal tiles m-block first, every head's block before the next, lost 13-15 % at 16K-32K with 32 kv heads);
+        heavy first (causal): each head's m-blocks from the last; a tile's splits side by side."""
         w = self.w
-        w("div.u32 %h, %tile, %mblocks;")
-        w("mul.lo.u32 %r4, %h, %mblocks;")
-        w("sub.u32 %r4, %tile, %r4;")                          # m-block index within the head
+        if self.short:
+            w("rem.u32 %sp, %tile, %splits;")
+            w("div.u32 %r50, %tile, %splits;")
+            w("div.u32 %r51, %r50, %mblocks;")                 # head group
+            w("mul.lo.u32 %r4, %r51, %mblocks;")
+            w("sub.u32 %r4, %r50, %r4;")                       # m-block index within the head group
+            w("shl.b32 %h, %r51, %ps;")
+        else:
+            w("div.u32 %h, %tile, %mblocks;")
+            w("mul.lo.u32 %r4, %h, %mblocks;")
+            w("sub.u32 %r4, %tile, %r4;")                      # m-block index within the head
         w("sub.u32 %r2, %mblocks, 1;")
         w("sub.u32 %r2, %r2, %r4;")
         w("setp.ne.u32 %px, %heavy, 0;")
         w("selp.b32 %mb, %r2, %r4, %px;")
         w("div.u32 %kvh, %h, %group;")
-        w(f"mul.lo.u32 %r1, %mb, {BM};")                      # firstRow
-        w(f"add.u32 %r2, %r1, {BM};")
+        rows = "%tb" if self.short else BM
+        w(f"mul.lo.u32 %r1, %mb, {rows};")                    # firstRow (a token)
+        w(f"add.u32 %r2, %r1, {rows};")
         w("min.s32 %r2, %r2, %qcount;")
         w("sub.s32 %r2, %r2, 1;")                              # lastRow
         w("cvt.s64.s32 %rd0, %qpos0;")
@@ -264,6 +306,21 @@ class Kernel:
         w("cvt.u32.u64 %nmax, %rd8;")
         w("selp.b32 %nmin, 0, %nmin, %pe;")
         w("selp.b32 %nmax, -1, %nmax, %pe;")
+        if not self.short:
+            return
+        # split %sp of %splits takes key tiles [nmin + sp·n / splits, nmin + (sp + 1)·n / splits) of the n in range
+        w("sub.s32 %r52, %nmax, %nmin;")
+        w("add.s32 %r52, %r52, 1;")
+        w("mul.lo.u32 %r53, %sp, %r52;")
+        w("div.u32 %r53, %r53, %splits;")
+        w("add.u32 %r54, %sp, 1;")
+        w("mul.lo.u32 %r54, %r54, %r52;")
+        w("div.u32 %r54, %r54, %splits;")
+        w("add.u32 %r54, %nmin, %r54;")
+        w("sub.u32 %nmax, %r54, 1;")
+        w("add.u32 %nmin, %nmin, %r53;")
+        w("setp.gt.s32 %px, %nmin, %nmax;")
+        w("or.pred %pe, %pe, %px;")
 
     def barriers(self):
         """Every mbarrier initialised by thread 0; then the producer warpgroup goes its way, the consumers theirs."""
@@ -306,12 +363,18 @@ class Kernel:
         w.wait("%r9", "%r8")                                       # the consumers are done with the previous Q
         w("xor.b32 %qph, %qph, 1;")
         w(f"mbarrier.arrive.expect_tx.shared::cta.b64 %state, [%bars], {self.QTILE};")
-        w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
+        if self.short:
+            w("mad.lo.u32 %r3, %mb, %tb, %qrow;")
+            w("shr.u32 %r56, %h, %ps;")                        # head group: Q's map is [rows][heads / pack][pack][dim]
+            q = "4d", "%zero, %r56, %r3"
+        else:
+            w(f"mad.lo.u32 %r3, %mb, {BM}, %qrow;")
+            q = "3d", "%h, %r3"
         for hh in range(self.H):
             w(f"mov.u32 %r{12 + hh}, {self.EPP * hh};")
         for hh in range(self.H):
             w(f"add.u32 %r4, %base, {hh * self.HALF_Q};")
-            w(f"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, %h, %r3}}], [%bars];")
+            w(f"cp.async.bulk.tensor.{q[0]}.shared::cluster.global.mbarrier::complete_tx::bytes [%r4], [%tq, {{%r{12 + hh}, {q[1]}}}], [%bars];")
         w("mov.u32 %n, %nmax;")
         w.lab("L_PLOOP")
         w(f"mad.lo.u32 %r5, %stg, {self.STAGE}, %base;")
@@ -360,6 +423,16 @@ class Kernel:
         w("shr.u32 %r23, %r22, 2;")
         w("and.b32 %r24, %r22, 3;")
         w("setp.eq.u32 %pl, %r22, 0;")                            # lane 0 arrives for its warp
+        if self.short:
+            # row R of e0/e1 (r57): cw·64 + warp·16 + g; its token offset R >> ps (r58); %qd8: the token of row R + 8
+            # (e2/e3) less R's (8 unpacked)
+            w("mul.lo.u32 %r57, %r20, 64;")
+            w("mad.lo.u32 %r57, %r21, 16, %r57;")
+            w("add.u32 %r57, %r57, %r23;")
+            w("shr.u32 %r58, %r57, %ps;")
+            w("add.u32 %qd8, %r57, 8;")
+            w("shr.u32 %qd8, %qd8, %ps;")
+            w("sub.u32 %qd8, %qd8, %r58;")
         if self.pingpong:
             # turns: consumer 0 waits on named barrier 1 and passes to 2, consumer 1 the other way round; each barrier
             # completes with 256 threads (the waiting warpgroup's sync and the other's arrive). Consumer 0 arrives on
@@ -401,17 +474,22 @@ class Kernel:
         w("shr.u32 %r25, %r25, 4;")
         w("cvt.u64.u32 %rd10, %r25;")
         w(f"add.s64 %rd10, %rd10, {qhi};")                         # Q descriptor
-        w(f"mul.lo.u32 %r26, %mb, {BM};")
-        w("add.u32 %r26, %r26, %qpos0;")
-        w("mad.lo.u32 %r26, %r20, 64, %r26;")
-        w("mad.lo.u32 %r26, %r21, 16, %r26;")
-        w("add.u32 %r26, %r26, %r23;")
+        if self.short:
+            w("mul.lo.u32 %r26, %mb, %tb;")
+            w("add.u32 %r26, %r26, %qpos0;")
+            w("add.u32 %r26, %r26, %r58;")
+        else:
+            w(f"mul.lo.u32 %r26, %mb, {BM};")
+            w("add.u32 %r26, %r26, %qpos0;")
+            w("mad.lo.u32 %r26, %r20, 64, %r26;")
+            w("mad.lo.u32 %r26, %r21, 16, %r26;")
+            w("add.u32 %r26, %r26, %r23;")
         w("sub.u32 %r26, %r26, %kpos0;")
         w("shl.b32 %r27, %r24, 1;")
         w("sub.u32 %r26, %r26, %r27;")                             # dr0 for tile 0
         w("sub.u32 %r28, %kcount, %r27;")                          # key limit minus 2t, for tile 0
-        # 64-bit tile facts for TileNeedsMask: qFirst (rd2) and qFirst + BM - 1
-        w(f"add.s64 %rd11, %rd2, {BM - 1};")
+        # 64-bit tile facts for TileNeedsMask: qFirst (rd2) and the tile's last row (qLast, rd3, when short)
+        w("mov.b64 %rd11, %rd3;" if self.short else f"add.s64 %rd11, %rd2, {BM - 1};")
         w.wait("%bars", "%qph")
         w("xor.b32 %qph, %qph, 1;")
         w("mov.u32 %n, %nmax;")
@@ -557,13 +635,18 @@ class Kernel:
         w("setp.gt.or.s64 %pm, %rd22, %rd4, %pm;")
         w(f"@!%pm bra {skip};")
         w(f"mul.lo.u32 %r40, %n, {self.BK};")
-        w("sub.u32 %r41, %r26, %r40;")                         # dr0 of this tile
+        w("sub.u32 %r41, %r26, %r40;")                         # dr0 of this tile (row R)
+        if self.short:
+            w("add.u32 %r49, %r41, %qd8;")                     # row R + 8
         w("sub.u32 %r42, %r28, %r40;")                         # key limit - 2t of this tile
         for j in range(self.NS):
             for e in range(4):
                 half, col = e >> 1, e & 1
                 reg = f"%s{4 * j + e}"
-                w(f"add.s32 %r43, %r41, {8 * half - 8 * j - col};")
+                if self.short:
+                    w(f"add.s32 %r43, {'%r49' if half else '%r41'}, {-8 * j - col};")
+                else:
+                    w(f"add.s32 %r43, %r41, {8 * half - 8 * j - col};")
                 w("setp.ge.s32 %pq, %r43, %dmin;")
                 w("setp.le.and.s32 %pq, %r43, %dmax, %pq;")
                 w(f"setp.gt.and.s32 %pq, %r42, {8 * j + col}, %pq;")
@@ -638,26 +721,58 @@ class Kernel:
             w(f"add.f32 %l{r}, %l{r}, %f0;")
             w(f"shfl.sync.bfly.b32 %f0, %l{r}, 2, 31, -1;")
             w(f"add.f32 %l{r}, %l{r}, %f0;")
-        w(f"mul.lo.u32 %r44, %mb, {BM};")
-        w("mad.lo.u32 %r44, %r20, 64, %r44;")
-        w("mad.lo.u32 %r44, %r21, 16, %r44;")
-        w("add.u32 %r44, %r44, %r23;")                             # row of e0/e1; + 8 for e2/e3
+        # token(r) and head(r): the registers of row R + 8r's token within the span and its head
+        if self.short:
+            w("mul.lo.u32 %r44, %mb, %tb;")                        # the tile's first token
+            w("sub.u32 %r45, %pack, 1;")
+            for r in range(2):
+                # row R + 8r: token r54+r, head r52+r; with split keys, index r60+r of DecodeKernel.PartialIndex
+                w(f"add.u32 %r46, %r57, {8 * r};")
+                w(f"shr.u32 %r{54 + r}, %r46, %ps;")
+                w(f"add.u32 %r{54 + r}, %r{54 + r}, %r44;")
+                w(f"and.b32 %r{52 + r}, %r46, %r45;")
+                w(f"add.u32 %r{52 + r}, %r{52 + r}, %h;")
+                w("mad.lo.u32 %r46, %sp, %kvheads, %kvh;")
+                w(f"mad.lo.u32 %r46, %r46, %qcount, %r{54 + r};")
+                w("mul.lo.u32 %r47, %kvh, %group;")
+                w(f"sub.u32 %r47, %r{52 + r}, %r47;")
+                w(f"mad.lo.u32 %r{60 + r}, %r46, %group, %r47;")
+
+            def token(r):
+                return f"%r{54 + r}"
+
+            def head(r):
+                return f"%r{52 + r}"
+        else:
+            w(f"mul.lo.u32 %r44, %mb, {BM};")
+            w("mad.lo.u32 %r44, %r20, 64, %r44;")
+            w("mad.lo.u32 %r44, %r21, 16, %r44;")
+            w("add.u32 %r44, %r44, %r23;")                         # row of e0/e1; + 8 for e2/e3
+
+            def token(r):
+                w(f"add.u32 %r45, %r44, {8 * r};")
+                return "%r45"
+
+            def head(r):
+                return "%h"
         for r in range(2):
             # old LSE (read by the whole quad before lane t = 0 writes it)
-            w(f"add.u32 %r45, %r44, {8 * r};")
+            t = token(r)
             w(f"mov.f32 %f{10 + r}, {NEG_INF};")
-            w("setp.lt.s32 %pq, %r45, %qcount;")
+            w(f"setp.lt.s32 %pq, {t}, %qcount;")
             w("setp.ne.and.u32 %pq, %merge, 0, %pq;")
-            w("mad.lo.u32 %r46, %h, %lsestride, %qrow;")
-            w("add.u32 %r46, %r46, %r45;")
+            w(f"mad.lo.u32 %r46, {head(r)}, %lsestride, %qrow;")
+            w(f"add.u32 %r46, %r46, {t};")
+            if self.short:
+                w(f"selp.b32 %r46, %r{60 + r}, %r46, %pp;")
             w("mul.wide.u32 %rd23, %r46, 4;")
             w(f"add.s64 %rd{24 + r}, %plse, %rd23;")
             w(f"@%pq ld.global.f32 %f{10 + r}, [%rd{24 + r}];")
         w("bar.warp.sync -1;")
         for r in range(2):
             done = w.new_label("rowdone")
-            w(f"add.u32 %r45, %r44, {8 * r};")
-            w("setp.ge.s32 %pq, %r45, %qcount;")
+            t = token(r)
+            w(f"setp.ge.s32 %pq, {t}, %qcount;")
             w(f"@%pq bra {done};")
             # f12 wa, f13 wb, f14 lseOut; r47 mode
             empty = w.new_label("empty")
@@ -704,9 +819,11 @@ class Kernel:
             w.lab(weights)
             w("setp.eq.u32 %pq, %r47, 0;")
             w(f"@%pq bra {done};")
-            # o index ((qrow + row) * heads + h) * D + 2t
-            w("add.u32 %r48, %qrow, %r45;")
-            w("mad.lo.u32 %r48, %r48, %heads, %h;")
+            # o index ((qrow + token) * heads + head) * D + 2t, or the partial's index * D + 2t
+            w(f"add.u32 %r48, %qrow, {t};")
+            w(f"mad.lo.u32 %r48, %r48, %heads, {head(r)};")
+            if self.short:
+                w(f"selp.b32 %r48, %r{60 + r}, %r48, %pp;")
             w("cvt.u64.u32 %rd26, %r48;")
             w(f"mul.lo.u64 %rd26, %rd26, {self.D * 4};")
             w("mul.wide.u32 %rd27, %r24, 8;")
@@ -747,8 +864,8 @@ class Kernel:
 HEADER = "// <auto-generated> by Generator/gen_hopper.py; edit the generator, not this file. </auto-generated>\n"
 
 
-def module(dt, d):
-    body, smem = Kernel(dt, d).text()
+def module(dt, d, short=False):
+    body, smem = Kernel(dt, d, short).text()
     return (HEADER + ".version 8.0\n.target sm_90a\n.address_size 64\n\n"
             ".extern .shared .align 1024 .b8 smem[];\n\n" + body + "\n"), smem
 
@@ -757,11 +874,11 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else ".."
     os.makedirs(os.path.join(out, "Hopper"), exist_ok=True)
     rows = []
-    for dt, d in KERNELS:
-        text, smem = module(dt, d)
-        write(os.path.join(out, "Hopper", f"{name(dt, d)}.g.ptx"), text)
+    for dt, d, short in KERNELS:
+        text, smem = module(dt, d, short)
+        write(os.path.join(out, "Hopper", f"{name(dt, d, short)}.g.ptx"), text)
         rows.append(f"        new(ElementType.{ {'e4m3': 'F8E4M3'}.get(dt, dt.upper()) }, Dim: {d}, Threads: 384, BlockRows: {BM}, BlockKeys: {keys(d, dt)}, Stages: {STAGES}, "
-                    f"SharedBytes: {smem}, Entry: \"{name(dt, d)}\"),")
+                    f"SharedBytes: {smem}, Entry: \"{name(dt, d, short)}\"" + (", Short: true" if short else "") + "),")
     write(os.path.join(out, "WarpSpecializedVariants.g.cs"), HEADER.replace("//", "//", 1) +
           "using RingAttention.Tensors;\n\nnamespace RingAttention.Kernels.Gpu;\n\n"
           "/// <summary>Every generated warp-specialized Hopper kernel (Hopper/*.g.ptx) and its launch facts, from the generator.</summary>\n"

@@ -35,6 +35,10 @@ public sealed class BenchKernelSettings : KernelVariantSettings
     [DefaultValue("0,1")]
     public string Causal { get; init; } = "0,1";
 
+    [CommandOption("--queries <LIST>")]
+    [Description("query rows: the last n tokens' queries against all keys (short query blocks), comma-separated (default: every token's, self-attention)")]
+    public string? Queries { get; init; }
+
     [CommandOption("--reps <N>")]
     [Description("timed launches per shape (the median is reported), after two warm-up launches")]
     [DefaultValue(10)]
@@ -54,18 +58,27 @@ public sealed class BenchKernelCommand : Command<BenchKernelSettings>
                       from heads in ListOption.Items(settings.Heads)
                       from dim in ListOption.Ints("--dims", settings.Dims)
                       from causal in ListOption.Items(settings.Causal)
-                      select (Fp8: dtype.Trim().ToLowerInvariant() is "fp8" or "e4m3", Spec: Shape(dtype, tokens, heads, dim, causal))).ToList();
+                      from queries in settings.Queries is null ? [0] : ListOption.Ints("--queries", settings.Queries)
+                      select (Fp8: dtype.Trim().ToLowerInvariant() is "fp8" or "e4m3", Spec: Shape(dtype, tokens, heads, dim, causal), Queries: queries)).ToList();
+        foreach (var (fp8, spec, queries) in shapes)
+        {
+            if (queries > spec.Tokens || (fp8 && queries != 0))
+            {
+                throw new SpecValidationException("queries", fp8 ? "--queries: fp8 times self-attention only" : $"--queries: {queries} is more than the {spec.Tokens} tokens");
+            }
+        }
+
         using var backend = settings.OpenCuda(out string reason);
         AnsiConsole.MarkupLineInterpolated($"[grey]{reason}; timing excludes host transfers (q/k/v resident on the device)[/]");
         var results = new List<KernelTiming>();
-        foreach (var (fp8, spec) in shapes)
+        foreach (var (fp8, spec, queries) in shapes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var timing = fp8 ? Fp8KernelTimer.Time(backend, spec, settings.Reps) : KernelTimer.Time(backend, spec, settings.Reps);
+            var timing = fp8 ? Fp8KernelTimer.Time(backend, spec, settings.Reps) : KernelTimer.Time(backend, spec, settings.Reps, queries);
             results.Add(timing);
             string bf16 = timing.Bf16Ms is { } ms ? FormattableString.Invariant($"; bf16 on the same values {ms:0.000} ms, max rel err {timing.Bf16MaxRelErr:0.0e+0}") : string.Empty;
             AnsiConsole.WriteLine(FormattableString.Invariant(
-                $"{timing.Dtype} T={timing.Tokens} {timing.Hq}/{timing.Hkv} d={timing.Dim} causal={(timing.Causal ? 1 : 0)} {timing.Kernel}: {timing.MedianMs:0.000} ms, {timing.Tflops:0.0} TFLOP/s, max rel err {timing.MaxRelErr:0.0e+0}{bf16}"));
+                $"{timing.Dtype} T={timing.Tokens}{(timing.QueryRows is int n ? $" n={n}" : "")} {timing.Hq}/{timing.Hkv} d={timing.Dim} causal={(timing.Causal ? 1 : 0)} {timing.Kernel}: {timing.MedianMs:0.000} ms, {timing.Tflops:0.0} TFLOP/s, max rel err {timing.MaxRelErr:0.0e+0}{bf16}"));
         }
 
         CliOutput.Result(new KernelBenchReport(reason, results), CliJson.Default.KernelBenchReport);
