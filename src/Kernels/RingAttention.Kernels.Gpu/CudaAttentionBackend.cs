@@ -37,16 +37,23 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
     /// One contiguous run of at least <see cref="TiledMinKeys"/> keys goes to the planned warp-specialized kernel even
     /// where a decode kernel serves the rows (measured on nvidia-h200, 32/8 heads, d 128, bf16, bench/results/
     /// hopper-h200/short-blocks-v2: n = 1 at 16K keys 0.057 against 0.219 ms, at 128K 0.158 against 0.235 ms; n = 16
-    /// at 128K 0.162 against 0.47 ms). Off: the decode kernels wherever they serve (device A/B).
+    /// at 128K 0.162 against 0.47 ms). In a session's shared turn only above <see cref="SharedTurnMaxVectors"/>: there
+    /// the decode kernels serve every shard of the device in one launch (1M keys, 16 shards of one page each: n = 16
+    /// 6.23 ms through the tiled kernel against 8.92 with pages of 16K on the decode kernels, n = 1 2.94 against 2.63;
+    /// bench/results/sessions-h200.md). Off: the decode kernels wherever they serve (device A/B).
     /// </summary>
     internal bool TiledForOneRun { get; set; } = true;
 
     /// <summary>The smallest run measured to favour the tiled kernel (below it the decode kernels keep it, unmeasured).</summary>
     internal const int TiledMinKeys = 16384;
 
-    private protected override bool PrefersTiled(AttentionSpec spec, IReadOnlyList<DecodeRun> runs) =>
-        TiledForOneRun && runs.Count == 1 && runs[0].Rows >= TiledMinKeys && UseTensorCores && _flash.PlanShortBlocks
-        && _flash.SelectedWarpSpecialized(spec.DType, spec.HeadDim) is not null;
+    /// <summary>Query vectors (rows x group) up to which a shared turn keeps the decode kernels (n = 1 measured slower
+    /// on the tiled kernel there, n = 16 at GQA 4 faster; between them unmeasured, so left as it was).</summary>
+    internal const int SharedTurnMaxVectors = 16;
+
+    private protected override bool PrefersTiled(AttentionSpec spec, int rows, IReadOnlyList<DecodeRun> runs, bool sharedTurn) =>
+        TiledForOneRun && runs.Count == 1 && runs[0].Rows >= TiledMinKeys && (!sharedTurn || (long)rows * spec.GroupSize > SharedTurnMaxVectors)
+        && UseTensorCores && _flash.PlanShortBlocks && _flash.SelectedWarpSpecialized(spec.DType, spec.HeadDim) is not null;
 
     /// <summary>Loads the tensor-core kernels now (a silo does it at start) and returns how long that took.</summary>
     public TimeSpan Preload()

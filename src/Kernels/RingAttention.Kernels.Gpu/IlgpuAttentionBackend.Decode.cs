@@ -49,9 +49,10 @@ public abstract partial class IlgpuAttentionBackend
     /// <summary>
     /// Whether few query rows against these runs of K/V go to the tiled kernel rather than the split-K decode kernels
     /// that serve them: where the tiled kernel splits keys itself and reads one run faster (Hopper's warp-specialized
-    /// kernel, <see cref="CudaAttentionBackend"/>). The decode kernels keep many runs (a session's pages) in one launch.
+    /// kernel, <see cref="CudaAttentionBackend"/>). The decode kernels keep many runs (a session's pages) in one launch;
+    /// <paramref name="sharedTurn"/>: the launch would join other shards' in one (ADR 21).
     /// </summary>
-    private protected virtual bool PrefersTiled(AttentionSpec spec, IReadOnlyList<DecodeRun> runs) => false;
+    private protected virtual bool PrefersTiled(AttentionSpec spec, int rows, IReadOnlyList<DecodeRun> runs, bool sharedTurn) => false;
 
     /// <summary>Whether this accelerator has a split kernel (its loads are at device addresses: CPU and CUDA).</summary>
     private protected virtual bool HasDecodeKernel => Accelerator.AcceleratorType == AcceleratorType.CPU;

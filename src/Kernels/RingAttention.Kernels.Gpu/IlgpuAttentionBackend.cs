@@ -100,7 +100,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
                 }
             }
 
-            if (runs.Count > 0 && DecodeServes(spec, qs.Count, runs.Sum(r => (long)r.Rows)) && !PrefersTiled(spec, runs))
+            if (runs.Count > 0 && DecodeServes(spec, qs.Count, runs.Sum(r => (long)r.Rows)) && !PrefersTiled(spec, qs.Count, runs, gather is not null))
             {
                 var views = viewsOf(0);
                 var target = new DecodeTarget(MakeParams(spec, views, qRows, qOffset, qs, 0, qs, merge), views.O, views.Lse, runs);
