@@ -17,7 +17,7 @@ public sealed class SharedDecodeTests : IDisposable
     public void Dispose() => _backend.Dispose();
 
     [Theory]
-    [InlineData("float", 64, 8, 2, 2, "bf16", "causal+window")]
+    [InlineData("float", 64, 4, 2, 2, "bf16", "causal+window")]
     [InlineData("mma", 32, 4, 1, 1, "f16", "causal")]
     public void AccumulateShards_SameQueries_OneSplitLaunch_EachAsAlone(string kernel, int dim, int heads, int kvHeads, int rows, string dtype, string mask)
     {

@@ -18,7 +18,7 @@ block scheduler balances the unequal tiles (measured: a static persistent stride
     GEMM of tile j+1 and the P·V GEMM of tile j are in flight while the softmax of tile j+1 runs; only the rescale of O
     waits for P·V. Inter-warpgroup ping-pong (FA3), 16-bit d 128 only (PINGPONG): the two consumers take turns to issue
     their GEMMs (named barriers 1 and 2), so that one's softmax runs while the tensor cores work on the other's GEMMs.
-Short query blocks (WarpSpecializedPlan): a tile may pack `pack` heads of one kv head (GQA), BM / pack tokens each, so
+Short query blocks (WarpSpecializedPlan; the `_short` variant of each 16-bit kernel, ADR 25): a tile may pack `pack` heads of one kv head (GQA), BM / pack tokens each, so
 that a 16-token block fills a tile instead of an eighth of one (Q's tensor map is [rows][heads / pack][pack][dim], its
 box pack heads x BM / pack rows, landing in shared memory row r = token·pack + head, the layout an unpacked tile has);
 and the key range of a tile may split over `splits` blocks (flash-decoding), each writing partial (o, lse) in
