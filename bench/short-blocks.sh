@@ -35,32 +35,27 @@ if has check; then
     echo "check $c (keys $keys): $v" | tee -a "$out/summary.txt"
   done
 fi
-rows=${ROWS:-16,32,64,128}; skeys=${SPEED_KEYS:-16384,131072}
-if has speed; then
-  for plan in 1 0; do
-    timeout 240 $bin bench kernel --short-blocks $plan --queries $rows --tokens $skeys --heads 32/8 --dims 128 --dtypes bf16 \
-      --causal 0 --reps 20 --json > "$out/plan$plan.json" 2> "$out/plan$plan.err"
-    echo "== short-blocks $plan (exit $?)" | tee -a "$out/summary.txt"
-    python3 - "$out/plan$plan.json" <<'PY' | tee -a "$out/summary.txt"
+# ours NAME ROWS KEYS FLAGS...: `bench kernel --queries ROWS --tokens KEYS FLAGS` into $out/NAME.json, one line a figure
+ours() {
+  local name=$1 rows=$2 keys=$3; shift 3
+  timeout 240 $bin bench kernel "$@" --queries $rows --tokens $keys --heads 32/8 --dims 128 --dtypes bf16 \
+    --causal 0 --reps 20 --json > "$out/$name.json" 2> "$out/$name.err"
+  echo "== $name (exit $?)" | tee -a "$out/summary.txt"
+  python3 - "$out/$name.json" <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print(f"ours n={r['queryRows']} keys={r['tokens']} {r['kernel']}: median {r['medianMs']:.4f} ms, {r['tflops']:.0f} TFLOP/s, max rel err {r['maxRelErr']:.1e}")
 PY
-  done
+}
+rows=${ROWS:-16,32,64,128}; skeys=${SPEED_KEYS:-16384,131072}
+if has speed; then
+  for plan in 1 0; do ours plan$plan $rows $skeys --short-blocks $plan; done
   python3 bench/peers/sdpa_decode.py --keys $skeys --rows $rows --backends flash,cudnn 2>&1 | tee -a "$out/summary.txt"
 fi
 drows=${DECODE_ROWS:-1,4,16}; dkeys=${DECODE_KEYS:-16384,131072,1048576}
 if has decode; then
-  for decode in 1 0 default; do
-    flag=(--decode $decode); [[ $decode == default ]] && flag=()
-    timeout 240 $bin bench kernel "${flag[@]}" --queries $drows --tokens $dkeys --heads 32/8 --dims 128 --dtypes bf16 \
-      --causal 0 --reps 20 --json > "$out/decode$decode.json" 2> "$out/decode$decode.err"
-    echo "== decode $decode (exit $?)" | tee -a "$out/summary.txt"
-    python3 - "$out/decode$decode.json" <<'PY' | tee -a "$out/summary.txt"
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"ours n={r['queryRows']} keys={r['tokens']} {r['kernel']}: median {r['medianMs']:.4f} ms, {r['tflops']:.0f} TFLOP/s, max rel err {r['maxRelErr']:.1e}")
-PY
-  done
+  ours decode1 $drows $dkeys --decode 1
+  ours decode0 $drows $dkeys --decode 0
+  ours decode-default $drows $dkeys
   python3 bench/peers/sdpa_decode.py --keys $dkeys --rows $drows --backends flash,cudnn 2>&1 | tee -a "$out/summary.txt"
 fi

@@ -120,11 +120,7 @@ internal sealed class FlashLauncher : IDisposable
             {
                 if (SelectedWarpSpecialized(type, dim) is { } ws)
                 {
-                    _ = _warpSpecialized.Inspect(ws);
-                    if (PlanShortBlocks && WarpSpecializedKernel.Find(type, dim, shortBlocks: true) is { } shortBlocks)
-                    {
-                        _ = _warpSpecialized.Inspect(shortBlocks);
-                    }
+                    _ = _warpSpecialized.Inspect(ws); // the short-block variants load at first use: most runs never take one
                 }
                 else
                 {

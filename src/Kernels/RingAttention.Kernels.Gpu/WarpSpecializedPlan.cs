@@ -43,7 +43,7 @@ internal readonly record struct WarpSpecializedPlan(int Pack, int Splits)
             pack = Math.Min(groupPow2, fits);
         }
 
-        long tiles = (long)((queryRows + (blockRows / pack) - 1) / (blockRows / pack)) * (heads / pack);
+        long tiles = new WarpSpecializedPlan(pack, 1).Tiles(queryRows, heads, blockRows);
         long keyTiles = (keys + blockKeys - 1) / blockKeys;
         long splits = Math.Min(Math.Min(multiprocessors / tiles, keyTiles / MinKeyTilesPerSplit), DecodeMerge.MaxChunks);
         return new(pack, (int)Math.Max(1, splits));

@@ -41,16 +41,12 @@ public static class KernelTimer
         DeviceFill.Fill(acc, kvView.SubView(kvView.Length / 2, kvView.Length / 2), 3u, bf16);
         var times = Repeat(acc, reps, () => backend.Launch(spec, q, kv, o, merge: false));
         double ms = times[times.Count / 2];
-        if (queryRows > 0)
-        {
-            double pairs = spec.Mask.Causal ? ((double)n * t) - ((double)n * (n - 1) / 2) : (double)n * t;
-            return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, KernelName(backend, spec),
-                Math.Round(ms, 4), Math.Round(times[0], 4), Math.Round(4.0 * pairs * spec.Heads * spec.HeadDim / ms / 1e9, 1),
-                SampledError(backend, spec, q, kv, o, n), QueryRows: n);
-        }
-
+        // Short query blocks: visible (query, key) pairs over time, to 4 decimals (their times are tenths of a millisecond).
+        double pairs = spec.Mask.Causal ? ((double)n * t) - ((double)n * (n - 1) / 2) : (double)n * t;
+        double tflops = queryRows > 0 ? Math.Round(4.0 * pairs * spec.Heads * spec.HeadDim / ms / 1e9, 1) : Tflops(spec, ms);
+        int digits = queryRows > 0 ? 4 : 3;
         return new KernelTiming(bf16 ? "bf16" : "fp16", t, spec.Heads, spec.KvHeads, spec.HeadDim, spec.Mask.Causal, KernelName(backend, spec),
-            Math.Round(ms, 3), Math.Round(times[0], 3), Tflops(spec, ms), SampledError(backend, spec, q, kv, o, t));
+            Math.Round(ms, digits), Math.Round(times[0], digits), tflops, SampledError(backend, spec, q, kv, o, n), QueryRows: queryRows > 0 ? n : null);
     }
 
     /// <summary>TFLOP/s of attention over <paramref name="spec"/> in <paramref name="ms"/> (4·T²·Hq·D, halved for causal).</summary>
@@ -85,7 +81,7 @@ public static class KernelTimer
             ? backend.Flash.KernelName(spec.DType, spec.HeadDim)
             : "portable";
 
-    /// <summary>Worst relative L2 error of sampled rows (8 rows spread from first to last; heads 0 and last) against float64.</summary>
+    /// <summary>Worst relative L2 error of sampled rows (8 rows spread from first to last; heads 0, 1 and last) against float64.</summary>
     private static double SampledError(CudaAttentionBackend backend, AttentionSpec spec, DeviceRows qHandle, DeviceKeyValues kvHandle, DeviceAccumulator oHandle, int queryRows)
     {
         int t = spec.Tokens, hq = spec.Heads, hkv = spec.KvHeads, d = spec.HeadDim;
