@@ -11,7 +11,7 @@ keys=${KEYS:-65536}; page=${PAGE:-4096}
 common=(--device cuda:0 --silos 1 --session-root $work/root)
 $bin gen --output $work/kv.safetensors --tokens $keys --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 > /dev/null
 $bin session create ctx --inputs $work/kv.safetensors --causal --shards 4 --page-tokens $page "${common[@]}" 2>&1 | grep -v "^embedded" | tee -a "$out/summary.txt"
-for n in 1 16; do
+for n in ${ROWS:-1 16}; do
   $bin gen --output $work/q-$n.safetensors --tokens $n --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 --seed $((n + 7)) > /dev/null
   $bin session attend ctx --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/s-$n.safetensors --force "${common[@]}" 2>&1 \
     | grep attended | sed "s/^/session n=$n: /" | tee -a "$out/summary.txt"

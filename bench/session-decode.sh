@@ -8,6 +8,7 @@
 # TIMELINE=1: each attend command also prints where its last attend's time went (`session attend --timeline`), kept
 # with its whole output in $OUT/attend-p<page>-n<n>.txt. REPEAT: attends per row count (default 20; the median is of all
 # but the first, so a larger count weighs the steady state, after .NET's tiered JIT has optimised the host path).
+# ROWS: the attends' row counts (default "1 16"; "4096" is a chunked prefill's size, the append's attend).
 # TIERED: .NET's tiered JIT for the CLI's process, default 0 (off), as the silo images run it (deploy/Dockerfile.*):
 # with it on, the host path of the first few dozen attends runs unoptimised (bench/NOTES.md v18: 4.65 vs 2.64 ms).
 set -euo pipefail
@@ -17,14 +18,15 @@ bin=${BIN:-.device/ringattn/ringattn}
 keys=${KEYS:-1048576}
 common=(--device ${DEVICE:-cuda:0} --silos 1 --session-root $work/root)
 $bin gen --output $work/kv.safetensors --tokens $keys --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 > /dev/null
-for n in 1 16; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 --seed $n > /dev/null; done
+rows=${ROWS:-1 16}
+for n in $rows; do $bin gen --output $work/q-$n.safetensors --tokens $n --heads 32 --kv-heads 8 --head-dim 128 --dtype bf16 --seed $n > /dev/null; done
 for page in ${PAGES:-256 16384}; do
   $bin session create p$page --inputs $work/kv.safetensors --causal --shards ${SHARDS:-8} --page-tokens $page "${common[@]}" 2>&1 | grep "pages hold" | sed "s/^/page $page: /" | tee -a "$out/summary.txt"
-  for n in 1 16; do
+  for n in $rows; do
     $bin session attend p$page --queries $work/q-$n.safetensors --q-offset $((keys - n)) --output $work/o.safetensors --force --repeat ${REPEAT:-20} \
       ${TIMELINE:+--timeline} "${common[@]}" > "$out/attend-p$page-n$n.txt" 2>&1
     grep -E "median" "$out/attend-p$page-n$n.txt" | sed "s/^/R=${SHARDS:-8} page $page n=$n: /" | tee -a "$out/summary.txt"
   done
   $bin session drop p$page "${common[@]}" > /dev/null 2>&1
 done
-[[ ${SDPA:-1} == 1 ]] && python3 bench/peers/sdpa_decode.py --keys "$keys" --rows 1,16 | tee -a "$out/summary.txt"
+[[ ${SDPA:-1} == 1 ]] && python3 bench/peers/sdpa_decode.py --keys "$keys" --rows "${rows// /,}" | tee -a "$out/summary.txt"

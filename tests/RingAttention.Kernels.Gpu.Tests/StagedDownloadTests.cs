@@ -5,25 +5,25 @@ using RingAttention.Tensors;
 namespace RingAttention.Kernels.Gpu.Tests;
 
 /// <summary>
-/// Downloads up to <see cref="IlgpuAttentionBackend.StagingBytes"/> pass through one page-locked buffer; larger ones go
-/// straight to the destination. Both sides of the boundary, at offsets, and from several threads at once (the buffer
-/// is shared: one copy at a time may use it), byte for byte.
+/// Downloads pass through two page-locked buffers of <see cref="IlgpuAttentionBackend.StagingBytes"/>, piece by piece,
+/// alternating. One piece, both sides of each piece boundary up to three pieces, at odd offsets, and from several
+/// threads at once (the buffers are shared: one copy at a time may use them), byte for byte.
 /// </summary>
 public sealed class StagedDownloadTests
 {
     [Fact]
-    public void CopyFromDevice_EitherSideOfTheStagingSize_ByteForByte()
+    public void CopyFromDevice_EitherSideOfEachPieceBoundary_ByteForByte()
     {
         using var backend = PortableAttentionBackend.CreateCpu();
         int staging = IlgpuAttentionBackend.StagingBytes;
-        // K/V of 2 heads × 32 dims in bf16: 128 bytes a row, each of K and V; enough rows for staging + 2 bytes of K.
-        int rows = (staging / 128) + 1;
+        // K/V of 2 heads × 32 dims in bf16: 128 bytes a row, each of K and V; K alone holds more than two pieces.
+        int rows = (2 * staging / 128) + 1;
         using var handle = backend.AllocateKeyValues(ElementType.BF16, 2, 32, [new TokenSpan(0, rows)]);
         var up = new byte[handle.DataBytes];
         new Random(3).NextBytes(up);
         backend.CopyToDevice(handle, 0, up);
 
-        foreach (var (offset, length) in new[] { (0L, 1), (7L, 4093), (0L, staging), (129L, staging), (0L, staging + 1), (3L, staging + 77) })
+        foreach (var (offset, length) in new[] { (0L, 1), (7L, 4093), (0L, staging), (129L, staging), (0L, staging + 1), (3L, staging + 77), (0L, 2 * staging), (5L, (2 * staging) + 3), (1L, (3 * staging) - 1) })
         {
             var down = new byte[length];
             backend.CopyFromDevice(handle, offset, down);

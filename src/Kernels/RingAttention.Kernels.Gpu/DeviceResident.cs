@@ -49,12 +49,11 @@ public abstract partial class IlgpuAttentionBackend
     }
 
     /// <summary>
-    /// On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface). Copies
-    /// up to <see cref="StagingBytes"/> (a decode attend's partial result: 16 KiB at n = 1, 256 KiB at n = 16) land
-    /// in one page-locked buffer first and are copied on from there, rather than into pageable memory, which the driver
-    /// stages itself: session attends on nvidia-h200 were faster so in both alternated pairs of an A/B (bench/NOTES.md
-    /// v17), though n = 16's 256 KiB downloads still take ~0.18 ms each for a reason not found yet. Larger copies (a
-    /// job's output) go straight to the destination.
+    /// On the backend's copy stream, so that it runs beside a kernel on the default stream (see the interface). Every
+    /// download passes through two page-locked buffers of <see cref="StagingBytes"/>, piece by piece: the next piece
+    /// crosses PCIe while the host copies the last one on (in parallel when it is large). Copies straight into pageable
+    /// memory, which the driver stages itself, ran at 1.4-2 GB/s on nvidia-h200: a 4096-row attend spent 264-374 of its
+    /// 478-523 ms downloading eight 64 MiB partials (bench/NOTES.md v20).
     /// </summary>
     public unsafe void CopyFromDevice(DeviceHandle source, long byteOffset, Span<byte> destination)
     {
@@ -66,24 +65,36 @@ public abstract partial class IlgpuAttentionBackend
 
         var view = buffer.View.AsContiguous().SubView(byteOffset, destination.Length);
         var stream = CopyStream;
-        if (destination.Length <= StagingBytes)
+        lock (_stagingGate)
         {
-            lock (_stagingGate)
+            _staging ??= [Accelerator.AllocatePageLocked1D<byte>(StagingBytes), Accelerator.AllocatePageLocked1D<byte>(StagingBytes)];
+            int total = destination.Length;
+            int pieces = (int)((total + (long)StagingBytes - 1) / StagingBytes);
+            int Length(int piece) => (int)Math.Min(StagingBytes, total - ((long)piece * StagingBytes));
+            view.SubView(0, Length(0)).CopyToCPU(stream, ref _staging[0].Span[0], Length(0));
+            stream.Synchronize();
+            fixed (byte* target = destination)
             {
-                _staging ??= Accelerator.AllocatePageLocked1D<byte>(StagingBytes);
-                var staging = _staging.Span;
-                view.CopyToCPU(stream, ref staging[0], destination.Length);
-                stream.Synchronize();
-                staging[..destination.Length].CopyTo(destination);
-            }
-        }
-        else
-        {
-            // Pinned until the copy has finished (see CopyToDevice).
-            fixed (byte* pinned = destination)
-            {
-                view.CopyToCPU(stream, ref *pinned, destination.Length);
-                stream.Synchronize();
+                for (int piece = 0; piece < pieces; piece++)
+                {
+                    bool more = piece + 1 < pieces;
+                    if (more)
+                    {
+                        // The next piece into the other buffer (the host emptied it one piece ago), while this one is copied on.
+                        long next = (long)(piece + 1) * StagingBytes;
+                        view.SubView(next, Length(piece + 1)).CopyToCPU(stream, ref _staging[(piece + 1) % 2].Span[0], Length(piece + 1));
+                    }
+
+                    fixed (byte* staged = _staging[piece % 2].Span)
+                    {
+                        HostCopy.Copy(staged, target + ((long)piece * StagingBytes), Length(piece));
+                    }
+
+                    if (more)
+                    {
+                        stream.Synchronize();
+                    }
+                }
             }
         }
     }

@@ -63,11 +63,12 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private AcceleratorStream? _copyStream;
     private object? _copyStreamGate;
 
-    /// <summary>The page-locked buffer small downloads pass through (<see cref="CopyFromDevice"/>), made on first use.</summary>
-    internal const int StagingBytes = 1 << 20;
+    /// <summary>Bytes of each of the two page-locked buffers downloads pass through (<see cref="CopyFromDevice"/>), made on
+    /// first use: a piece crosses PCIe in ~0.1 ms, long enough to hide the host copy of the one before.</summary>
+    internal const int StagingBytes = 4 << 20;
 
     private readonly Lock _stagingGate = new();
-    private PageLockedArray1D<byte>? _staging;
+    private PageLockedArray1D<byte>[]? _staging;
 
     /// <summary>One block's operands for <see cref="LaunchSpans"/>: device addresses of its K and V rows, its rows' positions.</summary>
     private protected readonly record struct KeyBlock(ulong KPtr, ulong VPtr, IReadOnlyList<TokenSpan> Spans);
@@ -147,7 +148,11 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
 
         _disposed = true;
         _copyStream?.Dispose();
-        _staging?.Dispose();
+        foreach (var staging in _staging ?? [])
+        {
+            staging.Dispose();
+        }
+
         Pool.Dispose();
         DisposeKernels();
         Accelerator.Dispose();

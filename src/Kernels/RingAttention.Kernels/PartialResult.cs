@@ -8,6 +8,11 @@ namespace RingAttention.Kernels;
 public sealed class PartialResult
 {
     public PartialResult(int rows, int heads, int headDim)
+        : this(rows, heads, headDim, initialise: true)
+    {
+    }
+
+    private PartialResult(int rows, int heads, int headDim, bool initialise)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
@@ -15,10 +20,20 @@ public sealed class PartialResult
         Rows = rows;
         Heads = heads;
         HeadDim = headDim;
-        Output = new float[(long)rows * heads * headDim];
-        Lse = new float[(long)heads * rows];
-        Reset();
+        Output = GC.AllocateUninitializedArray<float>(checked(rows * heads * headDim));
+        Lse = GC.AllocateUninitializedArray<float>(checked(heads * rows));
+        if (initialise)
+        {
+            Reset();
+        }
     }
+
+    /// <summary>
+    /// A result whose values are about to be overwritten whole (a download of a running result): not cleared first.
+    /// A 4096-row partial is 64 MiB, and clearing it twice (the allocator, then <see cref="Reset"/>) before the
+    /// download wrote it a third time was part of what an attend of that size spent downloading.
+    /// </summary>
+    public static PartialResult ToOverwrite(int rows, int heads, int headDim) => new(rows, heads, headDim, initialise: false);
 
     public int Rows { get; }
 

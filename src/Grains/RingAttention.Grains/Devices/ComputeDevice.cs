@@ -194,7 +194,7 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
             {
                 foreach (var accumulator in accumulators)
                 {
-                    var result = new PartialResult(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
+                    var result = PartialResult.ToOverwrite(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
                     backend.Download(accumulator, result);
                     results.Add(result);
                 }
