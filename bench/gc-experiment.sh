@@ -1,3 +1,8 @@
+#!/usr/bin/env bash
+# The GC experiment of bench/NOTES.md v20 (one device call on nvidia-h200, the build in .device/ringattn): attends of 16
+# and 4096 rows against a 1M-token session (session-decode.sh, timelines kept) with the default GC, with
+# DOTNET_GCRetainVM=1 (freed memory stays committed, so fresh result arrays fault fewer pages), and with that plus a
+# 128 MiB gen0 budget and a 2 MiB large-object threshold. Prints each variant's medians and its download phases.
 set -u
 for v in base retain retain-gen0; do
   case $v in
