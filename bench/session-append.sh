@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chunked prefill on one H200 (issue 15): a context of $KEYS tokens (32/8 heads, d 128, bf16, causal) in a session of
 # $SHARDS shards on cuda:0 (pages of $PAGE tokens), then appends of $ROWS rows with q (`session append --repeat`:
-# medians of the appends after the first, split into durable copy, page fill, prefill attend + output file), and the
+# medians of the appends after the first, split into durable copy, page fill, prefill attend, the rest: reading q and writing the output file), and the
 # same appends without q (durable copy and pages only). PyTorch SDPA in the same call: q [1, 32, ROWS, 128] against
 # k, v [1, 8, KEYS + ROWS, 128] with the bottom-right causal mask (torch.nn.attention.bias.causal_lower_right).
 set -euo pipefail

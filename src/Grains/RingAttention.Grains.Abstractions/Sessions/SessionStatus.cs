@@ -55,6 +55,10 @@ public sealed record SessionStatus
     /// <summary>The silo the session grain runs on.</summary>
     [Id(18)] public string Silo { get; init; } = "";
 
+    /// <summary>Of <see cref="Seconds"/> (create, append with q): the prefill's attends, from the session grain's call to
+    /// the merged answer (the rest of a prefill is reading q and writing its output).</summary>
+    [Id(19)] public double PrefillAttendSeconds { get; init; }
+
     /// <summary>Page bytes held, over all shards.</summary>
     public long AllocatedBytes => ShardStats.Sum(s => s.AllocatedBytes);
 

@@ -69,7 +69,9 @@ public sealed partial class SessionGrain
                 piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
             }
 
+            long attendStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
+            _lastTimes = _lastTimes with { Attend = _lastTimes.Attend + System.Diagnostics.Stopwatch.GetElapsedTime(attendStarted).TotalSeconds };
             if (answer.Error is { } refusal)
             {
                 throw new SpecValidationException(refusal.Field, refusal.Message);

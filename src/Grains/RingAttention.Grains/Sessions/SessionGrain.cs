@@ -27,8 +27,9 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     private SessionManifest? _manifest;
     private (SessionManifest Manifest, IReadOnlyList<SessionShardView> Views)? _views;
 
-    /// <summary>Seconds of the last create or append: its durable copy (segment and manifest) and the shards' page fills.</summary>
-    private (double Segment, double Load) _lastTimes;
+    /// <summary>Seconds of the last create or append: its durable copy (segment and manifest), the shards' page fills, and
+    /// the prefill's attends (when the rows had q).</summary>
+    private (double Segment, double Load, double Attend) _lastTimes;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -256,10 +257,10 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens, SegmentRecord.SourceOf(input))] };
         grown.Save(Directory);
         _manifest = grown;
-        _lastTimes = (Stopwatch.GetElapsedTime(started).TotalSeconds, 0);
+        _lastTimes = (Stopwatch.GetElapsedTime(started).TotalSeconds, 0, 0);
         started = Stopwatch.GetTimestamp();
         var stats = await Task.WhenAll(Views(grown).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, grown.Spec.Shards).SyncAsync(view))));
-        _lastTimes = (_lastTimes.Segment, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _lastTimes = _lastTimes with { Load = Stopwatch.GetElapsedTime(started).TotalSeconds };
         if (stats.FirstOrDefault(s => s.Error is not null)?.Error is not { } refusal)
         {
             return null;
@@ -333,6 +334,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             Silo = silo.SiloAddress.ToParsableString(),
             SegmentSeconds = seconds > 0 ? _lastTimes.Segment : 0,
             LoadSeconds = seconds > 0 ? _lastTimes.Load : 0,
+            PrefillAttendSeconds = seconds > 0 ? _lastTimes.Attend : 0,
         };
     }
 
