@@ -64,7 +64,7 @@ public abstract partial class IlgpuAttentionBackend : IAttentionBackend
     private object? _copyStreamGate;
 
     /// <summary>Bytes of each of the two page-locked buffers downloads pass through (<see cref="CopyFromDevice"/>), made on
-    /// first use: a piece crosses PCIe in ~0.1 ms, long enough to hide the host copy of the one before.</summary>
+    /// first use: a decode attend's partial (16-256 KiB) is one piece, a 4096-row partial (64 MiB) sixteen.</summary>
     internal const int StagingBytes = 4 << 20;
 
     private readonly Lock _stagingGate = new();
