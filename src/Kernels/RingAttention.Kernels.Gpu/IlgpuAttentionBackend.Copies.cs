@@ -49,28 +49,25 @@ public abstract partial class IlgpuAttentionBackend
             int total = destination.Length;
             int pieces = (int)((total + (long)StagingBytes - 1) / StagingBytes);
             int Length(int piece) => (int)Math.Min(StagingBytes, total - ((long)piece * StagingBytes));
-            view.SubView(0, Length(0)).CopyToCPU(stream, ref _staging[0].Span[0], Length(0));
-            stream.Synchronize();
+            var staging = _staging;
+            void Issue(int piece) =>
+                view.SubView((long)piece * StagingBytes, Length(piece)).CopyToCPU(stream, ref staging[piece % 2].Span[0], Length(piece));
+
+            Issue(0);
             fixed (byte* target = destination)
             {
                 for (int piece = 0; piece < pieces; piece++)
                 {
-                    bool more = piece + 1 < pieces;
-                    if (more)
+                    stream.Synchronize();
+                    if (piece + 1 < pieces)
                     {
                         // The next piece into the other buffer (the host emptied it one piece ago), while this one is copied on.
-                        long next = (long)(piece + 1) * StagingBytes;
-                        view.SubView(next, Length(piece + 1)).CopyToCPU(stream, ref _staging[(piece + 1) % 2].Span[0], Length(piece + 1));
+                        Issue(piece + 1);
                     }
 
-                    fixed (byte* staged = _staging[piece % 2].Span)
+                    fixed (byte* staged = staging[piece % 2].Span)
                     {
                         HostCopy.Copy(staged, target + ((long)piece * StagingBytes), Length(piece));
-                    }
-
-                    if (more)
-                    {
-                        stream.Synchronize();
                     }
                 }
             }
