@@ -40,9 +40,10 @@ public sealed class SessionCommandTests : IDisposable
 
         var attend = await Ok("session", "attend", "chat", "--queries", next, "--output", PathFor("next-o.safetensors"), "--timeline");
         Assert.Contains("attended 1 query at positions [4100, 4101)", attend.Output, StringComparison.Ordinal);
-        // Where the time went: the session grain's attend, the four shards, the device lane and one turn's phases.
+        // Where the time went: the session grain's attend, the four shards, the device lane and one turn's phases. Of
+        // four shards on three silos, two share a device (the placement rule's consecutive slots) and merge there.
         Assert.Contains("timeline of the last attend", attend.Output, StringComparison.Ordinal);
-        foreach (string phase in new[] { "shard attend shard=3", "shard load shard=0", "lane wait", "attend turn shards=", "kernels", "downloads" })
+        foreach (string phase in new[] { "shard attend shard=3", "shard load shard=0", "lane wait", "attend turn shards=2", "kernels", "merges merges=1", "downloads" })
         {
             Assert.Contains(phase, attend.Output, StringComparison.Ordinal);
         }

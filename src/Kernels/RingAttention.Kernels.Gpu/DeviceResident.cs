@@ -68,6 +68,36 @@ public abstract partial class IlgpuAttentionBackend
         }
     }
 
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _mergeAccumulators;
+
+    public void MergeAccumulators(IReadOnlyList<(DeviceAccumulator Target, DeviceAccumulator Source)> merges)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(merges);
+        foreach (var (target, source) in merges)
+        {
+            var to = Own<IlgpuAccumulator>(target, nameof(merges));
+            var from = Own<IlgpuAccumulator>(source, nameof(merges));
+            if (to.Rows != from.Rows || to.Heads != from.Heads || to.HeadDim != from.HeadDim)
+            {
+                throw new ArgumentException($"a [{from.Rows}, {from.Heads}, {from.HeadDim}] result cannot merge into a [{to.Rows}, {to.Heads}, {to.HeadDim}] one", nameof(merges));
+            }
+
+            if (to.Rows == 0)
+            {
+                continue;
+            }
+
+            _mergeAccumulators ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(AccumulatorMerge.Run);
+            int threads = Math.Min(to.HeadDim, Accelerator.MaxNumThreadsPerGroup);
+            _mergeAccumulators(new KernelConfig(new Index3D(to.Rows, to.Heads, 1), new Index3D(threads, 1, 1)),
+                to.Output, to.LseView, from.Output, from.LseView, to.Rows, to.Heads, to.HeadDim);
+        }
+
+        // One sync for the lot: the copy lane downloads the targets next.
+        Accelerator.DefaultStream.Synchronize();
+    }
+
     public void Accumulate(AttentionSpec spec, DeviceRows queries, DeviceKeyValues keyValues, DeviceAccumulator accumulator, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -129,6 +129,14 @@ public interface IAttentionBackend : IDisposable
     }
 
     /// <summary>
+    /// Merges each pair's source (o, lse) into its target by LSE, pairs in order (<see cref="SoftmaxMerge.MergeInto(PartialResult, PartialResult)"/>'s
+    /// rule, the target the first side): session shards that share a device fold their partials there along the
+    /// session's merge tree, and one result leaves the device instead of one per shard (ADR 27). Same rows, heads and
+    /// head dim on both sides. Compute lane.
+    /// </summary>
+    void MergeAccumulators(IReadOnlyList<(DeviceAccumulator Target, DeviceAccumulator Source)> merges);
+
+    /// <summary>
     /// Linear attention (<see cref="LinearAttentionSpec"/>), step 1: the state of each span of <paramref name="keyValues"/>
     /// (in the handle's span order) over that span's keys alone: what a shard gives the others.
     /// </summary>

@@ -16,10 +16,13 @@ public interface ISessionShardGrain : IGrainWithStringKey
     /// Partial attention of the queries (already in the session's type) over shards <c>[i, i + span)</c> of
     /// <paramref name="views"/> (every shard's, indexed by shard), i being this shard: its own pages for span 1, else its
     /// half <c>[i, i + span/2)</c> merged by LSE with the partial of shard i + span/2 (which it asks for, and which asks
-    /// on in turn), left then right: a tree of log2(span) rounds, the same merge order on every call.
+    /// on in turn), left then right: a tree of log2(span) rounds, the same merge order on every call. Shards that share
+    /// a device merge there, along the same tree (ADR 27): a shard whose partial went into its parent's on the device
+    /// answers with <see cref="SessionAnswer.MergedIntoParent"/>. <paramref name="attend"/> names this attend (every
+    /// node of one tree has the same), so that only its own nodes merge.
     /// </summary>
     [ResponseTimeout("00:10:00")]
-    Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span);
+    Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span, Guid attend);
 
     /// <summary>Pages back to the pool, activation gone.</summary>
     Task DropAsync();

@@ -28,4 +28,8 @@ public sealed record SessionAnswer
     [Id(7)] public int MergeRounds { get; init; }
 
     [Id(8)] public SessionRefusal? Error { get; init; }
+
+    /// <summary>A shard's answer to its parent in the merge tree: its partial was merged into the parent's on the device
+    /// they share, so it carries none (ADR 27).</summary>
+    [Id(9)] public bool MergedIntoParent { get; init; }
 }

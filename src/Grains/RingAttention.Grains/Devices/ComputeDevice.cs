@@ -121,25 +121,49 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
         }, ct);
 
     /// <summary>
+    /// How long a node of a session's merge tree waits for the other nodes expected on this device before its turn goes
+    /// without them (<see cref="AttendQueue"/>). Their calls arrive within a millisecond or so of each other (the tree's
+    /// hops); this covers a slow thread pool, and a node that never comes is remembered and not waited for again.
+    /// </summary>
+    public TimeSpan GroupWait { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
     /// Compute lane, one turn: <paramref name="queries"/> up, the kernel over several blocks in order (a session shard's
     /// pages), the partial result down. One turn rather than one per step: a decode attend is a fraction of a
     /// millisecond of kernel, and each lane hop costs a thread-pool round trip. Attends with the same queries waiting
-    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device).
+    /// for the lane share the turn (<see cref="AttendQueue"/>: the shards of a session on this device); the nodes of one
+    /// session attend (<paramref name="tree"/>) wait for each other first, and merge on the device along the session's
+    /// tree (<see cref="MergePlan"/>): one partial leaves the device where there were several (ADR 27).
     /// </summary>
-    public async Task<PartialResult> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, CancellationToken ct)
+    public async Task<ShardPartial> AttendEachAsync(AttentionSpec spec, TensorRows queries, IReadOnlyList<DeviceKeyValues> blocks, AttendTree? tree, CancellationToken ct)
     {
-        var mine = _attends.Enqueue(spec, queries, blocks);
-        using (RingTelemetry.Activities.StartActivity("lane wait"))
+        var mine = _attends.Enqueue(spec, queries, blocks, tree);
+        try
         {
-            try
+            if (!mine.Ready.Task.IsCompleted)
+            {
+                using (RingTelemetry.Activities.StartActivity("group wait"))
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    var waited = await Task.WhenAny(mine.Ready.Task, Task.Delay(GroupWait, timeout.Token)).ConfigureAwait(false);
+                    await timeout.CancelAsync().ConfigureAwait(false);
+                    ct.ThrowIfCancellationRequested();
+                    if (waited != mine.Ready.Task)
+                    {
+                        _attends.GiveUp(mine);
+                    }
+                }
+            }
+
+            using (RingTelemetry.Activities.StartActivity("lane wait"))
             {
                 await _turn.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!_attends.Withdraw(mine))
-            {
-                // A turn took this attend before the cancellation: its answer is on the way.
-                return await mine.Answer.Task.ConfigureAwait(false);
-            }
+        }
+        catch (OperationCanceledException) when (!_attends.Withdraw(mine))
+        {
+            // A turn took this attend before the cancellation: its answer is on the way.
+            return await mine.Answer.Task.ConfigureAwait(false);
         }
 
         try
@@ -162,9 +186,14 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     /// <summary>Compute-lane turns that ran attends (several attends may share one).</summary>
     public long AttendTurns => Interlocked.Read(ref _attendTurns);
 
-    private long _attendTurns;
+    /// <summary>Partials merged on this device instead of leaving it (tests and the attend timeline read it).</summary>
+    public long DeviceMerges => Interlocked.Read(ref _deviceMerges);
 
-    /// <summary>One turn for attends with the same queries: one upload, their shards together, each answer set.</summary>
+    private long _attendTurns;
+    private long _deviceMerges;
+
+    /// <summary>One turn for attends with the same queries: one upload, their shards together, the tree's merges on the
+    /// device, each answer set (a partial merged into its parent's answers with none).</summary>
     private void RunAttends(IReadOnlyList<AttendQueue.Pending> batch)
     {
         var first = batch[0];
@@ -189,14 +218,31 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
                 backend.AccumulateShards(first.Spec, q, [.. batch.Select(b => b.Blocks)], accumulators);
             }
 
-            var results = new List<PartialResult>();
+            var plan = MergePlan.For([.. batch.Select(b => b.Tree)]);
+            if (plan.Merges.Count > 0)
+            {
+                using (RingTelemetry.Activities.StartActivity("merges")?.SetTag("merges", plan.Merges.Count))
+                {
+                    backend.MergeAccumulators([.. plan.Merges.Select(m => (accumulators[m.Target], accumulators[m.Source]))]);
+                }
+
+                Interlocked.Add(ref _deviceMerges, plan.Merges.Count);
+            }
+
+            var results = new ShardPartial[batch.Count];
             using (RingTelemetry.Activities.StartActivity("downloads"))
             {
-                foreach (var accumulator in accumulators)
+                for (int i = 0; i < batch.Count; i++)
                 {
+                    if (plan.MergedIntoParent[i])
+                    {
+                        results[i] = new ShardPartial(null, 0);
+                        continue;
+                    }
+
                     var result = PartialResult.ToOverwrite(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim);
-                    backend.Download(accumulator, result);
-                    results.Add(result);
+                    backend.Download(accumulators[i], result);
+                    results[i] = new ShardPartial(result, plan.Through[i]);
                 }
             }
 

@@ -1,5 +1,6 @@
 using RingAttention.Attention;
 using RingAttention.Contracts.Sessions;
+using RingAttention.Grains.Devices;
 using RingAttention.Kernels;
 using RingAttention.Tensors;
 
@@ -104,12 +105,12 @@ public sealed class KvPages : IDisposable
         return null;
     }
 
-    /// <summary>Partial attention of <paramref name="queries"/> over this shard's pages (lse -inf where no key is visible).</summary>
-    public async Task<PartialResult> AttendAsync(AttentionSpec attention, TensorRows queries, CancellationToken ct)
+    /// <summary>Partial attention of <paramref name="queries"/> over this shard's pages (lse -inf where no key is visible),
+    /// as node <paramref name="tree"/> of the session's merge tree: merged on the device with the other nodes there.</summary>
+    public async Task<ShardPartial> AttendAsync(AttentionSpec attention, TensorRows queries, AttendTree tree, CancellationToken ct)
     {
         using var lease = Use();
-        var result = await pool.Device.AttendEachAsync(attention, queries, _pages, ct).ConfigureAwait(false);
-        return result;
+        return await pool.Device.AttendEachAsync(attention, queries, _pages, tree, ct).ConfigureAwait(false);
     }
 
     /// <summary>Keeps the table from eviction until disposed (leases nest). A grain takes one across loading its pieces and

@@ -287,7 +287,8 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     {
         int shards = manifest.Spec.Shards;
         int span = (int)BitOperations.RoundUpToPowerOf2((uint)shards);
-        var answer = await ShardCalls.ExecuteOnContextAsync(() => Shard(0, shards).AttendAsync(Views(manifest), queries, offset, span));
+        // A new name for each try: a retried tree never merges with what is left of the one before.
+        var answer = await ShardCalls.ExecuteOnContextAsync(() => Shard(0, shards).AttendAsync(Views(manifest), queries, offset, span, Guid.NewGuid()));
         return answer.Error is not null ? answer : answer with { FirstPosition = offset };
     }
 

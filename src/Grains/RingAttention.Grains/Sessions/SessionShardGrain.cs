@@ -36,21 +36,17 @@ public sealed class SessionShardGrain(
         return Stats(refusal);
     }
 
-    public async Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span)
+    public async Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span, Guid attend)
     {
         var (session, index, count) = Key;
         var view = views[index];
         using var activity = RingTelemetry.Activities.StartActivity("shard attend")?.SetTag("shard", index);
-        // Children of this node of the tree: shard index + s/2 for every level s = 2, 4, ..., span (those that exist).
+        // Children of this node of the tree (MergeTree), asked first so that those on this device arrive with it.
         var children = new List<(int Level, Task<SessionAnswer> Answer)>();
-        for (int s = 2; s <= span; s *= 2)
+        foreach (var (level, child) in MergeTree.Children(index, span, count))
         {
-            int child = index + (s / 2);
-            if (child < count)
-            {
-                var grain = GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(session, child, count));
-                children.Add((s, ChildCalls.ExecuteOnContextAsync(() => grain.AttendAsync(views, queries, firstPosition, s / 2))));
-            }
+            var grain = GrainFactory.GetGrain<ISessionShardGrain>(ShardKeys.ShardKey(session, child, count));
+            children.Add((level, ChildCalls.ExecuteOnContextAsync(() => grain.AttendAsync(views, queries, firstPosition, level / 2, attend))));
         }
 
         var spec = view.Spec;
@@ -71,7 +67,8 @@ public sealed class SessionShardGrain(
 
         var attention = spec.ToAttentionSpec(view.Tokens);
         var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
-        var result = await table.AttendAsync(attention, rows, CancellationToken.None);
+        var tree = new AttendTree(session, attend, index, count, ShardDevice.Sharing(siloMetadata, membership, silo.SiloAddress, session, index, count));
+        var partial = await table.AttendAsync(attention, rows, tree, CancellationToken.None);
         int rounds = 0;
         foreach (var (level, answer) in children)
         {
@@ -86,9 +83,27 @@ public sealed class SessionShardGrain(
                 return other;
             }
 
-            SoftmaxMerge.MergeInto(result, other.Output, other.Lse);
             // The merge with the child of level s is this node's round log2(s) (its child finished its own earlier).
             rounds = System.Numerics.BitOperations.Log2((uint)level);
+            if (partial.MergedIntoParent || level <= partial.Through)
+            {
+                // Already in this node's partial (or its parent's), merged on the device in the tree's order. A child
+                // whose call was retried answers with its partial again: it is the same one, and is not merged twice.
+                continue;
+            }
+
+            if (other.MergedIntoParent)
+            {
+                // Only a turn this node shared merges a child into it; anything else would drop the child's keys.
+                throw new InvalidOperationException($"shard {index + (level / 2)} of session '{session}' answered as merged into shard {index}, whose partial does not hold it");
+            }
+
+            SoftmaxMerge.MergeInto(partial.Result!, other.Output, other.Lse);
+        }
+
+        if (partial.Result is not { } result)
+        {
+            return new SessionAnswer { FirstPosition = firstPosition, MergedIntoParent = true, MergeRounds = rounds };
         }
 
         return new SessionAnswer

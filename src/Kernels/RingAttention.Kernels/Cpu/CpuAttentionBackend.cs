@@ -123,6 +123,17 @@ public sealed partial class CpuAttentionBackend : IAttentionBackend
         Compute(spec, q.AsTensorRows(), kv.AsBlock(), acc.Result, cancellationToken);
     }
 
+    /// <summary>The host merge itself: the bits a tree of host merges gives.</summary>
+    public void MergeAccumulators(IReadOnlyList<(DeviceAccumulator Target, DeviceAccumulator Source)> merges)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(merges);
+        foreach (var (target, source) in merges)
+        {
+            SoftmaxMerge.MergeInto(Own<HostAccumulator>(target, nameof(merges)).Result, Own<HostAccumulator>(source, nameof(merges)).Result);
+        }
+    }
+
     /// <summary>The kernel on host operands (the CPU benchmark times this without the handle layer).</summary>
     internal void Compute(AttentionSpec spec, TensorRows queries, KeyValueBlock keyValues, PartialResult accumulator, CancellationToken cancellationToken = default)
     {
