@@ -33,8 +33,14 @@ public sealed class SessionCommandTests : IDisposable
 
         var created = await Ok("session", "create", "chat", "--inputs", context, "--causal", "--shards", "4", "--page-tokens", "256");
         Assert.Contains("created session chat: 4000 tokens in 1 segment, 8/2 heads, head dim 64, BF16, causal", created.Output, StringComparison.Ordinal);
-        var appended = await Ok("session", "append", "chat", "--inputs", chunk, "--output", PathFor("chunk-o.safetensors"));
+        var appended = await Ok("session", "append", "chat", "--inputs", chunk, "--output", PathFor("chunk-o.safetensors"), "--timeline");
         Assert.Contains("4100 tokens in 2 segments", appended.Output, StringComparison.Ordinal);
+        Assert.Contains("timeline of the last append", appended.Output, StringComparison.Ordinal);
+        foreach (string phase in new[] { "durable copy", "page fills", "prefill read q", "prefill attend", "attend turn shards=", "prefill convert o", "prefill write", "prefill commit", "shard stats" })
+        {
+            Assert.Contains(phase, appended.Output, StringComparison.Ordinal);
+        }
+
         Assert.Matches(@"s: durable copy \(segment, manifest\) \d+\.\d{3} s, pages \d+\.\d{3} s", appended.Output);
         Assert.True(File.Exists(PathFor("chunk-o.safetensors")));
 

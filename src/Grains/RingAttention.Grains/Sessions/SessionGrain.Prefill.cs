@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using RingAttention.Attention;
 using RingAttention.Contracts.Sessions;
 using RingAttention.Grains.Jobs;
+using RingAttention.Grains.Telemetry;
 using RingAttention.Tensors;
 
 namespace RingAttention.Grains.Sessions;
@@ -56,21 +57,31 @@ public sealed partial class SessionGrain
         // Chunks of at most 16M output floats (64 MiB per shard's partial): memory stays bounded, and a 4096-row chunk
         // of 32 x 128 heads is one attend (at 4M floats, four attends of 1024 rows paid the tree's fixed costs four times).
         int chunkRows = (int)Math.Max(1, Math.Min(rows, (16L << 20) / rowFloats));
+        var opening = RingTelemetry.Activities.StartActivity("prefill output file");
         using var writer = SafetensorsWriter.Create(output.OutputPath,
             [(TensorNames.Output, spec.DType, [rows, spec.Heads, spec.HeadDim]), (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, rows])],
             new Dictionary<string, string>(Contracts.OutputMetadata.For(output, Id), StringComparer.Ordinal) { ["session"] = Id });
         using var file = SafetensorsFile.Open(input);
+        opening?.Dispose();
         for (int row = 0; row < rows; row += chunkRows)
         {
             int count = Math.Min(chunkRows, rows - row);
             byte[] chunk = new byte[count * rowFloats * spec.DType.Size()];
-            foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
+            using (RingTelemetry.Activities.StartActivity("prefill read q"))
             {
-                piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
+                foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
+                {
+                    piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
+                }
             }
 
             long attendStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-            var answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
+            SessionAnswer answer;
+            using (RingTelemetry.Activities.StartActivity("prefill attend"))
+            {
+                answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
+            }
+
             _lastTimes = _lastTimes with { Attend = _lastTimes.Attend + System.Diagnostics.Stopwatch.GetElapsedTime(attendStarted).TotalSeconds };
             if (answer.Error is { } refusal)
             {
@@ -78,14 +89,24 @@ public sealed partial class SessionGrain
             }
 
             byte[] o = new byte[answer.Output.Length * spec.DType.Size()];
-            ElementConvert.FromSingle(answer.Output, spec.DType, o);
-            writer.WriteRows(TensorNames.Output, row, o);
-            for (int h = 0; h < spec.Heads; h++)
+            using (RingTelemetry.Activities.StartActivity("prefill convert o"))
             {
-                writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
+                ElementConvert.FromSingle(answer.Output, spec.DType, o);
+            }
+
+            using (RingTelemetry.Activities.StartActivity("prefill write"))
+            {
+                writer.WriteRows(TensorNames.Output, row, o);
+                for (int h = 0; h < spec.Heads; h++)
+                {
+                    writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
+                }
             }
         }
 
-        writer.Commit();
+        using (RingTelemetry.Activities.StartActivity("prefill commit"))
+        {
+            writer.Commit();
+        }
     }
 }

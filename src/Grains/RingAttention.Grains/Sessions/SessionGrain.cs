@@ -109,6 +109,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
     public async Task<SessionStatus> AppendAsync(SessionRows rows)
     {
+        using var activity = RingTelemetry.Activities.StartActivity("session append");
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -161,7 +162,12 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         try
         {
             var manifest = RequireSession();
-            var converted = SessionQueryCheck.Resolve(queries, manifest.Spec, manifest.Tokens);
+            SessionQueries converted;
+            using (RingTelemetry.Activities.StartActivity("check queries"))
+            {
+                converted = SessionQueryCheck.Resolve(queries, manifest.Spec, manifest.Tokens);
+            }
+
             int offset = converted.Offset!.Value;
             var answer = await AttendRowsAsync(manifest, converted, offset);
             return answer with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
@@ -253,13 +259,20 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     {
         string file = $"segment-{manifest.Segments.Count + 1:D6}.safetensors";
         long started = Stopwatch.GetTimestamp();
+        var durable = RingTelemetry.Activities.StartActivity("durable copy");
         SessionInputs.WriteSegment(input, Path.Combine(Directory, file), manifest.Spec, manifest.Tokens, Id);
         var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens, SegmentRecord.SourceOf(input))] };
         grown.Save(Directory);
+        durable?.Dispose();
         _manifest = grown;
         _lastTimes = (Stopwatch.GetElapsedTime(started).TotalSeconds, 0, 0);
         started = Stopwatch.GetTimestamp();
-        var stats = await Task.WhenAll(Views(grown).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, grown.Spec.Shards).SyncAsync(view))));
+        SessionShardStats[] stats;
+        using (RingTelemetry.Activities.StartActivity("page fills"))
+        {
+            stats = await Task.WhenAll(Views(grown).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, grown.Spec.Shards).SyncAsync(view))));
+        }
+
         _lastTimes = _lastTimes with { Load = Stopwatch.GetElapsedTime(started).TotalSeconds };
         if (stats.FirstOrDefault(s => s.Error is not null)?.Error is not { } refusal)
         {
@@ -311,6 +324,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
     private async Task<SessionStatus> StatusAsync(double seconds, string? output)
     {
+        using var activity = RingTelemetry.Activities.StartActivity("shard stats");
         var manifest = _manifest!;
         var spec = manifest.Spec;
         IReadOnlyList<SessionShardStats> shards =

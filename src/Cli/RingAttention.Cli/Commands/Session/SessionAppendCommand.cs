@@ -24,8 +24,13 @@ public sealed class SessionAppendSettings : SessionSettings
     [Description("benchmark: append the file's rows N times in one process (the context grows by n rows each time) and print the median timings of the appends after the first; default 1")]
     public int Repeat { get; init; } = 1;
 
+    [CommandOption("--timeline")]
+    [Description("print where the last append's time went: the durable copy, the page fills, reading q, the prefill's attends (each shard, the device turn) and writing the output (embedded cluster only: its silo runs in this process)")]
+    public bool Timeline { get; init; }
+
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Inputs) ? ValidationResult.Error("--inputs is required")
+        : Timeline && !string.IsNullOrWhiteSpace(Cluster) ? ValidationResult.Error("--timeline records this process's activities, so it needs the embedded cluster (no --cluster)")
         : Repeat is < 1 or > 1000 ? ValidationResult.Error($"--repeat must be between 1 and 1000 but is {Repeat}")
         : ValidationResult.Success();
 }
@@ -37,6 +42,7 @@ public sealed class SessionAppendCommand : AsyncCommand<SessionAppendSettings>
     {
         string inputs = Path.GetFullPath(settings.Inputs!);
         string? output = settings.Output is null ? null : Path.GetFullPath(settings.Output);
+        using var timeline = settings.Timeline ? new SessionTimeline() : null;
         await using var connection = await settings.ConnectAsync([inputs, output], cancellationToken);
         var session = connection.Client.GetSession(settings.Id);
         var status = await session.AppendAsync(new SessionRows { InputPath = inputs, OutputPath = output, Overwrite = settings.Force });
@@ -52,6 +58,11 @@ public sealed class SessionAppendCommand : AsyncCommand<SessionAppendSettings>
         if (timings.Count > 1)
         {
             SessionReport.PrintRepeats("append", timings);
+        }
+
+        if (timeline is not null)
+        {
+            CliOutput.Human(() => timeline.Last("append").ToList().ForEach(line => AnsiConsole.WriteLine(line)));
         }
 
         CliOutput.Result(status, CliJson.Default.SessionStatus);

@@ -34,7 +34,7 @@ public sealed class SessionAttendSettings : SessionSettings
     public int Repeat { get; init; } = 1;
 
     [CommandOption("--timeline")]
-    [Description("print where the last attend's time went: the session grain, each shard, the device lane and the turn's upload, kernels and downloads (embedded cluster only: its silo runs in this process)")]
+    [Description("print where the last attend's time went: the session grain, each shard, the device lane and the turn's upload, kernels, merges and downloads (embedded cluster only: its silo runs in this process)")]
     public bool Timeline { get; init; }
 
     public override ValidationResult Validate() =>
@@ -54,7 +54,7 @@ public sealed class SessionAttendCommand : AsyncCommand<SessionAttendSettings>
         // The output is checked before anything is computed: a typo costs milliseconds.
         Grains.Jobs.OutputTarget.CheckPath(new JobSpec { OutputPath = output, QueriesPath = queriesPath, Overwrite = settings.Force });
         var (type, rows, heads, headDim, data) = ReadQueries(queriesPath);
-        using var timeline = settings.Timeline ? new AttendTimeline() : null;
+        using var timeline = settings.Timeline ? new SessionTimeline() : null;
         await using var connection = await settings.ConnectAsync([queriesPath, output], cancellationToken);
         var session = connection.Client.GetSession(settings.Id);
         var answer = await session.AttendAsync(type, rows, data, settings.QueryOffset, cancellationToken);
@@ -92,7 +92,7 @@ public sealed class SessionAttendCommand : AsyncCommand<SessionAttendSettings>
             $"attended {rows} quer{(rows == 1 ? "y" : "ies")} at positions [{answer.FirstPosition}, {answer.FirstPosition + rows}) in {answer.Seconds * 1000:0.0} ms ({answer.MergeRounds} merge rounds)")));
         if (timeline is not null)
         {
-            CliOutput.Human(() => timeline.LastAttend().ToList().ForEach(line => AnsiConsole.WriteLine(line)));
+            CliOutput.Human(() => timeline.Last("attend").ToList().ForEach(line => AnsiConsole.WriteLine(line)));
         }
 
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}");
