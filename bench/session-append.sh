@@ -2,8 +2,8 @@
 # Chunked prefill on one H200 (issue 15): a context of $KEYS tokens (32/8 heads, d 128, bf16, causal) in a session of
 # $SHARDS shards on cuda:0 (pages of $PAGE tokens), then appends of $ROWS rows with q (`session append --repeat`:
 # medians of the appends after the first, split into durable copy, page fill, prefill attend, the rest: reading q and writing the output file), and the
-# same appends without q (durable copy and pages only). TIMELINE=1: the last append's timeline too (`session append
-# --timeline`, without the lane and group waits). PyTorch SDPA in the same call: q [1, 32, ROWS, 128] against
+# same appends without q (durable copy and pages only; WITHOUT_Q=0 skips them). TIMELINE=1: the last append's timeline too (`session append
+# --timeline`, without the lane and group waits). SDPA=0 leaves SDPA out (an A/B of builds in one call runs it once). PyTorch SDPA in the same call: q [1, 32, ROWS, 128] against
 # k, v [1, 8, KEYS + ROWS, 128] with the bottom-right causal mask (torch.nn.attention.bias.causal_lower_right).
 set -euo pipefail
 out=${OUT:-/tmp/out}; work=${WORK:-/tmp/append}; mkdir -p "$out" "$work"
@@ -27,9 +27,9 @@ $bin session create a --inputs $work/kv.safetensors --causal --shards ${SHARDS:-
 $bin session append a --inputs $work/rows.safetensors --output $work/o.safetensors --force --repeat ${REPEAT:-5} ${TIMELINE:+--timeline} "${common[@]}" > "$out/append-q.txt" 2>&1
 grep -E "median" "$out/append-q.txt" | sed "s/^/R=${SHARDS:-8} append $rows rows with q: /" | tee -a "$out/summary.txt"
 [[ -n ${TIMELINE:-} ]] && sed -n '/timeline of the last append/,$p' "$out/append-q.txt" | grep -v -E "lane wait|shard load|group wait" | tee -a "$out/summary.txt"
-$bin session append a --inputs $work/rows-kv.safetensors --repeat ${REPEAT:-5} "${common[@]}" 2>&1 \
+[[ ${WITHOUT_Q:-1} == 1 ]] && $bin session append a --inputs $work/rows-kv.safetensors --repeat ${REPEAT:-5} "${common[@]}" 2>&1 \
   | grep -E "median" | sed "s/^/R=${SHARDS:-8} append $rows rows without q: /" | tee -a "$out/summary.txt"
-python3 - "$keys" "$rows" <<'PY' | tee -a "$out/summary.txt"
+[[ ${SDPA:-1} == 1 ]] && python3 - "$keys" "$rows" <<'PY' | tee -a "$out/summary.txt"
 import sys, torch
 import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend

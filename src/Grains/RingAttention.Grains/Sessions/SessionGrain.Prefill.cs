@@ -48,31 +48,61 @@ public sealed partial class SessionGrain
         return job;
     }
 
-    /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks; o and lse written to
-    /// the output as a job writes them (temp file, renamed when complete).</summary>
-    private async Task PrefillAsync(string input, JobSpec output, int first, int rows)
+    /// <summary>Rows of q one prefill attend takes: at most 16M output floats (64 MiB per partial), so memory stays
+    /// bounded, and a 4096-row chunk of 32 x 128 heads is one attend (at 4M floats, four attends of 1024 rows paid the
+    /// tree's fixed costs four times).</summary>
+    private static int ChunkRows(SessionSpec spec, int rows) => (int)Math.Max(1, Math.Min(rows, (16L << 20) / (spec.Heads * spec.HeadDim)));
+
+    /// <summary>
+    /// The prefill's first chunk of q, read on the thread pool while the segment is written and the pages fill (it
+    /// needs neither): a 4096-row chunk's 32 MiB took 13 ms to read after them on nvidia-h200 (bench/NOTES.md v21).
+    /// Null when there is no prefill. A refused append drops it unread.
+    /// </summary>
+    private static Task<byte[]>? ReadAhead(SessionSpec spec, string input, JobSpec? output, int rows)
+    {
+        if (output is null)
+        {
+            return null;
+        }
+
+        var read = Task.Run(() => ReadQueries(spec, input, 0, ChunkRows(spec, rows)));
+        // Observed here, so that a refused append's read-ahead cannot fail unobserved.
+        _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return read;
+    }
+
+    /// <summary>Rows [row, row + count) of the file's q in the session's type (no zeroing: every byte is read into).</summary>
+    private static byte[] ReadQueries(SessionSpec spec, string input, int row, int count)
+    {
+        int rowBytes = spec.Heads * spec.HeadDim * spec.DType.Size();
+        byte[] chunk = GC.AllocateUninitializedArray<byte>(count * rowBytes);
+        using var file = SafetensorsFile.Open(input);
+        foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
+        {
+            piece.Span.CopyTo(chunk.AsSpan(at * rowBytes));
+        }
+
+        return chunk;
+    }
+
+    /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks (the first read ahead:
+    /// <paramref name="firstRows"/>); o and lse written to the output as a job writes them (temp file, renamed when complete).</summary>
+    private async Task PrefillAsync(string input, JobSpec output, int first, int rows, Task<byte[]> firstRows)
     {
         var spec = _manifest!.Spec;
-        int rowFloats = spec.Heads * spec.HeadDim;
-        // Chunks of at most 16M output floats (64 MiB per shard's partial): memory stays bounded, and a 4096-row chunk
-        // of 32 x 128 heads is one attend (at 4M floats, four attends of 1024 rows paid the tree's fixed costs four times).
-        int chunkRows = (int)Math.Max(1, Math.Min(rows, (16L << 20) / rowFloats));
+        int chunkRows = ChunkRows(spec, rows);
         var opening = RingTelemetry.Activities.StartActivity("prefill output file");
         using var writer = SafetensorsWriter.Create(output.OutputPath,
             [(TensorNames.Output, spec.DType, [rows, spec.Heads, spec.HeadDim]), (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, rows])],
             new Dictionary<string, string>(Contracts.OutputMetadata.For(output, Id), StringComparer.Ordinal) { ["session"] = Id });
-        using var file = SafetensorsFile.Open(input);
         opening?.Dispose();
         for (int row = 0; row < rows; row += chunkRows)
         {
             int count = Math.Min(chunkRows, rows - row);
-            byte[] chunk = new byte[count * rowFloats * spec.DType.Size()];
+            byte[] chunk;
             using (RingTelemetry.Activities.StartActivity("prefill read q"))
             {
-                foreach (var (at, piece) in SessionInputs.ReadRows(file, TensorNames.Query, spec.Heads, spec, row, count))
-                {
-                    piece.Span.CopyTo(chunk.AsSpan(at * rowFloats * spec.DType.Size()));
-                }
+                chunk = row == 0 ? await firstRows : ReadQueries(spec, input, row, count);
             }
 
             long attendStarted = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -88,7 +118,7 @@ public sealed partial class SessionGrain
                 throw new SpecValidationException(refusal.Field, refusal.Message);
             }
 
-            byte[] o = new byte[answer.Output.Length * spec.DType.Size()];
+            byte[] o = GC.AllocateUninitializedArray<byte>(answer.Output.Length * spec.DType.Size());
             using (RingTelemetry.Activities.StartActivity("prefill convert o"))
             {
                 ElementConvert.FromSingle(answer.Output, spec.DType, o);

@@ -86,6 +86,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             var output = PrefillOutput(resolved, spec.InputPath, spec.OutputPath, spec.Overwrite, shape, 0);
             System.IO.Directory.CreateDirectory(Directory);
             var manifest = new SessionManifest(resolved, []);
+            var firstRows = ReadAhead(resolved, spec.InputPath, output, shape.Tokens);
             var refusal = await AddSegmentAsync(manifest, spec.InputPath, shape.Tokens);
             if (refusal is not null)
             {
@@ -95,7 +96,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
             if (output is not null)
             {
-                await PrefillAsync(spec.InputPath, output, 0, shape.Tokens);
+                await PrefillAsync(spec.InputPath, output, 0, shape.Tokens, firstRows!);
             }
 
             LogCreated(Id, shape.Tokens, resolved.Shards);
@@ -136,6 +137,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
             int first = manifest.Tokens;
             var output = PrefillOutput(manifest.Spec, rows.InputPath, rows.OutputPath, rows.Overwrite, shape, first);
+            var firstRows = ReadAhead(manifest.Spec, rows.InputPath, output, shape.Tokens);
             var refusal = await AddSegmentAsync(manifest, rows.InputPath, shape.Tokens);
             if (refusal is not null)
             {
@@ -144,7 +146,7 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
 
             if (output is not null)
             {
-                await PrefillAsync(rows.InputPath, output, first, shape.Tokens);
+                await PrefillAsync(rows.InputPath, output, first, shape.Tokens, firstRows!);
             }
 
             return await StatusAsync(Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);

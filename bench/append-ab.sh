@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The 4096-row append, A/B (issue 15, bench/NOTES.md v21), one device call on nvidia-h200: builds $BUILDS (each
+# .device/<name>/ringattn; default "base ringattn": base = the device-merge build ffda14a, ringattn = q read ahead
+# while the segment is written, the non-finite scan on several threads, no zeroing of q and o) with the last append's
+# timeline, alternated base, new, base, new; then the new build with DOTNET_GCRetainVM=1 (freed memory kept committed:
+# fewer page faults on the fresh 32-64 MiB arrays of q, partials and o), its 4096-row attend with and without it,
+# and SDPA bottom-right causal once. JIT off as in the silo images.
+set -uo pipefail
+out=${OUT:-/tmp/out}
+export DOTNET_TieredCompilation=0
+run() { # name, build, extra env
+  rm -rf /tmp/append
+  env $3 BIN=.device/$2/ringattn OUT=$out/$1 TIMELINE=1 SDPA=0 WITHOUT_Q=0 bash bench/session-append.sh > /dev/null 2>&1
+  echo "== $1"; grep -v "pages hold\|create:" $out/$1/summary.txt | grep -E "median|durable copy|page fills|prefill|shard stats|session append|check|attend turn|upload|kernels|merges|downloads"
+}
+run base1 base X=0; run new1 ringattn X=0; run base2 base X=0; run new2 ringattn X=0
+run retain ringattn DOTNET_GCRetainVM=1
+for gc in 0 1; do
+  rm -rf /tmp/decode
+  DOTNET_GCRetainVM=$gc OUT=$out/attend$gc SDPA=0 ROWS=4096 REPEAT=5 PAGES=16384 bash bench/session-decode.sh > /dev/null 2>&1
+  echo "== attend 4096, DOTNET_GCRetainVM=$gc"; grep median $out/attend$gc/summary.txt
+done
+rm -rf /tmp/decode /tmp/append
+ROWS=4096 KEYS=1048576 python3 - <<'PY'
+import torch, torch.nn.functional as F
+from torch.nn.attention import sdpa_kernel, SDPBackend
+from torch.nn.attention.bias import causal_lower_right
+T, n = 1048576, 4096; S = T + n
+q = torch.randn(1, 32, n, 128, dtype=torch.bfloat16, device="cuda")
+k = torch.randn(1, 8, S, 128, dtype=torch.bfloat16, device="cuda"); v = torch.randn_like(k)
+kx, vx = k.repeat_interleave(4, dim=1), v.repeat_interleave(4, dim=1)
+mask = causal_lower_right(n, S)
+for name, b in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+    with sdpa_kernel(b):
+        f = lambda: F.scaled_dot_product_attention(q, kx, vx, attn_mask=mask)
+        for _ in range(3): f()
+        torch.cuda.synchronize(); ts = []
+        for _ in range(10):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
+        ts.sort(); print(f"sdpa {name} 4096 queries vs {S} keys, bottom-right causal: median {ts[len(ts)//2]:.2f} ms")
+PY
