@@ -233,6 +233,14 @@ public sealed class SessionTests : IDisposable
         var (_, next) = await cluster.Client.CreateSessionAsync("next", new SessionSpec { InputPath = parts[0], Heads = 2, Shards = 1, PageTokens = 16 });
         Assert.Equal(64 << 10, next.ShardStats.Single().PoolBytes);
         Assert.Equal((64 << 10) - (7 * 8192), next.ShardStats.Single().PoolFreeBytes);
+
+        // A create the pool cannot hold is undone whole: its directory gone (after its segment's flush), the pool's pages back.
+        var tooBig = await Assert.ThrowsAsync<SpecValidationException>(() =>
+            cluster.Client.CreateSessionAsync("big", new SessionSpec { InputPath = parts[1], Heads = 2, Shards = 1, PageTokens = 16 }));
+        Assert.Equal("pages", tooBig.Field);
+        Assert.False(Directory.Exists(Path.Combine(Root, "big")));
+        Assert.Equal(["next"], await cluster.Client.ListSessionsAsync());
+        Assert.Equal((64 << 10) - (7 * 8192), (await cluster.Client.GetSession("next").StatsAsync()).ShardStats.Single().PoolFreeBytes);
     }
 
     [Fact]

@@ -128,9 +128,11 @@ public sealed class SafetensorsWriter : IDisposable
     /// <summary>
     /// Flushes and renames the temp file onto <see cref="Path"/> (replacing it). Refuses, leaving the writer open,
     /// while any tensor byte is unwritten unless <paramref name="allowIncomplete"/> (holes then read as zeros).
-    /// If the flush or rename fails the temp file is deleted and the error rethrown.
+    /// If the flush or rename fails the temp file is deleted and the error rethrown. <paramref name="flush"/> false
+    /// renames a file whose bytes may still be only in the page cache: for a caller that flushes it later
+    /// (<see cref="FlushToDisk"/>) before anything durable names it.
     /// </summary>
-    public void Commit(bool allowIncomplete = false)
+    public void Commit(bool allowIncomplete = false, bool flush = true)
     {
         ThrowIfNotOpen();
         if (!allowIncomplete && _coverage.FirstGap(Header.DataStart, _length) is var (start, end))
@@ -147,7 +149,11 @@ public sealed class SafetensorsWriter : IDisposable
 
         try
         {
-            RandomAccess.FlushToDisk(_handle);
+            if (flush)
+            {
+                RandomAccess.FlushToDisk(_handle);
+            }
+
             _handle.Dispose();
             File.Move(TempPath, Path, overwrite: true);
         }
@@ -157,6 +163,13 @@ public sealed class SafetensorsWriter : IDisposable
             File.Delete(TempPath);
             throw;
         }
+    }
+
+    /// <summary>Flushes a committed file's bytes to the disk (after a <see cref="Commit"/> without flush).</summary>
+    public static void FlushToDisk(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        RandomAccess.FlushToDisk(handle);
     }
 
     /// <summary>Discards the temp file; no-op after a commit or a previous abort.</summary>

@@ -46,7 +46,8 @@ public sealed record SessionStatus
 
     [Id(15)] public SessionRefusal? Error { get; init; }
 
-    /// <summary>Of <see cref="Seconds"/> (create, append): writing the durable copy (the segment and the manifest).</summary>
+    /// <summary>Of <see cref="Seconds"/> (create, append): the durable copy (the segment and the manifest): writing the
+    /// segment, and the time waited for its flush and the manifest beyond what the page fills and the prefill hid.</summary>
     [Id(16)] public double SegmentSeconds { get; init; }
 
     /// <summary>Of <see cref="Seconds"/> (create, append): the shards filling their pages from the segment.</summary>

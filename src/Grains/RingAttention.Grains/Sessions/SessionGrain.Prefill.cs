@@ -86,8 +86,9 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks (the first read ahead:
-    /// <paramref name="firstRows"/>); o and lse written to the output as a job writes them (temp file, renamed when complete).</summary>
-    private async Task PrefillAsync(string input, JobSpec output, int first, int rows, Task<byte[]> firstRows)
+    /// <paramref name="firstRows"/>); o and lse written to the output as a job writes them (temp file, renamed when
+    /// complete, and not before the rows are <paramref name="durable"/>: no output for rows the session does not keep).</summary>
+    private async Task PrefillAsync(string input, JobSpec output, int first, int rows, Task<byte[]> firstRows, Task durable)
     {
         var spec = _manifest!.Spec;
         int chunkRows = ChunkRows(spec, rows);
@@ -133,6 +134,8 @@ public sealed partial class SessionGrain
                 }
             }
         }
+
+        await DurableWaitAsync(durable);
 
         using (RingTelemetry.Activities.StartActivity("prefill commit"))
         {

@@ -15,8 +15,10 @@ namespace RingAttention.Grains.Sessions;
 /// <summary>
 /// One session. Its truth is on storage (<see cref="SessionManifest"/> and segments under ROOT/ID), read when the grain
 /// activates, so a session outlives the silo (and the process) that created it. Calls run one at a time. Every change
-/// is made durable before the shards are told: segment, then manifest (atomic), then the shards' pages; an append the
-/// pools cannot hold is undone (manifest restored, segment deleted) and refused with the numbers.
+/// is durable before it is answered or an output is written for it: the manifest (atomic) names a segment only once
+/// the segment is on the disk; the shards fill their pages from the segment's bytes meanwhile (ADR 27's companion in
+/// bench/NOTES.md v21). An append the pools cannot hold, or whose flush fails, is undone (manifest restored, segment
+/// deleted) and refused with the numbers or failed.
 /// </summary>
 public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options, ILocalSiloDetails silo, ILogger<SessionGrain> logger) : Grain, ISessionGrain
 {
@@ -27,8 +29,9 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     private SessionManifest? _manifest;
     private (SessionManifest Manifest, IReadOnlyList<SessionShardView> Views)? _views;
 
-    /// <summary>Seconds of the last create or append: its durable copy (segment and manifest), the shards' page fills, and
-    /// the prefill's attends (when the rows had q).</summary>
+    /// <summary>Seconds of the last create or append: its durable copy (writing the segment, and waiting for its flush and
+    /// the manifest where the rest did not hide them), the shards' page fills, and the prefill's attends (when the rows
+    /// had q).</summary>
     private (double Segment, double Load, double Attend) _lastTimes;
 
     private string Id => this.GetPrimaryKeyString();
@@ -87,16 +90,22 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             System.IO.Directory.CreateDirectory(Directory);
             var manifest = new SessionManifest(resolved, []);
             var firstRows = ReadAhead(resolved, spec.InputPath, output, shape.Tokens);
-            var refusal = await AddSegmentAsync(manifest, spec.InputPath, shape.Tokens);
+            var (refusal, durable) = await AddSegmentAsync(manifest, spec.InputPath, shape.Tokens);
             if (refusal is not null)
             {
-                System.IO.Directory.Delete(Directory, recursive: true);
                 return Refused(refusal);
             }
 
-            if (output is not null)
+            try
             {
-                await PrefillAsync(spec.InputPath, output, 0, shape.Tokens, firstRows!);
+                if (output is not null)
+                {
+                    await PrefillAsync(spec.InputPath, output, 0, shape.Tokens, firstRows!, durable);
+                }
+            }
+            finally
+            {
+                await DurableWaitAsync(durable);
             }
 
             LogCreated(Id, shape.Tokens, resolved.Shards);
@@ -138,15 +147,22 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
             int first = manifest.Tokens;
             var output = PrefillOutput(manifest.Spec, rows.InputPath, rows.OutputPath, rows.Overwrite, shape, first);
             var firstRows = ReadAhead(manifest.Spec, rows.InputPath, output, shape.Tokens);
-            var refusal = await AddSegmentAsync(manifest, rows.InputPath, shape.Tokens);
+            var (refusal, durable) = await AddSegmentAsync(manifest, rows.InputPath, shape.Tokens);
             if (refusal is not null)
             {
                 return Refused(refusal);
             }
 
-            if (output is not null)
+            try
             {
-                await PrefillAsync(rows.InputPath, output, first, shape.Tokens, firstRows!);
+                if (output is not null)
+                {
+                    await PrefillAsync(rows.InputPath, output, first, shape.Tokens, firstRows!, durable);
+                }
+            }
+            finally
+            {
+                await DurableWaitAsync(durable);
             }
 
             return await StatusAsync(Stopwatch.GetElapsedTime(started).TotalSeconds, output?.OutputPath);
@@ -255,17 +271,30 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         return spec with { OutputPath = null, Overwrite = false };
     }
 
-    /// <summary>Segment, manifest, pages: the segment is durable before the manifest names it, and the manifest before
-    /// the shards load it. A refusal from any shard undoes the append.</summary>
-    private async Task<SessionRefusal?> AddSegmentAsync(SessionManifest manifest, string input, int tokens)
+    /// <summary>
+    /// Segment, pages, manifest. The segment's bytes are written (to the page cache) and the shards fill their pages from
+    /// them while the segment is flushed to the disk and only then named by the manifest: the flush (most of a durable
+    /// copy's time on nvidia-h200, bench/NOTES.md v21) runs beside the page fills and a prefill's attends instead of
+    /// before them. The returned task is that durable step: the caller awaits it before it writes an output or answers
+    /// (a failed one has undone the append and rethrows). A refusal from any shard undoes the append (after the flush,
+    /// so that the manifest it restores is the last one saved).
+    /// </summary>
+    private async Task<(SessionRefusal? Refusal, Task Durable)> AddSegmentAsync(SessionManifest manifest, string input, int tokens)
     {
         string file = $"segment-{manifest.Segments.Count + 1:D6}.safetensors";
+        string segment = Path.Combine(Directory, file);
         long started = Stopwatch.GetTimestamp();
-        var durable = RingTelemetry.Activities.StartActivity("durable copy");
-        SessionInputs.WriteSegment(input, Path.Combine(Directory, file), manifest.Spec, manifest.Tokens, Id);
+        var copy = RingTelemetry.Activities.StartActivity("durable copy");
+        SessionInputs.WriteSegment(input, segment, manifest.Spec, manifest.Tokens, Id);
         var grown = manifest with { Segments = [.. manifest.Segments, new SegmentRecord(file, manifest.Tokens, tokens, SegmentRecord.SourceOf(input))] };
-        grown.Save(Directory);
-        durable?.Dispose();
+        string directory = Directory;
+        var flushed = Task.Run(() =>
+        {
+            using var flush = RingTelemetry.Activities.StartActivity("segment flush, manifest");
+            SafetensorsWriter.FlushToDisk(segment);
+            grown.Save(directory);
+        });
+        copy?.Dispose();
         _manifest = grown;
         _lastTimes = (Stopwatch.GetElapsedTime(started).TotalSeconds, 0, 0);
         started = Stopwatch.GetTimestamp();
@@ -278,24 +307,60 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
         _lastTimes = _lastTimes with { Load = Stopwatch.GetElapsedTime(started).TotalSeconds };
         if (stats.FirstOrDefault(s => s.Error is not null)?.Error is not { } refusal)
         {
-            return null;
+            return (null, DurableOrUndoneAsync(flushed, manifest, file));
         }
 
-        if (manifest.Segments.Count > 0)
+        // Whether or not the flush worked, it is over before the manifest is restored.
+        await Task.WhenAny(flushed);
+        await UndoAsync(manifest, file);
+        return (refusal, Task.CompletedTask);
+    }
+
+    /// <summary>Waits for the append's durable step; the time waited counts as the durable copy's (the flush time that the
+    /// page fills and the prefill did not hide).</summary>
+    private async Task DurableWaitAsync(Task durable)
+    {
+        long started = Stopwatch.GetTimestamp();
+        using (RingTelemetry.Activities.StartActivity("durable wait"))
         {
-            manifest.Save(Directory);
-            _manifest = manifest;
-            // Shards that loaded the refused rows see fewer pieces and start again from the segments kept.
-            await Task.WhenAll(Views(manifest).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, manifest.Spec.Shards).SyncAsync(view))));
+            await durable;
+        }
+
+        _lastTimes = _lastTimes with { Segment = _lastTimes.Segment + Stopwatch.GetElapsedTime(started).TotalSeconds };
+    }
+
+    /// <summary>The append's durable step; if it failed, the append is undone and the failure rethrown.</summary>
+    private async Task DurableOrUndoneAsync(Task flushed, SessionManifest before, string file)
+    {
+        try
+        {
+            await flushed;
+        }
+        catch
+        {
+            await UndoAsync(before, file);
+            throw;
+        }
+    }
+
+    /// <summary>Back to <paramref name="before"/>: its manifest saved again, the shards resynced to it (or dropped, and the
+    /// session's directory deleted, when it had no segment: a create), the segment deleted.</summary>
+    private async Task UndoAsync(SessionManifest before, string file)
+    {
+        if (before.Segments.Count > 0)
+        {
+            before.Save(Directory);
+            _manifest = before;
+            // Shards that loaded the undone rows see fewer pieces and start again from the segments kept.
+            await Task.WhenAll(Views(before).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, before.Spec.Shards).SyncAsync(view))));
+            File.Delete(Path.Combine(Directory, file));
         }
         else
         {
             _manifest = null;
-            await Task.WhenAll(Enumerable.Range(0, manifest.Spec.Shards).Select(i => ShardCalls.ExecuteOnContextAsync(() => Shard(i, manifest.Spec.Shards).DropAsync())));
+            await Task.WhenAll(Enumerable.Range(0, before.Spec.Shards).Select(i => ShardCalls.ExecuteOnContextAsync(() => Shard(i, before.Spec.Shards).DropAsync())));
+            System.IO.Directory.Delete(Directory, recursive: true);
         }
-
-        File.Delete(Path.Combine(Directory, file));
-        return refusal;
     }
 
     private async Task<SessionAnswer> AttendRowsAsync(SessionManifest manifest, SessionQueries queries, int offset)

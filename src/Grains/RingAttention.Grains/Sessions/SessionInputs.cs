@@ -66,7 +66,8 @@ public static class SessionInputs
 
     /// <summary>
     /// Copies the file's k and v (dequantised to the session's type) into a new segment at <paramref name="segmentPath"/>,
-    /// through a temp file renamed into place when complete.
+    /// through a temp file renamed into place when complete; not flushed to the disk (the session does that beside the
+    /// page fills, before its manifest names the segment).
     /// </summary>
     public static void WriteSegment(string inputPath, string segmentPath, SessionSpec session, int firstPosition, string sessionId)
     {
@@ -89,7 +90,7 @@ public static class SessionInputs
             }
         }
 
-        writer.Commit();
+        writer.Commit(flush: false);
     }
 
     /// <summary>
