@@ -22,22 +22,4 @@ for gc in ${ATTEND_GC-0 1}; do
   echo "== attend 4096, DOTNET_GCRetainVM=$gc"; grep median $out/attend$gc/summary.txt
 done
 rm -rf /tmp/decode /tmp/append
-ROWS=4096 KEYS=1048576 python3 - <<'PY'
-import torch, torch.nn.functional as F
-from torch.nn.attention import sdpa_kernel, SDPBackend
-from torch.nn.attention.bias import causal_lower_right
-T, n = 1048576, 4096; S = T + n
-q = torch.randn(1, 32, n, 128, dtype=torch.bfloat16, device="cuda")
-k = torch.randn(1, 8, S, 128, dtype=torch.bfloat16, device="cuda"); v = torch.randn_like(k)
-kx, vx = k.repeat_interleave(4, dim=1), v.repeat_interleave(4, dim=1)
-mask = causal_lower_right(n, S)
-for name, b in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
-    with sdpa_kernel(b):
-        f = lambda: F.scaled_dot_product_attention(q, kx, vx, attn_mask=mask)
-        for _ in range(3): f()
-        torch.cuda.synchronize(); ts = []
-        for _ in range(10):
-            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
-        ts.sort(); print(f"sdpa {name} 4096 queries vs {S} keys, bottom-right causal: median {ts[len(ts)//2]:.2f} ms")
-PY
+python3 bench/peers/sdpa_append.py 1048576 4096 flash,cudnn 10

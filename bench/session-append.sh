@@ -29,26 +29,4 @@ grep -E "median" "$out/append-q.txt" | sed "s/^/R=${SHARDS:-8} append $rows rows
 [[ -n ${TIMELINE:-} ]] && sed -n '/timeline of the last append/,$p' "$out/append-q.txt" | grep -v -E "lane wait|shard load|group wait" | tee -a "$out/summary.txt"
 [[ ${WITHOUT_Q:-1} == 1 ]] && $bin session append a --inputs $work/rows-kv.safetensors --repeat ${REPEAT:-5} "${common[@]}" 2>&1 \
   | grep -E "median" | sed "s/^/R=${SHARDS:-8} append $rows rows without q: /" | tee -a "$out/summary.txt"
-[[ ${SDPA:-1} == 1 ]] && python3 - "$keys" "$rows" <<'PY' | tee -a "$out/summary.txt"
-import sys, torch
-import torch.nn.functional as F
-from torch.nn.attention import sdpa_kernel, SDPBackend
-from torch.nn.attention.bias import causal_lower_right
-T, n = int(sys.argv[1]), int(sys.argv[2]); S = T + n
-q = torch.randn(1, 32, n, 128, dtype=torch.bfloat16, device="cuda")
-k = torch.randn(1, 8, S, 128, dtype=torch.bfloat16, device="cuda"); v = torch.randn_like(k)
-kx, vx = k.repeat_interleave(4, dim=1), v.repeat_interleave(4, dim=1)
-mask = causal_lower_right(n, S)
-for name, b in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION), ("efficient", SDPBackend.EFFICIENT_ATTENTION)):
-    try:
-        with sdpa_kernel(b):
-            f = lambda: F.scaled_dot_product_attention(q, kx, vx, attn_mask=mask)
-            for _ in range(2): f()
-            torch.cuda.synchronize(); ts = []
-            for _ in range(5):
-                s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
-        print(f"sdpa {name} {n} queries vs {S} keys, bottom-right causal: median {sorted(ts)[2]:.2f} ms")
-    except Exception as ex:
-        print(f"sdpa {name}: error {str(ex).splitlines()[0][:120]}")
-PY
+[[ ${SDPA:-1} == 1 ]] && python3 bench/peers/sdpa_append.py "$keys" "$rows" | tee -a "$out/summary.txt"
