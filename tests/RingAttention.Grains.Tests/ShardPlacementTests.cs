@@ -30,6 +30,8 @@ public sealed class ShardPlacementTests
             Assert.True(placed.GroupBy(p => p).Max(g => g.Count()) <= ShardPlacement.MostShardsPerDevice(shards, devices));
             Assert.True(placed.GroupBy(p => p.Silo).Max(g => g.Count()) <= ShardPlacement.MostShardsPerSilo(shards, devicesPerSilo));
             Assert.All(placed, p => Assert.InRange(p.Device, 0, devicesPerSilo[p.Silo] - 1));
+            // Each device's shards are consecutive indices (ShardDevice.Sharing walks out from a shard on this).
+            Assert.All(placed.Select((p, i) => (p, i)).GroupBy(x => x.p), g => Assert.Equal(g.Count() - 1, g.Max(x => x.i) - g.Min(x => x.i)));
         }
     }
 

@@ -186,7 +186,7 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
     /// <summary>Compute-lane turns that ran attends (several attends may share one).</summary>
     public long AttendTurns => Interlocked.Read(ref _attendTurns);
 
-    /// <summary>Partials merged on this device instead of leaving it (tests and the attend timeline read it).</summary>
+    /// <summary>Partials merged on this device instead of leaving it (tests read it; the timeline has a "merges" phase).</summary>
     public long DeviceMerges => Interlocked.Read(ref _deviceMerges);
 
     private long _attendTurns;

@@ -46,6 +46,18 @@ public static class ShardDevice
             return [index];
         }
 
-        return [.. Enumerable.Range(0, count).Where(j => ShardPlacement.Place(id, j, count, perSilo) == place)];
+        // A device's shards are consecutive (the rule's slot grows with the index, and wraps once): walk out from this one.
+        int first = index, last = index;
+        while (first > 0 && ShardPlacement.Place(id, first - 1, count, perSilo) == place)
+        {
+            first--;
+        }
+
+        while (last < count - 1 && ShardPlacement.Place(id, last + 1, count, perSilo) == place)
+        {
+            last++;
+        }
+
+        return [.. Enumerable.Range(first, last - first + 1)];
     }
 }
