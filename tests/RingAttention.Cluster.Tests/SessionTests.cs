@@ -203,6 +203,35 @@ public sealed class SessionTests : IDisposable
     }
 
     [Fact]
+    public async Task Append_WhoseDurableStepFails_UndoneWhole_SessionAsBefore()
+    {
+        string whole = TestInputs.Write(PathFor("flush.safetensors"), 300, 2, 1, 32, ElementType.F32, seed: 6);
+        var parts = Split(whole, [200, 100], withQueries: false);
+        await using var cluster = await StartAsync(silos: 1);
+        var (session, _) = await cluster.Client.CreateSessionAsync("flush", new SessionSpec { InputPath = parts[0], Heads = 2, Shards = 2, PageTokens = 16 });
+        byte[] q = Queries(whole, 200, 1);
+        var before = await session.AttendAsync(ElementType.F32, 1, q);
+
+        // A directory where the manifest's temp file goes: saving the grown manifest fails, as a failing disk would,
+        // after the segment was written and while the shards filled their pages from it (ADR 28).
+        string blocker = Path.Combine(Root, "flush", "session.json.tmp");
+        Directory.CreateDirectory(blocker);
+        await Assert.ThrowsAnyAsync<Exception>(() => session.AppendAsync(new SessionRows { InputPath = parts[1] }));
+        var stats = await session.StatsAsync();
+        Assert.Equal(200, stats.Tokens);
+        Assert.Equal(1, stats.Segments);
+        Assert.Equal(200, stats.ShardStats.Sum(s => s.Tokens));
+        Assert.Single(Directory.GetFiles(Path.Combine(Root, "flush"), "segment-*"));
+        Assert.Equal(before.Output, (await session.AttendAsync(ElementType.F32, 1, q)).Output);
+
+        // The disk mended, the same append goes through.
+        Directory.Delete(blocker);
+        var appended = await session.AppendAsync(new SessionRows { InputPath = parts[1] });
+        Assert.Equal(300, appended.Tokens);
+        Assert.Equal(2, appended.Segments);
+    }
+
+    [Fact]
     public async Task Append_BeyondThePagePool_RefusedWithTheNumbers_SessionUnchanged()
     {
         // kv 2 x 32 f32: 512 bytes a token (K and V); pages of 16 tokens are 8 KiB; a pool of 64 KiB holds 8 pages.

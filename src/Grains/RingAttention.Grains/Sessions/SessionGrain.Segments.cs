@@ -76,18 +76,23 @@ public sealed partial class SessionGrain
         }
         catch
         {
-            await UndoAsync(before, file);
+            // The step failed before the manifest's rename (its last act), so the manifest on the disk is still before's.
+            await UndoAsync(before, file, manifestSaved: false);
             throw;
         }
     }
 
-    /// <summary>Back to <paramref name="before"/>: its manifest saved again, the shards resynced to it (or dropped, and the
-    /// session's directory deleted, when it had no segment: a create), the segment deleted.</summary>
-    private async Task UndoAsync(SessionManifest before, string file)
+    /// <summary>Back to <paramref name="before"/>: its manifest saved again (when the grown one was), the shards resynced
+    /// to it (or dropped, and the session's directory deleted, when it had no segment: a create), the segment deleted.</summary>
+    private async Task UndoAsync(SessionManifest before, string file, bool manifestSaved = true)
     {
         if (before.Segments.Count > 0)
         {
-            before.Save(Directory);
+            if (manifestSaved)
+            {
+                before.Save(Directory);
+            }
+
             _manifest = before;
             // Shards that loaded the undone rows see fewer pieces and start again from the segments kept.
             await Task.WhenAll(Views(before).Select((view, i) => ShardCalls.ExecuteOnContextAsync(() => Shard(i, before.Spec.Shards).SyncAsync(view))));
