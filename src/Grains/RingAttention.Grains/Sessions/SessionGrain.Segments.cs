@@ -48,8 +48,10 @@ public sealed partial class SessionGrain
             return (null, DurableOrUndoneAsync(flushed, manifest, file));
         }
 
-        // Whether or not the flush worked, it is over before the manifest is restored.
+        // Whether or not the flush worked, it is over before the manifest is restored (its failure, if any, observed here:
+        // the refusal is the answer).
         await Task.WhenAny(flushed);
+        _ = flushed.Exception;
         await UndoAsync(manifest, file);
         return (refusal, Task.CompletedTask);
     }
