@@ -55,6 +55,20 @@ public sealed class CudaAttentionBackend : IlgpuAttentionBackend
         TiledForOneRun && runs.Count == 1 && runs[0].Rows >= TiledMinKeys && (!sharedTurn || (long)rows * spec.GroupSize > SharedTurnMaxVectors)
         && UseTensorCores && _flash.PlanShortBlocks && _flash.SelectedWarpSpecialized(spec.DType, spec.HeadDim) is not null;
 
+    /// <summary>
+    /// Query vectors (rows x group) from which the decode path's split-K work over many runs of K/V (a session's
+    /// pages, shards sharing a turn) runs on the tiled kernel's chunk tables (<see cref="ChunkedTiles"/>) rather than
+    /// the decode kernels. 17: past <see cref="SharedTurnMaxVectors"/>, where one run already went to the tiled kernel;
+    /// benchmarks set 1 (every decode launch there) or int.MaxValue (none).
+    /// </summary>
+    internal int TiledChunksMinVectors { get; set; } = SharedTurnMaxVectors + 1;
+
+    private protected override ChunkedTiles? TiledChunks(FlashParams first, ElementType type) =>
+        (long)first.QCount * first.Group >= TiledChunksMinVectors && UseTensorCores && _flash.PlanShortBlocks
+        && _flash.SelectedWarpSpecialized(type, first.HeadDim) is not null && WarpSpecializedKernel.Find(type, first.HeadDim, shortBlocks: true) is { } variant
+            ? new ChunkedTiles(_flash.WarpSpecialized, variant, Accelerator.NumMultiprocessors)
+            : null;
+
     /// <summary>Loads the tensor-core kernels now (a silo does it at start) and returns how long that took.</summary>
     public TimeSpan Preload()
     {

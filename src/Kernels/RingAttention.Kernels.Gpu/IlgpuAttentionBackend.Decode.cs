@@ -69,10 +69,17 @@ public abstract partial class IlgpuAttentionBackend
         return (stream, config, p, q, chunks, partialO, partialLse) => kernel(stream, config, p, q, chunks, partialO, partialLse);
     }
 
-    /// <summary>Split launches so far, and how many of them on the tensor-core kernel (tests and benchmarks read them).</summary>
+    /// <summary>Split launches so far, how many of them on the tensor-core decode kernel and how many on the tiled kernel's
+    /// chunk tables (<see cref="ChunkedTiles"/>) (tests and benchmarks read them).</summary>
     internal long DecodeLaunches { get; private set; }
 
     internal long TensorCoreDecodeLaunches { get; private set; }
+
+    internal long TiledChunkLaunches { get; private set; }
+
+    /// <summary>The tiled kernel's chunk launches where they serve these rows (the CUDA backend on Hopper), else null:
+    /// the decode kernels split.</summary>
+    private protected virtual ChunkedTiles? TiledChunks(FlashParams first, ElementType type) => null;
 
     /// <summary>
     /// Whether 16-bit launches that <see cref="DecodeMmaKernel"/> serves run there: on by default on CUDA; on ILGPU's CPU
@@ -159,6 +166,7 @@ public abstract partial class IlgpuAttentionBackend
     {
         var first = targets[0].P;
         int vectors = first.QCount * first.Group;
+        var tiled = TiledChunks(first, type);
         var split = DecodeMma(type, vectors, first.HeadDim);
         bool onTensorCores = split is not null;
         // The float kernel takes four vectors a warp, its tiles side by side in the grid; the tensor-core kernel eight a
@@ -180,7 +188,7 @@ public abstract partial class IlgpuAttentionBackend
             // loads): enough to cover the GPU's memory latency, few enough chunks that merging them is cheap.
             long keys = targets[t].Runs.Sum(r => (long)r.Rows);
             int wanted = Math.Max(1, DecodeTargetWarps / (first.KvHeads * tiles));
-            int chunkKeys = Math.Max(_decodeMinChunkKeys,
+            int chunkKeys = tiled?.ChunkKeys(first, keys) ?? Math.Max(_decodeMinChunkKeys,
                 DecodeKernel.MinKeys * (int)Math.Max(1, (keys + ((long)wanted * DecodeKernel.MinKeys) - 1) / ((long)wanted * DecodeKernel.MinKeys)));
             var table = DecodeRun.Chunks(targets[t].Runs, chunkKeys, rowBytes);
             int at = tables.Count / DecodeKernel.ChunkLongs;
@@ -198,15 +206,28 @@ public abstract partial class IlgpuAttentionBackend
         // The partial buffer holds the largest piece (what a target alone needs) or, if more fit the shared budget, more.
         int launchChunks = (int)Math.Max(pieces.Max(x => x.Count), Math.Min(totalChunks, SharedPartialBytes / (4 * perChunk * (first.HeadDim + 1))));
         long partials = launchChunks * perChunk;
-        long bytes = (4 * partials * (first.HeadDim + 1)) + (8L * tables.Count);
+        // The chunk table first (the tiled kernel's tensor maps need a 64-byte boundary), then the partials.
+        long tableBytes = tiled is null ? 8L * tables.Count : (long)totalChunks * ChunkedTiles.BytesPerChunk;
+        long bytes = tableBytes + (4 * partials * (first.HeadDim + 1));
         var scratch = Pool.Rent(bytes, $"decode partials of {launchChunks} chunks ({bytes:N0} B)");
         try
         {
-            var floats = scratch.View.AsContiguous().SubView(0, 4 * partials * (first.HeadDim + 1)).Cast<float>();
+            var floats = scratch.View.AsContiguous().SubView(tableBytes, 4 * partials * (first.HeadDim + 1)).Cast<float>();
             var partialO = floats.SubView(0, partials * first.HeadDim);
             var partialLse = floats.SubView(partials * first.HeadDim, partials);
-            var tableView = scratch.View.AsContiguous().SubView(4 * partials * (first.HeadDim + 1), 8L * tables.Count).Cast<long>();
-            tableView.CopyFromCPU(Accelerator.DefaultStream, tables.ToArray());
+            var tableView = scratch.View.AsContiguous().SubView(0, tableBytes);
+            ulong tableAddress = (ulong)scratch.NativePtr.ToInt64();
+            if (tiled is null)
+            {
+                tableView.Cast<long>().CopyFromCPU(Accelerator.DefaultStream, tables.ToArray());
+            }
+            else
+            {
+                var bytesOut = GC.AllocateUninitializedArray<byte>((int)tableBytes);
+                tiled.Write(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tables), bytesOut, tableAddress, first.KvHeads, first.HeadDim);
+                tableView.CopyFromCPU(Accelerator.DefaultStream, bytesOut);
+            }
+
             for (int next = 0; next < pieces.Count;)
             {
                 // One split launch over consecutive pieces whose chunks fit the partial buffer, then each piece's merge.
@@ -221,10 +242,21 @@ public abstract partial class IlgpuAttentionBackend
                 var p = first;
                 p.BlockRows = DecodeKernel.LanesPerKey(p.HeadDim);
                 p.BlockKeys = tiles;
-                split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(groupSize, 1, 1)),
-                    p, Words(q), tableView.SubView((long)start * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs), partialO, partialLse);
+                if (tiled is null)
+                {
+                    split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(groupSize, 1, 1)),
+                        p, Words(q), tableView.Cast<long>().SubView((long)start * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs), partialO, partialLse);
+                    TensorCoreDecodeLaunches += onTensorCores ? 1 : 0;
+                }
+                else
+                {
+                    ulong partialsAddress = tableAddress + (ulong)tableBytes;
+                    tiled.Launch(first, tableAddress + (ulong)((long)totalChunks * ChunkedTiles.MapBytes) + (ulong)((long)start * ChunkedTiles.EntryBytes), count,
+                        partialsAddress, partialsAddress + (ulong)(4 * partials * first.HeadDim));
+                    TiledChunkLaunches++;
+                }
+
                 DecodeLaunches++;
-                TensorCoreDecodeLaunches += onTensorCores ? 1 : 0;
                 for (; next < end; next++)
                 {
                     var (t, at, n, merge) = pieces[next];

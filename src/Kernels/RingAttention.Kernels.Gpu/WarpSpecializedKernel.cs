@@ -20,13 +20,14 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
 
     /// <summary>
     /// The .entry's parameters in order, as <see cref="Launch"/> passes them (a test holds every generated kernel to it):
-    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>; the FP8 kernels
-    /// then take the descale factors by address (<see cref="Fp8Parameters"/>, <see cref="Fp8Operands"/>).
+    /// the q, k, v tensor maps, O and LSE by address, the spans and mask of <see cref="FlashParams"/>, the plan, a chunk
+    /// table's address (0: none; <see cref="ChunkedTiles"/>); the FP8 kernels then take the descale factors by address
+    /// (<see cref="Fp8Parameters"/>, <see cref="Fp8Operands"/>).
     /// </summary>
     internal static readonly string[] Parameters =
     [
         "tq", "tk", "tv", "p_o", "p_lse", "p_qcount", "p_qpos0", "p_qrow", "p_kcount", "p_kpos0", "p_krow", "p_heads", "p_group",
-        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy", "p_pack", "p_splits",
+        "p_dmin", "p_dmax", "p_scale", "p_lsestride", "p_merge", "p_heavy", "p_pack", "p_splits", "p_chunks",
     ];
 
     /// <summary>The FP8 kernels' parameters: <see cref="Parameters"/>, then the q·k and v descale factors' addresses.</summary>
@@ -42,8 +43,10 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
     /// (<see cref="WarpSpecializedVariant.Fp8"/>) needs <paramref name="fp8"/>. With splits, <paramref name="po"/> and
     /// <paramref name="plse"/> are partial buffers of <c>Splits x KvHeads x QCount·Group</c> rows in
     /// <see cref="DecodeKernel.PartialIndex"/>'s order, written (p.Merge must be 0), for <see cref="DecodeMerge"/>.
+    /// With a chunk table (<paramref name="chunks"/>, a device address; short variants), split s is the table's chunk s
+    /// (<see cref="ChunkedTiles"/>): p's k/v span and pointers are not read, and the partials are written even for one.
     /// </summary>
-    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse, WarpSpecializedPlan plan, Fp8Operands? fp8 = null)
+    public void Launch(WarpSpecializedVariant variant, FlashParams p, ulong po, ulong plse, WarpSpecializedPlan plan, Fp8Operands? fp8 = null, ulong chunks = 0)
     {
         if (variant.Fp8 != fp8.HasValue)
         {
@@ -51,7 +54,8 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
         }
 
         if (plan.Pack < 1 || !System.Numerics.BitOperations.IsPow2(plan.Pack) || p.Group % plan.Pack != 0 || plan.Pack > variant.BlockRows
-            || (fp8.HasValue && plan.Pack != 1) || plan.Splits < 1 || (plan.Splits > 1 && p.Merge != 0) || (plan != WarpSpecializedPlan.Whole && !variant.Short))
+            || (fp8.HasValue && plan.Pack != 1) || plan.Splits < 1 || ((plan.Splits > 1 || chunks != 0) && p.Merge != 0)
+            || ((plan != WarpSpecializedPlan.Whole || chunks != 0) && !variant.Short))
         {
             throw new ArgumentException($"{variant.Entry} cannot run {plan} for group {p.Group}, merge {p.Merge}", nameof(plan));
         }
@@ -66,6 +70,7 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
         var function = Get(variant);
         // Three maps, each 128 bytes at a 64-byte boundary (the driver's requirement); cuLaunchKernel copies them.
         byte* maps = (byte*)NativeMemory.AlignedAlloc(3 * TensorMap.Bytes, 64);
+        NativeMemory.Clear(maps, 3 * TensorMap.Bytes);
         try
         {
             int size = variant.Type.Size();
@@ -78,14 +83,18 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
                 TensorMap.EncodeRows(maps, p.QPtr, size, p.Heads, p.HeadDim, (long)p.QRowOffset + p.QCount, variant.BlockRows);
             }
 
-            TensorMap.EncodeRows(maps + TensorMap.Bytes, p.KPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
-            if (fp8 is { } f)
+            // With a chunk table each chunk's K/V maps are in it; the k and v parameters stay zero.
+            if (chunks == 0)
             {
-                TensorMap.EncodeTransposed(maps + (2 * TensorMap.Bytes), f.TransposedVPtr, p.KvHeads, p.HeadDim, f.TransposedKeys);
-            }
-            else
-            {
-                TensorMap.EncodeRows(maps + (2 * TensorMap.Bytes), p.VPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+                TensorMap.EncodeRows(maps + TensorMap.Bytes, p.KPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+                if (fp8 is { } f)
+                {
+                    TensorMap.EncodeTransposed(maps + (2 * TensorMap.Bytes), f.TransposedVPtr, p.KvHeads, p.HeadDim, f.TransposedKeys);
+                }
+                else
+                {
+                    TensorMap.EncodeRows(maps + (2 * TensorMap.Bytes), p.VPtr, size, p.KvHeads, p.HeadDim, (long)p.KRowOffset + p.KCount, variant.BlockKeys);
+                }
             }
 
             // The order of Parameters.
@@ -110,8 +119,9 @@ internal sealed unsafe class WarpSpecializedKernel : IDisposable
                 args[16 + i] = tail + i;
             }
 
-            args[21] = &qkd;
-            args[22] = &vd;
+            args[21] = &chunks;
+            args[22] = &qkd;
+            args[23] = &vd;
 
             var stream = ((CudaStream)_accelerator.DefaultStream).StreamPtr;
             // Equal tiles (no causal mask): persistent, one block per multiprocessor walking the work tiles. Unequal ones

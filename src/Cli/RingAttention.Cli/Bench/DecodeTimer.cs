@@ -20,13 +20,21 @@ public sealed record DecodeTiming(
 /// </summary>
 public static class DecodeTimer
 {
-    /// <summary>The split kernels: the float one (<see cref="DecodeKernel"/>) and the tensor-core one (<see cref="DecodeMmaKernel"/>).</summary>
-    public static readonly string[] Kernels = ["float", "mma"];
+    /// <summary>The split kernels: the float one (<see cref="DecodeKernel"/>), the tensor-core one
+    /// (<see cref="DecodeMmaKernel"/>) and Hopper's tiled kernel over chunk tables (<see cref="ChunkedTiles"/>, CUDA only).</summary>
+    public static readonly string[] Kernels = ["float", "mma", "tiled"];
 
     public static IReadOnlyList<DecodeTiming> Time(IlgpuAttentionBackend backend, AttentionSpec spec, int rows, int pageTokens, IReadOnlyList<string> kernels, int targetWarps, int reps)
     {
         bool bf16 = spec.DType == ElementType.BF16;
         int ownTarget = backend.DecodeTargetWarps;
+        var cuda = backend as CudaAttentionBackend;
+        int ownTiled = cuda?.TiledChunksMinVectors ?? 0;
+        if (kernels.Contains("tiled") && cuda is null)
+        {
+            throw new SpecValidationException("kernels", "--kernels: 'tiled' runs on a CUDA GPU only (Hopper's warp-specialized kernel)");
+        }
+
         var pages = new List<DeviceKeyValues>();
         try
         {
@@ -46,9 +54,16 @@ public static class DecodeTimer
             foreach (string kernel in kernels)
             {
                 bool mma = kernel == "mma";
-                backend.UseDecodeMma = mma;
+                bool tiled = kernel == "tiled";
+                backend.UseDecodeMma = kernel != "float";
                 backend.DecodeTargetWarps = targetWarps;
+                if (cuda is not null)
+                {
+                    cuda.TiledChunksMinVectors = tiled ? 1 : int.MaxValue;
+                }
+
                 long mmaBefore = backend.TensorCoreDecodeLaunches;
+                long tiledBefore = backend.TiledChunkLaunches;
                 long splitBefore = backend.DecodeLaunches;
                 var result = new PartialResult(rows, spec.Heads, spec.HeadDim);
                 using (var acc = backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim))
@@ -57,7 +72,7 @@ public static class DecodeTimer
                     backend.Download(acc, result);
                 }
 
-                if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != mma)
+                if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != mma || (backend.TiledChunkLaunches > tiledBefore) != tiled)
                 {
                     throw new SpecValidationException("kernels", $"the {kernel} split kernel does not serve {rows} rows of {spec.Heads}/{spec.KvHeads} heads, d {spec.HeadDim}, {Dtype(spec.DType)}");
                 }
@@ -90,6 +105,11 @@ public static class DecodeTimer
         {
             backend.UseDecodeMma = backend is CudaAttentionBackend;
             backend.DecodeTargetWarps = ownTarget;
+            if (cuda is not null)
+            {
+                cuda.TiledChunksMinVectors = ownTiled;
+            }
+
             foreach (var page in pages)
             {
                 page.Dispose();

@@ -177,7 +177,7 @@ class Kernel:
                  [f".param .u32 p_{n}" for n in ("qcount", "qpos0", "qrow", "kcount", "kpos0", "krow", "heads", "group",
                                                   "dmin", "dmax")] + \
                  [".param .f32 p_scale", ".param .u32 p_lsestride", ".param .u32 p_merge", ".param .u32 p_heavy",
-                  ".param .u32 p_pack", ".param .u32 p_splits"] + \
+                  ".param .u32 p_pack", ".param .u32 p_splits", ".param .u64 p_chunks"] + \
                  ([".param .u64 p_qkd", ".param .u64 p_vd"] if self.fp8 else [])
         self.out.append(",\n".join("\t" + p for p in params))
         self.out.append(")")
@@ -196,6 +196,8 @@ class Kernel:
         w(".reg .b32 %qcount, %qpos0, %qrow, %kcount, %kpos0, %krow, %heads, %group, %dmin, %dmax, %lsestride, %merge, %heavy, %mblocks, %total, %tile, %qph;")
         if self.short:
             w(".reg .b32 %pack, %splits, %ps, %tb, %sp, %kvheads, %qd8;")
+            w(".reg .pred %pg;")
+            w(".reg .b64 %rdc;")
         w(".reg .f32 %c, %m0, %m1, %l0, %l1, %al0, %al1;")
         if self.pingpong:
             w(".reg .b32 %myturn, %nextturn;")
@@ -234,6 +236,9 @@ class Kernel:
             w("shr.u32 %tb, %tb, %ps;")
             w("div.u32 %kvheads, %heads, %group;")
             w("setp.gt.u32 %pp, %splits, 1;")                         # split keys: partials in DecodeKernel's layout
+            w("ld.param.u64 %rdc, [p_chunks];")
+            w("setp.ne.u64 %pg, %rdc, 0;")
+            w("or.pred %pp, %pp, %pg;")                              # a chunk table: partials too, one a chunk
             # persistent grid: block x takes work tiles x, x + gridDim.x, ... of mblocks x head groups x splits
             w("add.u32 %mblocks, %qcount, %tb;")
             w("sub.u32 %mblocks, %mblocks, 1;")
@@ -249,12 +254,15 @@ class Kernel:
         w("and.b32 %base, %base, -1024;")
         w(f"add.u32 %bars, %base, {self.BARS};")
 
-    def tile_coords(self):
+    def tile_coords(self, producer=False):
         """Work tile %tile -> split %sp, m-block %mb, first head %h, kv head %kvh; its key-tile range [%nmin, %nmax]
         (TileMath.KeyTiles, in 64 bits: DMin/DMax may be int.MinValue/MaxValue; then split %sp's share of it) and %pe
         when it sees no key. Head by head, so that the tiles in flight share one head's K/V in L2 (measured: ordering
         causal tiles m-block first, every head's block before the next, lost 13-15 % at 16K-32K with 32 kv heads);
-        heavy first (causal): each head's m-blocks from the last; a tile's splits side by side."""
+        heavy first (causal): each head's m-blocks from the last; a tile's splits side by side.
+        With a chunk table (p_chunks, short kernels: ChunkedTiles), split %sp is chunk %sp of it: its K/V tensor maps
+        (in global memory, fenced for the tensor-map proxy before the producer's first copy through them), its first
+        row in them, key count and first position replace the parameters', and it takes all of its key tiles."""
         w = self.w
         if self.short:
             w("rem.u32 %sp, %tile, %splits;")
@@ -272,6 +280,18 @@ class Kernel:
         w("setp.ne.u32 %px, %heavy, 0;")
         w("selp.b32 %mb, %r2, %r4, %px;")
         w("div.u32 %kvh, %h, %group;")
+        if self.short:
+            chunk = w.new_label("chunk")
+            w(f"@!%pg bra {chunk};")
+            w("ld.param.u64 %rdc, [p_chunks];")
+            w("mad.wide.u32 %rdc, %sp, 32, %rdc;")              # 32 bytes a chunk: K map, V map, row, count, position
+            w("ld.global.nc.v4.u32 {%krow, %kcount, %kpos0, %r55}, [%rdc+16];")
+            if producer:
+                w("ld.global.nc.u64 %tk, [%rdc];")
+                w("ld.global.nc.u64 %tv, [%rdc+8];")
+                w("fence.proxy.tensormap::generic.acquire.sys [%tk], 128;")
+                w("fence.proxy.tensormap::generic.acquire.sys [%tv], 128;")
+            w.lab(chunk)
         rows = "%tb" if self.short else BM
         w(f"mul.lo.u32 %r1, %mb, {rows};")                    # firstRow (a token)
         w(f"add.u32 %r2, %r1, {rows};")
@@ -309,6 +329,9 @@ class Kernel:
         if not self.short:
             return
         # split %sp of %splits takes key tiles [nmin + sp·n / splits, nmin + (sp + 1)·n / splits) of the n in range
+        # (a chunk: all of its own)
+        whole = w.new_label("whole")
+        w(f"@%pg bra {whole};")
         w("sub.s32 %r52, %nmax, %nmin;")
         w("add.s32 %r52, %r52, 1;")
         w("mul.lo.u32 %r53, %sp, %r52;")
@@ -321,6 +344,7 @@ class Kernel:
         w("add.u32 %nmin, %nmin, %r53;")
         w("setp.gt.s32 %px, %nmin, %nmax;")
         w("or.pred %pe, %pe, %px;")
+        w.lab(whole)
 
     def barriers(self):
         """Every mbarrier initialised by thread 0; then the producer warpgroup goes its way, the consumers theirs."""
@@ -356,7 +380,7 @@ class Kernel:
         w.lab("L_PTILE")
         w("setp.ge.u32 %px, %tile, %total;")
         w("@%px bra L_DONE;")
-        self.tile_coords()
+        self.tile_coords(producer=True)
         w("@%pe bra L_PNEXT;")
         w(f"add.u32 %r9, %bars, {self.EMPTY_Q};")
         w("xor.b32 %r8, %qph, 1;")
@@ -866,7 +890,8 @@ HEADER = "// <auto-generated> by Generator/gen_hopper.py; edit the generator, no
 
 def module(dt, d, short=False):
     body, smem = Kernel(dt, d, short).text()
-    return (HEADER + ".version 8.0\n.target sm_90a\n.address_size 64\n\n"
+    # 8.3: the short kernels' tensor-map fence (fence.proxy.tensormap); the others as first written
+    return (HEADER + (".version 8.3\n" if short else ".version 8.0\n") + ".target sm_90a\n.address_size 64\n\n"
             ".extern .shared .align 1024 .b8 smem[];\n\n" + body + "\n"), smem
 
 

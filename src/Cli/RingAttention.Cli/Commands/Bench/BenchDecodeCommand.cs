@@ -41,7 +41,7 @@ public sealed class BenchDecodeSettings : CliSettings
     public int PageTokens { get; init; } = 16384;
 
     [CommandOption("--kernels <LIST>")]
-    [Description("split kernels to time, the first the baseline: float, mma")]
+    [Description("split kernels to time, the first the baseline: float, mma, tiled (Hopper: the warp-specialized kernel over chunk tables)")]
     [DefaultValue("float,mma")]
     public string Kernels { get; init; } = "float,mma";
 
