@@ -99,13 +99,14 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("needs two", bench.Output, StringComparison.Ordinal);
     }
 
-    /// <summary>Both split kernels on the same paged K/V (the tensor-core one through its warp-shuffle twin): two timings,
-    /// the second's output within bf16's rounding of P of the first's, nothing NaN.</summary>
+    /// <summary>Both split kernels on the same paged K/V, split over two shards that share a turn (the tensor-core one
+    /// through its warp-shuffle twin): two timings, the second's merged output within bf16's rounding of P of the
+    /// first's, nothing NaN.</summary>
     [Fact]
     public async Task BenchDecode_BothSplitKernels_TimedAndCompared()
     {
         var bench = await CliProcess.RunAsync("bench", "decode", "--cpu", "--keys", "80", "--rows", "1", "--heads", "4/1", "--head-dim", "32",
-            "--page-tokens", "50", "--reps", "1", "--json");
+            "--page-tokens", "50", "--shards", "2", "--reps", "1", "--json");
 
         Assert.True(bench.ExitCode == 0, bench.ToString());
         using var report = JsonDocument.Parse(bench.Stdout);
@@ -113,6 +114,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(["float", "mma"], results.Select(r => r.GetProperty("kernel").GetString()));
         Assert.All(results, r =>
         {
+            Assert.Equal(2, r.GetProperty("shards").GetInt32());
             Assert.True(r.GetProperty("finite").GetBoolean());
             Assert.True(r.GetProperty("medianMs").GetDouble() > 0);
         });
@@ -124,7 +126,10 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--rows", "3", "--rows: 3 rows x 4 query heads")]
     [InlineData("--dtype", "f32", "--dtype: f32 is not timed here")]
     [InlineData("--heads", "32:8", "--heads: '32:8' is not HQ/HKV")]
-    [InlineData("--kernels", "float,fast", "--kernels: 'fast' is not one of float, mma")]
+    [InlineData("--kernels", "float,fast", "--kernels: 'fast' is not one of float, mma, tiled")]
+    [InlineData("--kernels", "mma,tiled", "--kernels: 'tiled' runs on a CUDA GPU only")]
+    [InlineData("--shards", "3", "--shards: 3 shards need at least as many pages; 64 keys in pages of 16384 make 1")]
+    [InlineData("--shards", "0", "--shards: must be at least 1")]
     [InlineData("--target-warps", "4096,0", "--target-warps: '0' is not a positive integer")]
     public async Task BenchDecode_BadInput_RefusedNamingTheFlag(string flag, string value, string message)
     {

@@ -293,10 +293,12 @@ public sealed class SessionTests : IDisposable
         Assert.Equal(1, (await second.StatsAsync()).ShardStats.Single().Evictions);
     }
 
+    /// <summary>The append's 1100 rows are prefilled in three pieces (512, 512, 76: SessionGrain.PieceRows), each
+    /// written while the next attends; every row checked.</summary>
     [Fact]
     public async Task PrefillWithQueries_WritesOutputsThatMatchFloat64()
     {
-        int[] sizes = [150, 61];
+        int[] sizes = [150, 1100];
         string whole = TestInputs.Write(PathFor("prefill.safetensors"), sizes.Sum(), 4, 1, 32, ElementType.BF16, seed: 21);
         var parts = Split(whole, sizes, withQueries: true);
         await using var cluster = await StartAsync();
@@ -310,7 +312,7 @@ public sealed class SessionTests : IDisposable
         // Each output is a job's output over the queries file at its positions (causal: keys beyond them are hidden).
         var first = OutputVerifier.Verify(whole, created, AttentionMask.CausalMask, null, rows: 150, queriesPath: parts[0], queryOffset: 0);
         Assert.True(first.Passed, first.Failure);
-        var second = OutputVerifier.Verify(whole, appended, AttentionMask.CausalMask, null, rows: 61, queriesPath: parts[1], queryOffset: 150);
+        var second = OutputVerifier.Verify(whole, appended, AttentionMask.CausalMask, null, rows: 1100, queriesPath: parts[1], queryOffset: 150);
         Assert.True(second.Passed, second.Failure);
     }
 

@@ -36,6 +36,36 @@ public abstract partial class IlgpuAttentionBackend
 
     public DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim)
     {
+        var acc = Initialise(rows, heads, headDim);
+        Accelerator.DefaultStream.Synchronize();
+        return acc;
+    }
+
+    public IReadOnlyList<DeviceAccumulator> CreateAccumulators(int count, int rows, int heads, int headDim)
+    {
+        var created = new List<DeviceAccumulator>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                created.Add(Initialise(rows, heads, headDim));
+            }
+
+            Accelerator.DefaultStream.Synchronize();
+            return created;
+        }
+        catch
+        {
+            Accelerator.DefaultStream.Synchronize();
+            created.ForEach(a => a.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>An accumulator whose "no key seen" state is queued on the default stream (the caller synchronises:
+    /// the copy stream, which downloads it, is not ordered after that one).</summary>
+    private IlgpuAccumulator Initialise(int rows, int heads, int headDim)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(headDim, 1);
@@ -58,7 +88,6 @@ public abstract partial class IlgpuAttentionBackend
                 _fill(checked((int)lseFloats), acc.LseView, float.NegativeInfinity);
             }
 
-            Accelerator.DefaultStream.Synchronize();
             return acc;
         }
         catch

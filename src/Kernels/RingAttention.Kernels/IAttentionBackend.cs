@@ -39,6 +39,27 @@ public interface IAttentionBackend : IDisposable
     /// <summary>A running result in the "no key seen" state (output 0, lse -inf).</summary>
     DeviceAccumulator CreateAccumulator(int rows, int heads, int headDim);
 
+    /// <summary><paramref name="count"/> accumulators of <see cref="CreateAccumulator"/> at once (a device turn's shards:
+    /// a GPU backend waits for their initialisation once rather than once each).</summary>
+    IReadOnlyList<DeviceAccumulator> CreateAccumulators(int count, int rows, int heads, int headDim)
+    {
+        var created = new List<DeviceAccumulator>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                created.Add(CreateAccumulator(rows, heads, headDim));
+            }
+
+            return created;
+        }
+        catch
+        {
+            created.ForEach(a => a.Dispose());
+            throw;
+        }
+    }
+
     /// <summary>Copies <paramref name="source"/> into a handle's data at byte <paramref name="byteOffset"/> (see each handle's byte layout).</summary>
     void CopyToDevice(DeviceHandle target, long byteOffset, ReadOnlySpan<byte> source);
 

@@ -9,12 +9,12 @@ namespace RingAttention.Cli.Bench;
 /// <summary>One decode shape on one split kernel: median and fastest attend, K/V bytes read per second, and the largest
 /// differences from the first kernel of the same shape (0 for that one).</summary>
 public sealed record DecodeTiming(
-    string Dtype, int Keys, int Rows, int Hq, int Hkv, int Dim, int PageTokens, string Kernel, int TargetWarps, double MedianMs, double MinMs, double GBps,
+    string Dtype, int Keys, int Rows, int Hq, int Hkv, int Dim, int PageTokens, int Shards, string Kernel, int TargetWarps, double MedianMs, double MinMs, double GBps,
     double MaxOutputDiff, double MaxLseDiff, bool Finite);
 
 /// <summary>
-/// The split-K decode path alone (<see cref="IAttentionBackend.AccumulateEach"/>: the chunk table, split and merge
-/// launches, one sync), as a session shard runs it: K/V in pages of its own allocations filled on the device, q rows at
+/// The split-K decode path alone (<see cref="IAttentionBackend.AccumulateShards"/>: the chunk table, split and merge
+/// launches, one sync), as a session's shards on one device run it: K/V in pages of its own allocations filled on the device, q rows at
 /// the end of the context (every key visible, causal). Each split kernel of <see cref="Kernels"/> times the same
 /// buffers in turn; the kernels' outputs are compared with the first's.
 /// </summary>
@@ -24,7 +24,7 @@ public static class DecodeTimer
     /// (<see cref="DecodeMmaKernel"/>) and Hopper's tiled kernel over chunk tables (<see cref="ChunkedTiles"/>, CUDA only).</summary>
     public static readonly string[] Kernels = ["float", "mma", "tiled"];
 
-    public static IReadOnlyList<DecodeTiming> Time(IlgpuAttentionBackend backend, AttentionSpec spec, int rows, int pageTokens, IReadOnlyList<string> kernels, int targetWarps, int reps)
+    public static IReadOnlyList<DecodeTiming> Time(IlgpuAttentionBackend backend, AttentionSpec spec, int rows, int pageTokens, IReadOnlyList<string> kernels, int targetWarps, int reps, int shards = 1)
     {
         bool bf16 = spec.DType == ElementType.BF16;
         int ownTarget = backend.DecodeTargetWarps;
@@ -65,35 +65,47 @@ public static class DecodeTimer
                 long mmaBefore = backend.TensorCoreDecodeLaunches;
                 long tiledBefore = backend.TiledChunkLaunches;
                 long splitBefore = backend.DecodeLaunches;
+                // Shards: consecutive pages each, into accumulators of their own in one AccumulateShards (a session's
+                // shards sharing a device's turn), merged on the host for the comparison.
+                var groups = Enumerable.Range(0, shards)
+                    .Select(s => (IReadOnlyList<DeviceKeyValues>)pages[(s * pages.Count / shards)..((s + 1) * pages.Count / shards)])
+                    .ToList();
+                var accumulators = groups.Select(_ => backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim)).ToList();
                 var result = new PartialResult(rows, spec.Heads, spec.HeadDim);
-                using (var acc = backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim))
-                {
-                    backend.AccumulateEach(spec, q, pages, acc);
-                    backend.Download(acc, result);
-                }
-
-                if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != mma || (backend.TiledChunkLaunches > tiledBefore) != tiled)
-                {
-                    throw new SpecValidationException("kernels", $"the {kernel} split kernel does not serve {rows} rows of {spec.Heads}/{spec.KvHeads} heads, d {spec.HeadDim}, {Dtype(spec.DType)}");
-                }
-
                 var times = new List<double>();
-                using (var acc = backend.CreateAccumulator(rows, spec.Heads, spec.HeadDim))
+                try
                 {
-                    backend.AccumulateEach(spec, q, pages, acc);
+                    backend.AccumulateShards(spec, q, groups, accumulators);
+                    backend.Download(accumulators[0], result);
+                    foreach (var other in accumulators.Skip(1))
+                    {
+                        var part = new PartialResult(rows, spec.Heads, spec.HeadDim);
+                        backend.Download(other, part);
+                        SoftmaxMerge.MergeInto(result, part);
+                    }
+
+                    if (backend.DecodeLaunches == splitBefore || (backend.TensorCoreDecodeLaunches > mmaBefore) != mma || (backend.TiledChunkLaunches > tiledBefore) != tiled)
+                    {
+                        throw new SpecValidationException("kernels", $"the {kernel} split kernel does not serve {rows} rows of {spec.Heads}/{spec.KvHeads} heads, d {spec.HeadDim}, {Dtype(spec.DType)}");
+                    }
+
                     for (int i = 0; i < reps; i++)
                     {
                         long start = Stopwatch.GetTimestamp();
-                        backend.AccumulateEach(spec, q, pages, acc);
+                        backend.AccumulateShards(spec, q, groups, accumulators);
                         times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                     }
+                }
+                finally
+                {
+                    accumulators.ForEach(a => a.Dispose());
                 }
 
                 times.Sort();
                 double median = times[times.Count / 2];
                 double bytes = 2.0 * spec.Tokens * spec.KvHeads * spec.HeadDim * spec.DType.Size();
                 baseline ??= result;
-                results.Add(new DecodeTiming(Dtype(spec.DType), spec.Tokens, rows, spec.Heads, spec.KvHeads, spec.HeadDim, pageTokens, kernel, targetWarps,
+                results.Add(new DecodeTiming(Dtype(spec.DType), spec.Tokens, rows, spec.Heads, spec.KvHeads, spec.HeadDim, pageTokens, shards, kernel, targetWarps,
                     Math.Round(median, 4), Math.Round(times[0], 4), Math.Round(bytes / median / 1e6, 1),
                     MaxDiff(result.Output, baseline.Output), MaxDiff(result.Lse, baseline.Lse),
                     result.Output.All(float.IsFinite) && result.Lse.All(float.IsFinite)));

@@ -165,6 +165,17 @@ public sealed class SafetensorsWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Flushes the bytes written so far to the disk while the writer stays open: a writer whose pieces arrive over time
+    /// flushes each one as the next is computed, so that the commit's flush has only the last left. Safe beside
+    /// concurrent writes (they may or may not be in this flush); not beside <see cref="Commit"/> or <see cref="Abort"/>.
+    /// </summary>
+    public void Flush()
+    {
+        ThrowIfNotOpen();
+        RandomAccess.FlushToDisk(_handle);
+    }
+
     /// <summary>Flushes a committed file's bytes to the disk (after a <see cref="Commit"/> without flush).</summary>
     public static void FlushToDisk(string path)
     {

@@ -207,10 +207,7 @@ public sealed class ComputeDevice(IAttentionBackend backend, DeviceFacts? facts 
             upload?.Dispose();
             using (RingTelemetry.Activities.StartActivity("accumulators"))
             {
-                foreach (var _ in batch)
-                {
-                    accumulators.Add(backend.CreateAccumulator(first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim));
-                }
+                accumulators.AddRange(backend.CreateAccumulators(batch.Count, first.Queries.Rows, first.Spec.Heads, first.Spec.HeadDim));
             }
 
             using (RingTelemetry.Activities.StartActivity("kernels"))

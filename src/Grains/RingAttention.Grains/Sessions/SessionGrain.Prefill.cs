@@ -48,27 +48,40 @@ public sealed partial class SessionGrain
         return job;
     }
 
-    /// <summary>Rows of q one prefill attend takes: at most 16M output floats (64 MiB per partial), so memory stays
-    /// bounded, and a 4096-row chunk of 32 x 128 heads is one attend (at 4M floats, four attends of 1024 rows paid the
-    /// tree's fixed costs four times).</summary>
+    /// <summary>Rows of q one prefill attend takes at most: 16M output floats (64 MiB per partial), so memory stays
+    /// bounded.</summary>
     private static int ChunkRows(SessionSpec spec, int rows) => (int)Math.Max(1, Math.Min(rows, (16L << 20) / (spec.Heads * spec.HeadDim)));
 
+    /// <summary>Pieces a prefill's rows are attended in, so that one piece's output is converted, written and flushed
+    /// while the next attends (ADR 29): the output's write and flush had followed the whole attend (~45 of a 4096-row
+    /// append's ~210 ms on nvidia-h200, bench/NOTES.md v21).</summary>
+    internal const int PrefillPieces = 4;
+
+    /// <summary>Fewest rows a piece takes (128-row tiles x 32 heads: one wave of 132 SMs), so that small prefills stay
+    /// one attend.</summary>
+    internal const int MinPieceRows = 512;
+
+    /// <summary>Rows of one prefill attend: a quarter of the rows in whole 128-row tiles, at least
+    /// <see cref="MinPieceRows"/>, at most <see cref="ChunkRows"/>.</summary>
+    internal static int PieceRows(SessionSpec spec, int rows)
+    {
+        int quarter = (rows + PrefillPieces - 1) / PrefillPieces;
+        return Math.Min(ChunkRows(spec, rows), Math.Max(MinPieceRows, (quarter + 127) / 128 * 128));
+    }
+
     /// <summary>
-    /// The prefill's first chunk of q, read on the thread pool while the segment is written and the pages fill (it
+    /// The prefill's first piece of q, read on the thread pool while the segment is written and the pages fill (it
     /// needs neither): a 4096-row chunk's 32 MiB took 13 ms to read after them on nvidia-h200 (bench/NOTES.md v21).
     /// Null when there is no prefill. A refused append drops it unread.
     /// </summary>
-    private static Task<byte[]>? ReadAhead(SessionSpec spec, string input, JobSpec? output, int rows)
-    {
-        if (output is null)
-        {
-            return null;
-        }
+    private static Task<byte[]>? ReadAhead(SessionSpec spec, string input, JobSpec? output, int rows) =>
+        output is null ? null : Observed(Task.Run(() => ReadQueries(spec, input, 0, PieceRows(spec, rows))));
 
-        var read = Task.Run(() => ReadQueries(spec, input, 0, ChunkRows(spec, rows)));
-        // Observed here, so that a refused append's read-ahead cannot fail unobserved.
-        _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        return read;
+    /// <summary>The task, its failure observed (a read-ahead or write the caller may abandon cannot fail unobserved).</summary>
+    private static Task<T> Observed<T>(Task<T> task)
+    {
+        _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return task;
     }
 
     /// <summary>Rows [row, row + count) of the file's q in the session's type (no zeroing: every byte is read into).</summary>
@@ -85,54 +98,63 @@ public sealed partial class SessionGrain
         return chunk;
     }
 
-    /// <summary>The file's q rows [0, rows) at positions [first, first + rows), attended in chunks (the first read ahead:
-    /// <paramref name="firstRows"/>); o and lse written to the output as a job writes them (temp file, renamed when
-    /// complete, and not before the rows are <paramref name="durable"/>: no output for rows the session does not keep).</summary>
+    /// <summary>
+    /// The file's q rows [0, rows) at positions [first, first + rows), attended in pieces (<see cref="PieceRows"/>; the
+    /// first read ahead: <paramref name="firstRows"/>). Each piece's o and lse are written to the output as a job
+    /// writes them (temp file, renamed when complete, and not before the rows are <paramref name="durable"/>: no output
+    /// for rows the session does not keep) and flushed on the thread pool while the next piece attends, whose q is read
+    /// meanwhile too; one piece's write at a time, so memory stays at two pieces' outputs.
+    /// </summary>
     private async Task PrefillAsync(string input, JobSpec output, int first, int rows, Task<byte[]> firstRows, Task durable)
     {
         var spec = _manifest!.Spec;
-        int chunkRows = ChunkRows(spec, rows);
+        int pieceRows = PieceRows(spec, rows);
         var opening = RingTelemetry.Activities.StartActivity("prefill output file");
         using var writer = SafetensorsWriter.Create(output.OutputPath,
             [(TensorNames.Output, spec.DType, [rows, spec.Heads, spec.HeadDim]), (TensorNames.LogSumExp, ElementType.F32, [spec.Heads, rows])],
             new Dictionary<string, string>(Contracts.OutputMetadata.For(output, Id), StringComparer.Ordinal) { ["session"] = Id });
         opening?.Dispose();
-        for (int row = 0; row < rows; row += chunkRows)
+        Task<byte[]>? queries = firstRows;
+        Task written = Task.CompletedTask;
+        try
         {
-            int count = Math.Min(chunkRows, rows - row);
-            byte[] chunk;
-            using (RingTelemetry.Activities.StartActivity("prefill read q"))
+            for (int row = 0; row < rows; row += pieceRows)
             {
-                chunk = row == 0 ? await firstRows : ReadQueries(spec, input, row, count);
-            }
-
-            long attendStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-            SessionAnswer answer;
-            using (RingTelemetry.Activities.StartActivity("prefill attend"))
-            {
-                answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
-            }
-
-            _lastTimes = _lastTimes with { Attend = _lastTimes.Attend + System.Diagnostics.Stopwatch.GetElapsedTime(attendStarted).TotalSeconds };
-            if (answer.Error is { } refusal)
-            {
-                throw new SpecValidationException(refusal.Field, refusal.Message);
-            }
-
-            byte[] o = GC.AllocateUninitializedArray<byte>(answer.Output.Length * spec.DType.Size());
-            using (RingTelemetry.Activities.StartActivity("prefill convert o"))
-            {
-                ElementConvert.FromSingle(answer.Output, spec.DType, o);
-            }
-
-            using (RingTelemetry.Activities.StartActivity("prefill write"))
-            {
-                writer.WriteRows(TensorNames.Output, row, o);
-                for (int h = 0; h < spec.Heads; h++)
+                int count = Math.Min(pieceRows, rows - row);
+                byte[] chunk;
+                using (RingTelemetry.Activities.StartActivity("prefill read q"))
                 {
-                    writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
+                    chunk = await queries!;
                 }
+
+                int next = row + count;
+                queries = next < rows ? Observed(Task.Run(() => ReadQueries(spec, input, next, Math.Min(pieceRows, rows - next)))) : null;
+                long attendStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                SessionAnswer answer;
+                using (RingTelemetry.Activities.StartActivity("prefill attend"))
+                {
+                    answer = await AttendRowsAsync(_manifest, new SessionQueries { Type = spec.DType, Rows = count, Data = chunk }, first + row);
+                }
+
+                _lastTimes = _lastTimes with { Attend = _lastTimes.Attend + System.Diagnostics.Stopwatch.GetElapsedTime(attendStarted).TotalSeconds };
+                if (answer.Error is { } refusal)
+                {
+                    throw new SpecValidationException(refusal.Field, refusal.Message);
+                }
+
+                await written;
+                int at = row;
+                bool last = next >= rows;
+                written = Task.Run(() => WritePiece(writer, spec, answer, at, count, flush: !last));
             }
+
+            await written;
+        }
+        catch
+        {
+            // A piece still being written ends before the writer goes (the attend's failure, if any, is the error).
+            await written.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            throw;
         }
 
         await DurableWaitAsync(durable);
@@ -140,6 +162,34 @@ public sealed partial class SessionGrain
         using (RingTelemetry.Activities.StartActivity("prefill commit"))
         {
             writer.Commit();
+        }
+    }
+
+    /// <summary>One piece's o (converted to the session's type) and lse into the output, then (unless it is the last,
+    /// which the commit flushes) flushed to the disk.</summary>
+    private static void WritePiece(SafetensorsWriter writer, SessionSpec spec, SessionAnswer answer, int row, int count, bool flush)
+    {
+        byte[] o = GC.AllocateUninitializedArray<byte>(answer.Output.Length * spec.DType.Size());
+        using (RingTelemetry.Activities.StartActivity("prefill convert o"))
+        {
+            ElementConvert.FromSingle(answer.Output, spec.DType, o);
+        }
+
+        using (RingTelemetry.Activities.StartActivity("prefill write"))
+        {
+            writer.WriteRows(TensorNames.Output, row, o);
+            for (int h = 0; h < spec.Heads; h++)
+            {
+                writer.WriteSegment(TensorNames.LogSumExp, h, row, MemoryMarshal.AsBytes(answer.Lse.AsSpan(h * count, count)));
+            }
+        }
+
+        if (flush)
+        {
+            using (RingTelemetry.Activities.StartActivity("prefill flush"))
+            {
+                writer.Flush();
+            }
         }
     }
 }

@@ -40,6 +40,11 @@ public sealed class BenchDecodeSettings : CliSettings
     [DefaultValue(16384)]
     public int PageTokens { get; init; } = 16384;
 
+    [CommandOption("--shards <N>")]
+    [Description("session shards sharing the device: the pages split into N consecutive groups, each its own accumulator, attended in one shared turn")]
+    [DefaultValue(1)]
+    public int Shards { get; init; } = 1;
+
     [CommandOption("--kernels <LIST>")]
     [Description("split kernels to time, the first the baseline: float, mma, tiled (Hopper: the warp-specialized kernel over chunk tables)")]
     [DefaultValue("float,mma")]
@@ -69,6 +74,11 @@ public sealed class BenchDecodeSettings : CliSettings
         if (PageTokens < 1)
         {
             return ValidationResult.Error("--page-tokens: must be at least 1");
+        }
+
+        if (Shards < 1)
+        {
+            return ValidationResult.Error("--shards: must be at least 1");
         }
 
         return ValidationResult.Success();
@@ -103,6 +113,11 @@ public sealed class BenchDecodeCommand : Command<BenchDecodeSettings>
         int most = kernels.Contains("float") ? DecodeKernel.MaxVectors : DecodeMmaKernel.MaxVectors;
         foreach (var (spec, rows) in shapes)
         {
+            if ((spec.Tokens + settings.PageTokens - 1) / settings.PageTokens < settings.Shards)
+            {
+                throw new SpecValidationException("shards", $"--shards: {settings.Shards} shards need at least as many pages; {spec.Tokens} keys in pages of {settings.PageTokens} make {(spec.Tokens + settings.PageTokens - 1) / settings.PageTokens}");
+            }
+
             if (rows < 1 || rows > spec.Tokens || (long)rows * spec.GroupSize > most)
             {
                 throw new SpecValidationException("rows", $"--rows: {rows} rows x {spec.GroupSize} query heads per kv head must be 1 to {most} vectors ({DecodeKernel.MaxVectors} with the float kernel), and at most the keys ({spec.Tokens})");
@@ -117,11 +132,11 @@ public sealed class BenchDecodeCommand : Command<BenchDecodeSettings>
         foreach (var (spec, rows) in shapes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            foreach (var t in targets.SelectMany(target => DecodeTimer.Time(backend, spec, rows, settings.PageTokens, kernels, target, settings.Reps)))
+            foreach (var t in targets.SelectMany(target => DecodeTimer.Time(backend, spec, rows, settings.PageTokens, kernels, target, settings.Reps, settings.Shards)))
             {
                 results.Add(t);
                 AnsiConsole.WriteLine(FormattableString.Invariant(
-                    $"{t.Dtype} keys={t.Keys} rows={t.Rows} {t.Hq}/{t.Hkv} d={t.Dim} {t.Kernel} ({t.TargetWarps} warps): {t.MedianMs:0.000} ms (min {t.MinMs:0.000}), {t.GBps:0} GB/s; vs {kernels[0]}: max |o diff| {t.MaxOutputDiff:0.0e+0}, max |lse diff| {t.MaxLseDiff:0.0e+0}, finite {t.Finite}"));
+                    $"{t.Dtype} keys={t.Keys} rows={t.Rows} {t.Hq}/{t.Hkv} d={t.Dim} shards={t.Shards} {t.Kernel} ({t.TargetWarps} warps): {t.MedianMs:0.000} ms (min {t.MinMs:0.000}), {t.GBps:0} GB/s; vs {kernels[0]}: max |o diff| {t.MaxOutputDiff:0.0e+0}, max |lse diff| {t.MaxLseDiff:0.0e+0}, finite {t.Finite}"));
             }
         }
 
