@@ -89,9 +89,9 @@ internal sealed unsafe class ChunkedTiles(WarpSpecializedKernel kernel, WarpSpec
     /// </summary>
     public void Launch(FlashParams p, ulong entries, int count, ulong partialO, ulong partialLse)
     {
-        var plan = WarpSpecializedPlan.For(p.QCount, p.Heads, p.Group, variant.BlockKeys, variant.BlockRows, variant.BlockKeys, multiprocessors, fp8: false);
         p.Merge = 0;
         p.HeavyFirst = 0; // every tile a chunk's worth: the persistent grid
-        kernel.Launch(variant, p, partialO, partialLse, new WarpSpecializedPlan(plan.Pack, count), chunks: entries);
+        var plan = new WarpSpecializedPlan(WarpSpecializedPlan.PackFor(p.QCount, p.Group, variant.BlockRows, fp8: false), count);
+        kernel.Launch(variant, p, partialO, partialLse, plan, chunks: entries);
     }
 }

@@ -167,13 +167,13 @@ public abstract partial class IlgpuAttentionBackend
         var first = targets[0].P;
         int vectors = first.QCount * first.Group;
         var tiled = TiledChunks(first, type);
-        var split = DecodeMma(type, vectors, first.HeadDim);
+        // Without the tiled kernel, a decode kernel splits: the float one takes four vectors a warp, its tiles side by
+        // side in the grid; the tensor-core one eight a warp, the warps of a chunk in one group.
+        var split = tiled is null ? DecodeMma(type, vectors, first.HeadDim) : null;
         bool onTensorCores = split is not null;
-        // The float kernel takes four vectors a warp, its tiles side by side in the grid; the tensor-core kernel eight a
-        // warp, the warps of a chunk in one group.
-        int tiles = onTensorCores ? 1 : (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
+        int tiles = onTensorCores || tiled is not null ? 1 : (vectors + DecodeKernel.Vectors - 1) / DecodeKernel.Vectors;
         int groupSize = Accelerator.WarpSize * (onTensorCores ? DecodeMmaKernel.Warps(vectors) : 1);
-        if (split is null && !_decodeSplit.TryGetValue(type, out split))
+        if (tiled is null && split is null && !_decodeSplit.TryGetValue(type, out split))
         {
             split = LoadDecodeSplit(type);
             _decodeSplit[type] = split;
@@ -242,18 +242,18 @@ public abstract partial class IlgpuAttentionBackend
                 var p = first;
                 p.BlockRows = DecodeKernel.LanesPerKey(p.HeadDim);
                 p.BlockKeys = tiles;
-                if (tiled is null)
-                {
-                    split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(groupSize, 1, 1)),
-                        p, Words(q), tableView.Cast<long>().SubView((long)start * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs), partialO, partialLse);
-                    TensorCoreDecodeLaunches += onTensorCores ? 1 : 0;
-                }
-                else
+                if (tiled is not null)
                 {
                     ulong partialsAddress = tableAddress + (ulong)tableBytes;
                     tiled.Launch(first, tableAddress + (ulong)((long)totalChunks * ChunkedTiles.MapBytes) + (ulong)((long)start * ChunkedTiles.EntryBytes), count,
                         partialsAddress, partialsAddress + (ulong)(4 * partials * first.HeadDim));
                     TiledChunkLaunches++;
+                }
+                else if (split is not null)
+                {
+                    split(Accelerator.DefaultStream, new KernelConfig(new Index3D(count * tiles, p.KvHeads, 1), new Index3D(groupSize, 1, 1)),
+                        p, Words(q), tableView.Cast<long>().SubView((long)start * DecodeKernel.ChunkLongs, (long)count * DecodeKernel.ChunkLongs), partialO, partialLse);
+                    TensorCoreDecodeLaunches += onTensorCores ? 1 : 0;
                 }
 
                 DecodeLaunches++;

@@ -34,19 +34,26 @@ internal readonly record struct WarpSpecializedPlan(int Pack, int Splits)
             return Whole;
         }
 
-        int pack = 1;
-        if (!fp8 && group > 1 && 2 * queryRows <= blockRows)
-        {
-            // The largest power of two that divides the group and whose tokens still fit a tile's rows.
-            int groupPow2 = 1 << BitOperations.TrailingZeroCount(group);
-            int fits = blockRows / (int)BitOperations.RoundUpToPowerOf2((uint)queryRows);
-            pack = Math.Min(groupPow2, fits);
-        }
-
+        int pack = PackFor(queryRows, group, blockRows, fp8);
         long tiles = new WarpSpecializedPlan(pack, 1).Tiles(queryRows, heads, blockRows);
         long keyTiles = (keys + blockKeys - 1) / blockKeys;
         long splits = Math.Min(Math.Min(multiprocessors / tiles, keyTiles / MinKeyTilesPerSplit), DecodeMerge.MaxChunks);
         return new(pack, (int)Math.Max(1, splits));
+    }
+
+    /// <summary>GQA heads a tile packs for <paramref name="queryRows"/> rows in groups of <paramref name="group"/>: the
+    /// largest power of two that divides the group and whose tokens still fit a tile's rows (1 for FP8, or when half a
+    /// tile's rows are not left).</summary>
+    public static int PackFor(int queryRows, int group, int blockRows, bool fp8)
+    {
+        if (fp8 || group <= 1 || queryRows <= 0 || 2 * queryRows > blockRows)
+        {
+            return 1;
+        }
+
+        int groupPow2 = 1 << BitOperations.TrailingZeroCount(group);
+        int fits = blockRows / (int)BitOperations.RoundUpToPowerOf2((uint)queryRows);
+        return Math.Min(groupPow2, fits);
     }
 
     /// <summary>Work tiles of one launch: m-blocks x head groups x splits (the kernel's %total).</summary>
