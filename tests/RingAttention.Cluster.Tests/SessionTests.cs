@@ -25,7 +25,7 @@ public sealed class SessionTests : IDisposable
 
     private string Root => PathFor("sessions");
 
-    private Task<EmbeddedCluster> StartAsync(int silos = 3, long poolBytes = 0, string device = "cpu") => EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
+    private Task<EmbeddedCluster> StartAsync(int silos = 3, long poolBytes = 0, string device = "cpu", int flatMostRows = 64) => EmbeddedCluster.StartAsync(new EmbeddedClusterOptions
     {
         Silos = silos,
         Device = device,
@@ -34,6 +34,7 @@ public sealed class SessionTests : IDisposable
         {
             o.SessionRoot = Root;
             o.SessionMemoryBytes = poolBytes;
+            o.SessionFlatMostRows = flatMostRows;
         },
     });
 
@@ -179,6 +180,38 @@ public sealed class SessionTests : IDisposable
         Assert.Equal(faultFree.Output, afterLoss.Output);
         Assert.Equal(faultFree.Lse, afterLoss.Lse);
         AssertMatchesFloat64(whole, sizes.Sum(), afterLoss, q, AttentionMask.CausalMask, ElementType.BF16);
+    }
+
+    /// <summary>
+    /// A decode step asks every shard at once and merges here along the tree (ADR 31); the same attend sent down the tree
+    /// answers the same bits: on three silos (a merge per node on the host) and on one (the device merges nodes
+    /// 1-4 into their parents along the tree, and the answers say so).
+    /// </summary>
+    [Fact]
+    public async Task Attend_EveryNodeAskedAtOnce_BitwiseTheTreesAnswer()
+    {
+        int[] sizes = [150, 61];
+        string whole = TestInputs.Write(PathFor("flat.safetensors"), 220, 4, 2, 32, ElementType.BF16, seed: 17);
+        var parts = Split(whole, sizes, withQueries: false);
+        byte[] q = Queries(whole, 211, 5);
+        var answers = new List<(string How, SessionAnswer Answer)>();
+        foreach (var (silos, flat) in new[] { (3, 64), (3, 0), (1, 64), (1, 0) })
+        {
+            await using var cluster = await StartAsync(silos: silos, flatMostRows: flat);
+            var session = answers.Count == 0
+                ? await BuildAsync(cluster, "flat", parts, new SessionSpec { Heads = 4, Shards = 5, Causal = true, PageTokens = 16 })
+                : cluster.Client.GetSession("flat");
+            var answer = await session.AttendAsync(ElementType.BF16, 5, q, offset: 211);
+            Assert.Null(answer.Error);
+            Assert.Equal(3, answer.MergeRounds);
+            answers.Add(($"{silos} silos, {(flat > 0 ? "every node at once" : "down the tree")}", answer));
+        }
+
+        AssertMatchesFloat64(whole, 211, answers[0].Answer, q, AttentionMask.CausalMask, ElementType.BF16);
+        foreach (var (how, answer) in answers.Skip(1))
+        {
+            Assert.True(answers[0].Answer.Output.SequenceEqual(answer.Output) && answers[0].Answer.Lse.SequenceEqual(answer.Lse), how);
+        }
     }
 
     [Fact]

@@ -24,6 +24,15 @@ public interface ISessionShardGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span, Guid attend);
 
+    /// <summary>
+    /// This node's own partial of the tree <see cref="AttendAsync"/> would run, without asking its children: the caller
+    /// asks every node at once and merges their answers along the tree itself (few query rows, where the tree's hops
+    /// cost more than the merges: SessionGrain). Nodes on one device still merge there; an answer says through which
+    /// level (<see cref="SessionAnswer.MergedThrough"/>), or that its partial went into its parent's.
+    /// </summary>
+    [ResponseTimeout("00:10:00")]
+    Task<SessionAnswer> AttendNodeAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, Guid attend);
+
     /// <summary>Pages back to the pool, activation gone.</summary>
     Task DropAsync();
 }

@@ -32,4 +32,8 @@ public sealed record SessionAnswer
     /// <summary>A shard's answer to its parent in the merge tree: its partial was merged into the parent's on the device
     /// they share, so it carries none (ADR 27).</summary>
     [Id(9)] public bool MergedIntoParent { get; init; }
+
+    /// <summary>A node's own answer (<see cref="ISessionShardGrain.AttendNodeAsync"/>): the children of the merge tree up
+    /// to this level are already in its partial, merged on the device (0: none).</summary>
+    [Id(10)] public int MergedThrough { get; init; }
 }

@@ -65,6 +65,11 @@ public sealed class RingAttentionOptions
     /// <summary>A session shard idle this long gives its pages back to the pool (it reloads from the session's segments
     /// on its next call). <value>Default 30 minutes.</value></summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Query rows up to which a session attend asks every shard at once and merges their partials along the
+    /// tree at the session grain, instead of sending the attend down the tree (ADR 31). <value>Default 64; 0: always
+    /// the tree.</value></summary>
+    public int SessionFlatMostRows { get; set; } = 64;
 }
 
 /// <summary>Names the field and the rule, at start-up, before a silo accepts work.</summary>
@@ -106,6 +111,11 @@ public sealed class RingAttentionOptionsValidator : IValidateOptions<RingAttenti
         if (options.SessionMemoryBytes < 0)
         {
             failures.Add($"{nameof(RingAttentionOptions.SessionMemoryBytes)} ({options.SessionMemoryBytes}) must not be negative");
+        }
+
+        if (options.SessionFlatMostRows < 0)
+        {
+            failures.Add($"{nameof(RingAttentionOptions.SessionFlatMostRows)} ({options.SessionFlatMostRows}) must not be negative");
         }
 
         if (options.SessionIdleTimeout < TimeSpan.FromMinutes(1))

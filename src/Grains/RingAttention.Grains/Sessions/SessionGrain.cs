@@ -274,10 +274,30 @@ public sealed partial class SessionGrain(IOptions<RingAttentionOptions> options,
     private async Task<SessionAnswer> AttendRowsAsync(SessionManifest manifest, SessionQueries queries, int offset)
     {
         int shards = manifest.Spec.Shards;
+        // Decode steps ask every node at once (RingAttentionOptions.SessionFlatMostRows, ADR 31): the tree's hops down and
+        // back up (~0.1 ms each on nvidia-h200, three each way at R = 8) cost more than merging a few small partials
+        // here; larger partials keep the tree, whose merges run in parallel rounds.
+        if (shards > 1 && queries.Rows <= options.Value.SessionFlatMostRows && await AttendFlatAsync(manifest, queries, offset) is { } flat)
+        {
+            return flat.Error is not null ? flat : flat with { FirstPosition = offset };
+        }
+
         int span = (int)BitOperations.RoundUpToPowerOf2((uint)shards);
         // A new name for each try: a retried tree never merges with what is left of the one before.
         var answer = await ShardCalls.ExecuteOnContextAsync(() => Shard(0, shards).AttendAsync(Views(manifest), queries, offset, span, Guid.NewGuid()));
         return answer.Error is not null ? answer : answer with { FirstPosition = offset };
+    }
+
+    /// <summary>Every node of the tree asked at once, each call retried on its own; their answers merged along the tree,
+    /// or null when they do not fit together (<see cref="TreeAnswers.Merge"/>: then the tree runs, under a new name).</summary>
+    private async Task<SessionAnswer?> AttendFlatAsync(SessionManifest manifest, SessionQueries queries, int offset)
+    {
+        int shards = manifest.Spec.Shards;
+        var views = Views(manifest);
+        var attend = Guid.NewGuid();
+        var answers = await Task.WhenAll(Enumerable.Range(0, shards)
+            .Select(i => ShardCalls.ExecuteOnContextAsync(() => Shard(i, shards).AttendNodeAsync(views, queries, offset, attend))));
+        return TreeAnswers.Merge(answers);
     }
 
     /// <summary>Every shard's view of <paramref name="manifest"/>; the current manifest's are kept (a decode loop asks

@@ -39,7 +39,6 @@ public sealed class SessionShardGrain(
     public async Task<SessionAnswer> AttendAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, int span, Guid attend)
     {
         var (session, index, count) = Key;
-        var view = views[index];
         using var activity = RingTelemetry.Activities.StartActivity("shard attend")?.SetTag("shard", index);
         // Children of this node of the tree (MergeTree), asked first so that those on this device arrive with it.
         var children = new List<(int Level, Task<SessionAnswer> Answer)>();
@@ -49,26 +48,13 @@ public sealed class SessionShardGrain(
             children.Add((level, ChildCalls.ExecuteOnContextAsync(() => grain.AttendAsync(views, queries, firstPosition, level / 2, attend))));
         }
 
-        var spec = view.Spec;
-        // One lease across loading and attending: the pool cannot evict the table in between.
-        var table = Table(view);
-        using var lease = table.Use();
-        SessionRefusal? refusal;
-        using (RingTelemetry.Activities.StartActivity("shard load")?.SetTag("shard", index))
-        {
-            refusal = await EnsureAsync(table, view);
-        }
-
-        if (refusal is not null)
+        var own = await OwnPartialAsync(views, queries, firstPosition, attend);
+        if (own.Partial is not { } partial)
         {
             await Task.WhenAll(children.Select(c => c.Answer));
-            return new SessionAnswer { Error = refusal };
+            return new SessionAnswer { Error = own.Refusal };
         }
 
-        var attention = spec.ToAttentionSpec(view.Tokens);
-        var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
-        var tree = new AttendTree(session, attend, index, count, ShardDevice.Sharing(siloMetadata, membership, silo.SiloAddress, session, index, count));
-        var partial = await table.AttendAsync(attention, rows, tree, CancellationToken.None);
         int rounds = 0;
         foreach (var (level, answer) in children)
         {
@@ -101,12 +87,50 @@ public sealed class SessionShardGrain(
             SoftmaxMerge.MergeInto(partial.Result!, other.Output, other.Lse);
         }
 
-        if (partial.Result is not { } result)
+        return Answer(partial, firstPosition) with { MergeRounds = rounds };
+    }
+
+    public async Task<SessionAnswer> AttendNodeAsync(IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, Guid attend)
+    {
+        using var activity = RingTelemetry.Activities.StartActivity("shard attend")?.SetTag("shard", Key.Index);
+        var own = await OwnPartialAsync(views, queries, firstPosition, attend);
+        return own.Partial is { } partial
+            ? Answer(partial, firstPosition) with { MergedThrough = partial.Through }
+            : new SessionAnswer { Error = own.Refusal };
+    }
+
+    /// <summary>This node's own partial (its pages loaded first if it lacks any; merged on the device with the nodes of
+    /// its subtree that share its turn), or the refusal of its pool.</summary>
+    private async Task<(ShardPartial? Partial, SessionRefusal? Refusal)> OwnPartialAsync(
+        IReadOnlyList<SessionShardView> views, SessionQueries queries, int firstPosition, Guid attend)
+    {
+        var (session, index, count) = Key;
+        var view = views[index];
+        var spec = view.Spec;
+        // One lease across loading and attending: the pool cannot evict the table in between.
+        var table = Table(view);
+        using var lease = table.Use();
+        SessionRefusal? refusal;
+        using (RingTelemetry.Activities.StartActivity("shard load")?.SetTag("shard", index))
         {
-            return new SessionAnswer { FirstPosition = firstPosition, MergedIntoParent = true, MergeRounds = rounds };
+            refusal = await EnsureAsync(table, view);
         }
 
-        return new SessionAnswer
+        if (refusal is not null)
+        {
+            return (null, refusal);
+        }
+
+        var attention = spec.ToAttentionSpec(view.Tokens);
+        var rows = new TensorRows(spec.DType, spec.Heads, spec.HeadDim, [new TokenSpan(firstPosition, queries.Rows)], queries.Data);
+        var tree = new AttendTree(session, attend, index, count, ShardDevice.Sharing(siloMetadata, membership, silo.SiloAddress, session, index, count));
+        return (await table.AttendAsync(attention, rows, tree, CancellationToken.None), null);
+    }
+
+    /// <summary>A node's answer: its partial, or none when the device merged it into its parent's.</summary>
+    private static SessionAnswer Answer(ShardPartial partial, int firstPosition) => partial.Result is not { } result
+        ? new SessionAnswer { FirstPosition = firstPosition, MergedIntoParent = true }
+        : new SessionAnswer
         {
             FirstPosition = firstPosition,
             Rows = result.Rows,
@@ -114,9 +138,7 @@ public sealed class SessionShardGrain(
             HeadDim = result.HeadDim,
             Output = result.Output,
             Lse = result.Lse,
-            MergeRounds = rounds,
         };
-    }
 
     public Task DropAsync()
     {
