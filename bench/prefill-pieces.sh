@@ -20,23 +20,7 @@ run() { # name, build
   echo "== $1"; grep -v "pages hold\|create:" "$out/$1/summary.txt" | grep -E "median|durable|page fills|prefill|check|attend turn|kernels|downloads"
 }
 run base1 "$base"; run new1 "$new"; run base2 "$base"; run new2 "$new"
-python3 - /tmp/o-base1.safetensors /tmp/o-new1.safetensors <<'PY'
-import json, struct, sys
-import numpy as np
-def load(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]; header = json.loads(f.read(n)); data = f.read()
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__": continue
-        raw = data[t["data_offsets"][0]:t["data_offsets"][1]]
-        a = (np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32) if t["dtype"] == "BF16" else np.frombuffer(raw, dtype=np.float32)
-        out[name] = a.astype(np.float64)
-    return out
-a, b = load(sys.argv[1]), load(sys.argv[2])
-print(f"== outputs, base vs new: max |o diff| {np.abs(a['o'] - b['o']).max():.3e}, max |lse diff| {np.abs(a['lse'] - b['lse']).max():.3e}, "
-      f"bitwise equal {bool((a['o'] == b['o']).all() and (a['lse'] == b['lse']).all())}, finite {bool(np.isfinite(b['o']).all() and np.isfinite(b['lse']).all())}")
-PY
+python3 bench/peers/outputs.py /tmp/o-base1.safetensors /tmp/o-new1.safetensors "== outputs, base vs new"
 rm -rf /tmp/append /tmp/decode
 OUT=$out/attend BIN=.device/$new/ringattn SDPA=0 ROWS="1 4 16" REPEAT=20 TIMELINE=1 PAGES=16384 bash bench/session-decode.sh > "$out/attend.log" 2>&1
 echo "== attends, $new"; grep median "$out/attend/summary.txt"

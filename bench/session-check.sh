@@ -18,26 +18,6 @@ for n in ${ROWS:-1 16}; do
   $bin run --inputs $work/kv.safetensors --queries $work/q-$n.safetensors --output $work/j-$n.safetensors --causal --shards 1 \
     --device cuda:0 --silos 1 --force > /dev/null 2>&1
   v=$($bin verify --output $work/j-$n.safetensors --rows 64 2>&1 | grep -E "checked|passed|failed" | tr '\n' ' ')
-  python3 - $work/s-$n.safetensors $work/j-$n.safetensors "$n" "$v" <<'PY' | tee -a "$out/summary.txt"
-import json, struct, sys
-import numpy as np
-def load(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]; header = json.loads(f.read(n)); data = f.read()
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__": continue
-        raw = data[t["data_offsets"][0]:t["data_offsets"][1]]
-        if t["dtype"] == "BF16":
-            a = (np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
-        else:
-            a = np.frombuffer(raw, dtype=np.float32)
-        out[name] = a.reshape(t["shape"]).astype(np.float64)
-    return out
-s, j = load(sys.argv[1]), load(sys.argv[2])
-do = np.abs(s["o"] - j["o"]).max(); dl = np.abs(s["lse"] - j["lse"]).max()
-ok = np.isfinite(s["o"]).all() and np.isfinite(s["lse"]).all()
-print(f"n={sys.argv[3]}: session vs one-shot job max |o diff| {do:.3e}, max |lse diff| {dl:.3e}, finite {ok} | job {sys.argv[4]}")
-PY
+  python3 bench/peers/outputs.py $work/j-$n.safetensors $work/s-$n.safetensors "n=$n: session vs one-shot job" " | job $v" | tee -a "$out/summary.txt"
 done
 $bin session stats ctx "${common[@]}" 2>&1 | grep -E "pages hold" | tee -a "$out/summary.txt"
