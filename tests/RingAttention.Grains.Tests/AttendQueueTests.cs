@@ -135,6 +135,36 @@ public sealed class AttendQueueTests
         }
     }
 
+    /// <summary>
+    /// Two nodes whose waits end together: the first gives up (node 3 is remembered as absent) and its turn takes the
+    /// group; the second's give-up comes after that and must change nothing. (Before, it took its group-mates, no longer
+    /// waiting, for absent ones: the next attend's node 0 then went alone and nodes 1 and 2 waited for it in vain.)
+    /// </summary>
+    [Fact]
+    public void GiveUp_AfterATurnTookTheGroup_ChangesNothing()
+    {
+        var queue = new AttendQueue();
+        var rng = new Random(5);
+        var q = Rows(rng, Spec.Heads, new TokenSpan(395, 1));
+        int[] expected = [0, 1, 2, 3];
+        AttendQueue.Pending Enqueue(Guid attend, int i) => queue.Enqueue(Spec, q, [], new AttendTree("s", attend, i, 4, expected));
+
+        var first = Guid.NewGuid();
+        var nodes = Enumerable.Range(0, 3).Select(i => Enqueue(first, i)).ToList();
+        Assert.All(nodes, n => Assert.False(n.Ready.Task.IsCompleted));
+        queue.GiveUp(nodes[0]);
+        Assert.All(nodes, n => Assert.True(n.Ready.Task.IsCompleted));
+        Assert.Equal(3, queue.Take(nodes[0]).Count);
+        queue.GiveUp(nodes[1]);
+
+        var second = Guid.NewGuid();
+        var zero = Enqueue(second, 0);
+        Assert.False(zero.Ready.Task.IsCompleted); // it waits for 1 and 2, which are coming
+        var rest = new[] { Enqueue(second, 1), Enqueue(second, 2) };
+        Assert.True(zero.Ready.Task.IsCompleted); // and not for 3, remembered as absent
+        Assert.All(rest, n => Assert.True(n.Ready.Task.IsCompleted));
+    }
+
     [Fact]
     public void MergePlan_FollowsTheTree_LevelByLevel_OnlyCompleteChildren()
     {

@@ -73,13 +73,16 @@ internal sealed class AttendQueue
 
     /// <summary>
     /// The wait of <paramref name="mine"/> for its expected nodes is over: those still missing are remembered as absent
-    /// (their next attends here are not waited for, until one arrives), and the nodes waiting with it go on too.
+    /// (their next attends here are not waited for, until one arrives), and the nodes waiting with it go on too. Nothing
+    /// when a turn has already taken it: its group went whole (a turn takes every waiting attend with its queries), and
+    /// its members, no longer waiting, must not be taken for absent ones (two members whose waits ended together did
+    /// that, and the next attend's first node then ran alone while the others waited for it: a CI run caught it).
     /// </summary>
     public void GiveUp(Pending mine)
     {
         lock (_gate)
         {
-            if (mine.Tree is not { } tree)
+            if (mine.Tree is not { } tree || !_waiting.Contains(mine))
             {
                 return;
             }
