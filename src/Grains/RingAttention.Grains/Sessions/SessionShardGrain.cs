@@ -128,17 +128,9 @@ public sealed class SessionShardGrain(
     }
 
     /// <summary>A node's answer: its partial, or none when the device merged it into its parent's.</summary>
-    private static SessionAnswer Answer(ShardPartial partial, int firstPosition) => partial.Result is not { } result
-        ? new SessionAnswer { FirstPosition = firstPosition, MergedIntoParent = true }
-        : new SessionAnswer
-        {
-            FirstPosition = firstPosition,
-            Rows = result.Rows,
-            Heads = result.Heads,
-            HeadDim = result.HeadDim,
-            Output = result.Output,
-            Lse = result.Lse,
-        };
+    private static SessionAnswer Answer(ShardPartial partial, int firstPosition) => partial.Result is { } result
+        ? PartialAnswer.Of(result, firstPosition)
+        : new SessionAnswer { FirstPosition = firstPosition, MergedIntoParent = true };
 
     public Task DropAsync()
     {

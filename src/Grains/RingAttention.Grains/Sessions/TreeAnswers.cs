@@ -34,16 +34,7 @@ internal static class TreeAnswers
         }
 
         int rounds = MergeTree.Children(0, span, count).Select(c => BitOperations.Log2((uint)c.Level)).DefaultIfEmpty(0).Max();
-        return new SessionAnswer
-        {
-            FirstPosition = nodes[0].FirstPosition,
-            Rows = root.Rows,
-            Heads = root.Heads,
-            HeadDim = root.HeadDim,
-            Output = root.Output,
-            Lse = root.Lse,
-            MergeRounds = rounds,
-        };
+        return PartialAnswer.Of(root, nodes[0].FirstPosition) with { MergeRounds = rounds };
     }
 
     private static PartialResult? Subtree(IReadOnlyList<SessionAnswer> nodes, int index, int span)
